@@ -1,0 +1,87 @@
+"""crmkit: a CRM domain library for Chinese SMEs.
+
+>>> import crmkit
+>>> crm = crmkit.open()                       # in-memory; "sqlite:///crm.db" for a file
+>>> admin = crm.bootstrap_admin(name="管理员", password="correct horse")
+>>> with crm.session(actor=admin) as s:
+...     c = s.customers.create(name="青岛金智电子科技有限公司", mobile="+86 138-0013-8000")
+>>> c.mobile.e164
+'+8613800138000'
+"""
+
+from crmkit._crm import CRM, open
+from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.contact import Contact
+from crmkit.domain.custom_fields import CustomField, CustomFieldSchema, CustomFieldType
+from crmkit.domain.customer import (
+    Category,
+    ChannelType,
+    CreditRating,
+    Customer,
+    CustomerKind,
+    Settlement,
+)
+from crmkit.domain.errors import (
+    AuthenticationError,
+    ConcurrencyError,
+    CRMError,
+    DuplicateError,
+    DuplicateMatch,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    WorkflowError,
+)
+from crmkit.domain.messages import language, set_language
+from crmkit.domain.regions import Region
+from crmkit.domain.user import Role, User
+from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.storage.ports import Page
+from crmkit.workflows.context import SYSTEM, Actor
+from crmkit.workflows.runtime import Settings
+from crmkit.workflows.session import Session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CRM",
+    "SYSTEM",
+    "USCC",
+    "Actor",
+    "AuditAction",
+    "AuditEntry",
+    "AuthenticationError",
+    "CRMError",
+    "Category",
+    "ChannelType",
+    "ConcurrencyError",
+    "Contact",
+    "CreditRating",
+    "CustomField",
+    "CustomFieldSchema",
+    "CustomFieldType",
+    "Customer",
+    "CustomerKind",
+    "DuplicateError",
+    "DuplicateMatch",
+    "Email",
+    "FieldError",
+    "Money",
+    "NotFound",
+    "Page",
+    "PermissionDenied",
+    "Phone",
+    "Region",
+    "Role",
+    "Session",
+    "Settings",
+    "Settlement",
+    "User",
+    "ValidationError",
+    "WorkflowError",
+    "__version__",
+    "language",
+    "open",
+    "set_language",
+]

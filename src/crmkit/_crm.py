@@ -1,0 +1,213 @@
+"""The composition root: ``crmkit.open()`` picks the adapters and builds a ``CRM``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+from crmkit.adapters.clock import SystemClock
+from crmkit.adapters.passwords import Argon2Hasher, PasswordHasher
+from crmkit.domain.clock import Clock
+from crmkit.domain.custom_fields import CustomField, CustomFieldSchema
+from crmkit.domain.errors import AuthenticationError, NotFound, WorkflowError
+from crmkit.domain.events import DomainEvent
+from crmkit.domain.user import Role, User
+from crmkit.storage.memory import MemoryStore
+from crmkit.storage.ports import Store
+from crmkit.workflows.context import SYSTEM, Actor
+from crmkit.workflows.events import EventBus
+from crmkit.workflows.runtime import Runtime, Settings
+from crmkit.workflows.session import Session
+from crmkit.workflows.users import authenticate
+
+E = TypeVar("E", bound=DomainEvent)
+
+
+def _scheme(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0].lower()
+
+
+def open_store(url: str | None, **options: Any) -> Store:
+    """Find the storage backend for ``url`` by its scheme (entry point group
+    ``crmkit.storage``) and open it. ``None`` and ``memory://`` give the in-memory store."""
+    if url is None or _scheme(url) == "memory":
+        return MemoryStore()
+    scheme = _scheme(url)
+    for ep in entry_points(group="crmkit.storage"):
+        if ep.name == scheme:
+            factory = ep.load()
+            store: Store = factory(url, **options)
+            return store
+    if scheme in {"sqlite", "postgresql"}:  # running from a source tree without metadata
+        from crmkit.storage.sql import open_sql_store
+
+        return open_sql_store(url, **options)
+    raise ValueError(
+        f"no crmkit storage backend for {scheme!r} URLs (entry point group 'crmkit.storage')"
+    )
+
+
+class CRM:
+    """An open CRM: a store plus the policies every session shares. Thread-safe; open one
+    per process and share it (sessions are cheap, stores are not)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+
+    # -- properties --------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self._rt.store
+
+    @property
+    def url(self) -> str:
+        return self._rt.store.url
+
+    @property
+    def settings(self) -> Settings:
+        return self._rt.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self._rt.clock
+
+    @property
+    def region(self) -> str:
+        return self._rt.region
+
+    @property
+    def customer_fields(self) -> CustomFieldSchema:
+        """The custom fields customers accept (see :meth:`define_customer_field`)."""
+        return self._rt.customer_fields
+
+    # -- setup -------------------------------------------------------------------------
+    def define_customer_field(self, field: CustomField) -> None:
+        """Add (or replace) a custom field on customers; values are validated on write."""
+        self._rt.customer_fields = self._rt.customer_fields.with_field(field)
+
+    def bootstrap_admin(self, name: str, password: str, *, login: str | None = None) -> User:
+        """Create the first user, an admin, in an empty store.
+
+        Raises:
+            WorkflowError: the store already has users.
+            ValidationError: a bad name or too short a password.
+        """
+        with self.session(actor=SYSTEM) as s:
+            if s.uow.users.count():
+                raise WorkflowError(
+                    "store",
+                    "initialised",
+                    "bootstrap an admin",
+                    state_zh="已初始化",
+                    move_zh="再次创建初始管理员",
+                )
+            fields: dict[str, Any] = {"name": name, "role": Role.ADMIN}
+            if login:
+                fields["login"] = login
+            if not password:
+                s.users.create(password="", **fields)  # reports "password required"
+            return s.users.create(password=password, **fields)
+
+    # -- work --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self, actor: User | Actor | str) -> Iterator[Session]:
+        """One unit of work as ``actor`` (a ``User``, a user id, or ``crmkit.SYSTEM``).
+
+        Commits when the block ends, rolls back if it raises; events reach subscribers
+        only after the commit.
+
+        Raises:
+            NotFound: the actor is not a known user.
+            AuthenticationError: the actor's account is disabled or locked.
+        """
+        with self._rt.store.unit_of_work() as uow:
+            resolved = self._resolve(actor, uow)
+            session = Session(self._rt, uow, resolved)
+            yield session
+            uow.commit()
+        self._rt.bus.publish(session.events)
+
+    def _resolve(self, actor: User | Actor | str, uow: Any) -> Actor:
+        if isinstance(actor, Actor):
+            if actor.is_system:
+                return actor
+            actor = actor.id
+        user_id = actor.id if isinstance(actor, User) else actor
+        # Re-read the user: a stale User object must not carry an old role or scope.
+        user: User | None = uow.users.get(user_id)
+        if user is None or user.is_deleted:
+            raise NotFound("user", user_id)
+        if not user.active:
+            raise AuthenticationError("inactive")
+        if user.locked:
+            raise AuthenticationError("locked")
+        return Actor.for_user(user, uow.users.subordinate_ids(user.id))
+
+    def authenticate(self, login: str, password: str) -> User:
+        """The user with this login and password.
+
+        Raises:
+            AuthenticationError: wrong login or password (``reason="failed"``), the account is
+                locked after too many failures today (``"locked"``), or disabled
+                (``"inactive"``).
+        """
+        return authenticate(self._rt, login, password)
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
+        """Call ``handler`` after commit for each event of ``event_type``; returns an
+        unsubscribe function."""
+        return self._rt.bus.subscribe(event_type, handler)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self._rt.store.close()
+
+    def __enter__(self) -> CRM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<CRM {self.url}>"
+
+
+def open(
+    url: str | None = None,
+    *,
+    region: str = "CN",
+    clock: Clock | None = None,
+    notifier: Any = None,
+    settings: Settings | None = None,
+    password_hasher: PasswordHasher | None = None,
+    custom_fields: CustomFieldSchema | None = None,
+    **store_options: Any,
+) -> CRM:
+    """Open a CRM.
+
+    Args:
+        url: ``None`` or ``"memory://"`` for an in-memory store; ``"sqlite:///crm.db"`` for
+            a SQLite file (created and migrated); ``"postgresql+psycopg://…"`` for
+            PostgreSQL; any scheme an installed ``crmkit.storage`` entry point provides.
+        region: default phone region for numbers written without a country code.
+        clock: where time comes from (default: the system clock, UTC).
+        notifier: the notification adapter (used by later workflows).
+        settings: policy settings (recycle-bin retention, lockout threshold, …).
+        password_hasher: argon2id by default.
+        custom_fields: the custom fields customers accept.
+        **store_options: passed to the storage backend.
+    """
+    store = open_store(url, **store_options)
+    runtime = Runtime(
+        store=store,
+        clock=clock or SystemClock(),
+        settings=settings or Settings(),
+        hasher=password_hasher or Argon2Hasher(),
+        bus=EventBus(),
+        region=region,
+        customer_fields=custom_fields or CustomFieldSchema(),
+        notifier=notifier,
+    )
+    return CRM(runtime)

@@ -1,0 +1,214 @@
+"""The ``crmkit`` command line.
+
+Every command that changes data logs in as a user (``--login``; the password comes from
+``CRMKIT_PASSWORD`` or a hidden prompt) and goes through the same workflows as the library,
+so permissions, validation and audit apply here too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import crmkit
+from crmkit.adapters.sqlite_backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
+
+app = typer.Typer(
+    help="crmkit: a CRM for Chinese SMEs, from the command line.", no_args_is_help=True
+)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+customers_app = typer.Typer(help="Work with customers.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(customers_app, name="customers")
+console = Console()
+err = Console(stderr=True)
+
+UrlOpt = Annotated[
+    str, typer.Option("--db", envvar="CRMKIT_URL", help="Store URL, e.g. sqlite:///crm.db")
+]
+LoginOpt = Annotated[str, typer.Option("--login", envvar="CRMKIT_LOGIN", help="Act as this user")]
+LangOpt = Annotated[str, typer.Option("--lang", envvar="CRMKIT_LANG", help="zh or en")]
+DEFAULT_URL = "sqlite:///crm.db"
+
+
+def _password(prompt: str = "Password / 密码") -> str:
+    value = os.environ.get("CRMKIT_PASSWORD")
+    if value:
+        return value
+    entered: str = typer.prompt(prompt, hide_input=True)
+    return entered
+
+
+def _login(crm: crmkit.CRM, login: str) -> crmkit.User:
+    try:
+        return crm.authenticate(login, _password())
+    except crmkit.AuthenticationError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: crmkit.CRMError) -> typer.Exit:
+    if isinstance(exc, crmkit.ValidationError):
+        for e in exc.errors:
+            err.print(f"[red]{e.field}[/red]: {e.message()}  ({e.value!r})")
+    else:
+        err.print(f"[red]{exc}[/red]")
+    return typer.Exit(1)
+
+
+@app.callback()
+def _root(lang: LangOpt = "zh") -> None:
+    if lang in ("zh", "en"):
+        crmkit.set_language(lang)  # type: ignore[arg-type]
+
+
+@app.command()
+def init(
+    db: UrlOpt = DEFAULT_URL,
+    admin_name: Annotated[str, typer.Option(help="The first admin's name")] = "管理员",
+    admin_login: Annotated[str | None, typer.Option(help="Login (default: from the name)")] = None,
+) -> None:
+    """Create (or migrate) a store and its first admin."""
+    crm = crmkit.open(db)
+    try:
+        admin = crm.bootstrap_admin(
+            name=admin_name, password=_password("Admin password"), login=admin_login
+        )
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console.print(f"[green]initialised[/green] {db}; admin login: [bold]{admin.login}[/bold]")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, manager, sales, finance or service")],
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    manager: Annotated[str | None, typer.Option(help="Manager's login")] = None,
+    new_password: Annotated[
+        str | None,
+        typer.Option(
+            "--new-password", envvar="CRMKIT_NEW_PASSWORD", help="The new user's password"
+        ),
+    ] = None,
+) -> None:
+    """Add a user; prints the login derived from the name (张三 → zhangsan)."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            manager_id = s.users.get_by_login(manager).id if manager else None
+            user = s.users.create(
+                name=name,
+                role=role,
+                manager_id=manager_id,
+                password=new_password or _password("New user's password"),
+            )
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console.print(f"[green]created[/green] {user.name}: login [bold]{user.login}[/bold]")
+
+
+@user_app.command("list")
+def user_list(db: UrlOpt = DEFAULT_URL, login: LoginOpt = "admin") -> None:
+    """List users."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        table = Table("login", "name", "role", "active", "locked")
+        with crm.session(actor=actor) as s:
+            after = None
+            while True:
+                page = s.users.list(after=after, limit=200)
+                for u in page:
+                    table.add_row(u.login, u.name, u.role.value, str(u.active), str(u.locked))
+                if page.next_after is None:
+                    break
+                after = page.next_after
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console.print(table)
+
+
+@customers_app.command("list")
+def customers_list(
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    q: Annotated[str | None, typer.Option(help="Search name, contacts, phones")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option(help="e.g. 山东省/青岛市")] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+) -> None:
+    """List the customers you may see (your data scope), newest first."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        filters = {
+            k: v
+            for k, v in {"q": q, "category": category, "region": region, "tag": tag}.items()
+            if v
+        }
+        with crm.session(actor=actor) as s:
+            page = s.customers.list(limit=limit, **filters)
+            owners = {u.id: u.name for u in s.users.list(limit=500)}
+        table = Table("name", "category", "region", "mobile", "owner", "id")
+        for c in page:
+            table.add_row(
+                c.name,
+                c.category.label_zh,
+                c.region.path if c.region else "",
+                c.mobile.national if c.mobile else "",
+                owners.get(c.owner_id or "", ""),
+                c.id,
+            )
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console.print(table)
+
+
+@app.command()
+def backup(dest: Path, db: UrlOpt = DEFAULT_URL) -> None:
+    """Write a consistent backup of a SQLite store to DEST (safe while it is in use)."""
+    try:
+        out = backup_sqlite(sqlite_path(db), dest)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]backed up[/green] {db} → {out} ({out.stat().st_size:,} bytes)")
+
+
+@app.command()
+def restore(
+    source: Path,
+    db: UrlOpt = DEFAULT_URL,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Replace a SQLite store with a backup (checked first). Stop the apps using it."""
+    target = sqlite_path(db)
+    if not yes and not typer.confirm(f"Replace everything in {target} with {source}?"):
+        raise typer.Exit(1)
+    try:
+        restore_sqlite(source, target)
+    except BackupError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]restored[/green] {target} from {source}")
+
+
+def main() -> None:
+    app()

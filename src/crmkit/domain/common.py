@@ -1,0 +1,167 @@
+"""Small parsing helpers shared by the entity modules (all pure)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from crmkit.domain.errors import FieldErrors, ValidationError
+from crmkit.domain.values import normalize_text
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+
+class Gender(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    UNKNOWN = "unknown"
+
+
+GENDER_WORDS = {"男": Gender.MALE, "女": Gender.FEMALE, "m": Gender.MALE, "f": Gender.FEMALE}
+
+
+def is_blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def parse_text(raw: Any, errors: FieldErrors, path: str, max_length: int) -> str | None:
+    """Free text: NFKC-normalised, trimmed; empty becomes None."""
+    if is_blank(raw):
+        return None
+    if not isinstance(raw, str):
+        errors.add(path, "invalid_type", raw, expected="text")
+        return None
+    text = normalize_text(raw)
+    if len(text) > max_length:
+        errors.add(path, "too_long", raw, max=max_length)
+        return None
+    return text
+
+
+def parse_multiline(raw: Any, errors: FieldErrors, path: str, max_length: int) -> str | None:
+    """Remarks keep their line breaks; only the ends are trimmed."""
+    if is_blank(raw):
+        return None
+    if not isinstance(raw, str):
+        errors.add(path, "invalid_type", raw, expected="text")
+        return None
+    text = raw.strip()
+    if len(text) > max_length:
+        errors.add(path, "too_long", raw, max=max_length)
+        return None
+    return text
+
+
+def parse_enum(
+    enum_type: type[E],
+    raw: Any,
+    errors: FieldErrors,
+    path: str,
+    aliases: dict[str, E] | None = None,
+) -> E | None:
+    """An enum member from itself, its value, or a (Chinese) alias."""
+    if is_blank(raw):
+        return None
+    if isinstance(raw, enum_type):
+        return raw
+    key = str(raw).strip()
+    for member in enum_type:
+        if key == member.value or key.lower() == str(member.value).lower():
+            return member
+    if aliases and key in aliases:
+        return aliases[key]
+    if aliases and key.lower() in aliases:
+        return aliases[key.lower()]
+    errors.add(path, "invalid_choice", raw, choices=", ".join(str(m.value) for m in enum_type))
+    return None
+
+
+def parse_value(
+    parser: Callable[..., T], raw: Any, errors: FieldErrors, path: str, **kwargs: Any
+) -> T | None:
+    """Run a value-object parser, moving its errors into ``errors``."""
+    if is_blank(raw):
+        return None
+    try:
+        return parser(raw, field=path, **kwargs)
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def parse_date(raw: Any, errors: FieldErrors, path: str) -> date | None:
+    if is_blank(raw):
+        return None
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = normalize_text(str(raw)).replace("/", "-").replace(".", "-")
+    for sep in ("年", "月"):
+        text = text.replace(sep, "-")
+    text = text.rstrip("日")
+    try:
+        parts = [int(p) for p in text.split("-")]
+        if len(parts) != 3:
+            raise ValueError(text)
+        return date(parts[0], parts[1], parts[2])
+    except ValueError:
+        errors.add(path, "date.invalid", raw)
+        return None
+
+
+def parse_id(raw: Any, errors: FieldErrors, path: str) -> str | None:
+    if is_blank(raw):
+        return None
+    if not isinstance(raw, str):
+        errors.add(path, "invalid_type", raw, expected="id")
+        return None
+    return raw.strip()
+
+
+def parse_ids(raw: Any, errors: FieldErrors, path: str) -> tuple[str, ...]:
+    """A list of ids, deduplicated, order kept."""
+    if is_blank(raw):
+        return ()
+    items: Iterable[Any] = raw.split(",") if isinstance(raw, str) else raw
+    out: list[str] = []
+    for i, item in enumerate(items):
+        value = parse_id(item, errors, f"{path}[{i}]")
+        if value is not None and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def parse_tags(raw: Any, errors: FieldErrors, path: str, max_length: int = 30) -> tuple[str, ...]:
+    """Tags from a list or a comma/、/; separated string: trimmed, unique, sorted."""
+    if is_blank(raw):
+        return ()
+    if isinstance(raw, str):
+        for sep in ("，", "、", ";", "；"):
+            raw = raw.replace(sep, ",")
+        items: Iterable[Any] = raw.split(",")
+    else:
+        items = raw
+    out: set[str] = set()
+    for i, item in enumerate(items):
+        tag = parse_text(item, errors, f"{path}[{i}]", max_length)
+        if tag:
+            out.add(tag)
+    return tuple(sorted(out))
+
+
+def parse_bool(raw: Any, errors: FieldErrors, path: str) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in {"true", "yes", "y", "1", "是"}:
+        return True
+    if word in {"false", "no", "n", "0", "否"}:
+        return False
+    errors.add(path, "bool.invalid", raw)
+    return None

@@ -1,0 +1,84 @@
+"""crmkit's one cattrs ``Converter``: every (un)structure hook lives here.
+
+Value objects unstructure to their stored forms (E.164, normalised email, division code,
+decimal strings) so that audit diffs, exports and storage all agree on one representation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import cattrs
+
+from crmkit.domain.regions import Region
+from crmkit.domain.values import USCC, Email, Money, Phone
+
+
+def _money_out(m: Money) -> dict[str, str]:
+    return {"amount": str(m.amount), "currency": m.currency}
+
+
+def _money_in(v: Mapping[str, Any], _: Any) -> Money:
+    return Money(Decimal(v["amount"]), v["currency"])
+
+
+@cache
+def converter() -> cattrs.Converter:
+    """The shared converter (built on first use, never at import time)."""
+    c = cattrs.Converter()
+    c.register_unstructure_hook(Phone, lambda p: p.e164)
+    c.register_structure_hook(Phone, lambda v, _: Phone.from_e164(v))
+    c.register_unstructure_hook(Email, lambda e: e.value)
+    c.register_structure_hook(Email, lambda v, _: Email(v))
+    c.register_unstructure_hook(USCC, lambda u: u.value)
+    c.register_structure_hook(USCC, lambda v, _: USCC(v))
+    c.register_unstructure_hook(Region, lambda r: r.code)
+    c.register_structure_hook(Region, lambda v, _: Region.from_code(v))
+    c.register_unstructure_hook(Money, _money_out)
+    c.register_structure_hook(Money, _money_in)
+    c.register_unstructure_hook(Decimal, str)
+    c.register_structure_hook(Decimal, lambda v, _: Decimal(str(v)))
+    c.register_unstructure_hook(datetime, lambda d: d.isoformat())
+    c.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+    c.register_unstructure_hook(date, lambda d: d.isoformat())
+    c.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+    return c
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-ready form of any crmkit value (used for audit diffs and custom fields)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list | frozenset | set):
+        return [to_plain(v) for v in value]
+    return converter().unstructure(value)
+
+
+def custom_to_plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Custom-field values as JSON: decimals and dates tagged so they round-trip."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Decimal):
+            out[key] = {"$decimal": str(value)}
+        elif isinstance(value, date):
+            out[key] = {"$date": value.isoformat()}
+        else:
+            out[key] = value
+    return out
+
+
+def custom_from_plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`custom_to_plain`."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping) and "$decimal" in value:
+            out[key] = Decimal(value["$decimal"])
+        elif isinstance(value, Mapping) and "$date" in value:
+            out[key] = date.fromisoformat(value["$date"])
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,86 @@
+"""Domain events, published to in-process subscribers after the unit of work commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """Something that happened. ``actor_id`` is who did it; ``at`` is when (the clock's time)."""
+
+    actor_id: str
+    at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class EntityEvent(DomainEvent):
+    entity_id: str
+
+
+@attrs.frozen(kw_only=True)
+class CustomerCreated(EntityEvent):
+    owner_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class CustomerUpdated(EntityEvent):
+    fields: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class CustomerCategoryChanged(EntityEvent):
+    before: str
+    after: str
+
+
+@attrs.frozen(kw_only=True)
+class CustomerDeleted(EntityEvent):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class CustomerRestored(EntityEvent):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class CustomersPurged(DomainEvent):
+    entity_ids: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ContactCreated(EntityEvent):
+    customer_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ContactUpdated(EntityEvent):
+    fields: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ContactDeleted(EntityEvent):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class ContactRestored(EntityEvent):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class UserCreated(EntityEvent):
+    login: str
+
+
+@attrs.frozen(kw_only=True)
+class UserUpdated(EntityEvent):
+    fields: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class UserLocked(EntityEvent):
+    pass

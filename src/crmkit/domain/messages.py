@@ -1,0 +1,208 @@
+"""Message catalogue: every user-facing text is keyed by a code, in English and 简体中文.
+
+Templates use ``str.format`` placeholders filled from an error's ``params``. The active
+language is a context variable so that a web request or a CLI run can switch it without
+touching global state shared with other threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import Final, Literal
+
+Language = Literal["zh", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = ("zh", "en")
+
+_active: ContextVar[Language] = ContextVar("crmkit_language", default="zh")
+
+# code -> (English, 简体中文)
+CATALOG: Final[Mapping[str, tuple[str, str]]] = {
+    # generic
+    "required": ("is required", "必填"),
+    "too_long": ("is longer than {max} characters", "超过 {max} 个字符"),
+    "invalid_type": ("has the wrong type (expected {expected})", "类型错误（应为 {expected}）"),
+    "invalid_choice": ("must be one of: {choices}", "必须是以下之一：{choices}"),
+    "unknown_field": ("is not a known field", "不是已知字段"),
+    "not_found_ref": ("refers to a record that does not exist", "引用的记录不存在"),
+    "immutable": ("cannot be changed", "不可修改"),
+    # phones and emails
+    "phone.invalid": ("is not a valid phone number", "不是有效的电话号码"),
+    "phone.not_mobile": ("is not a mobile number", "不是手机号码"),
+    "phone.not_fixed": ("is not a fixed-line number", "不是固定电话号码"),
+    "email.invalid": ("is not a valid email address: {reason}", "不是有效的电子邮箱：{reason}"),
+    # names
+    "name.punctuation_only": (
+        "must contain letters or Chinese characters, not only punctuation",
+        "不能只由标点符号组成，必须包含汉字或字母",
+    ),
+    "name.cn_chars": (
+        "a Chinese name may contain only Chinese characters, digits and brackets (found {chars})",
+        "中文名称只能包含汉字、数字和括号（发现 {chars}）",
+    ),
+    "name.en_chars": (
+        "an English name may contain only letters, digits, spaces and , . ( ) & - (found {chars})",
+        "英文名称只能包含字母、数字、空格及 , . ( ) & -（发现 {chars}）",
+    ),
+    "name.mixed": (
+        "mixes Chinese characters with Latin letters; use one script",
+        "中英文字符混用，请只用一种文字",
+    ),
+    "name.brackets": ("has unbalanced brackets", "括号不成对"),
+    # identifiers, regions, money
+    "uscc.invalid": (
+        "is not a valid unified social credit code: {reason}",
+        "不是有效的统一社会信用代码：{reason}",
+    ),
+    "region.unknown": (
+        "is not a known administrative division ({version})",
+        "不是有效的行政区划（{version}）",
+    ),
+    "region.mismatch": (
+        "{child} is not part of {parent}",
+        "{child} 不属于 {parent}",
+    ),
+    "money.invalid": ("is not a valid amount", "不是有效的金额"),
+    "money.negative": ("must not be negative", "不能为负数"),
+    "money.currency": ("has an unknown currency {currency}", "币种 {currency} 无效"),
+    "date.invalid": ("is not a valid date", "不是有效的日期"),
+    "date.future": ("must not be in the future", "不能晚于今天"),
+    "number.invalid": ("is not a valid number", "不是有效的数字"),
+    "bool.invalid": ("is not a yes/no value", "不是有效的是/否值"),
+    # customers
+    "customer.uscc_individual": ("is only for companies", "仅适用于企业客户"),
+    "customer.birthday_company": ("is only for individuals", "仅适用于个人客户"),
+    "customer.parent_cycle": ("would make the customer its own ancestor", "会造成上级客户循环"),
+    "customer.parent_self": ("cannot be the customer itself", "不能是客户自身"),
+    "customer.credit_limit_cash": (
+        "is only for customers on credit terms",
+        "仅适用于赊销（信用）结算客户",
+    ),
+    "customer.owner_inactive": ("is not an active user", "不是有效的在职用户"),
+    "customer.owner_in_co_owners": (
+        "lists the owner as a co-owner",
+        "共享负责人中包含了负责人本人",
+    ),
+    # users
+    "user.role": ("must be one of: {choices}", "必须是以下之一：{choices}"),
+    "user.manager_cycle": ("would make the user their own manager", "会造成上下级循环"),
+    "user.password_short": ("must be at least {min} characters", "至少需要 {min} 个字符"),
+    "user.login_taken": ("is already taken", "已被占用"),
+    "user.login_format": (
+        "may contain only lower-case letters, digits, '.', '_' and '-'",
+        "只能包含小写字母、数字、'.'、'_' 和 '-'",
+    ),
+    # custom fields
+    "custom.unknown": ("is not a defined custom field", "不是已定义的自定义字段"),
+}
+
+# Texts that are not field errors (exceptions' summary lines).
+SUMMARIES: Final[Mapping[str, tuple[str, str]]] = {
+    "validation": ("{count} field(s) are invalid: {fields}", "{count} 个字段有误：{fields}"),
+    "duplicate": (
+        "a similar {entity} already exists: {matches}",
+        "已存在相似的{entity_zh}：{matches}",
+    ),
+    "not_found": ("{entity} {id} was not found", "未找到{entity_zh} {id}"),
+    "permission": ("{actor} may not {action}", "{actor} 无权{action_zh}"),
+    "concurrency": (
+        "{entity} {id} was changed by someone else (you had version {expected}, it is now "
+        "{actual}); reload and try again",
+        "{entity_zh} {id} 已被他人修改（您的版本 {expected}，当前版本 {actual}），请刷新后重试",
+    ),
+    "workflow": (
+        "cannot {move} a {entity} that is {state}{reason}",
+        "{entity_zh}当前状态为“{state_zh}”，不能{move_zh}{reason}",
+    ),
+    "auth_failed": ("wrong login or password", "用户名或密码错误"),
+    "auth_locked": (
+        "the account is locked after too many failed logins; ask an administrator",
+        "登录失败次数过多，账号已锁定，请联系管理员",
+    ),
+    "auth_inactive": ("the account is disabled", "账号已停用"),
+}
+
+ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {
+    "customer": "客户",
+    "contact": "联系人",
+    "user": "用户",
+    "audit": "操作日志",
+}
+
+FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    "name": ("name", "名称"),
+    "kind": ("kind", "类型"),
+    "mobile": ("mobile", "手机"),
+    "phone": ("phone", "电话"),
+    "email": ("email", "邮箱"),
+    "region": ("region", "地区"),
+    "uscc": ("unified social credit code", "统一社会信用代码"),
+    "owner_id": ("owner", "负责人"),
+    "co_owner_ids": ("co-owners", "共享负责人"),
+    "parent_id": ("parent customer", "上级客户"),
+    "category": ("category", "客户类别"),
+    "credit_limit": ("credit limit", "信用额度"),
+    "birthday": ("birthday", "生日"),
+    "password": ("password", "密码"),
+    "role": ("role", "角色"),
+    "manager_id": ("manager", "上级"),
+    "login": ("login", "登录名"),
+    "customer_id": ("customer", "所属客户"),
+}
+
+
+def active_language() -> Language:
+    """The language that messages are rendered in for the current context."""
+    return _active.get()
+
+
+def set_language(lang: Language) -> None:
+    """Set the language for the current context (thread or task)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}; use one of {LANGUAGES}")
+    _active.set(lang)
+
+
+@contextlib.contextmanager
+def language(lang: Language) -> Iterator[None]:
+    """Render messages in ``lang`` inside the ``with`` block."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}; use one of {LANGUAGES}")
+    token = _active.set(lang)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+def _render(entry: tuple[str, str], lang: Language, params: Mapping[str, object]) -> str:
+    template = entry[0] if lang == "en" else entry[1]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        # A missing parameter must never hide the error itself.
+        return template
+
+
+def render(code: str, lang: Language | None = None, **params: object) -> str:
+    """Render the field-error message ``code`` in ``lang`` (default: the active language)."""
+    entry = CATALOG.get(code)
+    if entry is None:
+        return code
+    return _render(entry, lang or active_language(), params)
+
+
+def render_summary(code: str, lang: Language | None = None, **params: object) -> str:
+    """Render an exception summary line."""
+    entry = SUMMARIES[code]
+    return _render(entry, lang or active_language(), params)
+
+
+def field_label(field: str, lang: Language | None = None) -> str:
+    """Human label of a field path's leaf, e.g. ``contacts[0].mobile`` -> 手机."""
+    leaf = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    entry = FIELD_LABELS.get(leaf)
+    if entry is None:
+        return field
+    return entry[0] if (lang or active_language()) == "en" else entry[1]

@@ -1,0 +1,409 @@
+"""Value objects: phones, e-mails, money, credit codes, and name normalisation.
+
+Each parser takes raw input at the edge and returns the normalised form that is stored and
+compared; a bad value raises ``ValidationError`` naming the field it came from.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import total_ordering
+from typing import Any
+
+import attrs
+import phonenumbers
+from babel.numbers import format_currency, get_currency_precision, is_currency
+from email_validator import EmailNotValidError, validate_email
+from stdnum.cn import uscc as _uscc
+from stdnum.exceptions import ValidationError as _StdnumError
+
+from crmkit.domain.errors import FieldError, ValidationError
+
+
+def _fail(field: str, code: str, value: Any, **params: Any) -> ValidationError:
+    return ValidationError([FieldError(field, code, value, params)])
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width → half-width), trimmed, inner whitespace collapsed to one space."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+# -- phones -------------------------------------------------------------------------------
+class PhoneKind(enum.StrEnum):
+    MOBILE = "mobile"
+    FIXED_LINE = "fixed_line"
+    OTHER = "other"
+
+
+_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE}
+_FIXED_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE}
+# For CN, libphonenumber never answers FIXED_LINE_OR_MOBILE; elsewhere (e.g. US) it does,
+# and such a number is accepted wherever a mobile is required.
+_EITHER_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+@attrs.frozen
+class Phone:
+    """A telephone number, stored as E.164 (``+8613800138000``).
+
+    Never keeps a ``phonenumbers.PhoneNumber``: their equality and hash include the raw input.
+    """
+
+    e164: str
+    kind: PhoneKind = PhoneKind.OTHER
+
+    @classmethod
+    def parse(
+        cls,
+        raw: str,
+        region: str = "CN",
+        *,
+        field: str = "phone",
+        require: PhoneKind | None = None,
+    ) -> Phone:
+        """Parse a number as people write it: ``+86 138-0013-8000``, ``0532-88888888``,
+        ``(0532) 8888 8888``, full-width digits.
+
+        Raises:
+            ValidationError: ``phone.invalid``; ``phone.not_mobile`` / ``phone.not_fixed``
+                when ``require`` asks for a kind the number is not.
+        """
+        text = normalize_text(str(raw))
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException as exc:
+            raise _fail(field, "phone.invalid", raw) from exc
+        if not phonenumbers.is_valid_number(number):
+            raise _fail(field, "phone.invalid", raw)
+        kind = cls._kind(number)
+        if require is PhoneKind.MOBILE and kind is not PhoneKind.MOBILE:
+            raise _fail(field, "phone.not_mobile", raw)
+        if require is PhoneKind.FIXED_LINE and kind is not PhoneKind.FIXED_LINE:
+            raise _fail(field, "phone.not_fixed", raw)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return cls(e164, kind)
+
+    @staticmethod
+    def _kind(number: phonenumbers.PhoneNumber) -> PhoneKind:
+        t = phonenumbers.number_type(number)
+        if t in _MOBILE_TYPES or t in _EITHER_TYPES:
+            return PhoneKind.MOBILE
+        if t in _FIXED_TYPES:
+            return PhoneKind.FIXED_LINE
+        return PhoneKind.OTHER
+
+    @classmethod
+    def from_e164(cls, e164: str) -> Phone:
+        """Rebuild from storage (the number was validated when it was written)."""
+        number = phonenumbers.parse(e164, None)
+        return cls(e164, cls._kind(number))
+
+    def _number(self) -> phonenumbers.PhoneNumber:
+        return phonenumbers.parse(self.e164, None)
+
+    @property
+    def national(self) -> str:
+        """National display form: ``138 0013 8000``, ``0532 8888 8888``."""
+        return phonenumbers.format_number(self._number(), phonenumbers.PhoneNumberFormat.NATIONAL)
+
+    @property
+    def international(self) -> str:
+        return phonenumbers.format_number(
+            self._number(), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+
+    @property
+    def national_digits(self) -> str:
+        """The national significant number: ``13800138000``, ``53288888888``."""
+        return phonenumbers.national_significant_number(self._number())
+
+    @property
+    def region_code(self) -> str | None:
+        code: str | None = phonenumbers.region_code_for_number(self._number())
+        return code
+
+    @property
+    def is_mobile(self) -> bool:
+        return self.kind is PhoneKind.MOBILE
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+# -- e-mail -------------------------------------------------------------------------------
+@attrs.frozen
+class Email:
+    """An e-mail address in email-validator's normalised form (domain lower-cased, IDNA)."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: str, *, field: str = "email", check_deliverability: bool = False) -> Email:
+        """Validate and normalise. No DNS lookup unless ``check_deliverability``.
+
+        Raises:
+            ValidationError: ``email.invalid`` with the library's reason.
+        """
+        text = normalize_text(str(raw))
+        try:
+            result = validate_email(text, check_deliverability=check_deliverability)
+        except EmailNotValidError as exc:
+            raise _fail(field, "email.invalid", raw, reason=str(exc)) from exc
+        return cls(result.normalized)
+
+    @property
+    def dedup_key(self) -> str:
+        """The whole address case-folded: how duplicates are compared."""
+        return self.value.casefold()
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# -- money --------------------------------------------------------------------------------
+@total_ordering
+@attrs.frozen(eq=True, order=False)
+class Money:
+    """An exact amount in a currency (CNY by default). Never float.
+
+    Amounts stay exact through arithmetic; rounding happens only where a caller asks for it
+    with :meth:`quantize` (ROUND_HALF_UP to the currency's minor unit by default).
+    """
+
+    amount: Decimal
+    currency: str = "CNY"
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"Money amount must be a Decimal, not {type(self.amount).__name__}")
+        if not self.amount.is_finite():
+            raise ValueError("Money amount must be finite")
+
+    @classmethod
+    def parse(
+        cls,
+        raw: str | int | Decimal,
+        currency: str = "CNY",
+        *,
+        field: str = "amount",
+        allow_negative: bool = True,
+    ) -> Money:
+        """Parse ``"1,234.50"``, ``"¥12.3"``, ``12``, ``Decimal("1.005")``.
+
+        Raises:
+            TypeError: a float was passed (floats cannot hold money exactly).
+            ValidationError: ``money.invalid``, ``money.negative``, ``money.currency``.
+        """
+        if isinstance(raw, float):
+            raise TypeError("Money.parse refuses floats; pass a str, int or Decimal")
+        code = currency.upper()
+        if not is_currency(code):
+            raise _fail(field, "money.currency", raw, currency=currency)
+        if isinstance(raw, Decimal):
+            value = raw
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            value = Decimal(raw)
+        elif isinstance(raw, str):
+            text = normalize_text(raw).replace(",", "").replace(" ", "")
+            text = text.lstrip("¥￥$€£").removesuffix("元")
+            try:
+                value = Decimal(text)
+            except InvalidOperation as exc:
+                raise _fail(field, "money.invalid", raw) from exc
+        else:
+            raise _fail(field, "money.invalid", raw)
+        if not value.is_finite():
+            raise _fail(field, "money.invalid", raw)
+        if value < 0 and not allow_negative:
+            raise _fail(field, "money.negative", raw)
+        return cls(value, code)
+
+    @classmethod
+    def zero(cls, currency: str = "CNY") -> Money:
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def from_minor_units(cls, units: int, currency: str = "CNY") -> Money:
+        return cls(Decimal(units).scaleb(-get_currency_precision(currency)), currency)
+
+    @property
+    def exponent(self) -> Decimal:
+        return Decimal(1).scaleb(-get_currency_precision(self.currency))
+
+    def quantize(self, rounding: str = ROUND_HALF_UP) -> Money:
+        """Rounded to the currency's minor unit (fen for CNY)."""
+        return Money(self.amount.quantize(self.exponent, rounding=rounding), self.currency)
+
+    @property
+    def minor_units(self) -> int:
+        """The quantized amount in minor units (fen)."""
+        return int(self.quantize().amount.scaleb(get_currency_precision(self.currency)))
+
+    @property
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValueError(f"currency mismatch: {self.currency} vs {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        if isinstance(factor, float | bool) or not isinstance(factor, int | Decimal):
+            raise TypeError("Money can only be multiplied by an int or a Decimal")
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def format(self, locale: str = "zh_CN") -> str:
+        """Localised display, e.g. ``¥1,234.50``."""
+        return format_currency(self.amount, self.currency, locale=locale)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+# -- unified social credit code ------------------------------------------------------------
+@attrs.frozen
+class USCC:
+    """统一社会信用代码: 18 characters with a check digit (GB 32100-2015)."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: str, *, field: str = "uscc") -> USCC:
+        """Validate the code and its check digit (python-stdnum).
+
+        Raises:
+            ValidationError: ``uscc.invalid`` with the reason.
+        """
+        try:
+            value = _uscc.validate(normalize_text(str(raw)).upper())
+        except _StdnumError as exc:
+            raise _fail(field, "uscc.invalid", raw, reason=str(exc)) from exc
+        return cls(str(value))
+
+    @property
+    def division_code(self) -> str:
+        """The registering authority's administrative division (characters 3–8)."""
+        return self.value[2:8]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# -- names --------------------------------------------------------------------------------
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_LATIN = re.compile(r"[A-Za-z]")
+_CN_ALLOWED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef0-9（）]")
+_EN_ALLOWED = re.compile(r"[A-Za-z0-9 ,.()&\-]")
+_PERSON_CN_ALLOWED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef·]")
+_PERSON_EN_ALLOWED = re.compile(r"[A-Za-z .'\-]")
+_DOTS = "・•.･‧∙⋅"
+
+
+def _bad_chars(text: str, allowed: re.Pattern[str]) -> str:
+    return "".join(dict.fromkeys(ch for ch in text if not allowed.fullmatch(ch)))
+
+
+def _balanced(text: str, opening: str, closing: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == opening:
+            depth += 1
+        elif ch == closing:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def normalize_company_name(raw: str, *, field: str = "name", max_length: int = 100) -> str:
+    """A company name under the seed manuals' rules, in its one stored form.
+
+    A Chinese name may hold only Chinese characters, digits and brackets, and its brackets
+    are stored full-width （）; an English name letters, digits, spaces and ``, . ( ) & -``.
+    A name with no Chinese character and no letter is refused (no punctuation to dodge the
+    required field).
+
+    Raises:
+        ValidationError: ``required``, ``too_long``, ``name.punctuation_only``,
+            ``name.mixed``, ``name.cn_chars``, ``name.en_chars``, ``name.brackets``.
+    """
+    text = normalize_text(str(raw))
+    if not text:
+        raise _fail(field, "required", raw)
+    if len(text) > max_length:
+        raise _fail(field, "too_long", raw, max=max_length)
+    has_cjk = bool(_CJK.search(text))
+    has_latin = bool(_LATIN.search(text))
+    if not has_cjk and not has_latin:
+        raise _fail(field, "name.punctuation_only", raw)
+    if has_cjk:
+        if has_latin:
+            raise _fail(field, "name.mixed", raw)
+        text = text.replace("(", "（").replace(")", "）").replace(" ", "")
+        bad = _bad_chars(text, _CN_ALLOWED)
+        if bad:
+            raise _fail(field, "name.cn_chars", raw, chars=bad)
+        if not _balanced(text, "（", "）"):
+            raise _fail(field, "name.brackets", raw)
+        return text
+    bad = _bad_chars(text, _EN_ALLOWED)
+    if bad:
+        raise _fail(field, "name.en_chars", raw, chars=bad)
+    if not _balanced(text, "(", ")"):
+        raise _fail(field, "name.brackets", raw)
+    return text
+
+
+def normalize_person_name(raw: str, *, field: str = "name", max_length: int = 50) -> str:
+    """A person's name: Chinese (with · for minority names, e.g. 阿沛·阿旺晋美) or Latin.
+
+    Raises:
+        ValidationError: ``required``, ``too_long``, ``name.punctuation_only``,
+            ``name.mixed``, ``name.cn_chars``, ``name.en_chars``.
+    """
+    text = normalize_text(str(raw))
+    if not text:
+        raise _fail(field, "required", raw)
+    if len(text) > max_length:
+        raise _fail(field, "too_long", raw, max=max_length)
+    has_cjk = bool(_CJK.search(text))
+    has_latin = bool(_LATIN.search(text))
+    if not has_cjk and not has_latin:
+        raise _fail(field, "name.punctuation_only", raw)
+    if has_cjk:
+        if has_latin:
+            raise _fail(field, "name.mixed", raw)
+        text = text.replace(" ", "")
+        for dot in _DOTS:
+            text = text.replace(dot, "·")
+        bad = _bad_chars(text, _PERSON_CN_ALLOWED)
+        if bad:
+            raise _fail(field, "name.cn_chars", raw, chars=bad)
+        return text
+    bad = _bad_chars(text, _PERSON_EN_ALLOWED)
+    if bad:
+        raise _fail(field, "name.en_chars", raw, chars=bad)
+    return text

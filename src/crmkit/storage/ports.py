@@ -1,0 +1,266 @@
+"""Storage ports: the small interfaces every backend implements.
+
+A backend is a :class:`Store` that hands out :class:`UnitOfWork` objects. A unit of work is
+one transaction: it exposes the repositories, and ``commit()`` makes everything done through
+them durable at once (or nothing, on ``rollback()``). The contract suite in
+``crmkit.testing.contract`` states precisely what each method must do; an integrator's backend
+is correct when it passes that suite.
+
+Repositories store and return domain objects; they know nothing of permissions, validation or
+audit (workflows do that). They apply *data scope* inside their queries, because filtering
+afterwards would break keyset pages and leak counts.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.contact import Contact
+from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
+from crmkit.domain.user import Credentials, Role, User
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Scope:
+    """Which customers an actor may see.
+
+    ``owner_ids`` is the set of users whose owned or co-owned customers are visible;
+    ``None`` means everything (admin, finance, service, system).
+    """
+
+    owner_ids: frozenset[str] | None = None
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls(None)
+
+    @classmethod
+    def of(cls, *user_ids: str) -> Scope:
+        return cls(frozenset(user_ids))
+
+    @property
+    def is_everything(self) -> bool:
+        return self.owner_ids is None
+
+    def allows(self, owner_id: str | None, co_owner_ids: Sequence[str] = ()) -> bool:
+        """True if a customer with these owners is inside the scope."""
+        if self.owner_ids is None:
+            return True
+        if owner_id is not None and owner_id in self.owner_ids:
+            return True
+        return any(u in self.owner_ids for u in co_owner_ids)
+
+
+EVERYTHING = Scope(None)
+
+
+class Deleted:
+    """Values for a query's ``deleted`` filter."""
+
+    EXCLUDE = "exclude"  # live records only (the default)
+    ONLY = "only"  # the recycle bin
+    INCLUDE = "include"  # both
+
+
+@attrs.frozen(kw_only=True)
+class CustomerQuery:
+    """Filters for listing customers. Unset filters do not restrict.
+
+    ``region`` is a GB/T 2260 code: a province or city code matches everything inside it.
+    ``text`` searches the customer name, contact names and phone numbers (index-backed).
+    """
+
+    owner_id: str | None = None
+    category: Category | None = None
+    kind: CustomerKind | None = None
+    channel_type: ChannelType | None = None
+    region: str | None = None
+    tag: str | None = None
+    source: str | None = None
+    industry: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    text: str | None = None
+    deleted: str = Deleted.EXCLUDE
+    deleted_before: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContactQuery:
+    customer_id: str | None = None
+    text: str | None = None
+    surname_letter: str | None = None
+    deleted: str = Deleted.EXCLUDE
+
+
+@attrs.frozen(kw_only=True)
+class UserQuery:
+    role: Role | None = None
+    manager_id: str | None = None
+    active: bool | None = None
+    text: str | None = None
+    deleted: str = Deleted.EXCLUDE
+
+
+@attrs.frozen(kw_only=True)
+class AuditQuery:
+    entity_id: str | None = None
+    entity_type: str | None = None
+    actor_id: str | None = None
+    action: AuditAction | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One keyset page. Pass ``next_after`` back as ``after`` to get the next one."""
+
+    items: tuple[T, ...]
+    next_after: str | None = None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class CustomerRepository(Protocol):
+    def add(self, customer: Customer) -> None:
+        """Insert a new customer (its id must be new)."""
+
+    def add_many(self, customers: Sequence[Customer]) -> None:
+        """Insert many new customers at once (the bulk path)."""
+
+    def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
+        """The customer, deleted or not, if it exists and ``scope`` allows it."""
+
+    def get_many(
+        self, ids: Sequence[str], scope: Scope = EVERYTHING
+    ) -> builtins.list[Customer]:
+        """Those of ``ids`` that exist and are in scope, in no particular order."""
+
+    def update(self, customer: Customer, expected_version: int) -> None:
+        """Replace the stored customer whose version is ``expected_version``.
+
+        ``customer.version`` must be ``expected_version + 1``. Raises ``ConcurrencyError`` if
+        the stored version differs (someone else wrote first) and ``NotFound`` if it is gone.
+        """
+
+    def list(
+        self, query: CustomerQuery, scope: Scope, *, after: str | None, limit: int
+    ) -> Page[Customer]:
+        """A keyset page, newest first, of customers matching ``query`` inside ``scope``."""
+
+    def count(self, query: CustomerQuery, scope: Scope, *, cap: int | None = None) -> int:
+        """How many match; stops counting at ``cap`` when given."""
+
+    def purge(self, ids: Sequence[str]) -> None:
+        """Delete for good (with their contacts, co-owners, tags and search entries)."""
+
+
+class ContactRepository(Protocol):
+    def add(self, contact: Contact) -> None: ...
+
+    def add_many(self, contacts: Sequence[Contact]) -> None: ...
+
+    def get(self, id: str, scope: Scope = EVERYTHING) -> Contact | None:
+        """The contact if it exists and its customer is in ``scope``."""
+
+    def update(self, contact: Contact, expected_version: int) -> None:
+        """As ``CustomerRepository.update``."""
+
+    def list(
+        self, query: ContactQuery, scope: Scope, *, after: str | None, limit: int
+    ) -> Page[Contact]:
+        """A keyset page, oldest first, of contacts whose customer is in ``scope``."""
+
+    def for_customer(
+        self, customer_id: str, *, include_deleted: bool = False
+    ) -> builtins.list[Contact]:
+        """All contacts of one customer, oldest first."""
+
+    def surname_index(self, scope: Scope) -> dict[str, int]:
+        """Live contacts per surname letter (A–Z, #) inside ``scope``."""
+
+    def purge(self, ids: Sequence[str]) -> None: ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None:
+        """Insert; raises ``ValidationError`` (field ``login``) if the login is taken."""
+
+    def get(self, id: str) -> User | None: ...
+
+    def get_by_login(self, login: str) -> User | None: ...
+
+    def update(self, user: User, expected_version: int) -> None: ...
+
+    def list(self, query: UserQuery, *, after: str | None, limit: int) -> Page[User]:
+        """A keyset page of users, oldest first."""
+
+    def count(self) -> int:
+        """All users, including deleted ones."""
+
+    def logins_starting_with(self, prefix: str) -> set[str]: ...
+
+    def subordinate_ids(self, manager_id: str) -> frozenset[str]:
+        """Everyone below ``manager_id``, recursively (not including them)."""
+
+    def get_credentials(self, user_id: str) -> Credentials | None: ...
+
+    def put_credentials(self, credentials: Credentials) -> None: ...
+
+
+class AuditRepository(Protocol):
+    def append(self, entry: AuditEntry) -> None: ...
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    def history(self, entity_id: str) -> builtins.list[AuditEntry]:
+        """Every entry about one entity, oldest first."""
+
+    def list(self, query: AuditQuery, *, after: str | None, limit: int) -> Page[AuditEntry]:
+        """A keyset page, newest first."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Use as a context manager: leaving it without ``commit()`` rolls back."""
+
+    customers: CustomerRepository
+    contacts: ContactRepository
+    users: UserRepository
+    audit: AuditRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Store(Protocol):
+    """A storage backend."""
+
+    url: str
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,45 @@
+"""Helpers shared by the entity services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from crmkit.domain.errors import FieldErrors, ValidationError
+from crmkit.storage.ports import Deleted
+
+DELETED_MODES = {Deleted.EXCLUDE, Deleted.ONLY, Deleted.INCLUDE}
+
+
+def page_limit(limit: int, maximum: int) -> int:
+    """Clamp a page size to the configured maximum; refuse sizes below one."""
+    if not isinstance(limit, int) or limit < 1:
+        errors = FieldErrors()
+        errors.add("limit", "invalid_type", limit, expected=f"1..{maximum}")
+        raise ValidationError(errors.errors)
+    return min(limit, maximum)
+
+
+def as_instant(value: Any, field: str, errors: FieldErrors, tz: str) -> datetime | None:
+    """A filter bound: aware datetime as is; naive datetime or date in the business tz."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=ZoneInfo(tz))
+    if isinstance(value, str):
+        try:
+            return as_instant(datetime.fromisoformat(value), field, errors, tz)
+        except ValueError:
+            pass
+    errors.add(field, "date.invalid", value)
+    return None
+
+
+def reject_unknown(filters: Mapping[str, Any], known: set[str], errors: FieldErrors) -> None:
+    for key, value in filters.items():
+        if key not in known:
+            errors.add(key, "unknown_field", value)

@@ -1,0 +1,198 @@
+"""Contact use cases. A contact is readable and writable exactly when its customer is."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from crmkit.domain import events as ev
+from crmkit.domain.audit import AuditAction, diff, snapshot
+from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_input
+from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound
+from crmkit.storage.ports import ContactQuery, Deleted, Page
+from crmkit.workflows._common import DELETED_MODES, page_limit
+from crmkit.workflows.context import Permission
+from crmkit.workflows.session import new_id
+
+if TYPE_CHECKING:
+    from crmkit.workflows.session import Session
+
+
+class ContactService:
+    """``session.contacts``."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, id: str, *, include_deleted: bool = False) -> Contact:
+        """The contact; ``NotFound`` if absent, deleted, or its customer is out of scope."""
+        self._s.require(Permission.CUSTOMER_READ)
+        contact = self._s.uow.contacts.get(id, self._s.actor.scope)
+        if contact is None or (contact.is_deleted and not include_deleted):
+            raise NotFound("contact", id)
+        return contact
+
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        q: str | None = None,
+        surname_letter: str | None = None,
+        deleted: str = Deleted.EXCLUDE,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[Contact]:
+        """A keyset page of contacts in scope, oldest first.
+
+        ``surname_letter`` is the 百家姓 index letter (A–Z or #); ``q`` matches the name or
+        phone digits.
+        """
+        self._s.require(Permission.CUSTOMER_READ)
+        if deleted not in DELETED_MODES:
+            errors = FieldErrors()
+            errors.add("deleted", "invalid_choice", deleted, choices=", ".join(DELETED_MODES))
+            errors.raise_if_any()
+        query = ContactQuery(
+            customer_id=customer_id,
+            text=q.strip() if q and q.strip() else None,
+            surname_letter=surname_letter.upper() if surname_letter else None,
+            deleted=deleted,
+        )
+        limit = page_limit(limit, self._s.runtime.settings.max_page_size)
+        return self._s.uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)
+
+    def surname_index(self) -> dict[str, int]:
+        """How many contacts in scope sit under each surname letter (the 百家姓 index)."""
+        self._s.require(Permission.CUSTOMER_READ)
+        return self._s.uow.contacts.surname_index(self._s.actor.scope)
+
+    def create(self, **fields: Any) -> Contact:
+        """Add a contact to a customer the actor may edit.
+
+        The first contact of a customer becomes its primary contact; making another contact
+        primary clears the flag on the previous one.
+
+        Raises:
+            ValidationError: every wrong field, including an unknown or unreadable customer.
+        """
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        errors = FieldErrors()
+        data = parse_contact_input(fields, errors, phone_region=s.runtime.region)
+        customer_id = data.get("customer_id")
+        siblings: builtins.list[Contact] = []
+        if customer_id is not None:
+            customer = s.uow.customers.get(customer_id, s.actor.scope)
+            if customer is None or customer.is_deleted:
+                errors.add("customer_id", "not_found_ref", customer_id)
+            else:
+                siblings = s.uow.contacts.for_customer(customer_id)
+        errors.raise_if_any()
+        now = s.now()
+        if not siblings and "is_primary" not in data:
+            data["is_primary"] = True
+        contact = Contact(
+            id=new_id(),
+            created_at=now,
+            updated_at=now,
+            created_by=s.actor.id,
+            **{k: v for k, v in data.items() if v is not None},
+        )
+        check_contact_rules(contact, errors, today=s.today())
+        errors.raise_if_any()
+        if contact.is_primary:
+            self._clear_primary(siblings, now)
+        s.uow.contacts.add(contact)
+        s.record("contact", contact.id, AuditAction.CREATE, snapshot(contact), at=now)
+        s.publish(
+            ev.ContactCreated(
+                actor_id=s.actor.id, at=now, entity_id=contact.id, customer_id=contact.customer_id
+            )
+        )
+        return contact
+
+    def update(self, id: str, version: int | None = None, **changes: Any) -> Contact:
+        """Change some fields of a contact (see ``CustomerService.update``)."""
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        current = self.get(id)
+        if version is not None and version != current.version:
+            raise ConcurrencyError("contact", id, version, current.version)
+        errors = FieldErrors()
+        data = parse_contact_input(changes, errors, phone_region=s.runtime.region, partial=True)
+        target = data.get("customer_id")
+        if target is not None and target != current.customer_id:
+            moved_to = s.uow.customers.get(target, s.actor.scope)
+            if moved_to is None or moved_to.is_deleted:
+                errors.add("customer_id", "not_found_ref", target)
+        errors.raise_if_any()
+        for key in ("customer_id", "name"):
+            if key in data and data[key] is None:
+                data.pop(key)
+        now = s.now()
+        updated = attrs.evolve(current, **data, version=current.version + 1, updated_at=now)
+        check_contact_rules(updated, errors, today=s.today())
+        errors.raise_if_any()
+        changed = diff(current, updated)
+        if not changed:
+            return current
+        if updated.is_primary and not current.is_primary:
+            others = [c for c in s.uow.contacts.for_customer(updated.customer_id) if c.id != id]
+            self._clear_primary(others, now)
+        s.uow.contacts.update(updated, expected_version=current.version)
+        s.record("contact", id, AuditAction.UPDATE, changed, at=now)
+        s.publish(
+            ev.ContactUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
+        )
+        return updated
+
+    def delete(self, id: str, version: int | None = None) -> None:
+        """Move a contact to the recycle bin."""
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        current = self.get(id)
+        if version is not None and version != current.version:
+            raise ConcurrencyError("contact", id, version, current.version)
+        now = s.now()
+        gone = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
+        s.uow.contacts.update(gone, expected_version=current.version)
+        s.record("contact", id, AuditAction.DELETE, diff(current, gone), at=now)
+        s.publish(ev.ContactDeleted(actor_id=s.actor.id, at=now, entity_id=id))
+
+    def restore(self, id: str) -> Contact:
+        """Bring a contact back from the recycle bin (its customer must be live)."""
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        current = self.get(id, include_deleted=True)
+        if not current.is_deleted:
+            return current
+        customer = s.uow.customers.get(current.customer_id, s.actor.scope)
+        if customer is None or customer.is_deleted:
+            errors = FieldErrors()
+            errors.add("customer_id", "not_found_ref", current.customer_id)
+            errors.raise_if_any()
+        now = s.now()
+        back = attrs.evolve(
+            current,
+            deleted_at=None,
+            deleted_with=None,
+            version=current.version + 1,
+            updated_at=now,
+        )
+        s.uow.contacts.update(back, expected_version=current.version)
+        s.record("contact", id, AuditAction.RESTORE, diff(current, back), at=now)
+        s.publish(ev.ContactRestored(actor_id=s.actor.id, at=now, entity_id=id))
+        return back
+
+    def _clear_primary(self, contacts: builtins.list[Contact], now: Any) -> None:
+        for other in contacts:
+            if other.is_primary:
+                cleared = attrs.evolve(
+                    other, is_primary=False, version=other.version + 1, updated_at=now
+                )
+                self._s.uow.contacts.update(cleared, expected_version=other.version)
+                self._s.record(
+                    "contact", other.id, AuditAction.UPDATE, diff(other, cleared), at=now
+                )

@@ -1,0 +1,433 @@
+"""Customer use cases: create, read, list, update, categorise, delete, restore, purge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from crmkit.domain import events as ev
+from crmkit.domain.audit import AuditAction, diff, snapshot
+from crmkit.domain.common import parse_enum
+from crmkit.domain.customer import (
+    CATEGORY_ALIASES,
+    CHANNEL_ALIASES,
+    KIND_ALIASES,
+    Category,
+    ChannelType,
+    Customer,
+    CustomerKind,
+    check_category_move,
+    check_customer_rules,
+    check_formal_requirements,
+    parse_customer_input,
+)
+from crmkit.domain.errors import (
+    ConcurrencyError,
+    FieldErrors,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from crmkit.domain.regions import Region
+from crmkit.domain.values import normalize_company_name, normalize_person_name
+from crmkit.storage.ports import CustomerQuery, Deleted, Page, Scope
+from crmkit.workflows._common import DELETED_MODES, as_instant, page_limit, reject_unknown
+from crmkit.workflows.context import PERMISSION_LABELS_ZH, Permission
+from crmkit.workflows.session import new_id
+
+if TYPE_CHECKING:
+    from crmkit.workflows.session import Session
+
+FILTERS = {
+    "owner_id",
+    "category",
+    "kind",
+    "channel_type",
+    "region",
+    "tag",
+    "source",
+    "industry",
+    "created_from",
+    "created_to",
+    "q",
+    "deleted",
+}
+
+
+class CustomerService:
+    """``session.customers``: everything a caller may do with customers."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    @property
+    def _repo(self):  # type: ignore[no-untyped-def]
+        return self._s.uow.customers
+
+    # -- reads -------------------------------------------------------------------------
+    def get(self, id: str, *, include_deleted: bool = False) -> Customer:
+        """The customer with ``id``.
+
+        Raises:
+            NotFound: it does not exist, is in the recycle bin (unless ``include_deleted``),
+                or lies outside the actor's data scope.
+        """
+        self._s.require(Permission.CUSTOMER_READ)
+        customer: Customer | None = self._repo.get(id, self._s.actor.scope)
+        if customer is None or (customer.is_deleted and not include_deleted):
+            raise NotFound("customer", id)
+        return customer
+
+    def query(self, filters: Mapping[str, Any]) -> CustomerQuery:
+        """Validate list filters into a ``CustomerQuery`` (all bad filters reported at once)."""
+        errors = FieldErrors()
+        reject_unknown(filters, FILTERS, errors)
+        tz = self._s.runtime.settings.timezone
+        region = filters.get("region")
+        region_code: str | None = None
+        if isinstance(region, Region):
+            region_code = region.code
+        elif region:
+            try:
+                region_code = Region.parse(str(region), field="region").code
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        deleted = filters.get("deleted", Deleted.EXCLUDE)
+        if deleted not in DELETED_MODES:
+            errors.add("deleted", "invalid_choice", deleted, choices=", ".join(DELETED_MODES))
+        query = CustomerQuery(
+            owner_id=filters.get("owner_id"),
+            category=parse_enum(
+                Category, filters.get("category"), errors, "category", dict(CATEGORY_ALIASES)
+            ),
+            kind=parse_enum(CustomerKind, filters.get("kind"), errors, "kind", dict(KIND_ALIASES)),
+            channel_type=parse_enum(
+                ChannelType,
+                filters.get("channel_type"),
+                errors,
+                "channel_type",
+                dict(CHANNEL_ALIASES),
+            ),
+            region=region_code,
+            tag=filters.get("tag") or None,
+            source=filters.get("source") or None,
+            industry=filters.get("industry") or None,
+            created_from=as_instant(filters.get("created_from"), "created_from", errors, tz),
+            created_to=as_instant(filters.get("created_to"), "created_to", errors, tz),
+            text=(str(filters["q"]).strip() or None) if filters.get("q") else None,
+            deleted=deleted,
+        )
+        errors.raise_if_any()
+        return query
+
+    def list(self, *, after: str | None = None, limit: int = 50, **filters: Any) -> Page[Customer]:
+        """A keyset page of customers in the actor's scope, newest first.
+
+        Filters: ``owner_id``, ``category``, ``kind``, ``channel_type``, ``region`` (a code or
+        "山东省/青岛市"; matches everything inside it), ``tag``, ``source``, ``industry``,
+        ``created_from`` (inclusive), ``created_to`` (exclusive), ``q`` (text in the name,
+        contact names and phone numbers), ``deleted`` ("exclude", "only" = the recycle bin,
+        "include"). Pass the page's ``next_after`` as ``after`` for the next page.
+        """
+        self._s.require(Permission.CUSTOMER_READ)
+        query = self.query(filters)
+        limit = page_limit(limit, self._s.runtime.settings.max_page_size)
+        page: Page[Customer] = self._repo.list(query, self._s.actor.scope, after=after, limit=limit)
+        return page
+
+    def count(self, *, cap: int | None = None, **filters: Any) -> int:
+        """How many customers match ``filters`` in scope (stops at ``cap`` if given)."""
+        self._s.require(Permission.CUSTOMER_READ)
+        n: int = self._repo.count(self.query(filters), self._s.actor.scope, cap=cap)
+        return n
+
+    def recycle_bin(self, *, after: str | None = None, limit: int = 50) -> Page[Customer]:
+        """Deleted customers the actor may see, most recently created first."""
+        return self.list(after=after, limit=limit, deleted=Deleted.ONLY)
+
+    # -- writes ------------------------------------------------------------------------
+    def create(self, **fields: Any) -> Customer:
+        """Create a customer from keyword fields (a dict row can be passed as ``**row``).
+
+        ``owner_id`` defaults to the acting user. Sales staff may only create customers they
+        own; managers for themselves and their subordinates; admins for anyone.
+
+        Raises:
+            ValidationError: naming every wrong field at once.
+            PermissionDenied: the actor may not create customers, or not for that owner.
+        """
+        s = self._s
+        s.require(Permission.CUSTOMER_CREATE)
+        fields = dict(fields)
+        if "owner_id" not in fields and not s.actor.is_system:
+            fields["owner_id"] = s.actor.id
+        errors = FieldErrors()
+        data = parse_customer_input(
+            fields,
+            errors,
+            kind=None,
+            phone_region=s.runtime.region,
+            custom_schema=s.runtime.customer_fields,
+        )
+        self._check_assignment(data, None)
+        new_id_ = new_id()
+        self._check_references(data, errors, new_id_)
+        errors.raise_if_any()
+        now = s.now()
+        customer = Customer(
+            id=new_id_,
+            created_at=now,
+            updated_at=now,
+            created_by=s.actor.id,
+            **{k: v for k, v in data.items() if v is not None},
+        )
+        check_customer_rules(customer, errors, today=s.today())
+        errors.raise_if_any()
+        check_formal_requirements(customer, customer.category)
+        self._repo.add(customer)
+        s.record("customer", customer.id, AuditAction.CREATE, snapshot(customer), at=now)
+        s.publish(
+            ev.CustomerCreated(
+                actor_id=s.actor.id, at=now, entity_id=customer.id, owner_id=customer.owner_id
+            )
+        )
+        return customer
+
+    def update(self, id: str, version: int | None = None, **changes: Any) -> Customer:
+        """Change some fields of a customer.
+
+        Args:
+            id: the customer.
+            version: the version the caller read; if the stored one differs, nothing is
+                written and ``ConcurrencyError`` is raised. ``None`` updates whatever is
+                current (still safe against a concurrent writer within this transaction).
+            **changes: the fields to change; others are kept.
+
+        Raises:
+            ValidationError, ConcurrencyError, NotFound, PermissionDenied, WorkflowError
+            (a category move the lifecycle forbids).
+        """
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        current = self.get(id)
+        if version is not None and version != current.version:
+            raise ConcurrencyError("customer", id, version, current.version)
+        errors = FieldErrors()
+        data = parse_customer_input(
+            changes,
+            errors,
+            kind=current.kind,
+            phone_region=s.runtime.region,
+            custom_schema=s.runtime.customer_fields,
+            base_custom=current.custom,
+            partial=True,
+        )
+        if "kind" in data and data["kind"] is not None and "name" not in changes:
+            # The naming rules depend on the kind: re-check the stored name under the new one.
+            normalize = (
+                normalize_company_name
+                if data["kind"] is CustomerKind.COMPANY
+                else normalize_person_name
+            )
+            try:
+                normalize(current.name, field="name")
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        self._check_assignment(data, current)
+        self._check_references(data, errors, current.id)
+        errors.raise_if_any()
+        target = data.pop("category", None)
+        for key in ("kind", "name"):
+            if key in data and data[key] is None:
+                data.pop(key)
+        now = s.now()
+        updated = attrs.evolve(current, **data, version=current.version + 1, updated_at=now)
+        if target is not None and target is not current.category:
+            check_category_move(updated, target)
+            updated = attrs.evolve(updated, category=target)
+        check_customer_rules(updated, errors, today=s.today())
+        errors.raise_if_any()
+        changed = diff(current, updated)
+        if not changed:
+            return current
+        self._repo.update(updated, expected_version=current.version)
+        s.record("customer", id, AuditAction.UPDATE, changed, at=now)
+        s.publish(
+            ev.CustomerUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
+        )
+        if updated.category is not current.category:
+            s.publish(
+                ev.CustomerCategoryChanged(
+                    actor_id=s.actor.id,
+                    at=now,
+                    entity_id=id,
+                    before=current.category.value,
+                    after=updated.category.value,
+                )
+            )
+        return updated
+
+    def change_category(
+        self, id: str, category: Category | str, version: int | None = None
+    ) -> Customer:
+        """Move a customer along its lifecycle (潜在 → 正式 → 签约, or 放弃).
+
+        Raises:
+            WorkflowError: the move is not in the transition table, or a channel customer
+                without a related customer would become formal.
+        """
+        return self.update(id, version=version, category=category)
+
+    def delete(self, id: str, version: int | None = None) -> None:
+        """Move a customer and its live contacts to the recycle bin."""
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        current = self.get(id)
+        if version is not None and version != current.version:
+            raise ConcurrencyError("customer", id, version, current.version)
+        now = s.now()
+        deleted = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
+        self._repo.update(deleted, expected_version=current.version)
+        contacts = s.uow.contacts.for_customer(id)
+        for contact in contacts:
+            gone = attrs.evolve(
+                contact,
+                deleted_at=now,
+                deleted_with=id,
+                version=contact.version + 1,
+                updated_at=now,
+            )
+            s.uow.contacts.update(gone, expected_version=contact.version)
+            s.record("contact", contact.id, AuditAction.DELETE, at=now, note=f"with customer {id}")
+        s.record(
+            "customer",
+            id,
+            AuditAction.DELETE,
+            diff(current, deleted),
+            at=now,
+            note=f"{len(contacts)} contact(s) with it",
+        )
+        s.publish(ev.CustomerDeleted(actor_id=s.actor.id, at=now, entity_id=id))
+
+    def restore(self, id: str) -> Customer:
+        """Bring a customer back from the recycle bin, with the contacts deleted with it."""
+        s = self._s
+        s.require(Permission.CUSTOMER_WRITE)
+        current = self.get(id, include_deleted=True)
+        if not current.is_deleted:
+            return current
+        now = s.now()
+        restored = attrs.evolve(
+            current, deleted_at=None, version=current.version + 1, updated_at=now
+        )
+        self._repo.update(restored, expected_version=current.version)
+        for contact in s.uow.contacts.for_customer(id, include_deleted=True):
+            if contact.deleted_with == id:
+                back = attrs.evolve(
+                    contact,
+                    deleted_at=None,
+                    deleted_with=None,
+                    version=contact.version + 1,
+                    updated_at=now,
+                )
+                s.uow.contacts.update(back, expected_version=contact.version)
+                s.record(
+                    "contact", contact.id, AuditAction.RESTORE, at=now, note=f"with customer {id}"
+                )
+        s.record("customer", id, AuditAction.RESTORE, diff(current, restored), at=now)
+        s.publish(ev.CustomerRestored(actor_id=s.actor.id, at=now, entity_id=id))
+        return restored
+
+    def purge(self, *, older_than: timedelta | None = None) -> int:
+        """Delete for good what has been in the recycle bin longer than the retention period.
+
+        Admin only. Returns how many customers were purged. Their audit history is kept.
+        """
+        s = self._s
+        s.require(Permission.CUSTOMER_PURGE)
+        keep = (
+            older_than
+            if older_than is not None
+            else timedelta(days=s.runtime.settings.recycle_retention_days)
+        )
+        now = s.now()
+        cutoff: datetime = now - keep
+        ids: list[str] = []
+        after: str | None = None
+        while True:
+            page = self._repo.list(
+                CustomerQuery(deleted=Deleted.ONLY, deleted_before=cutoff),
+                Scope.everything(),
+                after=after,
+                limit=500,
+            )
+            ids.extend(c.id for c in page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        if ids:
+            self._repo.purge(ids)
+            for id in ids:
+                s.record("customer", id, AuditAction.PURGE, at=now)
+            s.publish(ev.CustomersPurged(actor_id=s.actor.id, at=now, entity_ids=tuple(ids)))
+        return len(ids)
+
+    # -- rules needing the store -------------------------------------------------------
+    def _check_assignment(self, data: Mapping[str, Any], current: Customer | None) -> None:
+        """Only managers and admins hand customers to others or share them."""
+        actor = self._s.actor
+        owner = data.get("owner_id")
+        if "owner_id" in data and owner != (current.owner_id if current else None):
+            if current is not None:
+                self._s.require(Permission.CUSTOMER_ASSIGN)
+            if owner is not None and not actor.may_own_for(owner):
+                raise PermissionDenied(
+                    actor.name, "assign customers to this owner", "将客户分配给该负责人"
+                )
+        if "co_owner_ids" in data and tuple(data["co_owner_ids"] or ()) != (
+            current.co_owner_ids if current else ()
+        ):
+            if not actor.can(Permission.CUSTOMER_ASSIGN):
+                raise PermissionDenied(
+                    actor.name,
+                    Permission.CUSTOMER_ASSIGN.value,
+                    PERMISSION_LABELS_ZH[Permission.CUSTOMER_ASSIGN],
+                )
+
+    def _check_references(self, data: Mapping[str, Any], errors: FieldErrors, self_id: str) -> None:
+        users = self._s.uow.users
+        owner = data.get("owner_id")
+        if owner is not None:
+            user = users.get(owner)
+            if user is None or user.is_deleted:
+                errors.add("owner_id", "not_found_ref", owner)
+            elif not user.active:
+                errors.add("owner_id", "customer.owner_inactive", owner)
+        for i, uid in enumerate(data.get("co_owner_ids") or ()):
+            user = users.get(uid)
+            if user is None or user.is_deleted or not user.active:
+                errors.add(f"co_owner_ids[{i}]", "customer.owner_inactive", uid)
+        scope = self._s.actor.scope
+        parent = data.get("parent_id")
+        if parent is not None and parent != self_id:
+            found = self._repo.get(parent, scope)
+            if found is None or found.is_deleted:
+                errors.add("parent_id", "not_found_ref", parent)
+            else:
+                seen = {self_id}
+                node: Customer | None = found
+                while node is not None and node.parent_id is not None:
+                    if node.id in seen or node.parent_id in seen:
+                        errors.add("parent_id", "customer.parent_cycle", parent)
+                        break
+                    seen.add(node.id)
+                    node = self._repo.get(node.parent_id)
+        related = [r for r in data.get("related_customer_ids") or () if r != self_id]
+        if related:
+            present = {c.id for c in self._repo.get_many(related, scope) if not c.is_deleted}
+            for i, rid in enumerate(related):
+                if rid not in present:
+                    errors.add(f"related_customer_ids[{i}]", "not_found_ref", rid)

@@ -1,0 +1,98 @@
+"""A session: one unit of work on behalf of one actor, with the services on it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.errors import PermissionDenied
+from crmkit.domain.events import DomainEvent
+from crmkit.storage.ports import UnitOfWork
+from crmkit.workflows.context import PERMISSION_LABELS_ZH, Actor, Permission
+
+if TYPE_CHECKING:
+    from crmkit.workflows.audit import AuditService
+    from crmkit.workflows.contacts import ContactService
+    from crmkit.workflows.customers import CustomerService
+    from crmkit.workflows.runtime import Runtime
+    from crmkit.workflows.users import UserService
+
+
+def new_id() -> str:
+    """A new opaque entity id."""
+    return str(uuid.uuid4())
+
+
+class Session:
+    """What ``crm.session(actor=...)`` yields. Every change made through its services is
+    validated, permission-checked, audited and committed together when the ``with`` block
+    ends (or rolled back if it raises)."""
+
+    customers: CustomerService
+    contacts: ContactService
+    users: UserService
+    audit: AuditService
+
+    def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
+        from crmkit.workflows.audit import AuditService
+        from crmkit.workflows.contacts import ContactService
+        from crmkit.workflows.customers import CustomerService
+        from crmkit.workflows.users import UserService
+
+        self.runtime = runtime
+        self.uow = uow
+        self.actor = actor
+        self.events: list[DomainEvent] = []
+        self._now: datetime | None = None
+        self.customers = CustomerService(self)
+        self.contacts = ContactService(self)
+        self.users = UserService(self)
+        self.audit = AuditService(self)
+
+    # -- time ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The clock's time, read once per call (timestamps in one write agree)."""
+        return self.runtime.clock.now()
+
+    def today(self) -> date:
+        """Today's date in the CRM's business timezone."""
+        return self.now().astimezone(ZoneInfo(self.runtime.settings.timezone)).date()
+
+    # -- permissions --------------------------------------------------------------------
+    def require(self, permission: Permission) -> None:
+        if not self.actor.can(permission):
+            raise PermissionDenied(
+                self.actor.name, permission.value, PERMISSION_LABELS_ZH[permission]
+            )
+
+    # -- audit and events ---------------------------------------------------------------
+    def record(
+        self,
+        entity_type: str,
+        entity_id: str,
+        action: AuditAction,
+        changes: Mapping[str, tuple[Any, Any]] | None = None,
+        *,
+        at: datetime,
+        note: str | None = None,
+    ) -> None:
+        self.uow.audit.append(
+            AuditEntry(
+                id=new_id(),
+                at=at,
+                actor_id=self.actor.id,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                action=action,
+                changes=dict(changes or {}),
+                note=note,
+            )
+        )
+
+    def publish(self, event: DomainEvent) -> None:
+        """Queue an event; it reaches subscribers only if the session commits."""
+        self.events.append(event)

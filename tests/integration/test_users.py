@@ -1,0 +1,100 @@
+"""Users, logins, authentication and lockout on every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmkit import AuthenticationError, NotFound, PermissionDenied, ValidationError, WorkflowError
+
+
+def test_logins_follow_the_pinyin_rule_and_clashes_get_a_number(crm, admin):
+    with crm.session(actor=admin) as s:
+        a = s.users.create(name="张三", role="sales", password="sales-pass")
+        b = s.users.create(name="李小明", role="sales", password="sales-pass")
+        c = s.users.create(name="张三", role="sales", password="sales-pass")
+    assert [a.login, b.login, c.login] == ["zhangsan", "lixm", "zhangsan1"]
+
+
+def test_bootstrap_admin_only_works_on_an_empty_store(crm, admin):
+    assert admin.role.value == "admin"
+    with pytest.raises(WorkflowError):
+        crm.bootstrap_admin(name="第二个管理员", password="another-pass")
+
+
+def test_a_user_logs_in_with_the_derived_login(crm, admin):
+    with crm.session(actor=admin) as s:
+        s.users.create(name="张三", role="sales", password="sales-pass")
+    user = crm.authenticate("zhangsan", "sales-pass")
+    assert user.name == "张三"
+    with pytest.raises(AuthenticationError) as caught:
+        crm.authenticate("zhangsan", "wrong")
+    assert caught.value.reason == "failed"
+    with pytest.raises(AuthenticationError):
+        crm.authenticate("nobody", "sales-pass")
+
+
+def test_ten_failures_in_a_day_lock_the_account_until_an_admin_unlocks_it(crm, admin, clock):
+    with crm.session(actor=admin) as s:
+        u = s.users.create(name="张三", role="sales", password="sales-pass")
+    for _ in range(10):
+        with pytest.raises(AuthenticationError) as caught:
+            crm.authenticate("zhangsan", "wrong-pass")
+        assert caught.value.reason == "failed"
+    with pytest.raises(AuthenticationError) as caught:
+        crm.authenticate("zhangsan", "sales-pass")  # the right password no longer helps
+    assert caught.value.reason == "locked"
+    with pytest.raises(AuthenticationError), crm.session(actor=u):
+        pass
+    with crm.session(actor=admin) as s:
+        s.users.unlock(u.id)
+        actions = [e.action.value for e in s.audit.history(u.id)]
+    assert actions.count("login_failed") == 10 and "lock" in actions and "unlock" in actions
+    assert crm.authenticate("zhangsan", "sales-pass").id == u.id
+
+
+def test_failures_on_different_days_do_not_add_up(crm, admin, clock):
+    with crm.session(actor=admin) as s:
+        s.users.create(name="张三", role="sales", password="sales-pass")
+    for _ in range(9):
+        with pytest.raises(AuthenticationError):
+            crm.authenticate("zhangsan", "wrong-pass")
+    clock.advance(days=1)
+    for _ in range(9):
+        with pytest.raises(AuthenticationError):
+            crm.authenticate("zhangsan", "wrong-pass")
+    assert crm.authenticate("zhangsan", "sales-pass").login == "zhangsan"
+
+
+def test_only_admins_manage_users(crm, team):
+    with crm.session(actor=team["boss"]) as s, pytest.raises(PermissionDenied):
+        s.users.create(name="新人", role="sales", password="sales-pass")
+
+
+def test_user_creation_reports_every_wrong_field(crm, admin):
+    with crm.session(actor=admin) as s, pytest.raises(ValidationError) as caught:
+        s.users.create(name="", role="boss", manager_id="nope", password="short")
+    assert set(caught.value.fields) == {"name", "role", "manager_id", "password"}
+    assert "short" not in str(caught.value)
+
+
+def test_a_manager_cannot_report_to_their_own_subordinate(crm, team):
+    with crm.session(actor=team["admin"]) as s, pytest.raises(ValidationError) as caught:
+        s.users.update(team["boss"].id, manager_id=team["junior"].id)
+    assert caught.value.errors[0].code == "user.manager_cycle"
+
+
+def test_a_deleted_user_can_no_longer_act(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        s.users.delete(team["other"].id)
+    with pytest.raises(NotFound), crm.session(actor=team["other"]):
+        pass
+    with pytest.raises(AuthenticationError):
+        crm.authenticate(team["other"].login, "sales-pass")
+
+
+def test_users_change_their_own_password_with_the_current_one(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        with pytest.raises(AuthenticationError):
+            s.users.set_password(team["zhang"].id, "new-password", current_password="bad")
+        s.users.set_password(team["zhang"].id, "new-password", current_password="sales-pass")
+    assert crm.authenticate("zhangsan", "new-password").id == team["zhang"].id
