@@ -25,7 +25,7 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must run on any python3
         sys.exit(f"crmkit needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     if not PY.exists():
         print("creating .venv …", flush=True)

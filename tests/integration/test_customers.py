@@ -32,8 +32,9 @@ def test_a_mobile_written_with_country_code_and_dashes_is_stored_as_e164(crm, ad
 
 
 def test_one_validation_error_names_the_empty_name_the_bad_mobile_and_the_bad_email(crm, admin):
-    with crm.session(actor=admin) as s, pytest.raises(ValidationError) as caught:
-        s.customers.create(name="", mobile="12345", email="not-an-email")
+    with crm.session(actor=admin) as s:
+        with pytest.raises(ValidationError) as caught:
+            s.customers.create(name="", mobile="12345", email="not-an-email")
     err = caught.value
     assert set(err.fields) == {"name", "mobile", "email"}
     by_field = err.by_field()
@@ -48,9 +49,13 @@ def test_one_validation_error_names_the_empty_name_the_bad_mobile_and_the_bad_em
 
 
 def test_nothing_is_half_written_when_a_session_fails(crm, admin):
-    with pytest.raises(ValidationError), crm.session(actor=admin) as s:
-        s.customers.create(name=COMPANY)
-        s.customers.create(name="@@@")
+    def create_two() -> None:
+        with crm.session(actor=admin) as s:
+            s.customers.create(name=COMPANY)
+            s.customers.create(name="@@@")
+
+    with pytest.raises(ValidationError):
+        create_two()
     with crm.session(actor=admin) as s:
         assert s.customers.count() == 0
         assert s.audit.list(entity_type="customer").items == ()
@@ -293,10 +298,15 @@ def test_keyset_pages_cover_every_customer_once_newest_first(crm, admin, clock):
 def test_events_reach_subscribers_only_after_commit(crm, admin):
     got: list[object] = []
     crm.subscribe(CustomerCreated, got.append)
-    with pytest.raises(ValidationError), crm.session(actor=admin) as s:
-        s.customers.create(name=COMPANY)
-        assert got == []
-        s.customers.create(name="")
+
+    def create_then_fail() -> None:
+        with crm.session(actor=admin) as s:
+            s.customers.create(name=COMPANY)
+            assert got == []
+            s.customers.create(name="")
+
+    with pytest.raises(ValidationError):
+        create_then_fail()
     assert got == []
     with crm.session(actor=admin) as s:
         c = s.customers.create(name=COMPANY)

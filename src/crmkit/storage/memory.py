@@ -25,15 +25,15 @@ from crmkit.storage.ports import (
     EVERYTHING,
     AuditQuery,
     AuditRepository,
-    ContactRepository,
-    CustomerRepository,
-    UserRepository,
     ContactQuery,
+    ContactRepository,
     CustomerQuery,
+    CustomerRepository,
     Deleted,
     Page,
     Scope,
     UserQuery,
+    UserRepository,
 )
 from crmkit.storage.textsearch import customer_matches_text
 
@@ -241,9 +241,7 @@ class _MemoryCustomers:
             return None
         return c
 
-    def get_many(
-        self, ids: Sequence[str], scope: Scope = EVERYTHING
-    ) -> builtins.list[Customer]:
+    def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
         return [c for c in (self.get(i, scope) for i in dict.fromkeys(ids)) if c is not None]
 
     def update(self, customer: Customer, expected_version: int) -> None:

@@ -145,9 +145,7 @@ class CustomerRepository(Protocol):
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
         """The customer, deleted or not, if it exists and ``scope`` allows it."""
 
-    def get_many(
-        self, ids: Sequence[str], scope: Scope = EVERYTHING
-    ) -> builtins.list[Customer]:
+    def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
         """Those of ``ids`` that exist and are in scope, in no particular order."""
 
     def update(self, customer: Customer, expected_version: int) -> None:

@@ -1,8 +1,15 @@
 """What text search matches, stated once for every backend.
 
-A customer matches a query when the query (NFKC-normalised, case-folded) is a substring of its
-name, of one of its live contacts' names, or of the digits of one of their phone numbers
-(E.164 digits or the national number). SQL backends answer the same question from an index.
+A query is NFKC-normalised and case-folded; a query that looks like a phone number
+("138 0013 8000", "+86-138…") is reduced to its digits.
+
+- A query of three or more characters matches a customer when it is a substring of the
+  customer's name, of one of its live contacts' names, or of the digits of one of their phone
+  numbers (E.164 digits or the national number). SQL backends answer this from a trigram
+  index (SQLite FTS5 ``trigram``, PostgreSQL ``pg_trgm``).
+- A trigram index cannot answer a one- or two-character query, and scanning a million rows
+  for one would be slow, so such a query matches the *start* of the customer's name or of a
+  live contact's name (a B-tree range): "金智" finds 金智电子…, "张" finds every 张 contact.
 """
 
 from __future__ import annotations
@@ -45,11 +52,23 @@ def search_document(customer: Customer, contacts: Iterable[Contact]) -> str:
     return "\u0001".join(normalize_query(t) for t in search_terms(customer, contacts))
 
 
-def customer_matches_text(customer: Customer, contacts: Iterable[Contact], text: str) -> bool:
+SHORT_QUERY = 3  # below this many characters a trigram index cannot help
+
+
+def prepare_query(text: str) -> str:
+    """The normalised query; phone-like queries become their digits."""
     query = normalize_query(text)
     if PHONE_LIKE.fullmatch(query):
-        # "138 0013 8000" or "+86-138..." are searched as their digits.
         query = re.sub(r"\D", "", query)
+    return query
+
+
+def customer_matches_text(customer: Customer, contacts: Iterable[Contact], text: str) -> bool:
+    """The reference semantics every backend's text search must agree with."""
+    query = prepare_query(text)
     if not query:
         return True
+    if len(query) < SHORT_QUERY:
+        names = [customer.name, *(c.name for c in contacts if c.deleted_at is None)]
+        return any(normalize_query(n).startswith(query) for n in names)
     return any(query in normalize_query(term) for term in search_terms(customer, contacts))

@@ -387,15 +387,15 @@ class CustomerService:
                 raise PermissionDenied(
                     actor.name, "assign customers to this owner", "将客户分配给该负责人"
                 )
-        if "co_owner_ids" in data and tuple(data["co_owner_ids"] or ()) != (
+        sharing_changes = "co_owner_ids" in data and tuple(data["co_owner_ids"] or ()) != (
             current.co_owner_ids if current else ()
-        ):
-            if not actor.can(Permission.CUSTOMER_ASSIGN):
-                raise PermissionDenied(
-                    actor.name,
-                    Permission.CUSTOMER_ASSIGN.value,
-                    PERMISSION_LABELS_ZH[Permission.CUSTOMER_ASSIGN],
-                )
+        )
+        if sharing_changes and not actor.can(Permission.CUSTOMER_ASSIGN):
+            raise PermissionDenied(
+                actor.name,
+                Permission.CUSTOMER_ASSIGN.value,
+                PERMISSION_LABELS_ZH[Permission.CUSTOMER_ASSIGN],
+            )
 
     def _check_references(self, data: Mapping[str, Any], errors: FieldErrors, self_id: str) -> None:
         users = self._s.uow.users

@@ -1,0 +1,234 @@
+"""Explicit conversion between table rows and domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.common import Gender
+from crmkit.domain.contact import Contact
+from crmkit.domain.converter import custom_from_plain, custom_to_plain, to_plain
+from crmkit.domain.customer import (
+    Category,
+    ChannelType,
+    CreditRating,
+    Customer,
+    CustomerKind,
+    Settlement,
+)
+from crmkit.domain.regions import Region
+from crmkit.domain.user import Credentials, Role, User
+from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.storage.textsearch import normalize_query
+
+
+def _phone(v: str | None) -> Phone | None:
+    return Phone.from_e164(v) if v else None
+
+
+def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "kind": c.kind.value,
+        "name": c.name,
+        "name_key": normalize_query(c.name),
+        "category": c.category.value,
+        "channel_type": c.channel_type.value,
+        "related_customer_ids": list(c.related_customer_ids),
+        "source": c.source,
+        "industry": c.industry,
+        "region_code": c.region.code if c.region else None,
+        "address": c.address,
+        "tags": list(c.tags),
+        "credit_rating": c.credit_rating.value if c.credit_rating else None,
+        "settlement": c.settlement.value,
+        "credit_limit": c.credit_limit.amount if c.credit_limit else None,
+        "credit_currency": c.credit_limit.currency if c.credit_limit else None,
+        "owner_id": c.owner_id,
+        "co_owner_ids": list(c.co_owner_ids),
+        "parent_id": c.parent_id,
+        "uscc": c.uscc.value if c.uscc else None,
+        "gender": c.gender.value if c.gender else None,
+        "birthday": c.birthday,
+        "mobile": c.mobile.e164 if c.mobile else None,
+        "phone": c.phone.e164 if c.phone else None,
+        "email": c.email.value if c.email else None,
+        "remarks": c.remarks,
+        "custom": custom_to_plain(c.custom),
+        "search_text": search_text,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "created_by": c.created_by,
+        "deleted_at": c.deleted_at,
+    }
+
+
+def customer_from_row(r: Mapping[Any, Any]) -> Customer:
+    limit = r["credit_limit"]
+    return Customer(
+        id=r["id"],
+        kind=CustomerKind(r["kind"]),
+        name=r["name"],
+        category=Category(r["category"]),
+        channel_type=ChannelType(r["channel_type"]),
+        related_customer_ids=tuple(r["related_customer_ids"]),
+        source=r["source"],
+        industry=r["industry"],
+        region=Region.from_code(r["region_code"]) if r["region_code"] else None,
+        address=r["address"],
+        tags=tuple(r["tags"]),
+        credit_rating=CreditRating(r["credit_rating"]) if r["credit_rating"] else None,
+        settlement=Settlement(r["settlement"]),
+        credit_limit=Money(limit, r["credit_currency"]) if limit is not None else None,
+        owner_id=r["owner_id"],
+        co_owner_ids=tuple(r["co_owner_ids"]),
+        parent_id=r["parent_id"],
+        uscc=USCC(r["uscc"]) if r["uscc"] else None,
+        gender=Gender(r["gender"]) if r["gender"] else None,
+        birthday=r["birthday"],
+        mobile=_phone(r["mobile"]),
+        phone=_phone(r["phone"]),
+        email=Email(r["email"]) if r["email"] else None,
+        remarks=r["remarks"],
+        custom=custom_from_plain(r["custom"]),
+        version=r["version"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        created_by=r["created_by"],
+        deleted_at=r["deleted_at"],
+    )
+
+
+def contact_row(c: Contact) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "name_key": normalize_query(c.name),
+        "gender": c.gender.value if c.gender else None,
+        "title": c.title,
+        "mobile": c.mobile.e164 if c.mobile else None,
+        "phone": c.phone.e164 if c.phone else None,
+        "email": c.email.value if c.email else None,
+        "birthday": c.birthday,
+        "is_primary": c.is_primary,
+        "remarks": c.remarks,
+        "surname": c.surname,
+        "surname_letter": c.surname_letter,
+        "initials": c.initials,
+        "deleted_with": c.deleted_with,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "created_by": c.created_by,
+        "deleted_at": c.deleted_at,
+    }
+
+
+def contact_from_row(r: Mapping[Any, Any]) -> Contact:
+    return Contact(
+        id=r["id"],
+        customer_id=r["customer_id"],
+        name=r["name"],
+        gender=Gender(r["gender"]) if r["gender"] else None,
+        title=r["title"],
+        mobile=_phone(r["mobile"]),
+        phone=_phone(r["phone"]),
+        email=Email(r["email"]) if r["email"] else None,
+        birthday=r["birthday"],
+        is_primary=bool(r["is_primary"]),
+        remarks=r["remarks"],
+        surname=r["surname"],
+        surname_letter=r["surname_letter"],
+        initials=r["initials"],
+        deleted_with=r["deleted_with"],
+        version=r["version"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        created_by=r["created_by"],
+        deleted_at=r["deleted_at"],
+    )
+
+
+def user_row(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "name": u.name,
+        "login": u.login,
+        "role": u.role.value,
+        "manager_id": u.manager_id,
+        "email": u.email.value if u.email else None,
+        "mobile": u.mobile.e164 if u.mobile else None,
+        "active": u.active,
+        "locked": u.locked,
+        "version": u.version,
+        "created_at": u.created_at,
+        "updated_at": u.updated_at,
+        "created_by": u.created_by,
+        "deleted_at": u.deleted_at,
+    }
+
+
+def user_from_row(r: Mapping[Any, Any]) -> User:
+    return User(
+        id=r["id"],
+        name=r["name"],
+        login=r["login"],
+        role=Role(r["role"]),
+        manager_id=r["manager_id"],
+        email=Email(r["email"]) if r["email"] else None,
+        mobile=_phone(r["mobile"]),
+        active=bool(r["active"]),
+        locked=bool(r["locked"]),
+        version=r["version"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        created_by=r["created_by"],
+        deleted_at=r["deleted_at"],
+    )
+
+
+def credentials_row(c: Credentials) -> dict[str, Any]:
+    return {
+        "user_id": c.user_id,
+        "password_hash": c.password_hash,
+        "failed_count": c.failed_count,
+        "failed_on": c.failed_on,
+    }
+
+
+def credentials_from_row(r: Mapping[Any, Any]) -> Credentials:
+    return Credentials(
+        user_id=r["user_id"],
+        password_hash=r["password_hash"],
+        failed_count=r["failed_count"],
+        failed_on=r["failed_on"],
+    )
+
+
+def audit_row(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": e.at,
+        "actor_id": e.actor_id,
+        "entity_type": e.entity_type,
+        "entity_id": e.entity_id,
+        "action": e.action.value,
+        "changes": {k: [to_plain(b), to_plain(a)] for k, (b, a) in e.changes.items()},
+        "note": e.note,
+    }
+
+
+def audit_from_row(r: Mapping[Any, Any]) -> AuditEntry:
+    return AuditEntry(
+        id=r["id"],
+        at=r["at"],
+        actor_id=r["actor_id"],
+        entity_type=r["entity_type"],
+        entity_id=r["entity_id"],
+        action=AuditAction(r["action"]),
+        changes={k: (v[0], v[1]) for k, v in r["changes"].items()},
+        note=r["note"],
+    )

@@ -1,0 +1,611 @@
+"""The SQLAlchemy store: SQLite by default, PostgreSQL at scale.
+
+Core tables and explicit row conversion (``rows.py``); every write is a compare-and-set on
+the version; lists are keyset pages; data scope and filters are part of the SQL so indexes
+serve them; text search uses a trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    column,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from crmkit.domain.audit import AuditEntry
+from crmkit.domain.contact import Contact
+from crmkit.domain.customer import Customer
+from crmkit.domain.errors import ConcurrencyError, FieldError, NotFound, ValidationError
+from crmkit.domain.user import Credentials, User
+from crmkit.storage.ports import (
+    EVERYTHING,
+    AuditQuery,
+    AuditRepository,
+    ContactQuery,
+    ContactRepository,
+    CustomerQuery,
+    CustomerRepository,
+    Deleted,
+    Page,
+    Scope,
+    UserQuery,
+    UserRepository,
+)
+from crmkit.storage.sql import rows
+from crmkit.storage.sql.migrate import upgrade_to_head
+from crmkit.storage.sql.tables import (
+    SQLITE_FTS_TABLE,
+    audit_log,
+    contacts,
+    customer_co_owners,
+    customer_tags,
+    customers,
+    user_credentials,
+    users,
+)
+from crmkit.storage.textsearch import SHORT_QUERY, prepare_query, search_document
+
+_TOP = "\U0010ffff"  # sorts after every other character: the upper bound of a prefix range
+_CHUNK = 500  # ids per IN (...) list
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SqlStore:
+    """A store in a SQL database reached through SQLAlchemy 2.
+
+    Args:
+        url: ``sqlite:///path.db``, ``sqlite://`` (in memory, one shared connection) or
+            ``postgresql+psycopg://user@host/db``. A PostgreSQL URL may carry
+            ``?options=-csearch_path%3Dmyschema`` to live in its own schema.
+        migrate: bring the schema to the newest migration on open (default True).
+        **engine_options: passed to ``sqlalchemy.create_engine``.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True, **engine_options: Any) -> None:
+        self.url = url
+        options: dict[str, Any] = dict(engine_options)
+        if url.startswith("sqlite"):
+            in_memory = url in ("sqlite://", "sqlite:///:memory:")
+            options.setdefault("connect_args", {})
+            options["connect_args"].setdefault("check_same_thread", False)
+            options["connect_args"].setdefault("timeout", 30)
+            if in_memory:
+                options.setdefault("poolclass", StaticPool)
+        else:
+            options.setdefault("pool_pre_ping", True)
+        self.engine: Engine = create_engine(url, **options)
+        self.dialect_name = self.engine.dialect.name
+        if self.dialect_name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+        if migrate:
+            upgrade_to_head(self.engine)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A raw connection in a transaction (benchmarks, maintenance)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_sql_store(url: str, **options: Any) -> SqlStore:
+    """Entry point for the ``sqlite`` and ``postgresql`` URL schemes."""
+    return SqlStore(url, **options)
+
+
+class SqlUnitOfWork:
+    """One connection and one transaction."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.conn = store.engine.connect()
+        self._tx = self.conn.begin()
+        self.dialect = store.dialect_name
+        self._dirty_search: set[str] = set()
+        self.customers: CustomerRepository = SqlCustomers(self)
+        self.contacts: ContactRepository = SqlContacts(self)
+        self.users: UserRepository = SqlUsers(self)
+        self.audit: AuditRepository = SqlAudit(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tx.is_active:
+            self.rollback()
+        self.conn.close()
+
+    def mark_search_dirty(self, customer_id: str) -> None:
+        self._dirty_search.add(customer_id)
+
+    def _refresh_search(self) -> None:
+        """Recompute the search text of customers whose contacts changed."""
+        ids = sorted(self._dirty_search)
+        self._dirty_search.clear()
+        for chunk in _chunks(ids):
+            found = self.conn.execute(select(customers).where(customers.c.id.in_(chunk)))
+            by_id = {r.id: rows.customer_from_row(r._mapping) for r in found}
+            people: dict[str, builtins.list[Contact]] = {}
+            for r in self.conn.execute(
+                select(contacts)
+                .where(contacts.c.customer_id.in_(chunk), contacts.c.deleted_at.is_(None))
+                .order_by(contacts.c.seq)
+            ):
+                people.setdefault(r.customer_id, []).append(rows.contact_from_row(r._mapping))
+            for cid, customer in by_id.items():
+                doc = search_document(customer, people.get(cid, []))
+                self.conn.execute(
+                    update(customers).where(customers.c.id == cid).values(search_text=doc)
+                )
+
+    def commit(self) -> None:
+        if self._dirty_search:
+            self._refresh_search()
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._dirty_search.clear()
+        self._tx.rollback()
+
+
+# -- shared query pieces -------------------------------------------------------------------
+def _deleted_clause(column: Any, mode: str) -> ColumnElement[bool] | None:
+    if mode == Deleted.ONLY:
+        return column.is_not(None)  # type: ignore[no-any-return]
+    if mode == Deleted.INCLUDE:
+        return None
+    return column.is_(None)  # type: ignore[no-any-return]
+
+
+def _scope_clause(scope: Scope) -> ColumnElement[bool] | None:
+    if scope.owner_ids is None:
+        return None
+    ids = sorted(scope.owner_ids)
+    shared = select(customer_co_owners.c.customer_id).where(customer_co_owners.c.user_id.in_(ids))
+    return or_(customers.c.owner_id.in_(ids), customers.c.id.in_(shared))
+
+
+def _prefix(column: Any, value: str) -> ColumnElement[bool]:
+    return and_(column >= value, column < value + _TOP)
+
+
+def _code_range(code: str) -> ColumnElement[bool]:
+    """A region code and everything inside it, as an index range."""
+    if code.endswith("0000"):
+        return _prefix(customers.c.region_code, code[:2])
+    if code.endswith("00"):
+        return _prefix(customers.c.region_code, code[:4])
+    return customers.c.region_code == code
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _page(
+    conn: Connection,
+    stmt: Any,
+    seq_col: Any,
+    after: str | None,
+    limit: int,
+    descending: bool,
+    convert: Callable[[Any], Any],
+) -> Page[Any]:
+    if after is not None:
+        stmt = stmt.where(seq_col < int(after) if descending else seq_col > int(after))
+    stmt = stmt.order_by(seq_col.desc() if descending else seq_col.asc()).limit(limit + 1)
+    fetched = conn.execute(stmt).all()
+    more = len(fetched) > limit
+    fetched = fetched[:limit]
+    items = tuple(convert(r._mapping) for r in fetched)
+    return Page(items, str(fetched[-1].seq) if more and fetched else None)
+
+
+def _cas_update(
+    uow: SqlUnitOfWork, table: Any, entity: str, values: dict[str, Any], expected: int
+) -> None:
+    """UPDATE … WHERE id = :id AND version = :expected, or say why not."""
+    entity_id = values["id"]
+    result = uow.conn.execute(
+        update(table).where(table.c.id == entity_id, table.c.version == expected).values(**values)
+    )
+    if result.rowcount == 1:
+        return
+    actual = uow.conn.execute(select(table.c.version).where(table.c.id == entity_id)).scalar()
+    if actual is None:
+        raise NotFound(entity, entity_id)
+    raise ConcurrencyError(entity, entity_id, expected, actual)
+
+
+# -- customers -----------------------------------------------------------------------------
+class SqlCustomers:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._conn = uow.conn
+
+    def _live_contacts(self, customer_id: str) -> builtins.list[Contact]:
+        return [
+            rows.contact_from_row(r._mapping)
+            for r in self._conn.execute(
+                select(contacts)
+                .where(contacts.c.customer_id == customer_id, contacts.c.deleted_at.is_(None))
+                .order_by(contacts.c.seq)
+            )
+        ]
+
+    def _side_rows(self, batch: Sequence[Customer]) -> None:
+        owners = [{"customer_id": c.id, "user_id": u} for c in batch for u in c.co_owner_ids]
+        tags = [{"customer_id": c.id, "tag": t} for c in batch for t in c.tags]
+        if owners:
+            self._conn.execute(insert(customer_co_owners), owners)
+        if tags:
+            self._conn.execute(insert(customer_tags), tags)
+
+    def add(self, customer: Customer) -> None:
+        self.add_many([customer])
+
+    def add_many(self, batch: Sequence[Customer]) -> None:
+        if not batch:
+            return
+        values = [rows.customer_row(c, search_document(c, ())) for c in batch]
+        try:
+            self._conn.execute(insert(customers), values)
+        except IntegrityError as exc:
+            raise ConcurrencyError("customer", batch[0].id, 0, 1) from exc
+        self._side_rows(batch)
+
+    def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
+        stmt = select(customers).where(customers.c.id == id)
+        clause = _scope_clause(scope)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        row = self._conn.execute(stmt).first()
+        return rows.customer_from_row(row._mapping) if row else None
+
+    def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
+        out: builtins.list[Customer] = []
+        clause = _scope_clause(scope)
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            stmt = select(customers).where(customers.c.id.in_(chunk))
+            if clause is not None:
+                stmt = stmt.where(clause)
+            out.extend(rows.customer_from_row(r._mapping) for r in self._conn.execute(stmt))
+        return out
+
+    def update(self, customer: Customer, expected_version: int) -> None:
+        doc = search_document(customer, self._live_contacts(customer.id))
+        _cas_update(
+            self._uow, customers, "customer", rows.customer_row(customer, doc), expected_version
+        )
+        self._conn.execute(
+            delete(customer_co_owners).where(customer_co_owners.c.customer_id == customer.id)
+        )
+        self._conn.execute(delete(customer_tags).where(customer_tags.c.customer_id == customer.id))
+        self._side_rows([customer])
+
+    def _where(self, query: CustomerQuery, scope: Scope) -> builtins.list[ColumnElement[bool]]:
+        c = customers.c
+        where: builtins.list[ColumnElement[bool]] = []
+        for clause in (_deleted_clause(c.deleted_at, query.deleted), _scope_clause(scope)):
+            if clause is not None:
+                where.append(clause)
+        equals = (
+            (c.owner_id, query.owner_id),
+            (c.category, query.category.value if query.category else None),
+            (c.kind, query.kind.value if query.kind else None),
+            (c.channel_type, query.channel_type.value if query.channel_type else None),
+            (c.source, query.source),
+            (c.industry, query.industry),
+        )
+        where.extend(col == value for col, value in equals if value is not None)
+        if query.region:
+            where.append(_code_range(query.region))
+        if query.tag is not None:
+            where.append(
+                c.id.in_(
+                    select(customer_tags.c.customer_id).where(customer_tags.c.tag == query.tag)
+                )
+            )
+        if query.created_from is not None:
+            where.append(c.created_at >= query.created_from)
+        if query.created_to is not None:
+            where.append(c.created_at < query.created_to)
+        if query.deleted_before is not None:
+            where.append(c.deleted_at < query.deleted_before)
+        if query.text:
+            clause = self._text_clause(query.text)
+            if clause is not None:
+                where.append(clause)
+        return where
+
+    def _text_clause(self, raw: str) -> ColumnElement[bool] | None:
+        q = prepare_query(raw)
+        if not q:
+            return None
+        if len(q) < SHORT_QUERY:
+            by_contact = select(contacts.c.customer_id).where(
+                _prefix(contacts.c.name_key, q), contacts.c.deleted_at.is_(None)
+            )
+            return or_(_prefix(customers.c.name_key, q), customers.c.id.in_(by_contact))
+        if self._uow.dialect == "sqlite":
+            phrase = '"' + q.replace('"', '""') + '"'
+            hits = text(f"SELECT rowid FROM {SQLITE_FTS_TABLE} WHERE {SQLITE_FTS_TABLE} MATCH :q")
+            return customers.c.seq.in_(hits.bindparams(q=phrase).columns(column("rowid", Integer)))
+        return customers.c.search_text.like(f"%{_like_escape(q)}%", escape="\\")
+
+    def list(
+        self, query: CustomerQuery, scope: Scope, *, after: str | None, limit: int
+    ) -> Page[Customer]:
+        stmt = select(customers).where(*self._where(query, scope))
+        return _page(self._conn, stmt, customers.c.seq, after, limit, True, rows.customer_from_row)
+
+    def count(self, query: CustomerQuery, scope: Scope, *, cap: int | None = None) -> int:
+        inner = select(literal(1)).select_from(customers).where(*self._where(query, scope))
+        if cap is not None:
+            inner = inner.limit(cap)
+        n = self._conn.execute(select(func.count()).select_from(inner.subquery())).scalar_one()
+        return int(n)
+
+    def purge(self, ids: Sequence[str]) -> None:
+        for chunk in _chunks(list(ids)):
+            self._conn.execute(delete(contacts).where(contacts.c.customer_id.in_(chunk)))
+            self._conn.execute(
+                delete(customer_co_owners).where(customer_co_owners.c.customer_id.in_(chunk))
+            )
+            self._conn.execute(delete(customer_tags).where(customer_tags.c.customer_id.in_(chunk)))
+            self._conn.execute(delete(customers).where(customers.c.id.in_(chunk)))
+
+
+# -- contacts ------------------------------------------------------------------------------
+class SqlContacts:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._conn = uow.conn
+
+    def _scoped(self, stmt: Any, scope: Scope) -> Any:
+        clause = _scope_clause(scope)
+        if clause is None:
+            return stmt
+        visible = select(customers.c.id).where(clause)
+        return stmt.where(contacts.c.customer_id.in_(visible))
+
+    def add(self, contact: Contact) -> None:
+        self.add_many([contact])
+
+    def add_many(self, batch: Sequence[Contact]) -> None:
+        if not batch:
+            return
+        try:
+            self._conn.execute(insert(contacts), [rows.contact_row(c) for c in batch])
+        except IntegrityError as exc:
+            raise NotFound("customer", batch[0].customer_id) from exc
+        for c in batch:
+            self._uow.mark_search_dirty(c.customer_id)
+
+    def get(self, id: str, scope: Scope = EVERYTHING) -> Contact | None:
+        row = self._conn.execute(
+            self._scoped(select(contacts).where(contacts.c.id == id), scope)
+        ).first()
+        return rows.contact_from_row(row._mapping) if row else None
+
+    def update(self, contact: Contact, expected_version: int) -> None:
+        old = self._conn.execute(
+            select(contacts.c.customer_id).where(contacts.c.id == contact.id)
+        ).scalar()
+        _cas_update(self._uow, contacts, "contact", rows.contact_row(contact), expected_version)
+        self._uow.mark_search_dirty(contact.customer_id)
+        if old is not None and old != contact.customer_id:
+            self._uow.mark_search_dirty(old)
+
+    def list(
+        self, query: ContactQuery, scope: Scope, *, after: str | None, limit: int
+    ) -> Page[Contact]:
+        stmt = select(contacts)
+        clause = _deleted_clause(contacts.c.deleted_at, query.deleted)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        if query.customer_id is not None:
+            stmt = stmt.where(contacts.c.customer_id == query.customer_id)
+        if query.surname_letter is not None:
+            stmt = stmt.where(contacts.c.surname_letter == query.surname_letter)
+        if query.text:
+            q = f"%{_like_escape(query.text.strip().casefold())}%"
+            stmt = stmt.where(
+                or_(
+                    contacts.c.name_key.like(q, escape="\\"),
+                    contacts.c.mobile.like(q, escape="\\"),
+                    contacts.c.phone.like(q, escape="\\"),
+                )
+            )
+        stmt = self._scoped(stmt, scope)
+        return _page(self._conn, stmt, contacts.c.seq, after, limit, False, rows.contact_from_row)
+
+    def for_customer(
+        self, customer_id: str, *, include_deleted: bool = False
+    ) -> builtins.list[Contact]:
+        stmt = select(contacts).where(contacts.c.customer_id == customer_id)
+        if not include_deleted:
+            stmt = stmt.where(contacts.c.deleted_at.is_(None))
+        return [
+            rows.contact_from_row(r._mapping)
+            for r in self._conn.execute(stmt.order_by(contacts.c.seq))
+        ]
+
+    def surname_index(self, scope: Scope) -> dict[str, int]:
+        stmt = self._scoped(
+            select(contacts.c.surname_letter, func.count())
+            .where(contacts.c.deleted_at.is_(None))
+            .group_by(contacts.c.surname_letter),
+            scope,
+        )
+        return dict(sorted((r[0], int(r[1])) for r in self._conn.execute(stmt)))
+
+    def purge(self, ids: Sequence[str]) -> None:
+        for chunk in _chunks(list(ids)):
+            owners = self._conn.execute(
+                select(contacts.c.customer_id).where(contacts.c.id.in_(chunk))
+            ).scalars()
+            for cid in owners:
+                self._uow.mark_search_dirty(cid)
+            self._conn.execute(delete(contacts).where(contacts.c.id.in_(chunk)))
+
+
+# -- users ---------------------------------------------------------------------------------
+def _login_taken(login: str) -> ValidationError:
+    return ValidationError([FieldError("login", "user.login_taken", login)])
+
+
+class SqlUsers:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._conn = uow.conn
+
+    def add(self, user: User) -> None:
+        # A unique login is checked by the workflow first; the constraint catches a race.
+        try:
+            self._conn.execute(insert(users).values(**rows.user_row(user)))
+        except IntegrityError as exc:
+            raise _login_taken(user.login) from exc
+
+    def get(self, id: str) -> User | None:
+        row = self._conn.execute(select(users).where(users.c.id == id)).first()
+        return rows.user_from_row(row._mapping) if row else None
+
+    def get_by_login(self, login: str) -> User | None:
+        row = self._conn.execute(select(users).where(users.c.login == login)).first()
+        return rows.user_from_row(row._mapping) if row else None
+
+    def update(self, user: User, expected_version: int) -> None:
+        try:
+            _cas_update(self._uow, users, "user", rows.user_row(user), expected_version)
+        except IntegrityError as exc:
+            raise _login_taken(user.login) from exc
+
+    def list(self, query: UserQuery, *, after: str | None, limit: int) -> Page[User]:
+        stmt = select(users)
+        clause = _deleted_clause(users.c.deleted_at, query.deleted)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        if query.role is not None:
+            stmt = stmt.where(users.c.role == query.role.value)
+        if query.manager_id is not None:
+            stmt = stmt.where(users.c.manager_id == query.manager_id)
+        if query.active is not None:
+            stmt = stmt.where(users.c.active == query.active)
+        if query.text:
+            q = f"%{_like_escape(query.text.strip())}%"
+            stmt = stmt.where(
+                or_(users.c.name.like(q, escape="\\"), users.c.login.like(q.lower(), escape="\\"))
+            )
+        return _page(self._conn, stmt, users.c.seq, after, limit, False, rows.user_from_row)
+
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+    def logins_starting_with(self, prefix: str) -> set[str]:
+        return set(
+            self._conn.execute(
+                select(users.c.login).where(_prefix(users.c.login, prefix))
+            ).scalars()
+        )
+
+    def subordinate_ids(self, manager_id: str) -> frozenset[str]:
+        tree = select(users.c.id).where(users.c.manager_id == manager_id).cte(recursive=True)
+        tree = tree.union(select(users.c.id).where(users.c.manager_id == tree.c.id))
+        found = set(self._conn.execute(select(tree.c.id)).scalars())
+        found.discard(manager_id)
+        return frozenset(found)
+
+    def get_credentials(self, user_id: str) -> Credentials | None:
+        row = self._conn.execute(
+            select(user_credentials).where(user_credentials.c.user_id == user_id)
+        ).first()
+        return rows.credentials_from_row(row._mapping) if row else None
+
+    def put_credentials(self, credentials: Credentials) -> None:
+        values = rows.credentials_row(credentials)
+        done = self._conn.execute(
+            update(user_credentials)
+            .where(user_credentials.c.user_id == credentials.user_id)
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            self._conn.execute(insert(user_credentials).values(**values))
+
+
+# -- audit ---------------------------------------------------------------------------------
+class SqlAudit:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._conn = uow.conn
+
+    def append(self, entry: AuditEntry) -> None:
+        self.append_many([entry])
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        if entries:
+            self._conn.execute(insert(audit_log), [rows.audit_row(e) for e in entries])
+
+    def history(self, entity_id: str) -> builtins.list[AuditEntry]:
+        stmt = select(audit_log).where(audit_log.c.entity_id == entity_id).order_by(audit_log.c.seq)
+        return [rows.audit_from_row(r._mapping) for r in self._conn.execute(stmt)]
+
+    def list(self, query: AuditQuery, *, after: str | None, limit: int) -> Page[AuditEntry]:
+        a = audit_log.c
+        stmt = select(audit_log)
+        equals = (
+            (a.entity_id, query.entity_id),
+            (a.entity_type, query.entity_type),
+            (a.actor_id, query.actor_id),
+            (a.action, query.action.value if query.action else None),
+        )
+        stmt = stmt.where(*(col == v for col, v in equals if v is not None))
+        if query.since is not None:
+            stmt = stmt.where(a.at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(a.at < query.until)
+        return _page(self._conn, stmt, a.seq, after, limit, True, rows.audit_from_row)

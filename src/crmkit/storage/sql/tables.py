@@ -1,0 +1,250 @@
+"""SQLAlchemy Core tables. The domain classes are never mapped: ``rows.py`` converts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects import postgresql
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT identity.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes. SQLite keeps naive UTC text (sortable); PostgreSQL timestamptz."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("crmkit stores only timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Money amounts: NUMERIC on PostgreSQL, decimal text on SQLite (never a float)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(20, 6, asdecimal=True))
+        return dialect.type_descriptor(String(40))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _audit_columns() -> list[Column[Any]]:
+    return [
+        Column("version", Integer, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+        Column("created_by", String(36), nullable=False),
+        Column("deleted_at", UTCDateTime),
+    ]
+
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(100), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("channel_type", String(16), nullable=False),
+    Column("related_customer_ids", JSONType, nullable=False),
+    Column("source", String(50)),
+    Column("industry", String(50)),
+    Column("region_code", String(6)),
+    Column("address", String(200)),
+    Column("tags", JSONType, nullable=False),
+    Column("credit_rating", String(4)),
+    Column("settlement", String(16), nullable=False),
+    Column("credit_limit", ExactDecimal),
+    Column("credit_currency", String(3)),
+    Column("owner_id", String(36)),
+    Column("co_owner_ids", JSONType, nullable=False),
+    Column("parent_id", String(36)),
+    Column("uscc", String(18)),
+    Column("gender", String(8)),
+    Column("birthday", Date),
+    Column("mobile", String(20)),
+    Column("phone", String(20)),
+    Column("email", String(254)),
+    Column("remarks", Text),
+    Column("custom", JSONType, nullable=False),
+    Column("search_text", Text, nullable=False),
+    *_audit_columns(),
+)
+Index("ix_customers_owner_seq", customers.c.owner_id, customers.c.seq)
+Index("ix_customers_category_seq", customers.c.category, customers.c.seq)
+Index("ix_customers_region_seq", customers.c.region_code, customers.c.seq)
+Index("ix_customers_source_seq", customers.c.source, customers.c.seq)
+Index("ix_customers_industry_seq", customers.c.industry, customers.c.seq)
+Index("ix_customers_created_at", customers.c.created_at)
+Index("ix_customers_deleted_at", customers.c.deleted_at)
+Index("ix_customers_name_key", customers.c.name_key)
+Index("ix_customers_parent_id", customers.c.parent_id)
+Index(
+    "ix_customers_search_trgm",
+    customers.c.search_text,
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+
+customer_co_owners = Table(
+    "customer_co_owners",
+    metadata,
+    Column(
+        "customer_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_id", String(36), primary_key=True),
+)
+Index("ix_customer_co_owners_user", customer_co_owners.c.user_id, customer_co_owners.c.customer_id)
+
+customer_tags = Table(
+    "customer_tags",
+    metadata,
+    Column(
+        "customer_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tag", String(30), primary_key=True),
+)
+Index("ix_customer_tags_tag", customer_tags.c.tag, customer_tags.c.customer_id)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column(
+        "customer_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(50), nullable=False),
+    Column("name_key", String(50), nullable=False),
+    Column("gender", String(8)),
+    Column("title", String(50)),
+    Column("mobile", String(20)),
+    Column("phone", String(20)),
+    Column("email", String(254)),
+    Column("birthday", Date),
+    Column("is_primary", Boolean, nullable=False),
+    Column("remarks", Text),
+    Column("surname", String(20), nullable=False),
+    Column("surname_letter", String(1), nullable=False),
+    Column("initials", String(50), nullable=False),
+    Column("deleted_with", String(36)),
+    *_audit_columns(),
+)
+Index("ix_contacts_customer_seq", contacts.c.customer_id, contacts.c.seq)
+Index("ix_contacts_surname_letter", contacts.c.surname_letter, contacts.c.seq)
+Index("ix_contacts_name_key", contacts.c.name_key)
+
+users = Table(
+    "users",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("name", String(50), nullable=False),
+    Column("login", String(40), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("manager_id", String(36)),
+    Column("email", String(254)),
+    Column("mobile", String(20)),
+    Column("active", Boolean, nullable=False),
+    Column("locked", Boolean, nullable=False),
+    *_audit_columns(),
+)
+Index("ix_users_manager_id", users.c.manager_id)
+
+user_credentials = Table(
+    "user_credentials",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", String(200)),
+    Column("failed_count", Integer, nullable=False),
+    Column("failed_on", Date),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", String(36), nullable=False),
+    Column("entity_type", String(30), nullable=False),
+    Column("entity_id", String(36), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("changes", JSONType, nullable=False),
+    Column("note", Text),
+)
+Index("ix_audit_log_entity", audit_log.c.entity_id, audit_log.c.seq)
+Index("ix_audit_log_actor", audit_log.c.actor_id, audit_log.c.seq)
+Index("ix_audit_log_type", audit_log.c.entity_type, audit_log.c.seq)
+Index("ix_audit_log_at", audit_log.c.at)
+
+# The SQLite full-text index lives outside the metadata (a virtual table Alembic cannot
+# describe); the migration creates it and the store keeps it in sync.
+SQLITE_FTS_TABLE = "customer_fts"
