@@ -103,13 +103,20 @@ class Region:
         Raises:
             ValidationError: ``region.unknown``.
         """
-        table = regions_table()
         code = code.strip()
+        known = _by_code(code)
+        if known is not None:
+            return known
+        raise _fail(field, "region.unknown", code, version=REGIONS_VERSION)
+
+    @classmethod
+    def _build(cls, code: str) -> Region | None:
+        table = regions_table()
         if code not in table.names:
-            raise _fail(field, "region.unknown", code, version=REGIONS_VERSION)
+            return None
         province = table.names.get(code[:2] + "0000")
         if province is None:
-            raise _fail(field, "region.unknown", code, version=REGIONS_VERSION)
+            return None
         city = None if code.endswith("0000") else table.names.get(code[:4] + "00")
         if city in _PSEUDO_CITY_NAMES:
             city = None
@@ -169,6 +176,12 @@ class Region:
 
     def __str__(self) -> str:
         return self.path
+
+
+@cache
+def _by_code(code: str) -> Region | None:
+    """Regions are immutable and few (about 3,400): build each once."""
+    return Region._build(code)
 
 
 def _resolve_parts(parts: list[str], field: str, raw: str) -> str:

@@ -7,6 +7,7 @@ compared; a bad value raises ``ValidationError`` naming the field it came from.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -46,15 +47,26 @@ _FIXED_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE}
 _EITHER_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
+@functools.lru_cache(maxsize=65536)
+def _kind_of(e164: str) -> PhoneKind:
+    t = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    if t in _MOBILE_TYPES or t in _EITHER_TYPES:
+        return PhoneKind.MOBILE
+    if t in _FIXED_TYPES:
+        return PhoneKind.FIXED_LINE
+    return PhoneKind.OTHER
+
+
 @attrs.frozen
 class Phone:
     """A telephone number, stored as E.164 (``+8613800138000``).
 
-    Never keeps a ``phonenumbers.PhoneNumber``: their equality and hash include the raw input.
+    Only the E.164 string is kept: it is the identity of the number (``phonenumbers``
+    objects compare by their raw input), and everything else — mobile or fixed line, display
+    forms — derives from it on demand.
     """
 
     e164: str
-    kind: PhoneKind = PhoneKind.OTHER
 
     @classmethod
     def parse(
@@ -79,28 +91,22 @@ class Phone:
             raise _fail(field, "phone.invalid", raw) from exc
         if not phonenumbers.is_valid_number(number):
             raise _fail(field, "phone.invalid", raw)
-        kind = cls._kind(number)
-        if require is PhoneKind.MOBILE and kind is not PhoneKind.MOBILE:
+        phone = cls(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        if require is PhoneKind.MOBILE and phone.kind is not PhoneKind.MOBILE:
             raise _fail(field, "phone.not_mobile", raw)
-        if require is PhoneKind.FIXED_LINE and kind is not PhoneKind.FIXED_LINE:
+        if require is PhoneKind.FIXED_LINE and phone.kind is not PhoneKind.FIXED_LINE:
             raise _fail(field, "phone.not_fixed", raw)
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        return cls(e164, kind)
-
-    @staticmethod
-    def _kind(number: phonenumbers.PhoneNumber) -> PhoneKind:
-        t = phonenumbers.number_type(number)
-        if t in _MOBILE_TYPES or t in _EITHER_TYPES:
-            return PhoneKind.MOBILE
-        if t in _FIXED_TYPES:
-            return PhoneKind.FIXED_LINE
-        return PhoneKind.OTHER
+        return phone
 
     @classmethod
     def from_e164(cls, e164: str) -> Phone:
         """Rebuild from storage (the number was validated when it was written)."""
-        number = phonenumbers.parse(e164, None)
-        return cls(e164, cls._kind(number))
+        return cls(e164)
+
+    @property
+    def kind(self) -> PhoneKind:
+        """Mobile, fixed line or other (libphonenumber's metadata; cached)."""
+        return _kind_of(self.e164)
 
     def _number(self) -> phonenumbers.PhoneNumber:
         return phonenumbers.parse(self.e164, None)
@@ -119,6 +125,11 @@ class Phone:
     @property
     def national_digits(self) -> str:
         """The national significant number: ``13800138000``, ``53288888888``."""
+        digits = self.e164[1:]
+        # Country calling codes are prefix-free, so the first known prefix is the code.
+        for n in (1, 2, 3):
+            if int(digits[:n]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                return digits[n:]
         return phonenumbers.national_significant_number(self._number())
 
     @property

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from crmkit.domain.audit import AuditAction, AuditEntry
@@ -27,6 +30,51 @@ def _phone(v: str | None) -> Phone | None:
     return Phone.from_e164(v) if v else None
 
 
+# Hot-path decoders for rows read without SQLAlchemy type processing (see ``store.READ``):
+# SQLite hands back text, PostgreSQL (psycopg) native values; both are accepted.
+def _dt(v: Any) -> Any:
+    """An aware UTC datetime (or None) from SQLite text or a psycopg datetime."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return datetime.fromisoformat(v)  # stored with its +00:00 offset
+    return v.astimezone(UTC)
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, str):
+        if v == "[]":
+            return []
+        if v == "{}":
+            return {}
+        return json.loads(v)
+    return v
+
+
+def _dec(v: Any) -> Decimal | None:
+    if v is None or isinstance(v, Decimal):
+        return v
+    return Decimal(v)
+
+
+def _date(v: Any) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    return date.fromisoformat(v)
+
+
+def _lookup(enum_type: Any) -> dict[str, Any]:
+    return {m.value: m for m in enum_type}
+
+
+_KIND = _lookup(CustomerKind)
+_CATEGORY = _lookup(Category)
+_CHANNEL = _lookup(ChannelType)
+_SETTLEMENT = _lookup(Settlement)
+_RATING = _lookup(CreditRating)
+_GENDER = _lookup(Gender)
+
+
 def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -39,6 +87,8 @@ def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
         "source": c.source,
         "industry": c.industry,
         "region_code": c.region.code if c.region else None,
+        "province_code": c.region.code[:2] if c.region else None,
+        "city_code": c.region.code[:4] if c.region and c.region.city_code else None,
         "address": c.address,
         "tags": list(c.tags),
         "credit_rating": c.credit_rating.value if c.credit_rating else None,
@@ -66,38 +116,41 @@ def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
 
 
 def customer_from_row(r: Mapping[Any, Any]) -> Customer:
-    limit = r["credit_limit"]
+    """A customer from a row of ``store.READ`` columns (raw driver values)."""
+    limit = _dec(r["credit_limit"])
+    rating = r["credit_rating"]
+    gender = r["gender"]
     return Customer(
         id=r["id"],
-        kind=CustomerKind(r["kind"]),
+        kind=_KIND[r["kind"]],
         name=r["name"],
-        category=Category(r["category"]),
-        channel_type=ChannelType(r["channel_type"]),
-        related_customer_ids=tuple(r["related_customer_ids"]),
+        category=_CATEGORY[r["category"]],
+        channel_type=_CHANNEL[r["channel_type"]],
+        related_customer_ids=tuple(_json(r["related_customer_ids"])),
         source=r["source"],
         industry=r["industry"],
         region=Region.from_code(r["region_code"]) if r["region_code"] else None,
         address=r["address"],
-        tags=tuple(r["tags"]),
-        credit_rating=CreditRating(r["credit_rating"]) if r["credit_rating"] else None,
-        settlement=Settlement(r["settlement"]),
+        tags=tuple(_json(r["tags"])),
+        credit_rating=_RATING[rating] if rating else None,
+        settlement=_SETTLEMENT[r["settlement"]],
         credit_limit=Money(limit, r["credit_currency"]) if limit is not None else None,
         owner_id=r["owner_id"],
-        co_owner_ids=tuple(r["co_owner_ids"]),
+        co_owner_ids=tuple(_json(r["co_owner_ids"])),
         parent_id=r["parent_id"],
         uscc=USCC(r["uscc"]) if r["uscc"] else None,
-        gender=Gender(r["gender"]) if r["gender"] else None,
-        birthday=r["birthday"],
+        gender=_GENDER[gender] if gender else None,
+        birthday=_date(r["birthday"]),
         mobile=_phone(r["mobile"]),
         phone=_phone(r["phone"]),
         email=Email(r["email"]) if r["email"] else None,
         remarks=r["remarks"],
-        custom=custom_from_plain(r["custom"]),
+        custom=custom_from_plain(_json(r["custom"])) if r["custom"] not in ("{}", {}) else {},
         version=r["version"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
+        created_at=_dt(r["created_at"]),
+        updated_at=_dt(r["updated_at"]),
         created_by=r["created_by"],
-        deleted_at=r["deleted_at"],
+        deleted_at=_dt(r["deleted_at"]),
     )
 
 

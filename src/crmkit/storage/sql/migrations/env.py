@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from crmkit.storage.sql.migrate import include_name, include_object_for
 from crmkit.storage.sql.tables import metadata
-
-
-def include_name(name: str | None, type_: str, _parent: object) -> bool:
-    # The SQLite FTS5 table and its shadow tables are managed by the migration itself.
-    return not (type_ == "table" and name is not None and name.startswith("customer_fts"))
-
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -20,6 +15,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     include_name=include_name,
+    include_object=include_object_for(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

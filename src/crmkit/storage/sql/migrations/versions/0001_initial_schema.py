@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
 
 import crmkit.storage.sql.tables
 
@@ -38,7 +36,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=20), nullable=False),
         sa.Column(
             "changes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            crmkit.storage.sql.tables.JSONType(),
             nullable=False,
         ),
         sa.Column("note", sa.Text(), nullable=True),
@@ -67,16 +65,18 @@ def upgrade() -> None:
         sa.Column("channel_type", sa.String(length=16), nullable=False),
         sa.Column(
             "related_customer_ids",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            crmkit.storage.sql.tables.JSONType(),
             nullable=False,
         ),
         sa.Column("source", sa.String(length=50), nullable=True),
         sa.Column("industry", sa.String(length=50), nullable=True),
         sa.Column("region_code", sa.String(length=6), nullable=True),
+        sa.Column("province_code", sa.String(length=2), nullable=True),
+        sa.Column("city_code", sa.String(length=4), nullable=True),
         sa.Column("address", sa.String(length=200), nullable=True),
         sa.Column(
             "tags",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            crmkit.storage.sql.tables.JSONType(),
             nullable=False,
         ),
         sa.Column("credit_rating", sa.String(length=4), nullable=True),
@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.String(length=36), nullable=True),
         sa.Column(
             "co_owner_ids",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            crmkit.storage.sql.tables.JSONType(),
             nullable=False,
         ),
         sa.Column("parent_id", sa.String(length=36), nullable=True),
@@ -99,7 +99,7 @@ def upgrade() -> None:
         sa.Column("remarks", sa.Text(), nullable=True),
         sa.Column(
             "custom",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            crmkit.storage.sql.tables.JSONType(),
             nullable=False,
         ),
         sa.Column("search_text", sa.Text(), nullable=False),
@@ -120,6 +120,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_customers_owner_seq", ["owner_id", "seq"], unique=False)
         batch_op.create_index("ix_customers_parent_id", ["parent_id"], unique=False)
         batch_op.create_index("ix_customers_region_seq", ["region_code", "seq"], unique=False)
+        batch_op.create_index("ix_customers_province_seq", ["province_code", "seq"], unique=False)
+        batch_op.create_index("ix_customers_city_seq", ["city_code", "seq"], unique=False)
         batch_op.create_index("ix_customers_source_seq", ["source", "seq"], unique=False)
 
     op.create_table(
@@ -312,6 +314,8 @@ def downgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_source_seq")
         batch_op.drop_index("ix_customers_region_seq")
+        batch_op.drop_index("ix_customers_province_seq")
+        batch_op.drop_index("ix_customers_city_seq")
         batch_op.drop_index("ix_customers_parent_id")
         batch_op.drop_index("ix_customers_owner_seq")
         batch_op.drop_index("ix_customers_name_key")
