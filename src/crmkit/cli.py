@@ -25,8 +25,16 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 customers_app = typer.Typer(help="Work with customers.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(customers_app, name="customers")
-console = Console()
-err = Console(stderr=True)
+
+
+def console() -> Console:
+    """Standard output, sized for the terminal at call time (nothing built at import)."""
+    return Console()
+
+
+def err() -> Console:
+    return Console(stderr=True)
+
 
 UrlOpt = Annotated[
     str, typer.Option("--db", envvar="CRMKIT_URL", help="Store URL, e.g. sqlite:///crm.db")
@@ -48,16 +56,16 @@ def _login(crm: crmkit.CRM, login: str) -> crmkit.User:
     try:
         return crm.authenticate(login, _password())
     except crmkit.AuthenticationError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
 
 
 def _fail(exc: crmkit.CRMError) -> typer.Exit:
     if isinstance(exc, crmkit.ValidationError):
         for e in exc.errors:
-            err.print(f"[red]{e.field}[/red]: {e.message()}  ({e.value!r})")
+            err().print(f"[red]{e.field}[/red]: {e.message()}  ({e.value!r})")
     else:
-        err.print(f"[red]{exc}[/red]")
+        err().print(f"[red]{exc}[/red]")
     return typer.Exit(1)
 
 
@@ -71,7 +79,7 @@ def _root(lang: LangOpt = "zh") -> None:
 def init(
     db: UrlOpt = DEFAULT_URL,
     admin_name: Annotated[str, typer.Option(help="The first admin's name")] = "管理员",
-    admin_login: Annotated[str | None, typer.Option(help="Login (default: from the name)")] = None,
+    admin_login: Annotated[str, typer.Option(help="The first admin's login")] = "admin",
 ) -> None:
     """Create (or migrate) a store and its first admin."""
     crm = crmkit.open(db)
@@ -83,7 +91,7 @@ def init(
         raise _fail(exc) from exc
     finally:
         crm.close()
-    console.print(f"[green]initialised[/green] {db}; admin login: [bold]{admin.login}[/bold]")
+    console().print(f"[green]initialised[/green] {db}; admin login: [bold]{admin.login}[/bold]")
 
 
 @user_app.command("add")
@@ -116,7 +124,7 @@ def user_add(
         raise _fail(exc) from exc
     finally:
         crm.close()
-    console.print(f"[green]created[/green] {user.name}: login [bold]{user.login}[/bold]")
+    console().print(f"[green]created[/green] {user.name}: login [bold]{user.login}[/bold]")
 
 
 @user_app.command("list")
@@ -139,7 +147,7 @@ def user_list(db: UrlOpt = DEFAULT_URL, login: LoginOpt = "admin") -> None:
         raise _fail(exc) from exc
     finally:
         crm.close()
-    console.print(table)
+    console().print(table)
 
 
 @customers_app.command("list")
@@ -178,7 +186,7 @@ def customers_list(
         raise _fail(exc) from exc
     finally:
         crm.close()
-    console.print(table)
+    console().print(table)
 
 
 @app.command()
@@ -187,9 +195,9 @@ def backup(dest: Path, db: UrlOpt = DEFAULT_URL) -> None:
     try:
         out = backup_sqlite(sqlite_path(db), dest)
     except (ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]{exc}[/red]")
+        err().print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    console.print(f"[green]backed up[/green] {db} → {out} ({out.stat().st_size:,} bytes)")
+    console().print(f"[green]backed up[/green] {db} → {out} ({out.stat().st_size:,} bytes)")
 
 
 @app.command()
@@ -205,9 +213,9 @@ def restore(
     try:
         restore_sqlite(source, target)
     except BackupError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err().print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    console.print(f"[green]restored[/green] {target} from {source}")
+    console().print(f"[green]restored[/green] {target} from {source}")
 
 
 def main() -> None:

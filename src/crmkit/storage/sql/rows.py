@@ -115,42 +115,62 @@ def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
     }
 
 
+_EMPTY_JSON = ("[]", "{}", None)
+
+
+def _ids(v: Any) -> tuple[str, ...]:
+    # Most rows hold "[]": skip the JSON parser for them.
+    return () if v in _EMPTY_JSON or v == [] else tuple(_json(v))
+
+
 def customer_from_row(r: Mapping[Any, Any]) -> Customer:
-    """A customer from a row of ``store.READ`` columns (raw driver values)."""
-    limit = _dec(r["credit_limit"])
+    """A customer from a row of ``store.READ`` columns (raw driver values).
+
+    This runs for every row of every page, so it avoids the generic machinery: enum
+    lookups are dict hits, empty JSON skips the parser, regions come from a cache.
+    """
+    limit = r["credit_limit"]
     rating = r["credit_rating"]
     gender = r["gender"]
+    region = r["region_code"]
+    mobile = r["mobile"]
+    phone = r["phone"]
+    email = r["email"]
+    uscc = r["uscc"]
+    custom = r["custom"]
+    deleted = r["deleted_at"]
+    birthday = r["birthday"]
     return Customer(
         id=r["id"],
         kind=_KIND[r["kind"]],
         name=r["name"],
         category=_CATEGORY[r["category"]],
         channel_type=_CHANNEL[r["channel_type"]],
-        related_customer_ids=tuple(_json(r["related_customer_ids"])),
+        related_customer_ids=_ids(r["related_customer_ids"]),
         source=r["source"],
         industry=r["industry"],
-        region=Region.from_code(r["region_code"]) if r["region_code"] else None,
+        region=Region.from_code(region) if region else None,
         address=r["address"],
-        tags=tuple(_json(r["tags"])),
+        tags=_ids(r["tags"]),
         credit_rating=_RATING[rating] if rating else None,
         settlement=_SETTLEMENT[r["settlement"]],
-        credit_limit=Money(limit, r["credit_currency"]) if limit is not None else None,
+        credit_limit=Money(_dec(limit), r["credit_currency"]) if limit is not None else None,  # type: ignore[arg-type]
         owner_id=r["owner_id"],
-        co_owner_ids=tuple(_json(r["co_owner_ids"])),
+        co_owner_ids=_ids(r["co_owner_ids"]),
         parent_id=r["parent_id"],
-        uscc=USCC(r["uscc"]) if r["uscc"] else None,
+        uscc=USCC(uscc) if uscc else None,
         gender=_GENDER[gender] if gender else None,
-        birthday=_date(r["birthday"]),
-        mobile=_phone(r["mobile"]),
-        phone=_phone(r["phone"]),
-        email=Email(r["email"]) if r["email"] else None,
+        birthday=_date(birthday) if birthday is not None else None,
+        mobile=Phone(mobile) if mobile else None,
+        phone=Phone(phone) if phone else None,
+        email=Email(email) if email else None,
         remarks=r["remarks"],
-        custom=custom_from_plain(_json(r["custom"])) if r["custom"] not in ("{}", {}) else {},
+        custom={} if custom in _EMPTY_JSON or custom == {} else custom_from_plain(_json(custom)),
         version=r["version"],
         created_at=_dt(r["created_at"]),
         updated_at=_dt(r["updated_at"]),
         created_by=r["created_by"],
-        deleted_at=_dt(r["deleted_at"]),
+        deleted_at=_dt(deleted) if deleted is not None else None,
     )
 
 

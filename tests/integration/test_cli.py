@@ -1,0 +1,124 @@
+"""The crmkit command line, on real SQLite files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import crmkit
+from crmkit.cli import app
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def db(tmp_path: Path, runner: CliRunner) -> str:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    result = runner.invoke(app, ["init", "--db", url], env={"CRMKIT_PASSWORD": "admin-secret"})
+    assert result.exit_code == 0, result.output
+    assert "admin login: admin" in result.output
+    return url
+
+
+def test_init_then_user_add_prints_the_derived_login(runner: CliRunner, db: str):
+    result = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "张三",
+            "--role",
+            "sales",
+            "--db",
+            db,
+            "--login",
+            "admin",
+            "--new-password",
+            "zhang-secret",
+        ],
+        env={"CRMKIT_PASSWORD": "admin-secret"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "zhangsan" in result.output
+    assert crmkit.open(db).authenticate("zhangsan", "zhang-secret").name == "张三"
+
+
+def test_a_wrong_password_is_refused(runner: CliRunner, db: str):
+    result = runner.invoke(
+        app, ["user", "list", "--db", db, "--login", "admin"], env={"CRMKIT_PASSWORD": "wrong"}
+    )
+    assert result.exit_code == 2
+
+
+def test_validation_errors_name_the_field(runner: CliRunner, db: str):
+    result = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "张三",
+            "--role",
+            "boss",
+            "--db",
+            db,
+            "--login",
+            "admin",
+            "--new-password",
+            "zhang-secret",
+        ],
+        env={"CRMKIT_PASSWORD": "admin-secret", "CRMKIT_LANG": "en"},
+    )
+    assert result.exit_code == 1
+    assert "role" in result.output
+
+
+def test_customers_list_shows_only_the_callers_scope(runner: CliRunner, db: str):
+    crm = crmkit.open(db)
+    admin = crm.authenticate("admin", "admin-secret")
+    with crm.session(actor=admin) as s:
+        zhang = s.users.create(name="张三", role="sales", password="zhang-secret")
+        li = s.users.create(name="李四", role="sales", password="li-secret-1")
+        s.customers.create(
+            name="青岛金智电子科技有限公司", owner_id=zhang.id, region="山东省/青岛市/市南区"
+        )
+        s.customers.create(name="上海华东建材有限公司", owner_id=li.id)
+    crm.close()
+    result = runner.invoke(
+        app,
+        ["customers", "list", "--db", db, "--login", "zhangsan"],
+        env={"CRMKIT_PASSWORD": "zhang-secret"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "青岛金智电子科技有限公司" in result.output
+    assert "上海华东建材有限公司" not in result.output
+
+
+def test_backup_and_restore_bring_back_the_data(runner: CliRunner, db: str, tmp_path: Path):
+    backup = tmp_path / "backup.db"
+    assert runner.invoke(app, ["backup", str(backup), "--db", db]).exit_code == 0
+    crm = crmkit.open(db)
+    admin = crm.authenticate("admin", "admin-secret")
+    with crm.session(actor=admin) as s:
+        s.customers.create(name="备份之后新建有限公司")
+    crm.close()
+    result = runner.invoke(app, ["restore", str(backup), "--db", db, "--yes"])
+    assert result.exit_code == 0, result.output
+    crm = crmkit.open(db)
+    with crm.session(actor=admin) as s:
+        assert s.customers.count() == 0
+    crm.close()
+
+
+def test_restore_refuses_a_file_that_is_not_a_crmkit_database(
+    runner: CliRunner, db: str, tmp_path: Path
+):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all")
+    result = runner.invoke(app, ["restore", str(junk), "--db", db, "--yes"])
+    assert result.exit_code == 1
+    assert "not a SQLite database" in result.output

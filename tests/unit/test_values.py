@@ -1,0 +1,208 @@
+"""Value objects parse once at the edge and keep one normalised form."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmkit.domain.errors import ValidationError
+from crmkit.domain.values import (
+    USCC,
+    Email,
+    Money,
+    Phone,
+    PhoneKind,
+    normalize_company_name,
+    normalize_person_name,
+    normalize_text,
+)
+from crmkit.testing.strategies import amounts, company_names, mobiles
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+86 138-0013-8000",
+        "138 0013 8000",
+        "13800138000",
+        "0086 13800138000",
+        "１３８００１３８０００",
+    ],
+)
+def test_mobile_numbers_in_every_common_form_become_one_e164(raw: str):
+    phone = Phone.parse(raw)
+    assert phone.e164 == "+8613800138000"
+    assert phone.kind is PhoneKind.MOBILE
+    assert phone.national == "138 0013 8000"
+    assert phone.national_digits == "13800138000"
+
+
+def test_a_qingdao_landline_is_a_fixed_line():
+    for raw in ("0532-88888888", "(0532) 8888 8888"):
+        phone = Phone.parse(raw)
+        assert phone.e164 == "+8653288888888"
+        assert phone.kind is PhoneKind.FIXED_LINE
+        assert phone.national_digits == "53288888888"
+
+
+def test_a_bad_number_names_the_field_it_came_from():
+    with pytest.raises(ValidationError) as caught:
+        Phone.parse("12345", field="contacts[0].mobile")
+    assert caught.value.errors[0].field == "contacts[0].mobile"
+    assert caught.value.errors[0].code == "phone.invalid"
+
+
+def test_a_landline_where_a_mobile_is_required_is_refused():
+    with pytest.raises(ValidationError) as caught:
+        Phone.parse("0532-88888888", require=PhoneKind.MOBILE)
+    assert caught.value.errors[0].code == "phone.not_mobile"
+
+
+def test_phones_compare_by_number_not_by_how_they_were_written():
+    assert Phone.parse("+86 138-0013-8000") == Phone.parse("13800138000")
+    assert hash(Phone.parse("+86 138-0013-8000")) == hash(Phone.parse("13800138000"))
+    assert Phone.from_e164("+8613800138000") == Phone.parse("138 0013 8000")
+
+
+@given(mobiles())
+def test_every_generated_mobile_parses_to_a_mobile(raw: str):
+    phone = Phone.parse(raw)
+    assert phone.kind is PhoneKind.MOBILE
+    assert Phone.parse(phone.e164) == phone
+
+
+def test_email_domains_are_normalised_and_dedup_keys_case_folded():
+    email = Email.parse(" Zhang.San@Example.COM ")
+    assert email.value == "Zhang.San@example.com"
+    assert email.dedup_key == "zhang.san@example.com"
+
+
+def test_a_bad_email_reports_the_reason():
+    with pytest.raises(ValidationError) as caught:
+        Email.parse("zhang@", field="email")
+    error = caught.value.errors[0]
+    assert error.code == "email.invalid"
+    assert error.params["reason"]
+
+
+def test_money_refuses_floats_and_garbage():
+    with pytest.raises(TypeError):
+        Money.parse(0.1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Money(0.1)  # type: ignore[arg-type]
+    for raw in ("abc", "NaN", "Infinity"):
+        with pytest.raises(ValidationError):
+            Money.parse(raw)
+    with pytest.raises(ValidationError) as caught:
+        Money.parse("-1", allow_negative=False)
+    assert caught.value.errors[0].code == "money.negative"
+    with pytest.raises(ValidationError):
+        Money.parse("1", currency="XYZ")
+
+
+def test_money_parses_what_people_type():
+    assert Money.parse("¥1,234.50").amount == Decimal("1234.50")
+    assert Money.parse("12元").amount == Decimal(12)
+    assert Money.parse(7).amount == Decimal(7)
+
+
+def test_rounding_is_half_up_to_the_fen_only_when_asked():
+    assert Money(Decimal("0.005")).quantize() == Money(Decimal("0.01"))
+    assert Money(Decimal("0.0049")).quantize() == Money(Decimal("0.00"))
+    assert (Money(Decimal("0.005")) + Money(Decimal("0.005"))).amount == Decimal("0.010")
+    assert Money(Decimal("1"), "JPY").quantize().amount == Decimal("1")
+
+
+def test_money_of_different_currencies_does_not_mix():
+    with pytest.raises(ValueError, match="currency"):
+        Money(Decimal(1), "CNY") + Money(Decimal(1), "USD")
+    with pytest.raises(ValueError, match="currency"):
+        assert Money(Decimal(1), "CNY") < Money(Decimal(2), "USD")
+
+
+@given(amounts(), amounts(), amounts())
+def test_money_addition_is_exact_associative_and_commutative(a, b, c):
+    x, y, z = Money(a), Money(b), Money(c)
+    assert (x + y) + z == x + (y + z)
+    assert x + y == y + x
+    assert (x + y) - y == x
+
+
+@given(amounts())
+def test_quantize_is_idempotent_and_minor_units_round_trip(a):
+    m = Money(a)
+    q = m.quantize()
+    assert q.quantize() == q
+    assert Money.from_minor_units(m.minor_units) == q
+    assert q.amount == a.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@given(amounts(), st.integers(-1000, 1000))
+def test_multiplying_by_an_integer_is_repeated_addition(a, n):
+    assert (Money(a) * n).amount == a * n
+    assert n * Money(a) == Money(a) * n
+
+
+def test_a_valid_credit_code_passes_and_a_wrong_check_digit_fails():
+    code = USCC.parse("91350100m000100y43")
+    assert code.value == "91350100M000100Y43"
+    assert code.division_code == "350100"
+    with pytest.raises(ValidationError) as caught:
+        USCC.parse("91350100M000100Y44")
+    assert caught.value.errors[0].code == "uscc.invalid"
+
+
+def test_brackets_in_chinese_company_names_become_full_width():
+    assert normalize_company_name("金智电子科技(青岛)有限公司") == "金智电子科技（青岛）有限公司"
+    assert normalize_company_name("金智电子科技（青岛）有限公司") == "金智电子科技（青岛）有限公司"
+    assert normalize_company_name(" 青岛 金智 ") == "青岛金智"
+
+
+def test_english_company_names_keep_their_allowed_punctuation():
+    assert normalize_company_name("Acme Co.,  Ltd.") == "Acme Co., Ltd."
+    assert normalize_company_name("Ｈ＆Ｍ (China) Trading") == "H&M (China) Trading"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "required"),
+        ("!!!", "name.punctuation_only"),
+        ("（）", "name.punctuation_only"),
+        ("金智@电子", "name.cn_chars"),
+        ("Acme#1", "name.en_chars"),
+        ("金智Acme", "name.mixed"),
+        ("金智（青岛有限公司", "name.brackets"),
+        ("金" * 101, "too_long"),
+    ],
+)
+def test_company_names_breaking_the_seed_rules_are_refused(raw: str, code: str):
+    with pytest.raises(ValidationError) as caught:
+        normalize_company_name(raw)
+    assert caught.value.errors[0].code == code
+
+
+def test_offending_characters_are_named():
+    with pytest.raises(ValidationError) as caught:
+        normalize_company_name("金智@电子#科技")
+    assert caught.value.errors[0].params["chars"] == "@#"
+
+
+@given(company_names())
+def test_generated_company_names_are_valid_and_normalising_is_idempotent(name: str):
+    once = normalize_company_name(name)
+    assert normalize_company_name(once) == once
+
+
+def test_person_names_allow_the_minority_name_dot():
+    assert normalize_person_name("阿沛・阿旺晋美") == "阿沛·阿旺晋美"
+    assert normalize_person_name("John O'Neil") == "John O'Neil"
+    with pytest.raises(ValidationError):
+        normalize_person_name("张3")
+
+
+def test_normalize_text_folds_width_and_spaces():
+    assert normalize_text("  ＡＢＣ　１２３  x ") == "ABC 123 x"
