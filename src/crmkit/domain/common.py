@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from crmkit.domain.errors import FieldErrors, ValidationError
-from crmkit.domain.values import normalize_text
+from crmkit.domain.values import Email, Phone, PhoneKind, normalize_text
 
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
@@ -165,3 +165,28 @@ def parse_bool(raw: Any, errors: FieldErrors, path: str) -> bool | None:
         return False
     errors.add(path, "bool.invalid", raw)
     return None
+
+
+def parse_reachability(
+    raw: Any,
+    errors: FieldErrors,
+    out: dict[str, Any],
+    *,
+    phone_region: str,
+    fields: tuple[str, ...] = ("mobile", "phone", "email"),
+) -> None:
+    """Parse the ``mobile`` (must be a mobile), ``phone`` and ``email`` present in ``raw``
+    into ``out``; value objects pass through as they are."""
+    for key in fields:
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, Phone | Email):
+            out[key] = value
+        elif key == "email":
+            out[key] = parse_value(Email.parse, value, errors, key)
+        else:
+            require = PhoneKind.MOBILE if key == "mobile" else None
+            out[key] = parse_value(
+                Phone.parse, value, errors, key, region=phone_region, require=require
+            )

@@ -17,12 +17,13 @@ from crmkit.domain.common import (
     parse_enum,
     parse_id,
     parse_multiline,
+    parse_reachability,
     parse_text,
     parse_value,
 )
 from crmkit.domain.errors import FieldErrors
 from crmkit.domain.pinyin import initials, split_name, surname_initial
-from crmkit.domain.values import Email, Phone, PhoneKind, normalize_person_name
+from crmkit.domain.values import Email, Phone, normalize_person_name
 
 
 @attrs.frozen(kw_only=True)
@@ -110,27 +111,7 @@ def parse_contact_input(
         out["birthday"] = parse_date(raw["birthday"], errors, "birthday")
     if "is_primary" in raw:
         out["is_primary"] = bool(parse_bool(raw["is_primary"], errors, "is_primary"))
-    if "mobile" in raw:
-        value = raw["mobile"]
-        out["mobile"] = (
-            value
-            if isinstance(value, Phone)
-            else parse_value(
-                Phone.parse, value, errors, "mobile", region=phone_region, require=PhoneKind.MOBILE
-            )
-        )
-    if "phone" in raw:
-        value = raw["phone"]
-        out["phone"] = (
-            value
-            if isinstance(value, Phone)
-            else parse_value(Phone.parse, value, errors, "phone", region=phone_region)
-        )
-    if "email" in raw:
-        value = raw["email"]
-        out["email"] = (
-            value if isinstance(value, Email) else parse_value(Email.parse, value, errors, "email")
-        )
+    parse_reachability(raw, errors, out, phone_region=phone_region)
     if out.get("name"):
         out.update(name_index(out["name"]))
     return out

@@ -24,6 +24,7 @@ from crmkit.domain.common import (
     parse_id,
     parse_ids,
     parse_multiline,
+    parse_reachability,
     parse_tags,
     parse_text,
     parse_value,
@@ -36,7 +37,6 @@ from crmkit.domain.values import (
     Email,
     Money,
     Phone,
-    PhoneKind,
     normalize_company_name,
     normalize_person_name,
 )
@@ -303,27 +303,7 @@ def parse_customer_input(
         )
     if has("birthday"):
         out["birthday"] = parse_date(raw["birthday"], errors, "birthday")
-    if has("mobile"):
-        value = raw["mobile"]
-        out["mobile"] = (
-            value
-            if isinstance(value, Phone)
-            else parse_value(
-                Phone.parse, value, errors, "mobile", region=phone_region, require=PhoneKind.MOBILE
-            )
-        )
-    if has("phone"):
-        value = raw["phone"]
-        out["phone"] = (
-            value
-            if isinstance(value, Phone)
-            else parse_value(Phone.parse, value, errors, "phone", region=phone_region)
-        )
-    if has("email"):
-        value = raw["email"]
-        out["email"] = (
-            value if isinstance(value, Email) else parse_value(Email.parse, value, errors, "email")
-        )
+    parse_reachability(raw, errors, out, phone_region=phone_region)
     if has("custom") or not partial:
         custom_raw = raw.get("custom") or {}
         if not isinstance(custom_raw, Mapping):

@@ -10,10 +10,17 @@ from typing import Any, Final
 
 import attrs
 
-from crmkit.domain.common import is_blank, parse_bool, parse_enum, parse_id, parse_value
+from crmkit.domain.common import (
+    is_blank,
+    parse_bool,
+    parse_enum,
+    parse_id,
+    parse_reachability,
+    parse_value,
+)
 from crmkit.domain.errors import FieldErrors
 from crmkit.domain.pinyin import derive_login
-from crmkit.domain.values import Email, Phone, PhoneKind, normalize_person_name
+from crmkit.domain.values import Email, Phone, normalize_person_name
 
 
 class Role(enum.StrEnum):
@@ -116,17 +123,7 @@ def parse_user_input(
             out["login"] = login
     if "manager_id" in raw:
         out["manager_id"] = parse_id(raw["manager_id"], errors, "manager_id")
-    if "email" in raw:
-        out["email"] = parse_value(Email.parse, raw["email"], errors, "email")
-    if "mobile" in raw:
-        out["mobile"] = parse_value(
-            Phone.parse,
-            raw["mobile"],
-            errors,
-            "mobile",
-            region=phone_region,
-            require=PhoneKind.MOBILE,
-        )
+    parse_reachability(raw, errors, out, phone_region=phone_region, fields=("mobile", "email"))
     if "active" in raw:
         out["active"] = bool(parse_bool(raw["active"], errors, "active"))
     return out

@@ -349,6 +349,26 @@ def _balanced(text: str, opening: str, closing: str) -> bool:
     return depth == 0
 
 
+def _name_text(raw: str, field: str, max_length: int) -> tuple[str, bool]:
+    """The rules every name shares; returns the normalised text and whether it is Chinese.
+
+    Present, not too long, made of letters or Chinese characters (not only punctuation), and
+    in one script.
+    """
+    text = normalize_text(str(raw))
+    if not text:
+        raise _fail(field, "required", raw)
+    if len(text) > max_length:
+        raise _fail(field, "too_long", raw, max=max_length)
+    has_cjk = bool(_CJK.search(text))
+    has_latin = bool(_LATIN.search(text))
+    if not has_cjk and not has_latin:
+        raise _fail(field, "name.punctuation_only", raw)
+    if has_cjk and has_latin:
+        raise _fail(field, "name.mixed", raw)
+    return text, has_cjk
+
+
 def normalize_company_name(raw: str, *, field: str = "name", max_length: int = 100) -> str:
     """A company name under the seed manuals' rules, in its one stored form.
 
@@ -361,18 +381,8 @@ def normalize_company_name(raw: str, *, field: str = "name", max_length: int = 1
         ValidationError: ``required``, ``too_long``, ``name.punctuation_only``,
             ``name.mixed``, ``name.cn_chars``, ``name.en_chars``, ``name.brackets``.
     """
-    text = normalize_text(str(raw))
-    if not text:
-        raise _fail(field, "required", raw)
-    if len(text) > max_length:
-        raise _fail(field, "too_long", raw, max=max_length)
-    has_cjk = bool(_CJK.search(text))
-    has_latin = bool(_LATIN.search(text))
-    if not has_cjk and not has_latin:
-        raise _fail(field, "name.punctuation_only", raw)
-    if has_cjk:
-        if has_latin:
-            raise _fail(field, "name.mixed", raw)
+    text, chinese = _name_text(raw, field, max_length)
+    if chinese:
         text = text.replace("(", "（").replace(")", "）").replace(" ", "")
         bad = _bad_chars(text, _CN_ALLOWED)
         if bad:
@@ -395,18 +405,8 @@ def normalize_person_name(raw: str, *, field: str = "name", max_length: int = 50
         ValidationError: ``required``, ``too_long``, ``name.punctuation_only``,
             ``name.mixed``, ``name.cn_chars``, ``name.en_chars``.
     """
-    text = normalize_text(str(raw))
-    if not text:
-        raise _fail(field, "required", raw)
-    if len(text) > max_length:
-        raise _fail(field, "too_long", raw, max=max_length)
-    has_cjk = bool(_CJK.search(text))
-    has_latin = bool(_LATIN.search(text))
-    if not has_cjk and not has_latin:
-        raise _fail(field, "name.punctuation_only", raw)
-    if has_cjk:
-        if has_latin:
-            raise _fail(field, "name.mixed", raw)
+    text, chinese = _name_text(raw, field, max_length)
+    if chinese:
         text = text.replace(" ", "")
         for dot in _DOTS:
             text = text.replace(dot, "·")
