@@ -6,7 +6,10 @@ a first line ``# not run`` is shown only (e.g. a PostgreSQL URL a reader substit
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +37,15 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     closer = namespace.get("crm")
     if closer is not None and hasattr(closer, "close"):
         closer.close()
+
+
+def test_the_docs_site_builds_without_warnings(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -98,3 +98,19 @@ def test_users_change_their_own_password_with_the_current_one(crm, team):
             s.users.set_password(team["zhang"].id, "new-password", current_password="bad")
         s.users.set_password(team["zhang"].id, "new-password", current_password="sales-pass")
     assert crm.authenticate("zhangsan", "new-password").id == team["zhang"].id
+
+
+def test_open_refuses_a_url_scheme_no_backend_provides():
+    import crmkit
+
+    with pytest.raises(ValueError, match="no crmkit storage backend"):
+        crmkit.open("mysql://localhost/crm")
+
+
+def test_open_without_a_url_and_with_memory_url_give_empty_in_memory_stores():
+    import crmkit
+
+    for url in (None, "memory://"):
+        crm = crmkit.open(url)
+        assert crm.bootstrap_admin(name="管理员", password="admin-secret").login == "guanly"
+        crm.close()

@@ -207,8 +207,11 @@ class CustomerService:
             **changes: the fields to change; others are kept.
 
         Raises:
-            ValidationError, ConcurrencyError, NotFound, PermissionDenied, WorkflowError
-            (a category move the lifecycle forbids).
+            ValidationError: every wrong field at once.
+            ConcurrencyError: ``version`` is not the stored version.
+            NotFound: absent, in the recycle bin, or outside the actor's scope.
+            PermissionDenied: the actor may not edit customers, or not reassign them.
+            WorkflowError: a category move the lifecycle forbids.
         """
         s = self._s
         s.require(Permission.CUSTOMER_WRITE)
