@@ -40,7 +40,7 @@ class AuditEntry:
 
 
 # Bookkeeping fields that change on every write and would only add noise to a diff.
-_NOISE = frozenset({"version", "updated_at", "created_at", "created_by"})
+_NOISE = frozenset({"id", "version", "updated_at", "created_at", "created_by"})
 
 
 def diff(

@@ -86,7 +86,7 @@ def _page(rows: list[tuple[int, T]], after: str | None, limit: int, descending: 
     return Page(tuple(r[1] for r in chunk), str(chunk[-1][0]) if more and chunk else None)
 
 
-def _deleted_ok(deleted_at: Any, mode: str) -> bool:
+def _deleted_ok(deleted_at: Any, mode: Deleted) -> bool:
     if mode == Deleted.INCLUDE:
         return True
     if mode == Deleted.ONLY:

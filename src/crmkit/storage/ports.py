@@ -14,6 +14,7 @@ afterwards would break keyset pages and leak counts.
 from __future__ import annotations
 
 import builtins
+import enum
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
@@ -63,7 +64,7 @@ class Scope:
 EVERYTHING = Scope(None)
 
 
-class Deleted:
+class Deleted(enum.StrEnum):
     """Values for a query's ``deleted`` filter."""
 
     EXCLUDE = "exclude"  # live records only (the default)
@@ -90,7 +91,7 @@ class CustomerQuery:
     created_from: datetime | None = None
     created_to: datetime | None = None
     text: str | None = None
-    deleted: str = Deleted.EXCLUDE
+    deleted: Deleted = Deleted.EXCLUDE
     deleted_before: datetime | None = None
 
 
@@ -99,7 +100,7 @@ class ContactQuery:
     customer_id: str | None = None
     text: str | None = None
     surname_letter: str | None = None
-    deleted: str = Deleted.EXCLUDE
+    deleted: Deleted = Deleted.EXCLUDE
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +109,7 @@ class UserQuery:
     manager_id: str | None = None
     active: bool | None = None
     text: str | None = None
-    deleted: str = Deleted.EXCLUDE
+    deleted: Deleted = Deleted.EXCLUDE
 
 
 @attrs.frozen(kw_only=True)

@@ -139,7 +139,7 @@ def customer_state_machine(make_store: Callable[[], Store]) -> type[RuleBasedSta
             size: int,
             owner: str | None,
             category: Category | None,
-            deleted: str,
+            deleted: Deleted,
             scoped: str | None,
         ) -> None:
             query = CustomerQuery(owner_id=owner, category=category, deleted=deleted)

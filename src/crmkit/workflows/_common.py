@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from crmkit.domain.errors import FieldErrors, ValidationError
 from crmkit.storage.ports import Deleted
 
-DELETED_MODES = {Deleted.EXCLUDE, Deleted.ONLY, Deleted.INCLUDE}
+DELETED_MODES = frozenset(Deleted)
 
 
 def page_limit(limit: int, maximum: int) -> int:

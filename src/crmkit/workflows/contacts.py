@@ -58,7 +58,7 @@ class ContactService:
             customer_id=customer_id,
             text=q.strip() if q and q.strip() else None,
             surname_letter=surname_letter.upper() if surname_letter else None,
-            deleted=deleted,
+            deleted=Deleted(deleted),
         )
         limit = page_limit(limit, self._s.runtime.settings.max_page_size)
         return self._s.uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)

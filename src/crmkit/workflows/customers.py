@@ -118,7 +118,7 @@ class CustomerService:
             created_from=as_instant(filters.get("created_from"), "created_from", errors, tz),
             created_to=as_instant(filters.get("created_to"), "created_to", errors, tz),
             text=(str(filters["q"]).strip() or None) if filters.get("q") else None,
-            deleted=deleted,
+            deleted=Deleted(deleted),
         )
         errors.raise_if_any()
         return query

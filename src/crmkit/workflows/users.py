@@ -71,7 +71,11 @@ class UserService:
                 errors.add("role", "user.role", role, choices=", ".join(Role))
         errors.raise_if_any()
         query = UserQuery(
-            role=role_value, manager_id=manager_id, active=active, text=q or None, deleted=deleted
+            role=role_value,
+            manager_id=manager_id,
+            active=active,
+            text=q or None,
+            deleted=Deleted(deleted),
         )
         limit = page_limit(limit, self._s.runtime.settings.max_page_size)
         return self._s.uow.users.list(query, after=after, limit=limit)

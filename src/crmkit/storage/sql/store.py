@@ -204,7 +204,7 @@ class SqlUnitOfWork:
 
 
 # -- shared query pieces -------------------------------------------------------------------
-def _deleted_clause(column: Any, mode: str) -> ColumnElement[bool] | None:
+def _deleted_clause(column: Any, mode: Deleted) -> ColumnElement[bool] | None:
     if mode == Deleted.ONLY:
         return column.is_not(None)  # type: ignore[no-any-return]
     if mode == Deleted.INCLUDE:
