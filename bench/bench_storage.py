@@ -103,34 +103,48 @@ class Raw:
         self.conn.close()
 
 
-def run(backend: str, n: int, results: list[dict[str, Any]]) -> None:
+def _existing_rows(store: SqlStore) -> int:
+    with store.connection() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM customers").scalar_one())
+
+
+def run(backend: str, n: int, results: list[dict[str, Any]], *, reuse: bool, keep: bool) -> None:
     schema = None
+    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     if backend == "sqlite":
         OUT.mkdir(parents=True, exist_ok=True)
         path = OUT / f"bench_{n}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if not reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         url, raw_target = f"sqlite:///{path}", str(path)
     else:
         schema = f"bench_{n}"
-        dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        if not reuse:
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            c.execute(f"CREATE SCHEMA {schema}")
+            c.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         url = f"{PG_URL}?options=-csearch_path%3D{schema},public"
         raw_target = f"{dsn}?options=-csearch_path%3D{schema},public"
     store = SqlStore(url)
     print(f"[{backend} {n:,}] building rows …", flush=True)
     customers = build(n)
-    t = time.perf_counter()
-    for i in range(0, n, 10_000):
-        with store.unit_of_work() as uow:
-            uow.customers.add_many(customers[i : i + 10_000])
-            uow.commit()
-    load_s = time.perf_counter() - t
-    with store.connection() as conn:
-        conn.exec_driver_sql("ANALYZE")
-    print(f"[{backend} {n:,}] loaded in {load_s:.1f}s ({n / load_s:,.0f} rows/s)", flush=True)
+    load_s: float | None = None
+    if reuse and _existing_rows(store) == n:
+        print(f"[{backend} {n:,}] reusing the {n:,} rows already loaded", flush=True)
+    else:
+        if _existing_rows(store):
+            raise SystemExit(f"{url} holds other data; run without --reuse")
+        t = time.perf_counter()
+        for i in range(0, n, 10_000):
+            with store.unit_of_work() as uow:
+                uow.customers.add_many(customers[i : i + 10_000])
+                uow.commit()
+        load_s = time.perf_counter() - t
+        with store.connection() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        print(f"[{backend} {n:,}] loaded in {load_s:.1f}s ({n / load_s:,.0f} rows/s)", flush=True)
     raw = Raw(backend, raw_target)
     mid = n // 2
     probe = customers[n // 3]
@@ -236,23 +250,22 @@ def run(backend: str, n: int, results: list[dict[str, Any]]) -> None:
             f"×{ours_ms / raw_ms:4.1f}",
             flush=True,
         )
-    results.append(
-        {
-            "backend": backend,
-            "rows": n,
-            "query": "bulk load (rows/s)",
-            "crmkit_ms": n / load_s,
-            "raw_ms": float("nan"),
-            "ratio": float("nan"),
-            "hits": n,
-        }
-    )
+    if load_s is not None:
+        results.append(
+            {
+                "backend": backend,
+                "rows": n,
+                "query": "bulk load (rows/s)",
+                "crmkit_ms": n / load_s,
+                "raw_ms": float("nan"),
+                "ratio": float("nan"),
+                "hits": n,
+            }
+        )
     raw.close()
     store.close()
-    if schema:
-        with psycopg.connect(
-            PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-        ) as c:
+    if schema and not keep:
+        with psycopg.connect(dsn, autocommit=True) as c:
             c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
@@ -292,11 +305,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="query the data a previous --keep run loaded (no load figure)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the PostgreSQL schemas for a later --reuse"
+    )
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     for backend in args.backends:
         for n in args.sizes:
-            run(backend, n, results)
+            run(backend, n, results, reuse=args.reuse, keep=args.keep)
     if not args.no_write:
         write_markdown(results, "python bench/bench_storage.py " + " ".join(sys.argv[1:]))
 
