@@ -89,7 +89,8 @@ class Raw:
             self.conn: Any = sqlite3.connect(target)
             self.p = "?"
         else:
-            self.conn = psycopg.connect(target)
+            # The same protection crmkit's store uses: plan each query with its values.
+            self.conn = psycopg.connect(target, prepare_threshold=None)
             self.p = "%s"
 
     def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -190,11 +191,11 @@ def run(backend: str, n: int, results: list[dict[str, Any]], *, reuse: bool, kee
             CustomerQuery(),
             Scope.of(owner),
             None,
-            "SELECT * FROM customers WHERE deleted_at IS NULL AND seq IN "
-            "(SELECT seq FROM customers WHERE owner_id IN (?) UNION ALL SELECT c.seq FROM "
-            "customer_co_owners co JOIN customers c ON c.id = co.customer_id "
-            "WHERE co.user_id IN (?)) "
-            "ORDER BY seq DESC LIMIT 51",
+            "SELECT * FROM (SELECT * FROM (SELECT * FROM customers WHERE owner_id IN (?) AND "
+            "deleted_at IS NULL ORDER BY seq DESC LIMIT 51) AS a UNION SELECT * FROM ("
+            "SELECT c.* FROM customer_co_owners co JOIN customers c ON c.id = co.customer_id "
+            "WHERE co.user_id IN (?) AND c.deleted_at IS NULL ORDER BY c.seq DESC LIMIT 51) AS b"
+            ") AS u ORDER BY seq DESC LIMIT 51",
             (owner, owner),
         ),
         (

@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -111,6 +112,8 @@ class SqlStore:
         self.dialect_name = self.engine.dialect.name
         if self.dialect_name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_on_connect)
+        elif self.dialect_name == "postgresql":
+            event.listen(self.engine, "connect", _postgres_on_connect)
         if migrate:
             upgrade_to_head(self.engine)
 
@@ -134,6 +137,15 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares a statement after five runs; PostgreSQL may then switch to a generic
+    # plan that ignores the parameter's value. For "name LIKE '%q%'" that plan walks the
+    # whole table (500 ms at 1M rows instead of 4 ms). Always plan with the real values.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def open_sql_store(url: str, **options: Any) -> SqlStore:
@@ -403,8 +415,53 @@ class SqlCustomers:
     def list(
         self, query: CustomerQuery, scope: Scope, *, after: str | None, limit: int
     ) -> Page[Customer]:
-        stmt = select(*READ).select_from(customers).where(*self._where(query, scope))
-        return _page(self._conn, stmt, customers.c.seq, after, limit, True, rows.customer_from_row)
+        if scope.owner_ids is None:
+            stmt = select(*READ).select_from(customers).where(*self._where(query, scope))
+            return _page(
+                self._conn, stmt, customers.c.seq, after, limit, True, rows.customer_from_row
+            )
+        return self._scoped_page(query, scope.owner_ids, after, limit)
+
+    def _scoped_page(
+        self, query: CustomerQuery, owner_ids: frozenset[str], after: str | None, limit: int
+    ) -> Page[Customer]:
+        """A scoped page as the union of two keyset walks, owned and co-owned.
+
+        Each walk follows an index in keyset order and stops after ``limit + 1`` rows, so a
+        salesperson's page reads about two pages of rows however large the table is, instead
+        of collecting every visible customer and sorting them.
+        """
+        ids = sorted(owner_ids)
+        where = self._where(query, EVERYTHING)
+        if after is not None:
+            where.append(customers.c.seq < int(after))
+        seq = customers.c.seq
+        owned = (
+            select(*READ)
+            .select_from(customers)
+            .where(customers.c.owner_id.in_(ids), *where)
+            .order_by(seq.desc())
+            .limit(limit + 1)
+        )
+        shared = (
+            select(*READ)
+            .select_from(
+                customer_co_owners.join(
+                    customers, customers.c.id == customer_co_owners.c.customer_id
+                )
+            )
+            .where(customer_co_owners.c.user_id.in_(ids), *where)
+            .order_by(seq.desc())
+            .limit(limit + 1)
+        )
+        # SQLite allows ORDER BY / LIMIT in a compound member only inside a subquery.
+        both = union(select(owned.subquery()), select(shared.subquery())).subquery()
+        stmt = select(both).order_by(both.c.seq.desc()).limit(limit + 1)
+        fetched = self._conn.execute(stmt).all()
+        more = len(fetched) > limit
+        fetched = fetched[:limit]
+        items = tuple(rows.customer_from_row(r._mapping) for r in fetched)
+        return Page(items, str(fetched[-1].seq) if more and fetched else None)
 
     def count(self, query: CustomerQuery, scope: Scope, *, cap: int | None = None) -> int:
         inner = select(literal(1)).select_from(customers).where(*self._where(query, scope))
