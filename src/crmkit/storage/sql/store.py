@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -76,6 +77,11 @@ READ: list[ColumnClause[Any]] = [
     for c in customers.columns
     if c.name not in ("search_text", "name_key", "province_code", "city_code")
 ]
+# Built once: select(*READ) coerces 32 columns, which costs more than the query on a page.
+SELECT_CUSTOMERS = select(*READ).select_from(customers)
+SELECT_SHARED_CUSTOMERS = select(*READ).select_from(
+    customer_co_owners.join(customers, customers.c.id == customer_co_owners.c.customer_id)
+)
 _TOP = "\U0010ffff"  # sorts after every other character: the upper bound of a prefix range
 _CHUNK = 500  # ids per IN (...) list
 
@@ -188,9 +194,7 @@ class SqlUnitOfWork:
         ids = sorted(self._dirty_search)
         self._dirty_search.clear()
         for chunk in _chunks(ids):
-            found = self.conn.execute(
-                select(*READ).select_from(customers).where(customers.c.id.in_(chunk))
-            )
+            found = self.conn.execute(SELECT_CUSTOMERS.where(customers.c.id.in_(chunk)))
             by_id = {r.id: rows.customer_from_row(r._mapping) for r in found}
             people: dict[str, builtins.list[Contact]] = {}
             for r in self.conn.execute(
@@ -334,7 +338,7 @@ class SqlCustomers:
         self._side_rows(batch)
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
-        stmt = select(*READ).select_from(customers).where(customers.c.id == id)
+        stmt = SELECT_CUSTOMERS.where(customers.c.id == id)
         clause = _scope_clause(scope)
         if clause is not None:
             stmt = stmt.where(clause)
@@ -345,7 +349,7 @@ class SqlCustomers:
         out: builtins.list[Customer] = []
         clause = _scope_clause(scope)
         for chunk in _chunks(list(dict.fromkeys(ids))):
-            stmt = select(*READ).select_from(customers).where(customers.c.id.in_(chunk))
+            stmt = SELECT_CUSTOMERS.where(customers.c.id.in_(chunk))
             if clause is not None:
                 stmt = stmt.where(clause)
             out.extend(rows.customer_from_row(r._mapping) for r in self._conn.execute(stmt))
@@ -416,7 +420,7 @@ class SqlCustomers:
         self, query: CustomerQuery, scope: Scope, *, after: str | None, limit: int
     ) -> Page[Customer]:
         if scope.owner_ids is None:
-            stmt = select(*READ).select_from(customers).where(*self._where(query, scope))
+            stmt = SELECT_CUSTOMERS.where(*self._where(query, scope))
             return _page(
                 self._conn, stmt, customers.c.seq, after, limit, True, rows.customer_from_row
             )
@@ -437,26 +441,26 @@ class SqlCustomers:
             where.append(customers.c.seq < int(after))
         seq = customers.c.seq
         owned = (
-            select(*READ)
-            .select_from(customers)
-            .where(customers.c.owner_id.in_(ids), *where)
+            SELECT_CUSTOMERS.where(customers.c.owner_id.in_(ids), *where)
             .order_by(seq.desc())
             .limit(limit + 1)
         )
         shared = (
-            select(*READ)
-            .select_from(
-                customer_co_owners.join(
-                    customers, customers.c.id == customer_co_owners.c.customer_id
-                )
-            )
-            .where(customer_co_owners.c.user_id.in_(ids), *where)
+            SELECT_SHARED_CUSTOMERS.where(customer_co_owners.c.user_id.in_(ids), *where)
             .order_by(seq.desc())
             .limit(limit + 1)
         )
-        # SQLite allows ORDER BY / LIMIT in a compound member only inside a subquery.
-        both = union(select(owned.subquery()), select(shared.subquery())).subquery()
-        stmt = select(both).order_by(both.c.seq.desc()).limit(limit + 1)
+        # SQLite allows ORDER BY / LIMIT in a compound member only inside a subquery. The
+        # wrappers select "*" so SQLAlchemy need not build column proxies for 30 columns
+        # three times over (that alone cost 2.5 ms a page).
+        star = literal_column("*")
+        both = union(
+            select(star).select_from(owned.subquery()),
+            select(star).select_from(shared.subquery()),
+        ).subquery()
+        stmt = (
+            select(star).select_from(both).order_by(literal_column("seq").desc()).limit(limit + 1)
+        )
         fetched = self._conn.execute(stmt).all()
         more = len(fetched) > limit
         fetched = fetched[:limit]
