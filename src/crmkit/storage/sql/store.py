@@ -453,7 +453,7 @@ class SqlCustomers:
         # SQLite allows ORDER BY / LIMIT in a compound member only inside a subquery. The
         # wrappers select "*" so SQLAlchemy need not build column proxies for 30 columns
         # three times over (that alone cost 2.5 ms a page).
-        star = literal_column("*")
+        star: ColumnClause[Any] = literal_column("*")
         both = union(
             select(star).select_from(owned.subquery()),
             select(star).select_from(shared.subquery()),
