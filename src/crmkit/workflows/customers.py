@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
+from crmkit.adapters.tabular import Format
 from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.common import parse_enum
@@ -143,6 +145,19 @@ class CustomerService:
         self._s.require(Permission.CUSTOMER_READ)
         n: int = self._repo.count(self.query(filters), self._s.actor.scope, cap=cap)
         return n
+
+    def export(
+        self, target: str | Path | IO[bytes], *, format: Format = "csv", **filters: Any
+    ) -> int:
+        """Export the customers the actor may see (``filters`` as for :meth:`list`) to a
+        CSV or XLSX file; cells that a spreadsheet would run as formulas are neutralised.
+
+        Returns:
+            The number of customers written.
+        """
+        from crmkit.workflows.exports import export_customers
+
+        return export_customers(self, target, format=format, **filters)
 
     def recycle_bin(self, *, after: str | None = None, limit: int = 50) -> Page[Customer]:
         """Deleted customers the actor may see, most recently created first."""

@@ -1,0 +1,55 @@
+"""Exports respect the caller's data scope and cannot smuggle formulas into Excel."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+
+import crmkit
+from crmkit.adapters.tabular import read_table
+from crmkit.domain.headers import map_headers
+
+
+def test_a_salesperson_exports_only_their_customers(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        s.customers.create(
+            name="青岛金智电子科技有限公司",
+            mobile="13800138000",
+            region="山东省/青岛市/市南区",
+            tags=["VIP"],
+        )
+    with crm.session(actor=team["li"]) as s:
+        s.customers.create(name="上海华东建材有限公司")
+    out = io.BytesIO()
+    with crm.session(actor=team["zhang"]) as s:
+        assert s.customers.export(out) == 1
+    table = read_table(io.BytesIO(out.getvalue()))
+    rows = [r.cells for r in table.rows]
+    assert len(rows) == 1
+    assert rows[0][0] == "青岛金智电子科技有限公司"
+    assert "138 0013 8000" in rows[0]
+    assert "张三" in rows[0]  # the owner by name
+
+
+def test_exported_headers_map_back_to_fields_in_both_languages(crm, admin):
+    with crm.session(actor=admin) as s:
+        s.customers.create(name="青岛金智电子科技有限公司")
+    for lang in ("zh", "en"):
+        out = io.BytesIO()
+        with crmkit.language(lang), crm.session(actor=admin) as s:
+            s.customers.export(out, format="xlsx")
+        mapping = map_headers(read_table(io.BytesIO(out.getvalue())).headers)
+        assert mapping.unknown == ()
+        assert "name" in mapping.fields and "owner" in mapping.fields
+
+
+def test_a_formula_typed_into_a_field_is_exported_as_text(crm, admin):
+    with crm.session(actor=admin) as s:
+        s.customers.create(name="Acme Trading Co.", remarks='=HYPERLINK("http://evil","x")')
+    out = io.BytesIO()
+    with crm.session(actor=admin) as s:
+        s.customers.export(out, format="xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(out.getvalue())).worksheets[0]
+    remarks = [c.value for c in ws[2] if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert remarks == ['\'=HYPERLINK("http://evil","x")']
