@@ -18,8 +18,15 @@ def test_all_lists_each_public_name_once_and_every_name_exists():
 
 
 def test_every_error_class_is_exported():
-    for name in ("CRMError", "ValidationError", "DuplicateError", "PermissionDenied",
-                 "NotFound", "ConcurrencyError", "WorkflowError"):
+    for name in (
+        "CRMError",
+        "ValidationError",
+        "DuplicateError",
+        "PermissionDenied",
+        "NotFound",
+        "ConcurrencyError",
+        "WorkflowError",
+    ):
         assert issubclass(getattr(crmkit, name), crmkit.CRMError)
 
 
