@@ -17,6 +17,7 @@ from rich.table import Table
 
 import crmkit
 from crmkit.adapters.sqlite_backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
+from crmkit.adapters.tabular import Format
 
 app = typer.Typer(
     help="crmkit: a CRM for Chinese SMEs, from the command line.", no_args_is_help=True
@@ -187,6 +188,35 @@ def customers_list(
     finally:
         crm.close()
     console().print(table)
+
+
+@app.command()
+def export(
+    dest: Path,
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    q: Annotated[str | None, typer.Option(help="Search name, contacts, phones")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option(help="e.g. 山东省/青岛市")] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Export the customers you may see to DEST (.csv or .xlsx), formulas neutralised."""
+    fmt: Format = "xlsx" if dest.suffix.lower() == ".xlsx" else "csv"
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        filters = {
+            k: v
+            for k, v in {"q": q, "category": category, "region": region, "tag": tag}.items()
+            if v
+        }
+        with crm.session(actor=actor) as s:
+            written = s.customers.export(dest, format=fmt, **filters)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(f"[green]exported[/green] {written} customer(s) to {dest}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import crmkit
+from crmkit.adapters.tabular import read_table
 from crmkit.cli import app
 
 
@@ -122,3 +123,22 @@ def test_restore_refuses_a_file_that_is_not_a_crmkit_database(
     result = runner.invoke(app, ["restore", str(junk), "--db", db, "--yes"])
     assert result.exit_code == 1
     assert "not a SQLite database" in result.output
+
+
+def test_export_writes_the_callers_customers_to_xlsx(runner: CliRunner, db: str, tmp_path: Path):
+    crm = crmkit.open(db)
+    admin = crm.authenticate("admin", "admin-secret")
+    with crm.session(actor=admin) as s:
+        s.customers.create(name="青岛金智电子科技有限公司", tags=["VIP"])
+        s.customers.create(name="上海华东建材有限公司")
+    crm.close()
+    dest = tmp_path / "out.xlsx"
+    result = runner.invoke(
+        app,
+        ["export", str(dest), "--db", db, "--tag", "VIP"],
+        env={"CRMKIT_PASSWORD": "admin-secret"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "exported 1 customer" in result.output
+    rows = [r.cells[0] for r in read_table(dest).rows]
+    assert rows == ["青岛金智电子科技有限公司"]
