@@ -51,7 +51,6 @@ def pg_schema_url() -> Iterator[str]:
     dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     sep = "&" if "?" in PG_URL else "?"
     yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -269,14 +269,31 @@ def create_text_search() -> None:
         for statement in SQLITE_FTS:
             op.execute(statement)
     elif dialect == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.create_index(
-            "ix_customers_search_trgm",
-            "customers",
-            ["search_text"],
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
+        schema = ensure_pg_trgm()
+        op.execute(
+            "CREATE INDEX ix_customers_search_trgm ON customers "
+            f'USING gin (search_text "{schema}".gin_trgm_ops)'
         )
+
+
+def ensure_pg_trgm() -> str:
+    """Install pg_trgm once per database (in ``public``) and say which schema holds it.
+
+    Extensions are per database, not per schema: stores in several schemas of one database
+    (tests, tenants) migrate concurrently, so the check-and-create runs under an advisory
+    lock, and the operator class is named with its schema so any search_path works.
+    """
+    bind = op.get_bind()
+    bind.exec_driver_sql("SELECT pg_advisory_xact_lock(2260)")
+    find = (
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'pg_trgm'"
+    )
+    schema = bind.exec_driver_sql(find).scalar()
+    if schema is None:
+        bind.exec_driver_sql("CREATE EXTENSION pg_trgm WITH SCHEMA public")
+        schema = "public"
+    return str(schema)
 
 
 def drop_text_search() -> None:
