@@ -35,7 +35,7 @@ from crmkit.storage.ports import (
     UserQuery,
     UserRepository,
 )
-from crmkit.storage.textsearch import customer_matches_text
+from crmkit.storage.textsearch import customer_matches_text, normalize_query
 
 T = TypeVar("T")
 _MISSING: Any = object()  # marks a purged row in an overlay
@@ -303,6 +303,19 @@ class _MemoryCustomers:
                 if cap is not None and n >= cap:
                     break
         return n
+
+    def find_by_keys(
+        self, *, name_keys: Sequence[str] = (), phones: Sequence[str] = ()
+    ) -> builtins.list[Customer]:
+        names, numbers = set(name_keys), set(phones)
+        found = []
+        for _, c in sorted(self._rows.rows(), key=lambda r: r[0]):
+            if c.deleted_at is not None:
+                continue
+            own = {p.e164 for p in (c.mobile, c.phone) if p is not None}
+            if normalize_query(c.name) in names or own & numbers:
+                found.append(c)
+        return found
 
     def purge(self, ids: Sequence[str]) -> None:
         for id in ids:

@@ -167,6 +167,13 @@ class CustomerRepository(Protocol):
     def purge(self, ids: Sequence[str]) -> None:
         """Delete for good (with their contacts, co-owners, tags and search entries)."""
 
+    def find_by_keys(
+        self, *, name_keys: Sequence[str] = (), phones: Sequence[str] = ()
+    ) -> builtins.list[Customer]:
+        """Live customers, in any scope, whose normalised name (``textsearch.normalize_query``
+        of the name) is one of ``name_keys`` or whose mobile or phone (E.164) is one of
+        ``phones``. Duplicate checks use it, so it must be index-backed."""
+
 
 class ContactRepository(Protocol):
     def add(self, contact: Contact) -> None: ...

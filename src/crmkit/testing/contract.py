@@ -235,6 +235,22 @@ class StoreContract:
                 query = CustomerQuery(text="金智电子", deleted=deleted)
                 assert uow.customers.count(query, EVERYTHING) == 0
 
+    def test_find_by_keys_matches_names_and_phones_across_scopes(self, store: Store) -> None:
+        jz = make_customer(
+            name="青岛金智电子科技有限公司", owner_id="u-1", mobile=Phone.parse("13800138000")
+        )
+        hx = make_customer(name="Acme Trading", owner_id="u-2", phone=Phone.parse("010-12345678"))
+        gone = make_customer(name="已删除有限公司", deleted_at=BASE_TIME)
+        _add(store, jz, hx, gone)
+        with store.unit_of_work() as uow:
+            found = uow.customers.find_by_keys(
+                name_keys=["acme trading"], phones=["+8613800138000"]
+            )
+            assert {c.id for c in found} == {jz.id, hx.id}
+            assert uow.customers.find_by_keys(phones=["+861012345678"]) == [hx]
+            assert uow.customers.find_by_keys(name_keys=["已删除有限公司"]) == []
+            assert uow.customers.find_by_keys() == []
+
     # -- lists --------------------------------------------------------------------------
     def test_keyset_pages_return_every_row_once_newest_first(self, store: Store) -> None:
         _add(store, *[make_customer() for _ in range(17)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -174,6 +174,17 @@ class CustomerService:
             ValidationError: naming every wrong field at once.
             PermissionDenied: the actor may not create customers, or not for that owner.
         """
+        customer = self.prepare(**fields)
+        self._repo.add(customer)
+        self.record_created([customer])
+        return customer
+
+    def prepare(self, **fields: Any) -> Customer:
+        """Validate ``fields`` as :meth:`create` does and return the new customer, unsaved.
+
+        Bulk paths (import) prepare many customers, then store them with one ``add_many``
+        and :meth:`record_created`, so every door applies the same rules.
+        """
         s = self._s
         s.require(Permission.CUSTOMER_CREATE)
         fields = dict(fields)
@@ -202,14 +213,28 @@ class CustomerService:
         check_customer_rules(customer, errors, today=s.today())
         errors.raise_if_any()
         check_formal_requirements(customer, customer.category)
-        self._repo.add(customer)
-        s.record("customer", customer.id, AuditAction.CREATE, snapshot(customer), at=now)
-        s.publish(
-            ev.CustomerCreated(
-                actor_id=s.actor.id, at=now, entity_id=customer.id, owner_id=customer.owner_id
-            )
-        )
         return customer
+
+    def record_created(self, created: Sequence[Customer], *, note: str | None = None) -> None:
+        """Audit entries and events for customers just stored."""
+        s = self._s
+        for customer in created:
+            s.record(
+                "customer",
+                customer.id,
+                AuditAction.CREATE,
+                snapshot(customer),
+                at=customer.created_at,
+                note=note,
+            )
+            s.publish(
+                ev.CustomerCreated(
+                    actor_id=s.actor.id,
+                    at=customer.created_at,
+                    entity_id=customer.id,
+                    owner_id=customer.owner_id,
+                )
+            )
 
     def update(self, id: str, version: int | None = None, **changes: Any) -> Customer:
         """Change some fields of a customer.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.audit import AuditService
     from crmkit.workflows.contacts import ContactService
     from crmkit.workflows.customers import CustomerService
+    from crmkit.workflows.imports import ImportService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.users import UserService
 
@@ -36,11 +37,13 @@ class Session:
     contacts: ContactService
     users: UserService
     audit: AuditService
+    imports: ImportService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.audit import AuditService
         from crmkit.workflows.contacts import ContactService
         from crmkit.workflows.customers import CustomerService
+        from crmkit.workflows.imports import ImportService
         from crmkit.workflows.users import UserService
 
         self.runtime = runtime
@@ -52,6 +55,7 @@ class Session:
         self.contacts = ContactService(self)
         self.users = UserService(self)
         self.audit = AuditService(self)
+        self.imports = ImportService(self)
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> datetime:

@@ -474,6 +474,22 @@ class SqlCustomers:
         n = self._conn.execute(select(func.count()).select_from(inner.subquery())).scalar_one()
         return int(n)
 
+    def find_by_keys(
+        self, *, name_keys: Sequence[str] = (), phones: Sequence[str] = ()
+    ) -> builtins.list[Customer]:
+        found: dict[str, Customer] = {}
+        c = customers.c
+        queries = [
+            *((c.name_key, chunk) for chunk in _chunks(list(name_keys))),
+            *((c.mobile, chunk) for chunk in _chunks(list(phones))),
+            *((c.phone, chunk) for chunk in _chunks(list(phones))),
+        ]
+        for col, chunk in queries:
+            stmt = SELECT_CUSTOMERS.where(col.in_(chunk), c.deleted_at.is_(None))
+            for r in self._conn.execute(stmt):
+                found.setdefault(r.id, rows.customer_from_row(r._mapping))
+        return list(found.values())
+
     def purge(self, ids: Sequence[str]) -> None:
         for chunk in _chunks(list(ids)):
             self._conn.execute(delete(contacts).where(contacts.c.customer_id.in_(chunk)))

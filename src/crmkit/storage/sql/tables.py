@@ -186,6 +186,8 @@ Index("ix_customers_industry_seq", customers.c.industry, customers.c.seq)
 Index("ix_customers_created_at", customers.c.created_at)
 Index("ix_customers_deleted_at", customers.c.deleted_at)
 Index("ix_customers_name_key", customers.c.name_key)
+Index("ix_customers_mobile", customers.c.mobile)
+Index("ix_customers_phone", customers.c.phone)
 Index("ix_customers_parent_id", customers.c.parent_id)
 Index(
     "ix_customers_search_trgm",

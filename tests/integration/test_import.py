@@ -1,0 +1,136 @@
+"""Spreadsheet import: every row ends in exactly one outcome, and re-importing adds nothing."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmkit.testing import open_test_crm
+from crmkit.workflows.imports import Outcome
+
+SHEET = (
+    "公司名称,手机号码,地区,负责人,联系人,联系人手机,备注\r\n"
+    "青岛金智电子科技有限公司,138 0013 8000,山东省/青岛市/市南区,zhangsan,"
+    "李四,13900001234,老客户\r\n"
+    ",12345,,zhangsan,,,缺名称\r\n"
+    "金智电子科技(青岛)有限公司,+86 138-0013-8000,,zhangsan,,,同手机\r\n"
+    "\r\n"
+    "上海华东建材有限公司,13700001111,上海市/浦东新区,lixm,王五,bad-mobile,\r\n"
+    "北京华夏建材有限公司,13600002222,北京市/朝阳区,nobody,,,\r\n"
+    "广州天河贸易有限公司,13500003333,广东省/广州市/天河区,李小明,,,\r\n"
+)
+
+
+def _file(text: str = SHEET, encoding: str = "utf-8") -> io.BytesIO:
+    return io.BytesIO(text.encode(encoding))
+
+
+def test_each_row_ends_in_one_outcome_that_names_the_column(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        report = s.imports.run(_file(encoding="gbk"))
+    outcomes = [(r.row, r.outcome) for r in report.results]
+    assert outcomes == [
+        (2, Outcome.CREATED),
+        (3, Outcome.FAILED),
+        (4, Outcome.DUPLICATE),
+        (5, Outcome.FAILED),
+        (6, Outcome.FAILED),
+        (7, Outcome.FAILED),
+        (8, Outcome.CREATED),
+    ]
+    assert sum(report.counts.values()) == report.rows_read == 7
+    by_row = {r.row: r for r in report.results}
+    missing_name = {(p.column, p.code) for p in by_row[3].problems}
+    assert missing_name == {("公司名称", "required"), ("手机号码", "phone.invalid")}
+    assert by_row[4].duplicate_of == "row 2"
+    assert [p.code for p in by_row[5].problems] == ["row.empty"]
+    assert [(p.column, p.code) for p in by_row[6].problems] == [("联系人手机", "phone.invalid")]
+    assert [(p.column, p.code) for p in by_row[7].problems] == [("负责人", "not_found_ref")]
+    assert by_row[3].problems[0].message_zh and by_row[3].problems[0].message_en
+    with crm.session(actor=team["zhang"]) as s:  # owners come from the 负责人 column
+        mine = s.customers.list()
+        assert [c.name for c in mine] == ["青岛金智电子科技有限公司"]
+        contacts = s.contacts.list(customer_id=mine.items[0].id)
+        assert [c.name for c in contacts] == ["李四"]
+    with crm.session(actor=team["li"]) as s:
+        assert [c.name for c in s.customers.list()] == ["广州天河贸易有限公司"]
+
+
+def test_reimporting_the_same_file_creates_nothing_new(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        first = s.imports.run(_file())
+    with crm.session(actor=team["admin"]) as s:
+        again = s.imports.run(_file())
+        total = s.customers.count()
+    assert first.count(Outcome.CREATED) == 2
+    assert again.count(Outcome.CREATED) == 0
+    assert again.count(Outcome.DUPLICATE) == 3  # two in the store, one inside the file
+    assert total == 2
+
+
+def test_a_dry_run_reports_the_same_outcomes_and_writes_nothing(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        preview = s.imports.preview(_file())
+        assert s.customers.count() == 0
+        assert s.audit.list(entity_type="customer").items == ()
+        real = s.imports.run(_file())
+    assert [r.outcome for r in preview.results] == [r.outcome for r in real.results]
+
+
+def test_update_policy_fills_the_matching_customer(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        s.imports.run(_file())
+        sheet = "公司名称,行业,来源\r\n青岛金智电子科技有限公司,制造业,展会\r\n"
+        report = s.imports.run(_file(sheet), on_duplicate="update")
+        (updated,) = report.results
+        assert updated.outcome is Outcome.UPDATED
+        customer = s.customers.get(updated.customer_id)
+    assert (customer.industry, customer.source) == ("制造业", "展会")
+
+
+def test_a_salesperson_cannot_import_customers_for_someone_else(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        report = s.imports.run(_file("公司名称,负责人\r\n青岛某某贸易有限公司,lixm\r\n"))
+    (row,) = report.results
+    assert row.outcome is Outcome.FAILED
+    assert row.problems[0].column == "负责人"
+
+
+CELLS = st.sampled_from(
+    [
+        "",
+        "青岛金智电子科技有限公司",
+        "上海华东建材有限公司",
+        "!!!",
+        "13800138000",
+        "12345",
+        "Acme Co., Ltd.",
+        "=1+1",
+        "金" * 120,
+        "北京市/朝阳区",
+        "火星",
+        "zhangsan",
+        "nobody",
+    ]
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=0, max_size=5), min_size=1, max_size=25))
+def test_the_counts_always_add_up_to_the_rows_read(rows: list[list[str]]):
+    crm = open_test_crm()
+    admin = crm.bootstrap_admin(name="管理员", password="admin-secret")
+    with crm.session(actor=admin) as s:
+        s.users.create(name="张三", role="sales", password="sales-secret")
+    header = "公司名称,手机,地区,负责人,备注"
+    body = "".join(",".join(f'"{c}"' for c in r) + "\r\n" for r in rows)
+    with crm.session(actor=admin) as s:
+        report = s.imports.run(io.BytesIO((header + "\r\n" + body).encode()))
+        stored = s.customers.count()
+    assert report.rows_read == len(rows)
+    assert sum(report.counts.values()) == len(rows)
+    assert report.count(Outcome.CREATED) == stored
+    assert len({r.row for r in report.results}) == len(rows)
+    crm.close()
