@@ -1,7 +1,15 @@
 """Factories for valid domain objects, for tests of repositories and workflows.
 
-Each call returns a new object with unique ids and sensible defaults; pass keyword
-overrides for what a test cares about.
+Each call returns a new object with a unique UUID id and sensible defaults; pass keyword
+overrides for what a test cares about::
+
+    c = make_customer(owner_id=user.id, tags=("VIP",))
+    p = make_contact(c.id, name="李四")
+    store_it(next_version(c, name="新名称有限公司"))   # version 2 of the same customer
+
+Timestamps are fixed, aware UTC times after :data:`BASE_TIME` that increase by one second
+with every object built in this process, so objects built in order are also created in order
+(what "newest first" lists rely on).
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ def _next() -> int:
 
 
 def new_id() -> str:
+    """A fresh opaque id (a UUID4 string)."""
     return str(uuid.uuid4())
 
 
 def make_customer(**overrides: Any) -> Customer:
+    """A company customer named ``测试<n>号科技有限公司``, version 1, created just now."""
     n = _next()
     at = overrides.pop("created_at", BASE_TIME + timedelta(seconds=n))
     fields: dict[str, Any] = {
@@ -46,6 +56,7 @@ def make_customer(**overrides: Any) -> Customer:
 
 
 def make_contact(customer_id: str, **overrides: Any) -> Contact:
+    """A contact of ``customer_id`` with its surname-index fields derived from ``name``."""
     n = _next()
     name = overrides.pop("name", f"张{'三四五六七八九'[n % 7]}")
     at = overrides.pop("created_at", BASE_TIME + timedelta(seconds=n))
@@ -63,6 +74,7 @@ def make_contact(customer_id: str, **overrides: Any) -> Contact:
 
 
 def make_user(**overrides: Any) -> User:
+    """An active salesperson with a unique login ``user<n>``."""
     n = _next()
     at = overrides.pop("created_at", BASE_TIME + timedelta(seconds=n))
     fields: dict[str, Any] = {
@@ -79,6 +91,7 @@ def make_user(**overrides: Any) -> User:
 
 
 def make_audit_entry(entity_id: str, **overrides: Any) -> AuditEntry:
+    """An UPDATE entry about customer ``entity_id`` with a one-field change."""
     n = _next()
     fields: dict[str, Any] = {
         "id": new_id(),
@@ -96,3 +109,14 @@ def make_audit_entry(entity_id: str, **overrides: Any) -> AuditEntry:
 def next_version(obj: Any, **changes: Any) -> Any:
     """The object as its next stored version (version + 1) with ``changes`` applied."""
     return attrs.evolve(obj, version=obj.version + 1, **changes)
+
+
+__all__ = [
+    "BASE_TIME",
+    "make_audit_entry",
+    "make_contact",
+    "make_customer",
+    "make_user",
+    "new_id",
+    "next_version",
+]

@@ -1,28 +1,57 @@
 """The storage contract: what every backend must do, as a pytest suite.
 
-Subclass :class:`StoreContract` in a test module, name the subclass ``Test…`` and implement
-``make_store``; pytest then runs every test below against your backend::
+Subclass a contract in a test module, name the subclass ``Test…`` and implement
+``make_store``; pytest then runs every inherited test against your backend::
 
+    import pytest
     from crmkit.testing.contract import StoreContract
 
     class TestMyStore(StoreContract):
         def make_store(self):
-            return MyStore("my://test")
+            return MyStore("my://test")   # a fresh, empty store for every test
 
-crmkit runs this suite against its in-memory, SQLite and PostgreSQL stores. The hypothesis
-state machine in :mod:`crmkit.testing.statemachine` runs with it (``test_state_machine``).
+:class:`StoreContract` is everything. Its parts can be used alone, for a backend that is
+built repository by repository: :class:`CustomerRepositoryContract`,
+:class:`CustomerListContract`, :class:`CustomerSearchContract`,
+:class:`ContactRepositoryContract`, :class:`UserRepositoryContract`,
+:class:`AuditRepositoryContract` and :class:`CustomerStateMachineContract` (the hypothesis
+state machine of :mod:`crmkit.testing.statemachine`).
+
+Semantics the ports leave implicit, stated here and tested below:
+
+- Customer and audit lists are *newest first*: in the reverse of the order rows were added.
+  Tests always add rows in ``created_at`` order, so ordering by ``created_at`` (with a
+  unique tie-breaker) satisfies the contract too.
+- A page never holds more than ``limit`` items; ``next_after`` is ``None`` exactly on the
+  last page, and a page is empty only when nothing matches. Rows added while a caller pages
+  are not shown twice, and rows that matched before paging began are not skipped.
+- ``created_from`` is inclusive and ``created_to`` exclusive (the half-open interval
+  ``[created_from, created_to)``); audit ``since``/``until`` likewise. ``deleted_before``
+  selects records deleted strictly before it (live records never match it).
+- ``region`` is a GB/T 2260 code; a province code (``370000``) matches every customer in
+  that province, a city code (``370200``) every customer in that city, a district code that
+  district only.
+- Text search follows :mod:`crmkit.storage.textsearch`.
+- A duplicate login raises ``ValidationError`` naming ``login`` from ``add`` or at the
+  latest from ``commit``.
+
+Class attributes tune the cost per backend: ``state_machine_examples`` and
+``state_machine_steps`` (the state machine), ``property_examples`` (other property tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from crmkit.domain.audit import AuditAction
+from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.common import Gender
 from crmkit.domain.customer import (
     Category,
@@ -54,51 +83,92 @@ from crmkit.testing.builders import (
     make_user,
     next_version,
 )
-from crmkit.testing.statemachine import run_customer_state_machine
+from crmkit.testing.statemachine import run_store_state_machine
+from crmkit.testing.strategies import customers as valid_customers
+
+CHINA = timezone(timedelta(hours=8))
 
 
-def _all_pages(store: Store, query: CustomerQuery, scope: Scope, size: int) -> list[str]:
+# -- helpers -------------------------------------------------------------------------------
+def all_pages(store: Store, query: CustomerQuery, scope: Scope, size: int) -> list[str]:
+    """Every customer id of ``query`` in ``scope``, page by page, checking page rules."""
     ids: list[str] = []
     after: str | None = None
     with store.unit_of_work() as uow:
-        while True:
+        for _ in range(10_000):
             page = uow.customers.list(query, scope, after=after, limit=size)
-            assert len(page.items) <= size
+            assert len(page.items) <= size, f"a page of limit {size} held {len(page.items)}"
+            if not page.items:
+                assert not ids, "an empty page after a page that promised more"
+                assert page.next_after is None, "an empty page must be the last one"
             ids.extend(c.id for c in page.items)
             if page.next_after is None:
                 return ids
             after = page.next_after
+    raise AssertionError("keyset pages never ended")
 
 
-def _add(store: Store, *customers: Customer) -> None:
+def add_customers(store: Store, *customers: Customer) -> None:
+    """Add ``customers`` in one committed unit of work, in the given order."""
     with store.unit_of_work() as uow:
         uow.customers.add_many(list(customers))
         uow.commit()
 
 
-class StoreContract:
-    """Every storage backend passes these tests."""
+def save_customer(store: Store, new: Customer) -> Customer:
+    """Commit ``new`` (whose version is the stored one + 1) and return it."""
+    with store.unit_of_work() as uow:
+        uow.customers.update(new, expected_version=new.version - 1)
+        uow.commit()
+    return new
 
-    state_machine_examples = 20
+
+def get_customer(store: Store, id: str, scope: Scope = EVERYTHING) -> Customer | None:
+    with store.unit_of_work() as uow:
+        return uow.customers.get(id, scope)
+
+
+class _StoreFixture:
+    """The one thing a backend provides: ``make_store``."""
+
+    state_machine_examples = 25
+    state_machine_steps = 20
+    property_examples = 25
 
     def make_store(self) -> Store:
-        raise NotImplementedError("subclasses return a fresh, empty store")
+        """Return a fresh, empty store. Subclasses must override this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement make_store()")
 
     @pytest.fixture
     def store(self) -> Iterator[Store]:
         store = self.make_store()
-        yield store
-        store.close()
+        try:
+            yield store
+        finally:
+            store.close()
 
-    # -- customers: round trip and versions ---------------------------------------------
+    def _settings(self, examples: int | None = None) -> settings:
+        return settings(
+            max_examples=examples or self.property_examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+
+
+# -- customers: round trip, versions, transactions ----------------------------------------
+class CustomerRepositoryContract(_StoreFixture):
+    """``CustomerRepository`` add/get/update/purge and the unit of work around them."""
+
     def test_a_customer_round_trips_every_field(self, store: Store) -> None:
         parent = make_customer()
+        created = datetime(2026, 3, 4, 9, 30, 15, 123456, tzinfo=CHINA)
         full = make_customer(
             kind=CustomerKind.COMPANY,
             name="青岛金智电子科技有限公司",
             category=Category.FORMAL,
             channel_type=ChannelType.CHANNEL,
-            related_customer_ids=(parent.id,),
+            related_customer_ids=(parent.id, "other-id"),
             source="展会",
             industry="制造业",
             region=Region.parse("山东省/青岛市/市南区"),
@@ -114,126 +184,236 @@ class StoreContract:
             gender=Gender.UNKNOWN,
             birthday=date(1990, 5, 4),
             mobile=Phone.parse("+86 138-0013-8000"),
-            phone=Phone.parse("0532-88888888"),
+            phone=Phone.parse("0532-88888888", region="CN"),
             email=Email.parse("Zhang@Example.COM"),
             remarks="第一行\n第二行",
             custom={
-                "staff": Decimal("120.5"),
+                "staff": Decimal("120.55"),
                 "founded": date(2001, 1, 2),
                 "listed": True,
+                "delisted": False,
                 "scale": "中型",
             },
-            deleted_at=BASE_TIME + timedelta(days=1),
+            version=3,
+            created_at=created,
+            updated_at=created + timedelta(hours=1, microseconds=1),
+            created_by="u-9",
+            deleted_at=datetime(2026, 5, 6, 7, 8, 9, 999, tzinfo=UTC),
         )
-        _add(store, parent, full)
-        with store.unit_of_work() as uow:
-            got = uow.customers.get(full.id)
+        add_customers(store, parent, full)
+        got = get_customer(store, full.id)
         assert got == full
         assert got is not None
-        assert got.created_at.tzinfo is not None
+        assert got.created_at == created and got.created_at.tzinfo is not None
+        assert got.updated_at.tzinfo is not None and got.deleted_at is not None
+        assert got.deleted_at.tzinfo is not None
+        assert got.credit_limit is not None and isinstance(got.credit_limit.amount, Decimal)
         assert got.credit_limit == Money(Decimal("12345.6789"), "CNY")
+        assert type(got.custom["staff"]) is Decimal and got.custom["staff"] == Decimal("120.55")
+        assert type(got.custom["founded"]) is date
+        assert got.custom["listed"] is True and got.custom["delisted"] is False
+        assert got.tags == ("VIP", "重点")
+        assert got.mobile is not None and got.mobile.e164 == "+8613800138000"
+
+    def test_a_minimal_customer_round_trips_with_its_defaults(self, store: Store) -> None:
+        c = make_customer(kind=CustomerKind.INDIVIDUAL, name="王五")
+        add_customers(store, c)
+        assert get_customer(store, c.id) == c
+
+    def test_any_valid_customer_round_trips(self, store: Store) -> None:
+        @self._settings()
+        @given(customer=valid_customers())
+        def check(customer: Customer) -> None:
+            add_customers(store, customer)
+            assert get_customer(store, customer.id) == customer
+
+        check()
 
     def test_get_of_an_unknown_id_is_none(self, store: Store) -> None:
+        add_customers(store, make_customer())
         with store.unit_of_work() as uow:
             assert uow.customers.get("no-such-id") is None
+            assert uow.customers.get_many(["no-such-id"]) == []
 
     def test_get_outside_the_scope_is_none(self, store: Store) -> None:
         c = make_customer(owner_id="u-1", co_owner_ids=("u-2",))
-        _add(store, c)
+        d = make_customer(owner_id="u-3")
+        add_customers(store, c, d)
         with store.unit_of_work() as uow:
             assert uow.customers.get(c.id, Scope.of("u-9")) is None
             assert uow.customers.get(c.id, Scope.of("u-2")) == c
             assert uow.customers.get(c.id, Scope.of("u-1")) == c
-            assert uow.customers.get_many([c.id, "nope"], Scope.of("u-1")) == [c]
-            assert uow.customers.get_many([c.id], Scope.of("u-9")) == []
+            assert uow.customers.get(c.id, Scope(frozenset())) is None
+            assert uow.customers.get_many([c.id, d.id, "nope"], Scope.of("u-1")) == [c]
+            assert uow.customers.get_many([c.id, d.id], Scope.of("u-9")) == []
+            assert sorted(uow.customers.get_many([d.id, c.id]), key=lambda x: x.id) == sorted(
+                [c, d], key=lambda x: x.id
+            )
 
-    def test_an_update_from_the_current_version_is_stored(self, store: Store) -> None:
-        c = make_customer(tags=("a",), co_owner_ids=("u-2",))
-        _add(store, c)
-        changed = next_version(c, name="新名称有限公司", tags=("b",), co_owner_ids=("u-3",))
-        with store.unit_of_work() as uow:
-            uow.customers.update(changed, expected_version=1)
-            uow.commit()
-        with store.unit_of_work() as uow:
-            assert uow.customers.get(c.id) == changed
-            assert uow.customers.get(c.id, Scope.of("u-2")) is None
-            assert uow.customers.get(c.id, Scope.of("u-3")) == changed
-
-    def test_a_stale_update_raises_and_changes_nothing(self, store: Store) -> None:
-        c = make_customer()
-        _add(store, c)
-        with store.unit_of_work() as uow:
-            uow.customers.update(next_version(c, remarks="first"), expected_version=1)
-            uow.commit()
-        with store.unit_of_work() as uow, pytest.raises(ConcurrencyError) as caught:
-            uow.customers.update(next_version(c, remarks="second"), expected_version=1)
-        assert (caught.value.expected, caught.value.actual) == (1, 2)
-        with store.unit_of_work() as uow:
-            got = uow.customers.get(c.id)
-        assert got is not None
-        assert got.remarks == "first"
-
-    def test_updating_a_missing_customer_raises_not_found(self, store: Store) -> None:
-        with store.unit_of_work() as uow, pytest.raises(NotFound):
-            uow.customers.update(next_version(make_customer()), expected_version=1)
-
-    def test_leaving_a_unit_of_work_without_commit_keeps_nothing(self, store: Store) -> None:
+    def test_a_unit_of_work_reads_its_own_uncommitted_writes(self, store: Store) -> None:
         c = make_customer()
         with store.unit_of_work() as uow:
             uow.customers.add(c)
+            assert uow.customers.get(c.id) == c
+            changed = next_version(c, name="改名有限公司")
+            uow.customers.update(changed, expected_version=1)
+            assert uow.customers.get(c.id) == changed
+            uow.commit()
+        assert get_customer(store, c.id) == changed
+
+    def test_an_update_from_the_current_version_is_stored(self, store: Store) -> None:
+        c = make_customer(tags=("a",), co_owner_ids=("u-2",), owner_id="u-1")
+        add_customers(store, c)
+        changed = next_version(
+            c,
+            name="新名称有限公司",
+            tags=("b", "c"),
+            co_owner_ids=("u-3",),
+            region=Region.from_code("370202"),
+            credit_limit=None,
+            custom={"scale": "大型"},
+            updated_at=BASE_TIME + timedelta(days=3),
+        )
+        save_customer(store, changed)
+        assert get_customer(store, c.id) == changed
+        assert get_customer(store, c.id, Scope.of("u-2")) is None
+        assert get_customer(store, c.id, Scope.of("u-3")) == changed
+        again = save_customer(store, next_version(changed, tags=(), co_owner_ids=()))
+        assert get_customer(store, c.id) == again
+        assert again.version == 3
+
+    def test_a_stale_update_raises_concurrency_error_and_changes_nothing(
+        self, store: Store
+    ) -> None:
+        c = make_customer()
+        add_customers(store, c)
+        first = save_customer(store, next_version(c, remarks="first"))
+        with store.unit_of_work() as uow, pytest.raises(ConcurrencyError) as caught:
+            uow.customers.update(next_version(c, remarks="second"), expected_version=1)
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        assert caught.value.id == c.id
+        assert get_customer(store, c.id) == first
+
+    def test_updating_a_missing_customer_raises_not_found(self, store: Store) -> None:
+        ghost = make_customer()
+        with store.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.customers.update(next_version(ghost), expected_version=1)
+        assert get_customer(store, ghost.id) is None
+
+    def test_leaving_a_unit_of_work_without_commit_keeps_nothing(self, store: Store) -> None:
+        kept = make_customer()
+        add_customers(store, kept)
+        c = make_customer()
+        with store.unit_of_work() as uow:
+            uow.customers.add(c)
+            uow.customers.update(next_version(kept, remarks="lost"), expected_version=1)
+            uow.contacts.add(make_contact(kept.id, name="李四"))
             uow.audit.append(make_audit_entry(c.id))
-        with pytest.raises(RuntimeError), store.unit_of_work() as uow:
-            uow.customers.add(make_customer())
+        with store.unit_of_work() as uow:
+            assert uow.customers.get(c.id) is None
+            assert uow.customers.get(kept.id) == kept
+            assert uow.contacts.for_customer(kept.id) == []
+            assert uow.audit.history(c.id) == []
+            assert uow.customers.count(CustomerQuery(), EVERYTHING) == 1
+
+    def test_an_exception_inside_a_unit_of_work_rolls_it_back(self, store: Store) -> None:
+        c = make_customer()
+        with pytest.raises(RuntimeError, match="boom"), store.unit_of_work() as uow:
+            uow.customers.add(c)
+            uow.users.add(make_user(login="boom"))
             raise RuntimeError("boom")
         with store.unit_of_work() as uow:
             assert uow.customers.get(c.id) is None
-            assert uow.audit.history(c.id) == []
-            assert uow.customers.count(CustomerQuery(), EVERYTHING) == 0
+            assert uow.users.get_by_login("boom") is None
+
+    def test_an_explicit_rollback_discards_the_writes(self, store: Store) -> None:
+        c = make_customer()
+        with store.unit_of_work() as uow:
+            uow.customers.add(c)
+            uow.rollback()
+        assert get_customer(store, c.id) is None
 
     def test_of_two_units_of_work_from_one_version_the_second_writer_loses(
         self, store: Store
     ) -> None:
         c = make_customer()
-        _add(store, c)
-        with store.unit_of_work() as first:
-            first.customers.update(next_version(c, remarks="first"), expected_version=1)
-            first.commit()
-        with store.unit_of_work() as second, pytest.raises(ConcurrencyError):
-            second.customers.update(next_version(c, remarks="second"), expected_version=1)
+        add_customers(store, c)
+        first = next_version(c, remarks="first")
+        with store.unit_of_work() as one, store.unit_of_work() as two:
+            assert one.customers.get(c.id) == c
+            assert two.customers.get(c.id) == c
+            one.customers.update(first, expected_version=1)
+            one.commit()
+            with pytest.raises(ConcurrencyError):
+                two.customers.update(next_version(c, remarks="second"), expected_version=1)
+                two.commit()  # an optimistic backend may only notice here
+        assert get_customer(store, c.id) == first
 
     def test_soft_deleted_customers_leave_lists_but_not_get(self, store: Store) -> None:
         live, gone = make_customer(), make_customer()
-        _add(store, live, gone)
+        add_customers(store, live, gone)
+        deleted = save_customer(store, next_version(gone, deleted_at=BASE_TIME))
+        assert all_pages(store, CustomerQuery(), EVERYTHING, 10) == [live.id]
+        assert all_pages(store, CustomerQuery(deleted=Deleted.ONLY), EVERYTHING, 10) == [gone.id]
+        both = all_pages(store, CustomerQuery(deleted=Deleted.INCLUDE), EVERYTHING, 10)
+        assert both == [gone.id, live.id]
+        assert get_customer(store, gone.id) == deleted
         with store.unit_of_work() as uow:
-            uow.customers.update(next_version(gone, deleted_at=BASE_TIME), expected_version=1)
-            uow.commit()
-        assert _all_pages(store, CustomerQuery(), EVERYTHING, 10) == [live.id]
-        assert _all_pages(store, CustomerQuery(deleted=Deleted.ONLY), EVERYTHING, 10) == [gone.id]
-        assert set(_all_pages(store, CustomerQuery(deleted=Deleted.INCLUDE), EVERYTHING, 10)) == {
-            live.id,
-            gone.id,
-        }
-        with store.unit_of_work() as uow:
-            assert uow.customers.get(gone.id) is not None
+            assert uow.customers.count(CustomerQuery(), EVERYTHING) == 1
+            assert uow.customers.count(CustomerQuery(deleted=Deleted.ONLY), EVERYTHING) == 1
+
+    def test_a_restored_customer_is_listed_again(self, store: Store) -> None:
+        c = make_customer()
+        add_customers(store, c)
+        deleted = save_customer(store, next_version(c, deleted_at=BASE_TIME))
+        restored = save_customer(store, next_version(deleted, deleted_at=None))
+        assert all_pages(store, CustomerQuery(), EVERYTHING, 10) == [c.id]
+        assert all_pages(store, CustomerQuery(deleted=Deleted.ONLY), EVERYTHING, 10) == []
+        assert get_customer(store, c.id) == restored
 
     def test_purge_removes_the_customer_its_contacts_and_its_search_entry(
         self, store: Store
     ) -> None:
-        c = make_customer(name="青岛金智电子科技有限公司")
-        _add(store, c)
+        c = make_customer(name="青岛金智电子科技有限公司", tags=("VIP",), owner_id="u-1")
+        c = attrs.evolve(c, co_owner_ids=("u-2",))
+        other = make_customer(name="北京华夏建材有限公司")
+        add_customers(store, c, other)
+        contact = make_contact(c.id, name="欧阳娜娜")
+        gone_contact = make_contact(c.id, name="司马光", deleted_at=BASE_TIME)
+        kept_contact = make_contact(other.id, name="李四")
         with store.unit_of_work() as uow:
-            contact = make_contact(c.id, name="李四")
-            uow.contacts.add(contact)
+            uow.contacts.add_many([contact, gone_contact, kept_contact])
             uow.commit()
         with store.unit_of_work() as uow:
-            uow.customers.purge([c.id])
+            uow.customers.purge([c.id, "no-such-id"])
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.customers.get(c.id) is None
             assert uow.contacts.get(contact.id) is None
-            for deleted in (Deleted.EXCLUDE, Deleted.INCLUDE):
-                query = CustomerQuery(text="金智电子", deleted=deleted)
-                assert uow.customers.count(query, EVERYTHING) == 0
+            assert uow.contacts.get(gone_contact.id) is None
+            assert uow.contacts.for_customer(c.id, include_deleted=True) == []
+            assert uow.contacts.get(kept_contact.id) == kept_contact
+            assert uow.contacts.surname_index(EVERYTHING) == {"L": 1}
+            for deleted in Deleted:
+                for text in ("金智电子", "欧阳娜娜", "青岛"):
+                    query = CustomerQuery(text=text, deleted=deleted)
+                    assert uow.customers.count(query, EVERYTHING) == 0, (text, deleted)
+                assert (
+                    uow.customers.count(CustomerQuery(tag="VIP", deleted=deleted), EVERYTHING) == 0
+                )
+            assert uow.customers.count(CustomerQuery(), Scope.of("u-2")) == 0
+            assert uow.customers.count(CustomerQuery(), EVERYTHING) == 1
+        # The id is free again: purge is forever, not a tombstone.
+        add_customers(store, c)
+        assert get_customer(store, c.id) == c
+
+    def test_a_purge_left_uncommitted_purges_nothing(self, store: Store) -> None:
+        c = make_customer()
+        add_customers(store, c)
+        with store.unit_of_work() as uow:
+            uow.customers.purge([c.id])
+            assert uow.customers.get(c.id) is None
+        assert get_customer(store, c.id) == c
 
     def test_find_by_keys_matches_names_and_phones_across_scopes(self, store: Store) -> None:
         jz = make_customer(
@@ -241,7 +421,7 @@ class StoreContract:
         )
         hx = make_customer(name="Acme Trading", owner_id="u-2", phone=Phone.parse("010-12345678"))
         gone = make_customer(name="已删除有限公司", deleted_at=BASE_TIME)
-        _add(store, jz, hx, gone)
+        add_customers(store, jz, hx, gone)
         with store.unit_of_work() as uow:
             found = uow.customers.find_by_keys(
                 name_keys=["acme trading"], phones=["+8613800138000"]
@@ -251,17 +431,81 @@ class StoreContract:
             assert uow.customers.find_by_keys(name_keys=["已删除有限公司"]) == []
             assert uow.customers.find_by_keys() == []
 
-    # -- lists --------------------------------------------------------------------------
-    def test_keyset_pages_return_every_row_once_newest_first(self, store: Store) -> None:
-        _add(store, *[make_customer() for _ in range(17)])
+
+# -- customers: lists, filters, scope, counts -----------------------------------------------
+class CustomerListContract(_StoreFixture):
+    """``CustomerRepository.list`` and ``count``: keyset pages, filters, scope."""
+
+    def test_keyset_pages_newest_first_cover_every_match_exactly_once(self, store: Store) -> None:
+        owners = ("u-1", "u-2", "u-3")
+        rows: list[Customer] = []
+        for i in range(23):
+            rows.append(
+                make_customer(
+                    owner_id=owners[i % 3],
+                    co_owner_ids=(owners[(i + 1) % 3],) if i % 4 == 0 else (),
+                    category=list(Category)[i % 4],
+                    tags=("VIP",) if i % 5 < 2 else (),
+                    deleted_at=BASE_TIME if i % 6 == 0 else None,
+                )
+            )
+        add_customers(store, *rows)
+        newest_first = list(reversed(rows))
+
+        @self._settings(examples=self.property_examples * 2)
+        @given(
+            size=st.integers(1, 30),
+            owner=st.none() | st.sampled_from(owners),
+            category=st.none() | st.sampled_from(list(Category)),
+            tag=st.none() | st.just("VIP"),
+            deleted=st.sampled_from(list(Deleted)),
+            scoped=st.none() | st.sampled_from(owners),
+        )
+        def check(
+            size: int,
+            owner: str | None,
+            category: Category | None,
+            tag: str | None,
+            deleted: Deleted,
+            scoped: str | None,
+        ) -> None:
+            query = CustomerQuery(owner_id=owner, category=category, tag=tag, deleted=deleted)
+            scope = Scope.of(scoped) if scoped else EVERYTHING
+
+            def wanted(c: Customer) -> bool:
+                if (deleted is Deleted.EXCLUDE and c.is_deleted) or (
+                    deleted is Deleted.ONLY and not c.is_deleted
+                ):
+                    return False
+                return (
+                    (owner is None or c.owner_id == owner)
+                    and (category is None or c.category == category)
+                    and (tag is None or tag in c.tags)
+                    and scope.allows(c.owner_id, c.co_owner_ids)
+                )
+
+            got = all_pages(store, query, scope, size)
+            assert len(got) == len(set(got)), "a row appeared on two pages"
+            assert got == [c.id for c in newest_first if wanted(c)]
+
+        check()
+
+    def test_rows_added_while_paging_neither_repeat_nor_push_others_out(self, store: Store) -> None:
+        old = [make_customer() for _ in range(6)]
+        add_customers(store, *old)
         with store.unit_of_work() as uow:
-            newest_first = uow.customers.list(CustomerQuery(), EVERYTHING, after=None, limit=100)
-        expected = [c.id for c in newest_first.items]
-        created = [c.created_at for c in newest_first.items]
-        assert created == sorted(created, reverse=True)
-        assert len(set(expected)) == 17
-        for size in (*range(1, 10), 16, 17, 18):  # every small size, and the edges
-            assert _all_pages(store, CustomerQuery(), EVERYTHING, size) == expected
+            first = uow.customers.list(CustomerQuery(), EVERYTHING, after=None, limit=3)
+        add_customers(store, *[make_customer() for _ in range(4)])
+        with store.unit_of_work() as uow:
+            rest = uow.customers.list(CustomerQuery(), EVERYTHING, after=first.next_after, limit=10)
+        seen = [c.id for c in (*first.items, *rest.items)]
+        assert seen == [c.id for c in reversed(old)]
+
+    def test_an_empty_store_lists_one_empty_last_page(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            page = uow.customers.list(CustomerQuery(), EVERYTHING, after=None, limit=10)
+            assert (page.items, page.next_after) == ((), None)
+            assert uow.customers.count(CustomerQuery(), EVERYTHING) == 0
 
     def test_each_filter_restricts_the_list(self, store: Store) -> None:
         qd = make_customer(
@@ -269,7 +513,7 @@ class StoreContract:
             category=Category.FORMAL,
             kind=CustomerKind.COMPANY,
             region=Region.from_code("370202"),
-            tags=("VIP",),
+            tags=("VIP", "老客户"),
             source="展会",
             industry="制造业",
             created_at=BASE_TIME,
@@ -289,243 +533,566 @@ class StoreContract:
         jn = make_customer(
             owner_id="u-1",
             region=Region.from_code("370102"),
+            tags=("老客户",),
             created_at=BASE_TIME + timedelta(days=4),
         )
-        _add(store, qd, bj, jn)
+        qd_city = make_customer(
+            region=Region.from_code("370200"), created_at=BASE_TIME + timedelta(days=5)
+        )
+        nowhere = make_customer(created_at=BASE_TIME + timedelta(days=6))
+        add_customers(store, qd, bj, jn, qd_city, nowhere)
 
-        def ids(**kw: object) -> set[str]:
-            return set(_all_pages(store, CustomerQuery(**kw), EVERYTHING, 50))  # type: ignore[arg-type]
+        def ids(**kw: Any) -> set[str]:
+            return set(all_pages(store, CustomerQuery(**kw), EVERYTHING, 50))
 
+        assert ids() == {qd.id, bj.id, jn.id, qd_city.id, nowhere.id}
         assert ids(owner_id="u-1") == {qd.id, jn.id}
+        assert ids(owner_id="u-9") == set()
         assert ids(category=Category.FORMAL) == {qd.id}
+        assert ids(category=Category.POTENTIAL) == {jn.id, qd_city.id, nowhere.id}
         assert ids(kind=CustomerKind.INDIVIDUAL) == {bj.id}
         assert ids(channel_type=ChannelType.CHANNEL) == {bj.id}
-        assert ids(region="370000") == {qd.id, jn.id}
-        assert ids(region="370200") == {qd.id}
-        assert ids(region="370202") == {qd.id}
-        assert ids(region="110000") == {bj.id}
+        assert ids(region="370000") == {qd.id, jn.id, qd_city.id}  # province: all inside
+        assert ids(region="370200") == {qd.id, qd_city.id}  # city: its districts and itself
+        assert ids(region="370202") == {qd.id}  # district
+        assert ids(region="370100") == {jn.id}
+        assert ids(region="110000") == {bj.id}  # municipality
+        assert ids(region="440000") == set()
         assert ids(tag="VIP") == {qd.id}
+        assert ids(tag="老客户") == {qd.id, jn.id}
+        assert ids(tag="VI") == set()  # tags match whole
         assert ids(source="网络") == {bj.id}
         assert ids(industry="制造业") == {qd.id}
-        assert ids(created_from=BASE_TIME + timedelta(days=2)) == {bj.id, jn.id}
-        assert ids(created_to=BASE_TIME + timedelta(days=2)) == {qd.id}
+        day2 = BASE_TIME + timedelta(days=2)
+        assert ids(created_from=day2) == {bj.id, jn.id, qd_city.id, nowhere.id}  # inclusive
+        assert ids(created_to=day2) == {qd.id}  # exclusive
+        assert ids(created_from=day2, created_to=day2 + timedelta(days=3)) == {bj.id, jn.id}
+        assert ids(created_from=day2.astimezone(CHINA)) == ids(created_from=day2)
         assert ids(owner_id="u-1", region="370200", tag="VIP") == {qd.id}
+        assert ids(owner_id="u-1", category=Category.SIGNED) == set()
 
     def test_deleted_before_selects_what_has_been_in_the_bin_long_enough(
         self, store: Store
     ) -> None:
-        old, new = make_customer(), make_customer()
-        _add(store, old, new)
+        old, new, edge, live = make_customer(), make_customer(), make_customer(), make_customer()
+        add_customers(store, old, new, edge, live)
+        cutoff = BASE_TIME + timedelta(days=1)
         with store.unit_of_work() as uow:
             uow.customers.update(next_version(old, deleted_at=BASE_TIME), expected_version=1)
             uow.customers.update(
-                next_version(new, deleted_at=BASE_TIME + timedelta(days=30)), expected_version=1
+                next_version(new, deleted_at=cutoff + timedelta(days=30)), expected_version=1
             )
+            uow.customers.update(next_version(edge, deleted_at=cutoff), expected_version=1)
             uow.commit()
-        query = CustomerQuery(deleted=Deleted.ONLY, deleted_before=BASE_TIME + timedelta(days=1))
-        assert _all_pages(store, query, EVERYTHING, 10) == [old.id]
+        query = CustomerQuery(deleted=Deleted.ONLY, deleted_before=cutoff)
+        assert all_pages(store, query, EVERYTHING, 10) == [old.id]
+        query = CustomerQuery(deleted=Deleted.INCLUDE, deleted_before=cutoff)
+        assert all_pages(store, query, EVERYTHING, 10) == [old.id]
+        with store.unit_of_work() as uow:
+            assert uow.customers.count(query, EVERYTHING) == 1
 
     def test_scope_shows_owned_and_co_owned_customers_only(self, store: Store) -> None:
         mine = make_customer(owner_id="u-1")
         shared = make_customer(owner_id="u-2", co_owner_ids=("u-1",))
         other = make_customer(owner_id="u-3")
-        _add(store, mine, shared, other)
-        assert set(_all_pages(store, CustomerQuery(), Scope.of("u-1"), 2)) == {mine.id, shared.id}
-        assert set(_all_pages(store, CustomerQuery(), Scope.of("u-2", "u-3"), 2)) == {
-            shared.id,
-            other.id,
-        }
-        assert len(_all_pages(store, CustomerQuery(), EVERYTHING, 2)) == 3
-        assert _all_pages(store, CustomerQuery(), Scope(frozenset()), 2) == []
+        orphan = make_customer(owner_id=None)
+        add_customers(store, mine, shared, other, orphan)
+
+        def visible(scope: Scope) -> list[str]:
+            return all_pages(store, CustomerQuery(), scope, 2)
+
+        assert visible(Scope.of("u-1")) == [shared.id, mine.id]
+        assert visible(Scope.of("u-2", "u-3")) == [other.id, shared.id]
+        assert visible(Scope.everything()) == [orphan.id, other.id, shared.id, mine.id]
+        assert visible(Scope(frozenset())) == []
+        one = all_pages(store, CustomerQuery(owner_id="u-2"), Scope.of("u-1"), 5)
+        assert one == [shared.id]
 
     def test_count_respects_filters_scope_and_cap(self, store: Store) -> None:
-        _add(
+        add_customers(
             store,
             *[make_customer(owner_id="u-1") for _ in range(5)],
-            *[make_customer(owner_id="u-2") for _ in range(3)],
+            *[make_customer(owner_id="u-2", tags=("VIP",)) for _ in range(3)],
+            make_customer(owner_id="u-2", deleted_at=BASE_TIME),
         )
         with store.unit_of_work() as uow:
-            assert uow.customers.count(CustomerQuery(), EVERYTHING) == 8
-            assert uow.customers.count(CustomerQuery(), Scope.of("u-2")) == 3
-            assert uow.customers.count(CustomerQuery(owner_id="u-1"), EVERYTHING) == 5
-            assert uow.customers.count(CustomerQuery(), EVERYTHING, cap=4) == 4
+            count = uow.customers.count
+            assert count(CustomerQuery(), EVERYTHING) == 8
+            assert count(CustomerQuery(deleted=Deleted.INCLUDE), EVERYTHING) == 9
+            assert count(CustomerQuery(), Scope.of("u-2")) == 3
+            assert count(CustomerQuery(owner_id="u-1"), EVERYTHING) == 5
+            assert count(CustomerQuery(tag="VIP"), EVERYTHING) == 3
+            assert count(CustomerQuery(), EVERYTHING, cap=4) == 4
+            assert count(CustomerQuery(), EVERYTHING, cap=100) == 8
+            assert count(CustomerQuery(), Scope.of("u-2"), cap=2) == 2
+            assert count(CustomerQuery(), Scope.of("u-2"), cap=5) == 3
+            assert count(CustomerQuery(owner_id="u-1"), Scope.of("u-2"), cap=3) == 0
 
-    # -- text search --------------------------------------------------------------------
-    def _search(self, store: Store, text: str, **kw: object) -> set[str]:
-        return set(_all_pages(store, CustomerQuery(text=text, **kw), EVERYTHING, 50))  # type: ignore[arg-type]
+
+# -- customers: text search ---------------------------------------------------------------
+class CustomerSearchContract(_StoreFixture):
+    """``CustomerQuery.text``, with the semantics of :mod:`crmkit.storage.textsearch`."""
+
+    def _search(self, store: Store, text: str, **kw: Any) -> set[str]:
+        return set(all_pages(store, CustomerQuery(text=text, **kw), EVERYTHING, 50))
 
     def test_text_search_finds_names_contacts_and_phones(self, store: Store) -> None:
         jz = make_customer(name="青岛金智电子科技有限公司", mobile=Phone.parse("13800138000"))
         hx = make_customer(name="北京华夏建材有限公司", phone=Phone.parse("010-12345678"))
         en = make_customer(name="Acme Trading Co., Ltd.")
-        _add(store, jz, hx, en)
+        add_customers(store, jz, hx, en)
         with store.unit_of_work() as uow:
             uow.contacts.add(
                 make_contact(hx.id, name="欧阳娜娜", mobile=Phone.parse("13912345678"))
             )
             uow.commit()
-        assert self._search(store, "金智电子") == {jz.id}
-        assert self._search(store, "欧阳娜娜") == {hx.id}
-        assert self._search(store, "13800138000") == {jz.id}
-        assert self._search(store, "0013800") == {jz.id}
-        assert self._search(store, "+86 139 1234 5678") == {hx.id}
+        assert self._search(store, "金智电子") == {jz.id}  # a substring of the name
+        assert self._search(store, "电子科技有限") == {jz.id}
+        assert self._search(store, "有限公司") == {jz.id, hx.id}
+        assert self._search(store, "欧阳娜娜") == {hx.id}  # a contact's name
+        assert self._search(store, "13800138000") == {jz.id}  # phone digits
+        assert self._search(store, "0013800") == {jz.id}  # part of them
+        assert self._search(store, "138 0013 8000") == {jz.id}
+        assert self._search(store, "+86 139 1234 5678") == {hx.id}  # a contact's phone
         assert self._search(store, "12345678") == {hx.id}
-        assert self._search(store, "acme trading") == {en.id}
+        assert self._search(store, "acme trading") == {en.id}  # case-insensitive
         assert self._search(store, "ＡＣＭＥ") == {en.id}  # full-width input
-        assert self._search(store, "青岛") == {jz.id}  # short: start of a name
-        assert self._search(store, "欧阳") == {hx.id}  # short: start of a contact's name
+        assert self._search(store, "青岛") == {jz.id}  # 2 characters: the start of a name
+        assert self._search(store, "欧阳") == {hx.id}  # ... or of a contact's name
         assert self._search(store, "没有这家公司") == set()
+
+    def test_text_search_combines_with_filters_and_scope(self, store: Store) -> None:
+        a = make_customer(name="青岛金智电子科技有限公司", owner_id="u-1")
+        b = make_customer(name="济南金智电子有限公司", owner_id="u-2", tags=("VIP",))
+        add_customers(store, a, b)
+        assert self._search(store, "金智电子") == {a.id, b.id}
+        assert self._search(store, "金智电子", tag="VIP") == {b.id}
+        query = CustomerQuery(text="金智电子")
+        assert all_pages(store, query, Scope.of("u-1"), 5) == [a.id]
+        with store.unit_of_work() as uow:
+            assert uow.customers.count(query, EVERYTHING) == 2
+            assert uow.customers.count(query, Scope.of("u-2")) == 1
+
+    def test_text_search_skips_the_recycle_bin_unless_asked(self, store: Store) -> None:
+        c = make_customer(name="青岛金智电子科技有限公司")
+        add_customers(store, c)
+        save_customer(store, next_version(c, deleted_at=BASE_TIME))
+        assert self._search(store, "金智电子") == set()
+        assert self._search(store, "青岛") == set()
+        assert self._search(store, "金智电子", deleted=Deleted.ONLY) == {c.id}
+        assert self._search(store, "金智电子", deleted=Deleted.INCLUDE) == {c.id}
 
     def test_text_search_follows_renames_deletions_and_contact_changes(self, store: Store) -> None:
         c = make_customer(name="青岛金智电子科技有限公司")
-        _add(store, c)
+        add_customers(store, c)
         contact = make_contact(c.id, name="司马光明")
+        renamed_contact = make_contact(c.id, name="诸葛亮亮")
         with store.unit_of_work() as uow:
-            uow.contacts.add(contact)
+            uow.contacts.add_many([contact, renamed_contact])
             uow.commit()
+        assert self._search(store, "诸葛亮亮") == {c.id}
         renamed = next_version(c, name="青岛恒信贸易有限公司")
         with store.unit_of_work() as uow:
             uow.customers.update(renamed, expected_version=1)
             uow.contacts.update(next_version(contact, deleted_at=BASE_TIME), expected_version=1)
+            uow.contacts.update(next_version(renamed_contact, name="东方不败"), expected_version=1)
             uow.commit()
         assert self._search(store, "金智电子") == set()
         assert self._search(store, "恒信贸易") == {c.id}
         assert self._search(store, "司马光明") == set()
-        with store.unit_of_work() as uow:
-            uow.customers.update(next_version(renamed, deleted_at=BASE_TIME), expected_version=2)
-            uow.commit()
+        assert self._search(store, "诸葛亮亮") == set()
+        assert self._search(store, "东方不败") == {c.id}
+        save_customer(store, next_version(renamed, deleted_at=BASE_TIME))
         assert self._search(store, "恒信贸易") == set()
         assert self._search(store, "恒信贸易", deleted=Deleted.ONLY) == {c.id}
 
-    # -- contacts -----------------------------------------------------------------------
-    def test_contacts_round_trip_and_follow_their_customers_scope(self, store: Store) -> None:
-        c = make_customer(owner_id="u-1")
-        _add(store, c)
+    def test_text_search_sees_a_contact_added_later_and_forgets_a_purged_one(
+        self, store: Store
+    ) -> None:
+        c = make_customer(name="北京华夏建材有限公司")
+        add_customers(store, c)
+        late = make_contact(c.id, name="上官婉儿", mobile=Phone.parse("13700001111"))
+        with store.unit_of_work() as uow:
+            uow.contacts.add(late)
+            uow.commit()
+        assert self._search(store, "上官婉儿") == {c.id}
+        assert self._search(store, "13700001111") == {c.id}
+        with store.unit_of_work() as uow:
+            uow.contacts.purge([late.id])
+            uow.commit()
+        assert self._search(store, "上官婉儿") == set()
+        assert self._search(store, "13700001111") == set()
+
+
+# -- contacts ------------------------------------------------------------------------------
+class ContactRepositoryContract(_StoreFixture):
+    """``ContactRepository``: round trip, scope through the customer, lists, the index."""
+
+    def _add_contacts(self, store: Store, *contacts: Any) -> None:
+        with store.unit_of_work() as uow:
+            uow.contacts.add_many(list(contacts))
+            uow.commit()
+
+    def test_a_contact_round_trips_and_follows_its_customers_scope(self, store: Store) -> None:
+        c = make_customer(owner_id="u-1", co_owner_ids=("u-3",))
+        add_customers(store, c)
         contact = make_contact(
             c.id,
             name="曾小贤",
             mobile=Phone.parse("13800138000"),
-            email=Email.parse("zeng@example.com"),
+            phone=Phone.parse("0532-88888888"),
+            email=Email.parse("Zeng@Example.com"),
             is_primary=True,
             gender=Gender.MALE,
             title="经理",
             birthday=date(1980, 2, 3),
+            remarks="备注\n第二行",
+            version=2,
+            created_at=datetime(2026, 2, 1, 10, 0, 0, 500, tzinfo=CHINA),
+            deleted_with=None,
         )
-        with store.unit_of_work() as uow:
-            uow.contacts.add(contact)
-            uow.commit()
+        self._add_contacts(store, contact)
         with store.unit_of_work() as uow:
             assert uow.contacts.get(contact.id) == contact
             assert uow.contacts.get(contact.id, Scope.of("u-1")) == contact
+            assert uow.contacts.get(contact.id, Scope.of("u-3")) == contact
             assert uow.contacts.get(contact.id, Scope.of("u-2")) is None
-            page = uow.contacts.list(ContactQuery(), Scope.of("u-2"), after=None, limit=10)
-            assert page.items == ()
-        assert contact.surname_letter == "Z"
+            assert uow.contacts.get("no-such-id") is None
+            assert (
+                uow.contacts.list(ContactQuery(), Scope.of("u-2"), after=None, limit=10).items == ()
+            )
+            page = uow.contacts.list(ContactQuery(), Scope.of("u-3"), after=None, limit=10)
+            assert page.items == (contact,)
+        assert (contact.surname, contact.surname_letter) == ("曾", "Z")
 
-    def test_contacts_list_filter_and_index_by_surname(self, store: Store) -> None:
+    def test_a_deleted_contact_round_trips_with_its_deleted_with_mark(self, store: Store) -> None:
+        c = make_customer()
+        add_customers(store, c)
+        contact = make_contact(c.id, deleted_at=BASE_TIME, deleted_with=c.id)
+        self._add_contacts(store, contact)
+        with store.unit_of_work() as uow:
+            assert uow.contacts.get(contact.id) == contact
+
+    def test_contacts_of_a_customer_are_listed_oldest_first(self, store: Store) -> None:
+        a, b = make_customer(), make_customer()
+        add_customers(store, a, b)
+        first, second = make_contact(a.id, name="张三"), make_contact(a.id, name="李四")
+        gone = make_contact(a.id, name="赵六", deleted_at=BASE_TIME)
+        elsewhere = make_contact(b.id, name="王五")
+        self._add_contacts(store, first, second, gone, elsewhere)
+        with store.unit_of_work() as uow:
+            assert uow.contacts.for_customer(a.id) == [first, second]
+            assert uow.contacts.for_customer(a.id, include_deleted=True) == [first, second, gone]
+            assert uow.contacts.for_customer("no-such-id") == []
+            by_a = uow.contacts.list(
+                ContactQuery(customer_id=a.id), EVERYTHING, after=None, limit=10
+            )
+            assert by_a.items == (first, second)
+            bin_a = uow.contacts.list(
+                ContactQuery(customer_id=a.id, deleted=Deleted.ONLY),
+                EVERYTHING,
+                after=None,
+                limit=10,
+            )
+            assert bin_a.items == (gone,)
+            every = uow.contacts.list(
+                ContactQuery(deleted=Deleted.INCLUDE), EVERYTHING, after=None, limit=10
+            )
+            assert every.items == (first, second, gone, elsewhere)
+
+    def test_contacts_list_filters_pages_and_indexes_by_surname(self, store: Store) -> None:
         a, b = make_customer(owner_id="u-1"), make_customer(owner_id="u-2")
-        _add(store, a, b)
+        add_customers(store, a, b)
         people = [
             make_contact(a.id, name="张三"),
             make_contact(a.id, name="李四"),
             make_contact(b.id, name="张伟"),
-            make_contact(b.id, name="单雄信"),
+            make_contact(b.id, name="单雄信", mobile=Phone.parse("13912345678")),
+            make_contact(a.id, name="Smith"),
         ]
         gone = make_contact(a.id, name="赵六", deleted_at=BASE_TIME)
+        self._add_contacts(store, *people, gone)
         with store.unit_of_work() as uow:
-            uow.contacts.add_many([*people, gone])
-            uow.commit()
-        with store.unit_of_work() as uow:
-            by_a = uow.contacts.list(
-                ContactQuery(customer_id=a.id), EVERYTHING, after=None, limit=10
-            )
-            assert [p.name for p in by_a.items] == ["张三", "李四"]
             zs = uow.contacts.list(
                 ContactQuery(surname_letter="Z"), EVERYTHING, after=None, limit=1
             )
-            assert len(zs.items) == 1
+            assert zs.items == (people[0],)
             assert zs.next_after is not None
             rest = uow.contacts.list(
                 ContactQuery(surname_letter="Z"), EVERYTHING, after=zs.next_after, limit=5
             )
-            assert {p.name for p in (*zs.items, *rest.items)} == {"张三", "张伟"}
-            assert uow.contacts.surname_index(EVERYTHING) == {"L": 1, "S": 1, "Z": 2}
-            assert uow.contacts.surname_index(Scope.of("u-1")) == {"L": 1, "Z": 1}
-            assert [p.name for p in uow.contacts.for_customer(a.id)] == ["张三", "李四"]
-            assert len(uow.contacts.for_customer(a.id, include_deleted=True)) == 3
+            assert rest.items == (people[2],)
+            assert rest.next_after is None
+            scoped = uow.contacts.list(
+                ContactQuery(surname_letter="Z"), Scope.of("u-2"), after=None, limit=5
+            )
+            assert scoped.items == (people[2],)
+            assert uow.contacts.surname_index(EVERYTHING) == {"L": 1, "S": 2, "Z": 2}
+            assert uow.contacts.surname_index(Scope.of("u-1")) == {"L": 1, "S": 1, "Z": 1}
+            assert uow.contacts.surname_index(Scope.of("u-9")) == {}
             found = uow.contacts.list(ContactQuery(text="雄信"), EVERYTHING, after=None, limit=5)
-            assert [p.name for p in found.items] == ["单雄信"]
+            assert found.items == (people[3],)
+            by_phone = uow.contacts.list(
+                ContactQuery(text="13912345678"), EVERYTHING, after=None, limit=5
+            )
+            assert by_phone.items == (people[3],)
+            latin = uow.contacts.list(ContactQuery(text="smith"), EVERYTHING, after=None, limit=5)
+            assert latin.items == (people[4],)
 
-    def test_a_stale_contact_update_raises(self, store: Store) -> None:
+    def test_contact_pages_cover_every_contact_once(self, store: Store) -> None:
         c = make_customer()
-        _add(store, c)
+        add_customers(store, c)
+        people = [make_contact(c.id) for _ in range(11)]
+        self._add_contacts(store, *people)
+        for size in (1, 2, 3, 5, 10, 11, 12):
+            got: list[str] = []
+            after: str | None = None
+            with store.unit_of_work() as uow:
+                while True:
+                    page = uow.contacts.list(ContactQuery(), EVERYTHING, after=after, limit=size)
+                    assert 0 < len(page.items) <= size
+                    got.extend(p.id for p in page.items)
+                    if page.next_after is None:
+                        break
+                    after = page.next_after
+            assert got == [p.id for p in people], size
+
+    def test_a_contact_update_is_versioned(self, store: Store) -> None:
+        c = make_customer()
+        add_customers(store, c)
         contact = make_contact(c.id)
+        self._add_contacts(store, contact)
+        changed = next_version(contact, title="总监", name="李雷", surname="李", surname_letter="L")
         with store.unit_of_work() as uow:
-            uow.contacts.add(contact)
-            uow.commit()
-        with store.unit_of_work() as uow:
-            uow.contacts.update(next_version(contact, title="A"), expected_version=1)
+            uow.contacts.update(changed, expected_version=1)
             uow.commit()
         with store.unit_of_work() as uow, pytest.raises(ConcurrencyError):
             uow.contacts.update(next_version(contact, title="B"), expected_version=1)
+        with store.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.contacts.update(next_version(make_contact(c.id)), expected_version=1)
+        with store.unit_of_work() as uow:
+            assert uow.contacts.get(contact.id) == changed
+            assert uow.contacts.surname_index(EVERYTHING) == {"L": 1}
 
-    # -- users --------------------------------------------------------------------------
-    def test_users_round_trip_and_logins_are_unique(self, store: Store) -> None:
+    def test_purging_contacts_removes_only_them(self, store: Store) -> None:
+        c = make_customer()
+        add_customers(store, c)
+        keep, drop = make_contact(c.id), make_contact(c.id)
+        self._add_contacts(store, keep, drop)
+        with store.unit_of_work() as uow:
+            uow.contacts.purge([drop.id])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.contacts.get(drop.id) is None
+            assert uow.contacts.for_customer(c.id) == [keep]
+            assert uow.customers.get(c.id) == c
+
+
+# -- users ---------------------------------------------------------------------------------
+class UserRepositoryContract(_StoreFixture):
+    """``UserRepository``: logins, hierarchy, credentials, lists."""
+
+    def _add_users(self, store: Store, *users: Any) -> None:
+        with store.unit_of_work() as uow:
+            for u in users:
+                uow.users.add(u)
+            uow.commit()
+
+    def test_a_user_round_trips_and_is_found_by_login(self, store: Store) -> None:
+        boss = make_user(role=Role.ADMIN)
         u = make_user(
             name="张三",
             login="zhangsan",
             role=Role.MANAGER,
+            manager_id=boss.id,
             email=Email.parse("zs@example.com"),
             mobile=Phone.parse("13800138000"),
+            active=False,
+            locked=True,
+            version=4,
+            created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=CHINA),
+            deleted_at=BASE_TIME,
         )
-        with store.unit_of_work() as uow:
-            uow.users.add(u)
-            uow.commit()
+        self._add_users(store, boss, u)
         with store.unit_of_work() as uow:
             assert uow.users.get(u.id) == u
             assert uow.users.get_by_login("zhangsan") == u
             assert uow.users.get_by_login("nobody") is None
+            assert uow.users.get("no-such-id") is None
+
+    def test_a_duplicate_login_raises_a_validation_error_naming_login(self, store: Store) -> None:
+        first = make_user(login="zhangsan")
+        self._add_users(store, first)
         with pytest.raises(ValidationError) as caught, store.unit_of_work() as uow:
             uow.users.add(make_user(login="zhangsan"))
             uow.commit()
         assert caught.value.fields == ("login",)
-
-    def test_users_logins_prefix_subordinates_and_credentials(self, store: Store) -> None:
-        boss = make_user(login="wangjl", role=Role.MANAGER)
-        lead = make_user(login="zhaozz", role=Role.MANAGER, manager_id=boss.id)
-        zs = make_user(login="zhangsan", manager_id=boss.id)
-        zs1 = make_user(login="zhangsan1", manager_id=lead.id, active=False)
         with store.unit_of_work() as uow:
-            for u in (boss, lead, zs, zs1):
-                uow.users.add(u)
-            uow.users.put_credentials(Credentials(user_id=zs.id, password_hash="h1"))
+            assert uow.users.count() == 1
+            assert uow.users.get_by_login("zhangsan") == first
+
+    def test_renaming_a_login_onto_a_taken_one_raises_a_validation_error(
+        self, store: Store
+    ) -> None:
+        a, b = make_user(login="lisi"), make_user(login="wangwu")
+        self._add_users(store, a, b)
+        with pytest.raises(ValidationError) as caught, store.unit_of_work() as uow:
+            uow.users.update(next_version(b, login="lisi"), expected_version=1)
+            uow.commit()
+        assert caught.value.fields == ("login",)
+        with store.unit_of_work() as uow:
+            assert uow.users.get(b.id) == b
+
+    def test_a_user_update_is_versioned(self, store: Store) -> None:
+        u = make_user(login="zhaoliu")
+        self._add_users(store, u)
+        changed = next_version(u, name="赵六六", login="zhaoliuliu", role=Role.FINANCE)
+        with store.unit_of_work() as uow:
+            uow.users.update(changed, expected_version=1)
+            uow.commit()
+        with store.unit_of_work() as uow, pytest.raises(ConcurrencyError):
+            uow.users.update(next_version(u, name="旧"), expected_version=1)
+        with store.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.users.update(next_version(make_user()), expected_version=1)
+        with store.unit_of_work() as uow:
+            assert uow.users.get(u.id) == changed
+            assert uow.users.get_by_login("zhaoliuliu") == changed
+            assert uow.users.get_by_login("zhaoliu") is None
+
+    def test_logins_starting_with_a_prefix(self, store: Store) -> None:
+        self._add_users(
+            store,
+            make_user(login="zhangsan"),
+            make_user(login="zhangsan1"),
+            make_user(login="zhangsan_2"),
+            make_user(login="zhangsi"),
+            make_user(login="lisi"),
+        )
+        with store.unit_of_work() as uow:
+            assert uow.users.logins_starting_with("zhangsan") == {
+                "zhangsan",
+                "zhangsan1",
+                "zhangsan_2",
+            }
+            assert uow.users.logins_starting_with("zhangsan_") == {"zhangsan_2"}
+            assert uow.users.logins_starting_with("zhangs%") == set()  # no wildcards
+            assert uow.users.logins_starting_with("wang") == set()
+
+    def test_subordinates_are_found_recursively(self, store: Store) -> None:
+        boss = make_user(role=Role.MANAGER)
+        lead = make_user(role=Role.MANAGER, manager_id=boss.id)
+        zs = make_user(manager_id=boss.id)
+        junior = make_user(manager_id=lead.id)
+        intern = make_user(manager_id=junior.id)
+        loner = make_user()
+        self._add_users(store, boss, lead, zs, junior, intern, loner)
+        with store.unit_of_work() as uow:
+            assert uow.users.subordinate_ids(boss.id) == {lead.id, zs.id, junior.id, intern.id}
+            assert uow.users.subordinate_ids(lead.id) == {junior.id, intern.id}
+            assert uow.users.subordinate_ids(zs.id) == frozenset()
+            assert uow.users.subordinate_ids(loner.id) == frozenset()
+            assert uow.users.subordinate_ids("no-such-id") == frozenset()
+
+    def test_credentials_round_trip_and_are_replaced_by_put(self, store: Store) -> None:
+        u, v = make_user(), make_user()
+        self._add_users(store, u, v)
+        with store.unit_of_work() as uow:
+            uow.users.put_credentials(Credentials(user_id=u.id, password_hash="$argon2id$h1"))
             uow.commit()
         with store.unit_of_work() as uow:
-            assert uow.users.logins_starting_with("zhangsan") == {"zhangsan", "zhangsan1"}
-            assert uow.users.subordinate_ids(boss.id) == {lead.id, zs.id, zs1.id}
-            assert uow.users.subordinate_ids(lead.id) == {zs1.id}
-            assert uow.users.subordinate_ids(zs.id) == frozenset()
-            assert uow.users.count() == 4
-            creds = uow.users.get_credentials(zs.id)
-            assert creds == Credentials(user_id=zs.id, password_hash="h1")
+            creds = uow.users.get_credentials(u.id)
+            assert creds == Credentials(user_id=u.id, password_hash="$argon2id$h1")
+            assert uow.users.get_credentials(v.id) is None
             uow.users.put_credentials(
                 attrs.evolve(creds, failed_count=3, failed_on=date(2026, 1, 1))
             )
             uow.commit()
         with store.unit_of_work() as uow:
-            creds = uow.users.get_credentials(zs.id)
-            assert creds is not None
-            assert creds.failed_count == 3
-            assert uow.users.get_credentials(boss.id) is None
-            managers = uow.users.list(UserQuery(role=Role.MANAGER), after=None, limit=10)
-            assert [u.id for u in managers.items] == [boss.id, lead.id]
-            inactive = uow.users.list(UserQuery(active=False), after=None, limit=10)
-            assert [u.id for u in inactive.items] == [zs1.id]
-            under = uow.users.list(UserQuery(manager_id=boss.id), after=None, limit=1)
-            assert under.next_after is not None
+            assert uow.users.get_credentials(u.id) == Credentials(
+                user_id=u.id,
+                password_hash="$argon2id$h1",
+                failed_count=3,
+                failed_on=date(2026, 1, 1),
+            )
+            uow.users.put_credentials(Credentials(user_id=u.id, password_hash=None))
+        with store.unit_of_work() as uow:  # that last put was never committed
+            creds = uow.users.get_credentials(u.id)
+            assert creds is not None and creds.password_hash == "$argon2id$h1"
 
-    # -- audit --------------------------------------------------------------------------
-    def test_audit_history_is_oldest_first_and_lists_newest_first(self, store: Store) -> None:
+    def test_users_list_filters_and_pages_oldest_first(self, store: Store) -> None:
+        boss = make_user(name="王经理", login="wangjl", role=Role.MANAGER)
+        lead = make_user(name="赵组长", login="zhaozz", role=Role.MANAGER, manager_id=boss.id)
+        zs = make_user(name="张三", login="zhangsan", manager_id=boss.id)
+        idle = make_user(name="张三丰", login="zhangsanfeng", manager_id=lead.id, active=False)
+        gone = make_user(name="李四", login="lisi", manager_id=boss.id, deleted_at=BASE_TIME)
+        self._add_users(store, boss, lead, zs, idle, gone)
+
+        def ids(query: UserQuery, limit: int = 10) -> list[str]:
+            with store.unit_of_work() as uow:
+                return [u.id for u in uow.users.list(query, after=None, limit=limit).items]
+
+        assert ids(UserQuery()) == [boss.id, lead.id, zs.id, idle.id]
+        assert ids(UserQuery(role=Role.MANAGER)) == [boss.id, lead.id]
+        assert ids(UserQuery(active=False)) == [idle.id]
+        assert ids(UserQuery(active=True)) == [boss.id, lead.id, zs.id]
+        assert ids(UserQuery(manager_id=boss.id)) == [lead.id, zs.id]
+        assert ids(UserQuery(manager_id=boss.id, deleted=Deleted.INCLUDE)) == [
+            lead.id,
+            zs.id,
+            gone.id,
+        ]
+        assert ids(UserQuery(deleted=Deleted.ONLY)) == [gone.id]
+        assert ids(UserQuery(text="张三")) == [zs.id, idle.id]
+        assert ids(UserQuery(text="zhangsanf")) == [idle.id]
+        got: list[str] = []
+        after: str | None = None
+        with store.unit_of_work() as uow:
+            while True:
+                page = uow.users.list(UserQuery(deleted=Deleted.INCLUDE), after=after, limit=2)
+                got.extend(u.id for u in page.items)
+                if page.next_after is None:
+                    break
+                after = page.next_after
+            assert got == [boss.id, lead.id, zs.id, idle.id, gone.id]
+            assert uow.users.count() == 5  # deleted ones included
+
+
+# -- audit ---------------------------------------------------------------------------------
+class AuditRepositoryContract(_StoreFixture):
+    """``AuditRepository``: append-only entries, history oldest first, lists newest first."""
+
+    def test_an_audit_entry_round_trips_its_changes(self, store: Store) -> None:
+        entry = make_audit_entry(
+            "e-1",
+            at=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=CHINA),
+            action=AuditAction.UPDATE,
+            changes={
+                "name": ("旧名称有限公司", "新名称有限公司"),
+                "tags": (["a"], ["a", "b"]),
+                "owner_id": (None, "u-1"),
+                "credit_limit": ("100.50", "200.75"),
+            },
+            note="合并前",
+        )
+        with store.unit_of_work() as uow:
+            uow.audit.append(entry)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            (got,) = uow.audit.history("e-1")
+        assert got.id == entry.id
+        assert got.at == entry.at and got.at.tzinfo is not None
+        assert (got.actor_id, got.entity_type, got.entity_id, got.action, got.note) == (
+            entry.actor_id,
+            "customer",
+            "e-1",
+            AuditAction.UPDATE,
+            "合并前",
+        )
+        assert {k: tuple(v) for k, v in got.changes.items()} == {
+            k: tuple(v) for k, v in entry.changes.items()
+        }
+
+    def test_history_is_oldest_first_and_lists_are_newest_first(self, store: Store) -> None:
         entries = [
             make_audit_entry("e-1", action=a)
             for a in (AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE)
@@ -537,23 +1104,93 @@ class StoreContract:
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.audit.history("e-1") == entries
+            assert uow.audit.history("e-2") == [other]
+            assert uow.audit.history("e-3") == []
             newest = uow.audit.list(AuditQuery(), after=None, limit=2)
-            assert list(newest.items) == [other, entries[2]]
+            assert newest.items == (other, entries[2])
             rest = uow.audit.list(AuditQuery(), after=newest.next_after, limit=5)
-            assert list(rest.items) == [entries[1], entries[0]]
-            assert uow.audit.list(AuditQuery(actor_id="someone"), after=None, limit=5).items == (
-                other,
-            )
-            assert uow.audit.list(AuditQuery(entity_type="contact"), after=None, limit=5).items == (
-                other,
-            )
-            deletes = uow.audit.list(AuditQuery(action=AuditAction.DELETE), after=None, limit=5)
-            assert deletes.items == (entries[2],)
-            since = uow.audit.list(
-                AuditQuery(since=entries[1].at, until=entries[2].at), after=None, limit=5
-            )
-            assert since.items == (entries[1],)
+            assert rest.items == (entries[1], entries[0])
+            assert rest.next_after is None
 
-    # -- the state machine --------------------------------------------------------------
-    def test_state_machine(self) -> None:
-        run_customer_state_machine(self.make_store, max_examples=self.state_machine_examples)
+    def test_audit_lists_filter_by_entity_actor_action_and_time(self, store: Store) -> None:
+        entries = [
+            make_audit_entry("e-1", action=a)
+            for a in (AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE)
+        ]
+        other = make_audit_entry("e-2", actor_id="someone", entity_type="contact")
+        with store.unit_of_work() as uow:
+            uow.audit.append_many([*entries, other])
+            uow.commit()
+
+        def listed(**kw: Any) -> tuple[AuditEntry, ...]:
+            with store.unit_of_work() as uow:
+                return uow.audit.list(AuditQuery(**kw), after=None, limit=10).items
+
+        assert listed(entity_id="e-1") == tuple(reversed(entries))
+        assert listed(actor_id="someone") == (other,)
+        assert listed(entity_type="contact") == (other,)
+        assert listed(action=AuditAction.DELETE) == (entries[2],)
+        assert listed(since=entries[1].at, until=entries[2].at) == (entries[1],)
+        assert listed(since=entries[2].at) == (other, entries[2])  # since: inclusive
+        assert listed(until=entries[1].at) == (entries[0],)  # until: exclusive
+        assert listed(entity_id="e-1", action=AuditAction.CREATE) == (entries[0],)
+
+    def test_audit_pages_cover_every_entry_once(self, store: Store) -> None:
+        entries = [make_audit_entry(f"e-{i % 3}") for i in range(13)]
+        with store.unit_of_work() as uow:
+            uow.audit.append_many(entries)
+            uow.commit()
+        for size in (1, 2, 4, 12, 13, 14):
+            for query, expected in (
+                (AuditQuery(), entries),
+                (AuditQuery(entity_id="e-1"), [e for e in entries if e.entity_id == "e-1"]),
+            ):
+                got: list[AuditEntry] = []
+                after: str | None = None
+                with store.unit_of_work() as uow:
+                    while True:
+                        page = uow.audit.list(query, after=after, limit=size)
+                        assert 0 < len(page.items) <= size
+                        got.extend(page.items)
+                        if page.next_after is None:
+                            break
+                        after = page.next_after
+                assert got == list(reversed(expected)), (size, query)
+
+
+# -- the state machine ---------------------------------------------------------------------
+class CustomerStateMachineContract(_StoreFixture):
+    """The customer repository agrees with a dict through random sequences of operations."""
+
+    def test_the_customer_repository_agrees_with_a_model_through_random_steps(self) -> None:
+        run_store_state_machine(
+            self.make_store,
+            max_examples=self.state_machine_examples,
+            step_count=self.state_machine_steps,
+        )
+
+
+class StoreContract(
+    CustomerRepositoryContract,
+    CustomerListContract,
+    CustomerSearchContract,
+    ContactRepositoryContract,
+    UserRepositoryContract,
+    AuditRepositoryContract,
+    CustomerStateMachineContract,
+):
+    """The whole storage contract: every test of every repository contract above."""
+
+
+__all__ = [
+    "AuditRepositoryContract",
+    "ContactRepositoryContract",
+    "CustomerListContract",
+    "CustomerRepositoryContract",
+    "CustomerSearchContract",
+    "CustomerStateMachineContract",
+    "StoreContract",
+    "UserRepositoryContract",
+    "add_customers",
+    "all_pages",
+]

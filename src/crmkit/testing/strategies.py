@@ -1,18 +1,39 @@
 """Hypothesis strategies for valid crmkit input: names, phones, e-mails, regions, money.
 
-from crmkit.testing.strategies import company_names, mobiles
-@given(company_names(), mobiles())
-def test_something(name, mobile): ...
+Every strategy here draws values that crmkit's parsers accept, so a property test can focus
+on the rule it checks rather than on input validation::
+
+    from hypothesis import given
+    from crmkit.testing.strategies import company_names, mobiles
+
+    @given(company_names(), mobiles())
+    def test_a_customer_can_be_created_from_any_valid_name(name, mobile): ...
+
+Raw-text strategies (:func:`company_names`, :func:`mobiles`, :func:`emails`) draw what a
+person would type; value strategies (:func:`phones`, :func:`regions`, :func:`money`) draw the
+parsed value objects; :func:`customers` draws whole valid :class:`Customer` aggregates for
+repository tests.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import strategies as st
 
-from crmkit.domain.regions import regions_table
-from crmkit.domain.values import Money
+from crmkit.domain.customer import (
+    Category,
+    ChannelType,
+    CreditRating,
+    Customer,
+    CustomerKind,
+    Settlement,
+)
+from crmkit.domain.regions import Region, regions_table
+from crmkit.domain.values import Email, Money, Phone
+from crmkit.testing.builders import make_customer
 
 CJK_BRAND = "金智华夏新恒信达瑞鑫宏泰安康永盛德丰源通远航博联创海天正圆隆昌顺利和美佳辰光明星月"
 TRADES = ("电子科技", "信息技术", "贸易", "建材", "机械制造", "食品", "物流", "医疗器械")
@@ -20,49 +41,63 @@ SUFFIXES = ("有限公司", "有限责任公司", "股份有限公司", "集团�
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍红玲芬燕彬鹏辉"
 MOBILE_PREFIXES = ("130", "135", "138", "139", "150", "158", "186", "187", "199")
+LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+TAGS = ("VIP", "重点", "老客户", "渠道商", "待回访", "key-account")
+
+
+def _city_names() -> list[str]:
+    table = regions_table().names
+    cities = [
+        name.removesuffix("市")
+        for code, name in sorted(table.items())
+        if code.endswith("00") and not code.endswith("0000") and name.endswith("市")
+    ]
+    return cities[:60]
 
 
 @st.composite
 def chinese_company_names(draw: st.DrawFn) -> str:
-    """Names like 青岛金智电子科技有限公司 (valid under the seed rules)."""
-    cities = [
-        n.removesuffix("市")
-        for c, n in regions_table().names.items()
-        if c.endswith("00") and not c.endswith("0000") and n.endswith("市")
-    ]
-    city = draw(st.sampled_from(cities[:60]))
+    """Names like 青岛金智电子科技有限公司: city + brand + trade + legal suffix."""
+    city = draw(st.sampled_from(_city_names()))
     brand = draw(st.text(alphabet=CJK_BRAND, min_size=2, max_size=4))
     return city + brand + draw(st.sampled_from(TRADES)) + draw(st.sampled_from(SUFFIXES))
 
 
-english_company_names = st.builds(
-    lambda w, s: f"{w} {s}",
-    st.text(
-        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=2, max_size=12
-    ),
-    st.sampled_from(("Co., Ltd.", "Inc.", "LLC", "Trading & Co.", "Group")),
-)
+def english_company_names() -> st.SearchStrategy[str]:
+    """Names like ``Acme Trading & Co.``: a latin word and a legal suffix."""
+    return st.builds(
+        lambda word, suffix: f"{word} {suffix}",
+        st.text(alphabet=LATIN, min_size=2, max_size=12),
+        st.sampled_from(("Co., Ltd.", "Inc.", "LLC", "Trading & Co.", "Group")),
+    )
 
 
 def company_names() -> st.SearchStrategy[str]:
-    """Chinese or English company names that pass ``normalize_company_name``."""
-    return st.one_of(chinese_company_names(), english_company_names)
+    """Chinese or English company names, already in their normalised (stored) form."""
+    return st.one_of(chinese_company_names(), english_company_names())
 
 
 def person_names() -> st.SearchStrategy[str]:
+    """Chinese personal names: a common surname and one or two given characters."""
     return st.builds(
-        lambda s, g: s + g,
+        lambda surname, given: surname + given,
         st.sampled_from(SURNAMES),
         st.text(alphabet=GIVEN, min_size=1, max_size=2),
     )
 
 
-def mobiles() -> st.SearchStrategy[str]:
-    """Chinese mobile numbers written the ways people write them."""
-    number = st.builds(
-        lambda p, r: p + f"{r:08d}", st.sampled_from(MOBILE_PREFIXES), st.integers(0, 10**8 - 1)
+def mobile_numbers() -> st.SearchStrategy[str]:
+    """Chinese mobile numbers as 11 plain digits (``13800138000``)."""
+    return st.builds(
+        lambda prefix, rest: prefix + f"{rest:08d}",
+        st.sampled_from(MOBILE_PREFIXES),
+        st.integers(0, 10**8 - 1),
     )
-    return number.flatmap(
+
+
+def mobiles() -> st.SearchStrategy[str]:
+    """Chinese mobile numbers written the ways people write them (spaces, +86, 0086)."""
+    return mobile_numbers().flatmap(
         lambda n: st.sampled_from(
             (
                 n,
@@ -74,23 +109,116 @@ def mobiles() -> st.SearchStrategy[str]:
     )
 
 
+def phones() -> st.SearchStrategy[Phone]:
+    """Parsed mobile :class:`Phone` values (stored as E.164)."""
+    return mobile_numbers().map(lambda n: Phone.parse(n, region="CN"))
+
+
 def emails() -> st.SearchStrategy[str]:
+    """E-mail addresses as typed, sometimes with an upper-case domain."""
     local = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
     domain = st.sampled_from(("example.com", "Example.CN", "qq.com", "163.com"))
     return st.builds(lambda a, d: f"{a}@{d}", local, domain)
 
 
+def email_values() -> st.SearchStrategy[Email]:
+    """Parsed, normalised :class:`Email` values."""
+    return emails().map(Email.parse)
+
+
 def region_codes() -> st.SearchStrategy[str]:
-    """6-digit codes from the shipped GB/T 2260 table."""
+    """6-digit codes (province, city or district) from the shipped GB/T 2260 table."""
     return st.sampled_from(sorted(regions_table().names))
 
 
-def amounts(max_value: int = 10**9) -> st.SearchStrategy[Decimal]:
-    """Exact decimal amounts with up to 4 places."""
+def regions() -> st.SearchStrategy[Region]:
+    """:class:`Region` values for codes of the shipped table."""
+    return region_codes().map(Region.from_code)
+
+
+def amounts(
+    max_value: int = 10**9, *, min_value: int | None = None, places: int = 4
+) -> st.SearchStrategy[Decimal]:
+    """Exact decimal amounts with up to ``places`` decimal places (default ±10⁹, 4 places)."""
+    low = -max_value if min_value is None else min_value
     return st.decimals(
-        min_value=-max_value, max_value=max_value, places=4, allow_nan=False, allow_infinity=False
+        min_value=low, max_value=max_value, places=places, allow_nan=False, allow_infinity=False
     )
 
 
-def money(currency: str = "CNY") -> st.SearchStrategy[Money]:
-    return amounts().map(lambda a: Money(a, currency))
+def money(currency: str = "CNY", *, min_value: int | None = None) -> st.SearchStrategy[Money]:
+    """:class:`Money` in ``currency`` (pass ``min_value=0`` for limits and prices)."""
+    return amounts(min_value=min_value).map(lambda a: Money(a, currency))
+
+
+def custom_values() -> st.SearchStrategy[dict[str, Any]]:
+    """Custom-field values of every stored type: ``str``, ``Decimal``, ``date`` and ``bool``."""
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "scale": st.sampled_from(("小型", "中型", "大型")),
+            "staff": amounts(10**6, min_value=0, places=2),
+            "founded": st.dates(date(1950, 1, 1), date(2025, 12, 31)),
+            "listed": st.booleans(),
+            "notes": st.text(alphabet=CJK_BRAND + LATIN + " ", max_size=30),
+        },
+    )
+
+
+@st.composite
+def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
+    """Whole valid customers (unique ids, ``check_customer_rules`` holds), for repositories.
+
+    Keyword ``overrides`` are passed to :func:`crmkit.testing.builders.make_customer` as is.
+    """
+    kind = draw(st.sampled_from(list(CustomerKind)))
+    company = kind is CustomerKind.COMPANY
+    settlement = draw(st.sampled_from(list(Settlement)))
+    owner = draw(st.none() | st.sampled_from(("u-1", "u-2", "u-3")))
+    co_owners = draw(st.lists(st.sampled_from(("u-4", "u-5", "u-6")), max_size=2, unique=True))
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "name": draw(company_names() if company else person_names()),
+        "category": draw(st.sampled_from(list(Category))),
+        "channel_type": draw(st.sampled_from(list(ChannelType))),
+        "source": draw(st.none() | st.sampled_from(("展会", "网络", "转介绍"))),
+        "industry": draw(st.none() | st.sampled_from(("制造业", "餐饮", "IT"))),
+        "region": draw(st.none() | regions()),
+        "address": draw(st.none() | st.text(alphabet=CJK_BRAND + "0123456789号路", max_size=20)),
+        "tags": tuple(draw(st.lists(st.sampled_from(TAGS), max_size=3, unique=True))),
+        "credit_rating": draw(st.none() | st.sampled_from(list(CreditRating))),
+        "settlement": settlement,
+        "credit_limit": (
+            draw(st.none() | money(min_value=0)) if settlement is Settlement.CREDIT else None
+        ),
+        "owner_id": owner,
+        "co_owner_ids": tuple(co_owners),
+        "birthday": None
+        if company
+        else draw(st.none() | st.dates(date(1940, 1, 1), date(2005, 12, 31))),
+        "mobile": draw(st.none() | phones()),
+        "email": draw(st.none() | email_values()),
+        "remarks": draw(st.none() | st.text(alphabet=CJK_BRAND + LATIN + "\n ", max_size=40)),
+        "custom": draw(custom_values()),
+    }
+    fields.update(overrides)
+    return make_customer(**fields)
+
+
+__all__ = [
+    "amounts",
+    "chinese_company_names",
+    "company_names",
+    "custom_values",
+    "customers",
+    "email_values",
+    "emails",
+    "english_company_names",
+    "mobile_numbers",
+    "mobiles",
+    "money",
+    "person_names",
+    "phones",
+    "region_codes",
+    "regions",
+]

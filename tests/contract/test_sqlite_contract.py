@@ -1,0 +1,31 @@
+"""The storage contract against SQLite: a database file, and an in-memory database."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from crmkit.storage.ports import Store
+from crmkit.storage.sql import SqlStore
+from crmkit.testing.contract import StoreContract
+
+
+class TestSqliteFileStoreContract(StoreContract):
+    state_machine_examples = 15
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path: Path) -> None:
+        self.folder = tmp_path
+
+    def make_store(self) -> Store:
+        # A new file per store: the state machine makes one per example.
+        return SqlStore(f"sqlite:///{self.folder / uuid.uuid4().hex}.db")
+
+
+class TestSqliteInMemoryStoreContract(StoreContract):
+    state_machine_examples = 15
+
+    def make_store(self) -> Store:
+        return SqlStore("sqlite://")
