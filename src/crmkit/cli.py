@@ -18,6 +18,7 @@ from rich.table import Table
 import crmkit
 from crmkit.adapters.sqlite_backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
 from crmkit.adapters.tabular import Format
+from crmkit.domain.messages import active_language
 
 app = typer.Typer(
     help="crmkit: a CRM for Chinese SMEs, from the command line.", no_args_is_help=True
@@ -188,6 +189,69 @@ def customers_list(
     finally:
         crm.close()
     console().print(table)
+
+
+@app.command("import")
+def import_(
+    source: Path,
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="HEADER=field, e.g. 企业全称=name; HEADER= ignores a column"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, write nothing")] = False,
+    on_duplicate: Annotated[
+        str, typer.Option(help="skip, update or create when a row matches a customer")
+    ] = "skip",
+    report: Annotated[
+        Path | None, typer.Option(help="Write the per-row report here (.csv or .xlsx)")
+    ] = None,
+) -> None:
+    """Import customers from a CSV or XLSX file; every row gets one outcome."""
+    from crmkit.adapters.tabular import TableError, write_table
+
+    mapping = dict(item.split("=", 1) for item in (map_ or []) if "=" in item)
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            run = s.imports.preview if dry_run else s.imports.run
+            result = run(source, mapping=mapping, on_duplicate=on_duplicate)
+    except TableError as exc:
+        err().print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:  # an unknown --on-duplicate policy
+        err().print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        crm.close()
+    table = Table("outcome", "rows")
+    for outcome, n in result.counts.items():
+        table.add_row(outcome, str(n))
+    table.add_row("read", str(result.rows_read))
+    console().print(table)
+    if result.mapping.unknown:
+        console().print(f"unmapped columns: {', '.join(result.mapping.unknown)}")
+    if report is not None:
+        lang = active_language()
+        rows = [
+            [
+                r.row,
+                r.outcome.value,
+                r.customer_id or "",
+                r.duplicate_of or "",
+                "; ".join(f"{p.column or p.field}: {p.message(lang)}" for p in r.problems),
+            ]
+            for r in result.results
+        ]
+        fmt: Format = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
+        write_table(
+            ["row", "outcome", "customer", "duplicate of", "problems"], rows, report, format=fmt
+        )
+        console().print(f"row report written to {report}")
 
 
 @app.command()

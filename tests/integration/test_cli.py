@@ -142,3 +142,28 @@ def test_export_writes_the_callers_customers_to_xlsx(runner: CliRunner, db: str,
     assert "exported 1 customer" in result.output
     rows = [r.cells[0] for r in read_table(dest).rows]
     assert rows == ["青岛金智电子科技有限公司"]
+
+
+def test_import_reports_outcomes_and_writes_a_row_report(
+    runner: CliRunner, db: str, tmp_path: Path
+):
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "企业全称,手机\n青岛金智电子科技有限公司,13800138000\n,12345\n", encoding="gbk"
+    )
+    report = tmp_path / "report.csv"
+    args = ["import", str(sheet), "--db", db, "--map", "企业全称=name", "--report", str(report)]
+    env = {"CRMKIT_PASSWORD": "admin-secret"}
+    dry = runner.invoke(app, [*args, "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and "failed" in result.output
+    rows = [r.cells for r in read_table(report).rows]
+    assert [r[1] for r in rows] == ["created", "failed"]
+    assert "企业全称" in (rows[1][4] or "")
+    crm = crmkit.open(db)
+    admin = crm.authenticate("admin", "admin-secret")
+    with crm.session(actor=admin) as s:
+        assert s.customers.count() == 1
+    crm.close()
