@@ -134,3 +134,27 @@ def test_the_counts_always_add_up_to_the_rows_read(rows: list[list[str]]):
     assert report.count(Outcome.CREATED) == stored
     assert len({r.row for r in report.results}) == len(rows)
     crm.close()
+
+
+def test_a_customer_someone_else_works_is_reported_by_name_and_owner_only(crm, team):
+    with crm.session(actor=team["li"]) as s:
+        theirs = s.customers.create(name="青岛金智电子科技有限公司", mobile="13800138000")
+    sheet = "公司名称,手机\r\n金智电子科技（青岛）有限公司,13800138000\r\n"
+    for policy in ("skip", "update", "create"):
+        with crm.session(actor=team["zhang"]) as s:
+            (row,) = s.imports.run(_file(sheet), on_duplicate=policy).results
+            assert s.customers.count() == 0
+        assert row.outcome is Outcome.DUPLICATE
+        assert row.customer_id is None
+        assert row.duplicate_of == "青岛金智电子科技有限公司 (李小明)"
+        assert theirs.id not in (row.duplicate_of or "")
+
+
+def test_an_update_the_lifecycle_forbids_fails_its_row_with_the_reason(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        s.customers.create(name="青岛金智电子科技有限公司")
+        sheet = "公司名称,客户类别\r\n青岛金智电子科技有限公司,签约\r\n"
+        (row,) = s.imports.run(_file(sheet), on_duplicate="update").results
+    assert row.outcome is Outcome.FAILED
+    assert row.problems[0].code == "WorkflowError"
+    assert "潜在客户" in row.problems[0].message_zh

@@ -28,7 +28,7 @@ from crmkit.domain.errors import (
     ValidationError,
 )
 from crmkit.domain.headers import HeaderMapping, map_headers
-from crmkit.domain.messages import Language
+from crmkit.domain.messages import Language, language
 from crmkit.storage.textsearch import normalize_query
 from crmkit.workflows.context import Permission
 
@@ -250,9 +250,19 @@ class ImportService:
             prepared.append((row, customer, contact, keys))
         matches = self._store_matches([c for _, c, _, _ in prepared])
         to_create: list[tuple[SheetRow, Customer, dict[str, Any]]] = []
+        scope = s.actor.scope
         for row, customer, contact, keys in prepared:
             match = next((matches[k] for k in keys if k in matches), None)
-            if match is None or policy is OnDuplicate.CREATE:
+            if match is not None and not scope.allows(match.owner_id, match.co_owner_ids):
+                # Anti-collision: a customer someone else works is never duplicated, updated
+                # or shown; the row names only the customer and its owner.
+                owner = s.uow.users.get(match.owner_id) if match.owner_id else None
+                results[row.number] = RowResult(
+                    row.number,
+                    Outcome.DUPLICATE,
+                    duplicate_of=f"{match.name} ({owner.name if owner else '-'})",
+                )
+            elif match is None or policy is OnDuplicate.CREATE:
                 to_create.append((row, customer, contact))
             elif policy is OnDuplicate.SKIP or dry_run:
                 outcome = Outcome.DUPLICATE if policy is OnDuplicate.SKIP else Outcome.UPDATED
@@ -318,15 +328,19 @@ class ImportService:
         changes = {k: v for k, v in fields.items() if v not in (None, "")}
         try:
             self._s.customers.update(match.id, **changes)
-        except (ValidationError, CRMError) as exc:
-            errors = (
-                exc.errors
-                if isinstance(exc, ValidationError)
-                else (FieldError("row", "update", None, {}),)
-            )
+        except ValidationError as exc:
             return RowResult(
-                row.number, Outcome.FAILED, problems=tuple(_problem(e, header_of) for e in errors)
+                row.number,
+                Outcome.FAILED,
+                problems=tuple(_problem(e, header_of) for e in exc.errors),
             )
+        except CRMError as exc:  # e.g. a lifecycle move the customer cannot make
+            with language("en"):
+                en = str(exc)
+            with language("zh"):
+                zh = str(exc)
+            problem = RowProblem(None, "row", type(exc).__name__, None, en, zh)
+            return RowResult(row.number, Outcome.FAILED, problems=(problem,))
         return RowResult(row.number, Outcome.UPDATED, customer_id=match.id, duplicate_of=match.id)
 
 
