@@ -1,0 +1,232 @@
+"""Comparators: how similar two normalised field values are, from 0 to 1.
+
+Every comparator takes two values that are both present (the matcher skips a field that
+either record lacks) and returns a similarity in ``[0, 1]``, or None when the values cannot
+be compared (an empty brand). None never counts as disagreement. Every comparator is
+symmetric and gives 1.0 for equal values, which the matcher's guarantees rest on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import date
+from typing import Any, Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel, JaroWinkler
+
+from crmkit.domain.dedup import _places
+from crmkit.domain.dedup.normalize import AddressKey, CompanyKey
+
+__all__ = [
+    "Comparator",
+    "address",
+    "company_name",
+    "date_within",
+    "emails_shared",
+    "exact",
+    "fuzzy",
+    "person_name",
+    "phones_shared",
+    "shared",
+]
+
+Comparator = Callable[[Any, Any], float | None]
+"""``(value_a, value_b) -> similarity in [0, 1] | None``."""
+
+# How much of a Chinese brand's similarity comes from the trade name (字号) rather than the
+# industry words: the trade name is what registration keeps unique within a place, while
+# industry words are shared by thousands of companies (金智电子科技 vs 华美电子科技 share 4 of
+# 6 characters and nothing that matters).
+TRADE_NAME_SHARE = 0.7
+# Similarity of a bare trade name to the full brand (金智 / 金智电子科技): short names are how
+# people talk, so it is evidence, but not enough alone (see the default weights).
+TRADE_NAME_ONLY = 0.85
+
+
+def exact(a: Any, b: Any) -> float | None:
+    """1.0 if equal, else 0.0 (strings compare after :func:`fold_text` in the record)."""
+    return 1.0 if a == b else 0.0
+
+
+def _ratio(a: str, b: str) -> float:
+    # Indel similarity (what fuzz.ratio reports, on 0..1): symmetric, and a one-character
+    # change in an n-character string costs about 1/n.
+    return float(Indel.normalized_similarity(a, b))
+
+
+def _token_sort(a: str, b: str) -> float:
+    return float(fuzz.token_sort_ratio(a, b)) / 100.0
+
+
+def _token_set(a: str, b: str) -> float:
+    return float(fuzz.token_set_ratio(a, b)) / 100.0
+
+
+def _jaro_winkler(a: str, b: str) -> float:
+    return float(JaroWinkler.normalized_similarity(a, b))
+
+
+_FUZZY: dict[str, Callable[[str, str], float]] = {
+    "ratio": _ratio,
+    "token_sort": _token_sort,
+    "token_set": _token_set,
+    "jaro_winkler": _jaro_winkler,
+}
+
+
+FuzzyMethod = Literal["ratio", "token_sort", "token_set", "jaro_winkler"]
+
+
+def fuzzy(method: FuzzyMethod = "ratio") -> Comparator:
+    """A fuzzy string comparator (rapidfuzz).
+
+    Args:
+        method: ``ratio`` (Indel similarity, the default), ``token_sort`` / ``token_set``
+            (word order does not matter), or ``jaro_winkler`` (rewards a common prefix).
+
+    Returns:
+        A comparator of two strings; non-strings are compared as their ``str``.
+    """
+    scorer = _FUZZY[method]
+
+    def compare(a: Any, b: Any) -> float | None:
+        sa, sb = str(a), str(b)
+        if not sa or not sb:
+            return None
+        return 1.0 if sa == sb else scorer(sa, sb)
+
+    return compare
+
+
+def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
+    if a.brand == b.brand:
+        return 1.0
+    latin = bool(a.words or b.words)
+    if latin and sorted(a.words) == sorted(b.words):
+        return 1.0  # word order varies: "Jinzhi Trading" / "Trading Jinzhi"
+    plain = _ratio(a.brand, b.brand)
+    if a.industry_word and b.industry_word and a.trade_name and b.trade_name:
+        if latin:
+            # Industry words are most of a Latin brand's letters ("… International
+            # Logistics"): only the trade name tells Yuanle from Yuanze.
+            return TRADE_NAME_SHARE * _ratio(a.trade_name, b.trade_name) + (
+                1 - TRADE_NAME_SHARE
+            ) * _token_sort(a.industry_word, b.industry_word)
+        # Same trade name, industry written differently (金智华瑞贸易 / 金智华瑞商贸).
+        structured = TRADE_NAME_SHARE * _ratio(a.trade_name, b.trade_name) + (
+            1 - TRADE_NAME_SHARE
+        ) * _ratio(a.industry_word, b.industry_word)
+        plain = max(plain, structured)
+    if latin:
+        plain = max(plain, _token_sort(" ".join(a.words), " ".join(b.words)))
+    for x, y in ((a, b), (b, a)):
+        if len(x.brand) >= 2 and x.brand == y.trade_name and y.industry_word:
+            # Called by its trade name alone (金智 for 金智电子科技): like, not the same.
+            plain = max(plain, TRADE_NAME_ONLY)
+    return plain
+
+
+def company_name(a: CompanyKey, b: CompanyKey) -> float | None:
+    """Similarity of two company names by their brands.
+
+    Place, legal form and branch were set aside by :func:`company_key`, so 青岛金智电子科技
+    有限公司 and 金智电子科技（青岛）股份有限公司 score 1.0. Otherwise the best of: the Indel
+    ratio of the brands; for Chinese brands with recognised industry words, 0.7 × trade-name
+    ratio + 0.3 × industry ratio (贸易 / 商贸 is a variant, not another company); 0.85 when
+    one name is the other's bare trade name (金智); for Latin names, word-order-free token
+    sort. When a name began with a place that may belong to the trade name (金华泰…), the
+    brand with the place kept is tried against the other brand as well.
+
+    Args:
+        a: one name's key.
+        b: the other's.
+
+    Returns:
+        The similarity, or None if either brand is empty.
+    """
+    if not a.brand or not b.brand:
+        return None
+    best = _brand_similarity(a, b)
+    if best < 1.0 and a.brand_with_place and a.brand_with_place != a.brand:
+        best = max(best, _ratio(a.brand_with_place, b.brand))
+    if best < 1.0 and b.brand_with_place and b.brand_with_place != b.brand:
+        best = max(best, _ratio(a.brand, b.brand_with_place))
+    return best
+
+
+def person_name(a: str, b: str) -> float | None:
+    """Similarity of two :func:`person_key` values (Indel ratio; Latin keys are word-sorted).
+
+    Args:
+        a: one key.
+        b: the other.
+
+    Returns:
+        1.0 for the same name; about 0.5 for two-character names differing in one character.
+    """
+    if not a or not b:
+        return None
+    return 1.0 if a == b else _ratio(a, b)
+
+
+def shared(a: Collection[Any], b: Collection[Any]) -> float | None:
+    """1.0 if the two collections share any element, else 0.0.
+
+    Args:
+        a: one record's values (a set of E.164 numbers, of e-mail keys …).
+        b: the other's.
+
+    Returns:
+        1.0 or 0.0; None if either is empty.
+    """
+    if not a or not b:
+        return None
+    return 1.0 if not set(a).isdisjoint(b) else 0.0
+
+
+def phones_shared(a: Collection[str], b: Collection[str]) -> float | None:
+    """The phone comparator: 1.0 when the records share any E.164 number (see :func:`shared`)."""
+    return shared(a, b)
+
+
+def emails_shared(a: Collection[str], b: Collection[str]) -> float | None:
+    """The e-mail comparator: 1.0 when the records share any address key (see :func:`shared`)."""
+    return shared(a, b)
+
+
+def date_within(days: int = 0) -> Comparator:
+    """A date comparator: 1.0 within ``days`` of each other, else 0.0.
+
+    Args:
+        days: tolerance in days (0: the same date).
+
+    Returns:
+        A comparator of two ``date`` values.
+    """
+
+    def compare(a: Any, b: Any) -> float | None:
+        if not isinstance(a, date) or not isinstance(b, date):
+            return None
+        return 1.0 if abs((a - b).days) <= days else 0.0
+
+    return compare
+
+
+def address(a: AddressKey, b: AddressKey) -> float | None:
+    """Similarity of two addresses: regions must agree, then the street parts are compared.
+
+    Args:
+        a: one address key.
+        b: the other.
+
+    Returns:
+        0.0 when both regions are known and neither contains the other (青岛 vs 济南); else
+        the Indel ratio of the street parts; None when either street part is empty (a region
+        alone is the ``location`` field's business).
+    """
+    if a.region and b.region and not _places.compatible(a.region, b.region):
+        return 0.0
+    if not a.rest or not b.rest:
+        return None
+    return 1.0 if a.rest == b.rest else _ratio(a.rest, b.rest)

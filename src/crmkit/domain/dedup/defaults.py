@@ -1,0 +1,223 @@
+"""The tuned default configurations: :data:`CUSTOMER_MATCH` and :data:`CONTACT_MATCH`.
+
+Weights are bits of evidence, log2(m/u), where m is how often a field agrees between two
+records of one company and u how often it agrees between two different companies that
+share a blocking key. The m and u below are stated estimates for Chinese SME data, not
+fitted to any data set, so that the defaults hold on data they have not seen:
+
+==========  =====  =======  ===========================================================
+field       m      u        bits
+==========  =====  =======  ===========================================================
+name = 1    0.8    0.003    +8 (same brand after normalisation, other company: rare once
+                            branches and other cities are vetoed)
+name ≤ .7   0.015  1.0      -6 (a duplicate almost never has an unrelated name; 0.67 is
+                            金智电子科技 vs 华美电子科技 — same industry, nothing else)
+phone       0.5    0.0005   +10 (a shared number; a different one is no evidence — a
+                            company has many, and a second salesperson meets a second
+                            person)
+email       0.4    0.0004   +10, likewise
+contact     0.3    0.01     +5 (same contact person name; 王伟 is common)
+address     0.4    0.006    +6 when the street parts agree; -1 when they clearly differ
+                            (offices move, people write the warehouse)
+birthday    0.95   0.03     ±5 (individual customers)
+==========  =====  =======  ===========================================================
+
+Between 0.7 and 1 the name's evidence runs linearly from -6 to +8 bits. The prior is -5
+bits (about 1 pair in 33 among blocked candidates is a duplicate) and the threshold 0.5, so
+a pair is called a duplicate when the evidence reaches 5 bits. What that means in practice:
+
+* the same brand alone is a duplicate (8 − 5 = 3 bits, score 0.89);
+* a name similarity of 0.94 alone is, 0.92 alone is not: one character more or less in a
+  six-character brand (金智电子科技 / 金智达电子科技) is as often another company;
+* a name of 0.83 (one typo in 金智电子科技) with a shared phone or e-mail is a duplicate
+  (0.2 + 10 − 5 bits), and so is one with the same contact person and street address;
+* a shared phone with an unrelated name is not (−6 + 10 − 5): accountants and agents give
+  their own number for many companies.
+
+Contacts: same customer (+4, −3 when different) and same name (+6, −4 below 0.5) make a
+duplicate (4 + 6 − 6 = 4 bits); a shared mobile or e-mail (+14) makes one even under another
+name at another customer (14 − 3 − 4 − 6 = 1 bit); a shared fixed line is weak (+2: it is
+usually the switchboard); the prior is −6.
+
+Hard rules (customers): the same USCC is the same company (decisive); two different USCCs
+are two companies; a branch is not its parent, nor another branch; and two known places that
+contradict each other (青岛 vs 北京, from the name, else the region, else the address) with
+no shared phone or e-mail are two companies — unless one name's place may be the start of
+its trade name (金华泰… vs 杭州金华泰…).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from crmkit.domain.dedup import _places
+from crmkit.domain.dedup.comparators import (
+    address,
+    company_name,
+    date_within,
+    emails_shared,
+    exact,
+    person_name,
+    phones_shared,
+    shared,
+)
+from crmkit.domain.dedup.matcher import FieldRule, MatchConfig, field_block
+from crmkit.domain.dedup.normalize import AddressKey, CompanyKey
+from crmkit.domain.dedup.records import Record
+
+__all__ = [
+    "CONTACT_MATCH",
+    "CUSTOMER_MATCH",
+    "address_blocks",
+    "branch_differs",
+    "company_name_blocks",
+    "location_conflict",
+    "uscc_differs",
+    "uscc_equal",
+]
+
+
+# -- hard rules ---------------------------------------------------------------------------
+def uscc_equal(a: Record, b: Record) -> str | None:
+    """Decisive: the same unified social credit code is the same legal entity."""
+    ua, ub = a.get("uscc"), b.get("uscc")
+    return "uscc=" if ua is not None and ua == ub else None
+
+
+def uscc_differs(a: Record, b: Record) -> str | None:
+    """Veto: two different (valid) credit codes are two legal entities."""
+    ua, ub = a.get("uscc"), b.get("uscc")
+    return "uscc≠" if ua is not None and ub is not None and ua != ub else None
+
+
+def _names(a: Record, b: Record) -> tuple[CompanyKey, CompanyKey] | None:
+    ka, kb = a.get("name"), b.get("name")
+    if isinstance(ka, CompanyKey) and isinstance(kb, CompanyKey):
+        return ka, kb
+    return None
+
+
+def branch_differs(a: Record, b: Record) -> str | None:
+    """Veto: a branch (分公司, 办事处 …) is not its parent, and two branches in different
+    places are different branches. A branch registers on its own and has its own customers'
+    business, so merging it into the parent would lose what the seeds call a customer."""
+    names = _names(a, b)
+    if names is None:
+        return None
+    ka, kb = names
+    if ka.branch == kb.branch:
+        return None
+    if ka.branch is None or kb.branch is None:
+        return "branch≠parent"
+    return "branch≠"
+
+
+def _share(a: Record, b: Record, field: str) -> bool:
+    return shared(a.get(field) or (), b.get(field) or ()) == 1.0
+
+
+def location_conflict(a: Record, b: Record) -> str | None:
+    """Veto: the same brand in two places that contradict, with no phone or e-mail in common,
+    is two companies (金智电子科技（青岛） vs 金智电子科技（北京）).
+
+    A place at the start of a name may be the start of its trade name (金华泰电子科技 is
+    read as 金华 + 泰…): when one name with its place kept equals the other's brand, that
+    place is no evidence and the veto does not apply.
+    """
+    la, lb = a.get("location"), b.get("location")
+    if la is None or lb is None or _places.compatible(la, lb):
+        return None
+    if _share(a, b, "phones") or _share(a, b, "emails"):
+        return None
+    names = _names(a, b)
+    if names is not None:
+        ka, kb = names
+        for x, y in ((ka, kb), (kb, ka)):
+            if x.brand_with_place != x.brand and x.brand_with_place == y.brand:
+                return None
+    return "location≠"
+
+
+# -- blocking -----------------------------------------------------------------------------
+def company_name_blocks(record: Record) -> Iterable[str]:
+    """Name keys: the brand and the brand with its place (``b:``); the trade name and the
+    brand's first two characters (``t:``), so that industry variants, typos after the
+    second character and bare trade names still meet their twin (金智电子科技 / 金智科技 /
+    金智电子科枝 / 金智); for Latin names the sorted words and each distinctive word."""
+    key = record.get("name")
+    if not isinstance(key, CompanyKey) or not key.brand:
+        return ()
+    keys = {f"b:{key.brand}", f"b:{key.brand_with_place}"}
+    if key.words:
+        keys.add("b:" + " ".join(sorted(key.words)))
+        industry = set((key.industry_word or "").split())
+        keys.update(f"w:{w}" for w in key.words if len(w) >= 4 and w not in industry)
+    else:
+        if len(key.trade_name) >= 2:
+            keys.add(f"t:{key.trade_name}")
+        if key.industry_word is None and len(key.brand) >= 3:
+            # No industry word recognised (a typo in it, or one crmkit does not know): the
+            # first two characters stand in for the trade name.
+            keys.add(f"t:{key.brand[:2]}")
+    return keys
+
+
+def address_blocks(record: Record) -> Iterable[str]:
+    """The street part of the address within its city (3702|香港中路10号), when both are
+    known and the street part says enough (≥ 4 characters): 人民路1号 is in every city."""
+    key = record.get("address")
+    if isinstance(key, AddressKey) and key.region and len(key.rest) >= 4:
+        return (f"{key.region[:4]}|{key.rest}",)
+    return ()
+
+
+def _name_order(record: Record) -> str:
+    key = record.get("name")
+    return key.brand if isinstance(key, CompanyKey) else ""
+
+
+def _person_order(record: Record) -> str:
+    return str(record.get("person") or "")
+
+
+CUSTOMER_MATCH: Final = MatchConfig(
+    rules=(
+        FieldRule("name", company_name, 8.0, disagree=-6.0, floor=0.7),
+        FieldRule("phones", phones_shared, 10.0, label="phone"),
+        FieldRule("emails", emails_shared, 10.0, label="email"),
+        FieldRule("contacts", shared, 5.0, label="contact"),
+        FieldRule("address", address, 6.0, disagree=-1.0, floor=0.7),
+        FieldRule("birthday", date_within(0), 5.0, disagree=-5.0),
+    ),
+    threshold=0.5,
+    prior=-5.0,
+    blocking_keys=(
+        field_block("uscc"),
+        field_block("phones"),
+        field_block("emails"),
+        company_name_blocks,
+        address_blocks,
+    ),
+    decisive=(uscc_equal,),
+    vetoes=(uscc_differs, branch_differs, location_conflict),
+    sort_key=_name_order,
+)
+"""Customers: brand, phones, e-mails, contact names, address, birthday; USCC, branch and
+place rules. See the module docstring for the weights and why."""
+
+CONTACT_MATCH: Final = MatchConfig(
+    rules=(
+        FieldRule("customer_id", exact, 4.0, disagree=-3.0, label="customer"),
+        FieldRule("person", person_name, 6.0, disagree=-4.0, floor=0.5, label="name"),
+        FieldRule("mobile", phones_shared, 14.0),
+        FieldRule("email", emails_shared, 14.0),
+        FieldRule("phone", phones_shared, 2.0),
+        FieldRule("birthday", date_within(0), 4.0, disagree=-4.0),
+    ),
+    threshold=0.5,
+    prior=-6.0,
+    blocking_keys=(field_block("customer_id"), field_block("mobile"), field_block("email")),
+    sort_key=_person_order,
+)
+"""Contacts: same customer and same name, or the same mobile or e-mail."""

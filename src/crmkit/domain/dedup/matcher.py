@@ -1,0 +1,446 @@
+"""A configurable duplicate matcher: field rules, hard rules, blocking and clustering.
+
+Scoring follows the Fellegi–Sunter model of record linkage. Each :class:`FieldRule` adds
+*evidence* in bits (log2 of a likelihood ratio): ``weight`` when its field agrees fully,
+``disagree`` (≤ 0) when it clearly disagrees, a straight line in between, and nothing when
+either record lacks the field — a missing value is no evidence either way. The sum, plus the
+``prior`` (log2 odds that two candidates are duplicates before looking at them), is turned
+into a probability::
+
+    score = 1 / (1 + 2 ** -(prior + Σ evidence))
+
+and a pair is a duplicate when ``score >= threshold`` (0.5: more likely than not). Because
+each rule's evidence is at most its weight, and equal values give exactly that, a record
+scores at least as high with itself as with any other; because comparators are symmetric, so
+is the score.
+
+Some facts override the arithmetic: *decisive* rules make a pair a duplicate (same USCC)
+and *vetoes* rule it out (different USCCs; a branch and its parent; two known places that
+contradict). Both show up in the reasons.
+
+Blocking makes it scale: every record yields keys (its phones, e-mails, brand …) and only
+records sharing a key are compared. A block larger than ``max_block_size`` is not compared
+all-pairs — that is how one switchboard number shared by 5,000 companies would turn a scan
+quadratic — but as a sorted neighbourhood: its members are sorted by ``sort_key`` and each
+is compared with the next ``window`` ones. Pairs in small blocks are never missed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import attrs
+
+from crmkit.domain.dedup.comparators import Comparator
+from crmkit.domain.dedup.records import Record
+
+__all__ = [
+    "BlockingKey",
+    "Cluster",
+    "FieldRule",
+    "HardRule",
+    "Match",
+    "MatchConfig",
+    "Matcher",
+    "field_block",
+]
+
+BlockingKey = Callable[[Record], Iterable[str]]
+"""``record -> keys``: records are compared only when they share a key."""
+HardRule = Callable[[Record, Record], str | None]
+"""``(a, b) -> reason | None``: a veto or a decisive rule, with its reason code."""
+
+_MAX_BITS = 60.0  # beyond this the score is 0 or 1 in floating point anyway
+
+
+def _weight_is_nonnegative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, not {value}")
+
+
+def _disagree_is_nonpositive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value > 0:
+        raise ValueError(f"{attribute.name} must be <= 0, not {value}")
+
+
+def _floor_in_range(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{attribute.name} must be in [0, 1), not {value}")
+
+
+@attrs.frozen
+class FieldRule:
+    """How one field counts towards a match.
+
+    Attributes:
+        field: the record field (``name``, ``phones``, ``custom.contract_no`` …).
+        comparator: ``(a, b) -> similarity in [0, 1] | None``.
+        weight: bits of evidence when the similarity is 1 (log2 of how much likelier a
+            duplicate pair agrees than a non-duplicate pair).
+        disagree: bits (≤ 0) at or below ``floor``; 0 makes disagreement no evidence at all,
+            which suits phones and e-mails (a company has many).
+        floor: similarity at or below which the field counts as disagreeing.
+        label: short code in a match's reasons (default: the field name).
+    """
+
+    field: str
+    comparator: Comparator
+    weight: float = attrs.field(validator=_weight_is_nonnegative)
+    disagree: float = attrs.field(default=0.0, validator=_disagree_is_nonpositive, kw_only=True)
+    floor: float = attrs.field(default=0.0, validator=_floor_in_range, kw_only=True)
+    label: str | None = attrs.field(default=None, kw_only=True)
+
+    @property
+    def code(self) -> str:
+        return self.label or self.field
+
+    def evidence(self, similarity: float) -> float:
+        """Bits of evidence for a similarity: ``disagree`` at ``floor``, ``weight`` at 1."""
+        position = (similarity - self.floor) / (1.0 - self.floor)
+        position = min(1.0, max(0.0, position))
+        return self.disagree + (self.weight - self.disagree) * position
+
+
+def field_block(field: str, prefix: str = "") -> BlockingKey:
+    """A blocking key function yielding a field's value(s) as keys.
+
+    Args:
+        field: the record field; a collection yields one key per element.
+        prefix: prepended to each key (readability of the keys only; functions are
+            namespaced by the matcher anyway).
+
+    Returns:
+        ``record -> keys``.
+    """
+
+    def keys(record: Record) -> Iterable[str]:
+        value = record.get(field)
+        if value is None:
+            return ()
+        if isinstance(value, frozenset | set | tuple | list):
+            return [f"{prefix}{v}" for v in value if v is not None and v != ""]
+        return (f"{prefix}{value}",)
+
+    keys.__name__ = f"block_{field}"
+    return keys
+
+
+def _rule_tuple(rules: Iterable[FieldRule]) -> tuple[FieldRule, ...]:
+    return tuple(rules)
+
+
+def _block_tuple(keys: Iterable[BlockingKey]) -> tuple[BlockingKey, ...]:
+    return tuple(keys)
+
+
+def _hard_tuple(rules: Iterable[HardRule]) -> tuple[HardRule, ...]:
+    return tuple(rules)
+
+
+def _by_id(record: Record) -> str:
+    return record.id
+
+
+@attrs.frozen(kw_only=True)
+class MatchConfig:
+    """A duplicate-matching configuration.
+
+    Attributes:
+        rules: the field rules.
+        threshold: score at or above which a pair is a duplicate (a probability).
+        blocking_keys: ``record -> keys`` functions; only records sharing a key are compared.
+        prior: log2 prior odds that two blocked candidates are duplicates.
+        vetoes: hard rules that make a pair a non-duplicate (score 0), with a reason.
+        decisive: hard rules that make a pair a duplicate (score 1), checked first.
+        max_block_size: blocks up to this size are compared all-pairs.
+        window: in larger blocks, each record is compared with this many sorted neighbours.
+        sort_key: orders a large block's members (similar names next to each other).
+    """
+
+    rules: tuple[FieldRule, ...] = attrs.field(converter=_rule_tuple)
+    threshold: float = 0.5
+    blocking_keys: tuple[BlockingKey, ...] = attrs.field(default=(), converter=_block_tuple)
+    prior: float = 0.0
+    vetoes: tuple[HardRule, ...] = attrs.field(default=(), converter=_hard_tuple)
+    decisive: tuple[HardRule, ...] = attrs.field(default=(), converter=_hard_tuple)
+    max_block_size: int = 100
+    window: int = 8
+    sort_key: Callable[[Record], str] = _by_id
+
+    def with_rules(self, *rules: FieldRule) -> MatchConfig:
+        """This configuration with more rules, e.g. a custom field's.
+
+        Args:
+            rules: rules to append (``FieldRule("custom.contract_no", exact, 8.0)``).
+
+        Returns:
+            A new configuration.
+        """
+        return attrs.evolve(self, rules=self.rules + rules)
+
+
+@attrs.frozen
+class Match:
+    """The verdict on one pair, explained.
+
+    Attributes:
+        left: the first record's id.
+        right: the second record's id.
+        score: probability-like score in [0, 1] (1 / 0 when a hard rule decided).
+        is_duplicate: ``score >= threshold``.
+        reasons: short codes: ``uscc=``, ``name≈0.96``, ``phone=``, ``name≠0.41``,
+            ``location≠``, ``branch≠parent`` … — a hard rule's reason first, then agreeing
+            and disagreeing fields in rule order.
+        evidence: total bits including the prior (±inf when a hard rule decided).
+    """
+
+    left: str
+    right: str
+    score: float
+    is_duplicate: bool
+    reasons: tuple[str, ...]
+    evidence: float
+
+
+@attrs.frozen
+class Cluster:
+    """Records that are one thing, as far as the matcher can tell.
+
+    Attributes:
+        members: indexes into the list given to :meth:`Matcher.clusters`, ascending.
+        ids: the members' record ids, in the same order.
+        matches: the pairwise matches that joined them (a spanning tree; empty for one record).
+    """
+
+    members: tuple[int, ...]
+    ids: tuple[str, ...]
+    matches: tuple[Match, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def _reason(rule: FieldRule, similarity: float, evidence: float) -> str | None:
+    if evidence > 0:
+        return f"{rule.code}=" if similarity >= 0.995 else f"{rule.code}≈{similarity:.2f}"
+    if evidence < 0:
+        return f"{rule.code}≠{similarity:.2f}"
+    return None
+
+
+@attrs.frozen
+class Matcher:
+    """Scores pairs, finds candidate pairs by blocking, and clusters duplicates.
+
+    Attributes:
+        config: the :class:`MatchConfig`.
+    """
+
+    config: MatchConfig
+
+    # -- one pair ---------------------------------------------------------------------
+    def score(self, a: Record, b: Record) -> Match | None:
+        """Compare two records.
+
+        Args:
+            a: one record.
+            b: the other.
+
+        Returns:
+            The :class:`Match` (also below the threshold, so callers can rank), or None when
+            no rule and no hard rule could compare anything.
+        """
+        return self._judge(a, b, only_duplicates=False)
+
+    def _judge(self, a: Record, b: Record, *, only_duplicates: bool) -> Match | None:
+        # ``only_duplicates`` skips the vetoes of a pair already below the threshold: a
+        # veto can only lower a score, and a scan checks millions of such pairs.
+        cfg = self.config
+        bits = cfg.prior
+        compared = 0
+        reasons: list[str] = []
+        av, bv = a.values, b.values
+        for rule in cfg.rules:
+            va, vb = av.get(rule.field), bv.get(rule.field)
+            if va is None or vb is None:
+                continue
+            similarity = rule.comparator(va, vb)
+            if similarity is None:
+                continue
+            compared += 1
+            evidence = rule.evidence(similarity)
+            bits += evidence
+            reason = _reason(rule, similarity, evidence)
+            if reason is not None:
+                reasons.append(reason)
+        for decisive in cfg.decisive:
+            why = decisive(a, b)
+            if why is not None:
+                return Match(a.id, b.id, 1.0, True, (why, *reasons), math.inf)
+        if compared == 0 and not cfg.vetoes:
+            return None
+        bits = min(_MAX_BITS, max(-_MAX_BITS, bits))
+        score = 1.0 / (1.0 + 2.0**-bits)
+        duplicate = compared > 0 and score >= cfg.threshold
+        if only_duplicates and not duplicate:
+            return None
+        for veto in cfg.vetoes:
+            why = veto(a, b)
+            if why is not None:
+                return Match(a.id, b.id, 0.0, False, (why, *reasons), -math.inf)
+        if compared == 0:
+            return None
+        return Match(a.id, b.id, score, duplicate, tuple(reasons), bits)
+
+    def vetoed(self, a: Record, b: Record) -> str | None:
+        """The first veto's reason when the pair can never be duplicates (and no decisive
+        rule says otherwise), else None."""
+        if any(d(a, b) is not None for d in self.config.decisive):
+            return None
+        for veto in self.config.vetoes:
+            why = veto(a, b)
+            if why is not None:
+                return why
+        return None
+
+    def rank(self, query: Record, pool: Iterable[Record], *, limit: int | None = 5) -> list[Match]:
+        """The pool's records most similar to ``query``, best first (what find_similar shows).
+
+        Args:
+            query: the record being written or searched for.
+            pool: candidates (typically those sharing a blocking key with ``query``).
+            limit: how many to return (None: all with a positive score).
+
+        Returns:
+            Matches with ``left == query.id``, by descending score, then pool order.
+        """
+        found = [m for m in (self.score(query, r) for r in pool) if m is not None and m.score > 0.0]
+        found.sort(key=lambda m: -m.score)
+        return found if limit is None else found[:limit]
+
+    # -- many records -----------------------------------------------------------------
+    def block_keys(self, record: Record) -> frozenset[str]:
+        """The record's blocking keys, namespaced by key function (``0:+8613800138000``).
+
+        Storage can index these to find a new record's candidates without a scan.
+
+        Args:
+            record: the record.
+
+        Returns:
+            The keys.
+        """
+        return frozenset(
+            f"{n}:{key}" for n, fn in enumerate(self.config.blocking_keys) for key in fn(record)
+        )
+
+    def candidates(self, records: Sequence[Record]) -> Iterator[tuple[int, int]]:
+        """Index pairs ``(i, j)``, ``i < j``, of records sharing a blocking key, each once.
+
+        Blocks up to ``max_block_size`` records are compared all-pairs; a larger block is
+        sorted by ``sort_key`` and each member paired with its next ``window`` neighbours.
+
+        Args:
+            records: the records.
+
+        Yields:
+            Candidate pairs (in no particular order; :meth:`clusters` does not depend on it).
+        """
+        blocks: dict[str, list[int]] = defaultdict(list)
+        for i, record in enumerate(records):
+            for key in self.block_keys(record):
+                blocks[key].append(i)
+        cfg = self.config
+        seen: set[tuple[int, int]] = set()
+        for members in blocks.values():
+            if len(members) < 2:
+                continue
+            if len(members) <= cfg.max_block_size:
+                pairs: Iterable[tuple[int, int]] = (
+                    (members[p], members[q])
+                    for p in range(len(members))
+                    for q in range(p + 1, len(members))
+                )
+            else:
+                ordered = sorted(members, key=lambda i: (cfg.sort_key(records[i]), i))
+                pairs = (
+                    (min(ordered[p], ordered[q]), max(ordered[p], ordered[q]))
+                    for p in range(len(ordered))
+                    for q in range(p + 1, min(p + 1 + cfg.window, len(ordered)))
+                )
+            for pair in pairs:
+                if pair not in seen:
+                    seen.add(pair)
+                    yield pair
+
+    def matches(self, records: Sequence[Record]) -> list[tuple[int, int, Match]]:
+        """Candidate pairs that are duplicates, with their matches.
+
+        Args:
+            records: the records.
+
+        Returns:
+            ``(i, j, match)`` for every candidate pair at or above the threshold.
+        """
+        out: list[tuple[int, int, Match]] = []
+        for i, j in self.candidates(records):
+            match = self._judge(records[i], records[j], only_duplicates=True)
+            if match is not None and match.is_duplicate:
+                out.append((i, j, match))
+        return out
+
+    def clusters(self, records: Sequence[Record], *, singletons: bool = True) -> list[Cluster]:
+        """Group duplicates: union-find over duplicate pairs, strongest first, that never
+        joins two groups holding a vetoed pair.
+
+        Plain transitive closure would chain 金智（青岛） ~ 金智 ~ 金智（北京） into one
+        cluster; checking vetoes across the two groups before each union keeps such a
+        name-only record with its best match instead.
+
+        Args:
+            records: the records.
+            singletons: include records that match nothing (then the clusters partition
+                ``records``).
+
+        Returns:
+            Clusters ordered by their first member.
+        """
+        parent = list(range(len(records)))
+        members: dict[int, list[int]] = {i: [i] for i in range(len(records))}
+        links: dict[int, list[Match]] = {}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        edges = self.matches(records)
+        edges.sort(key=lambda e: (-e[2].score, e[0], e[1]))
+        for i, j, match in edges:
+            ri, rj = find(i), find(j)
+            if ri == rj:
+                continue
+            if any(
+                self.vetoed(records[p], records[q]) is not None
+                for p in members[ri]
+                for q in members[rj]
+            ):
+                continue
+            if len(members[ri]) < len(members[rj]):
+                ri, rj = rj, ri
+            parent[rj] = ri
+            members[ri].extend(members.pop(rj))
+            links[ri] = [*links.get(ri, []), *links.pop(rj, []), match]
+        out: list[Cluster] = []
+        for root, group in members.items():
+            if len(group) < 2 and not singletons:
+                continue
+            ordered = tuple(sorted(group))
+            out.append(
+                Cluster(ordered, tuple(records[i].id for i in ordered), tuple(links.get(root, ())))
+            )
+        out.sort(key=lambda c: c.members[0])
+        return out
