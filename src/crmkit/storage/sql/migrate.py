@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from crmkit.storage.sql.engine import begin_writing
+
 SCRIPT_LOCATION = "crmkit.storage.sql:migrations"
 
 
@@ -36,8 +38,20 @@ def alembic_config() -> Config:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Bring the database behind ``engine`` to the newest schema (idempotent)."""
+    """Bring the database behind ``engine`` to the newest schema (idempotent).
+
+    Runs in one transaction. Concurrent openers of a fresh database wait for each other
+    instead of racing to create the same tables: SQLite through the write lock its
+    ``BEGIN IMMEDIATE`` takes (see ``store``), PostgreSQL through an advisory lock per
+    schema, after which the second opener finds the schema at head and does nothing.
+    """
     config = alembic_config()
     with engine.begin() as connection:
+        begin_writing(connection)  # SQLite: hold the write lock before reading the version
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock("
+                "hashtext('crmkit.migrate:' || coalesce(current_schema(), '')))"
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -11,31 +11,27 @@ import builtins
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Connection,
     Engine,
-    Integer,
-    and_,
+    bindparam,
     column,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     literal,
     literal_column,
+    make_url,
     or_,
     select,
-    text,
     union,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
 from crmkit.domain.audit import AuditEntry
 from crmkit.domain.contact import Contact
@@ -57,9 +53,10 @@ from crmkit.storage.ports import (
     UserRepository,
 )
 from crmkit.storage.sql import rows
+from crmkit.storage.sql.engine import build_engine
 from crmkit.storage.sql.migrate import upgrade_to_head
+from crmkit.storage.sql.search import customer_text_clause, like_escape, prefix
 from crmkit.storage.sql.tables import (
-    SQLITE_FTS_TABLE,
     audit_log,
     contacts,
     customer_co_owners,
@@ -68,7 +65,7 @@ from crmkit.storage.sql.tables import (
     user_credentials,
     users,
 )
-from crmkit.storage.textsearch import SHORT_QUERY, prepare_query, search_document
+from crmkit.storage.textsearch import normalize_query, search_document
 
 # Customer rows are read as plain driver values (no SQLAlchemy type processing) and decoded
 # once in ``rows.customer_from_row``: half the cost of a page of 50 at a million rows.
@@ -82,7 +79,6 @@ SELECT_CUSTOMERS = select(*READ).select_from(customers)
 SELECT_SHARED_CUSTOMERS = select(*READ).select_from(
     customer_co_owners.join(customers, customers.c.id == customer_co_owners.c.customer_id)
 )
-_TOP = "\U0010ffff"  # sorts after every other character: the upper bound of a prefix range
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -92,42 +88,93 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 
 
 class SqlStore:
-    """A store in a SQL database reached through SQLAlchemy 2.
+    """A store in a SQL database reached through SQLAlchemy 2 (Core, no ORM).
+
+    Opening a store creates its engine and migrates the database to the newest schema
+    (Alembic, run in code with the migrations shipped in this package); nothing is created
+    at import time. Close it with :meth:`close` (it disposes of the engine's pool).
+
+    **SQLite** (``sqlite:///path/crm.db``): WAL journal, ``foreign_keys=ON``,
+    ``busy_timeout`` 10 s. crmkit, not the ``sqlite3`` module, controls transactions: the
+    module's legacy mode begins a transaction only before INSERT/UPDATE/DELETE, so a
+    SAVEPOINT taken first escaped the transaction and DDL was not transactional. By default
+    (``sqlite_begin="on_write"``) a unit of work reads in autocommit mode, each read seeing
+    the latest commit (like READ COMMITTED on PostgreSQL), and its first write (or
+    SAVEPOINT, or DDL) opens ``BEGIN IMMEDIATE``, which waits up to the busy timeout for the
+    write lock and then holds it to commit. From the first write on, the unit of work is one
+    serialized transaction. What this avoids: a ``BEGIN`` (deferred) transaction that has
+    read cannot upgrade to a writer once another connection has committed, and SQLite
+    fails that at once with "database is locked" (the busy timeout does not help); here the
+    compare-and-set update instead sees the newer version and raises ``ConcurrencyError``.
+    ``sqlite://`` is one in-memory database shared by every unit of work of the store
+    (``StaticPool``: one connection), meant for tests; use it from one thread at a time.
+
+    **PostgreSQL** (``postgresql+psycopg://user@host/db``): psycopg 3, READ COMMITTED (every
+    write is a compare-and-set on the version, so it needs no more). The database user must
+    be able to ``CREATE EXTENSION pg_trgm`` the first time (trusted since PostgreSQL 13), or
+    an administrator creates it beforehand.
 
     Args:
-        url: ``sqlite:///path.db``, ``sqlite://`` (in memory, one shared connection) or
-            ``postgresql+psycopg://user@host/db``. A PostgreSQL URL may carry
-            ``?options=-csearch_path%3Dmyschema`` to live in its own schema.
-        migrate: bring the schema to the newest migration on open (default True).
-        **engine_options: passed to ``sqlalchemy.create_engine``.
+        url: the database URL. ``sqlite://`` is in memory.
+        schema: PostgreSQL only: keep every table (and Alembic's version table) in this
+            schema, created if missing. Connections get ``search_path=<schema>,public``
+            (``public`` is where ``pg_trgm`` lives). Without it, the URL's own
+            ``?options=-csearch_path%3D...`` is honoured as it stands, so both ways work;
+            ``schema=`` is the convenient one. Tests use it to give each run its own schema.
+        migrate: bring the schema to head on open (default True). With False the database
+            must already be at head.
+        sqlite_begin: how SQLite transactions begin: ``"on_write"`` (the default, above),
+            ``"immediate"`` (``BEGIN IMMEDIATE`` at the first statement: every unit of work,
+            even a read-only one, is one serialized snapshot and holds the write lock; two
+            open at once in one thread wait on each other) or ``"deferred"`` (``BEGIN`` at
+            the first statement: consistent snapshots for reads, but a read-then-write unit
+            of work fails with "database is locked" if another committed in between).
+        **engine_options: passed on to ``sqlalchemy.create_engine`` (``echo``,
+            ``pool_size``, ``connect_args``...).
+
+    Raises:
+        ValueError: ``schema`` is not a plain identifier, or given for SQLite.
     """
 
-    def __init__(self, url: str, *, migrate: bool = True, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        sqlite_begin: str = "on_write",
+        **engine_options: Any,
+    ) -> None:
         self.url = url
-        options: dict[str, Any] = dict(engine_options)
-        if url.startswith("sqlite"):
-            in_memory = url in ("sqlite://", "sqlite:///:memory:")
-            options.setdefault("connect_args", {})
-            options["connect_args"].setdefault("check_same_thread", False)
-            options["connect_args"].setdefault("timeout", 30)
-            if in_memory:
-                options.setdefault("poolclass", StaticPool)
-        else:
-            options.setdefault("pool_pre_ping", True)
-        self.engine: Engine = create_engine(url, **options)
-        self.dialect_name = self.engine.dialect.name
-        if self.dialect_name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_on_connect)
-        elif self.dialect_name == "postgresql":
-            event.listen(self.engine, "connect", _postgres_on_connect)
-        if migrate:
-            upgrade_to_head(self.engine)
+        self.schema = schema
+        self.engine: Engine = build_engine(
+            url, schema=schema, sqlite_begin=sqlite_begin, **engine_options
+        )
+        self.dialect_name: str = self.engine.dialect.name
+        try:
+            if schema is not None:
+                self._create_schema(schema)
+            if migrate:
+                upgrade_to_head(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def _create_schema(self, schema: str) -> None:
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('crmkit.schema'))")
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
     def unit_of_work(self) -> SqlUnitOfWork:
+        """A new unit of work: one connection, one transaction."""
         return SqlUnitOfWork(self)
 
     def close(self) -> None:
+        """Close every pooled connection. Units of work still open keep theirs."""
         self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({make_url(self.url).render_as_string(hide_password=True)!r})"
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -136,36 +183,29 @@ class SqlStore:
             yield conn
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # psycopg prepares a statement after five runs; PostgreSQL may then switch to a generic
-    # plan that ignores the parameter's value. For "name LIKE '%q%'" that plan walks the
-    # whole table (500 ms at 1M rows instead of 4 ms). Always plan with the real values.
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
-    dbapi_connection.commit()
-
-
 def open_sql_store(url: str, **options: Any) -> SqlStore:
-    """Entry point for the ``sqlite`` and ``postgresql`` URL schemes."""
+    """Entry point for the ``sqlite`` and ``postgresql`` URL schemes (``crmkit.storage``).
+
+    Args:
+        url: a SQLAlchemy URL.
+        **options: as :class:`SqlStore` (``schema``, ``migrate``, ``sqlite_begin``, engine
+            options).
+    """
     return SqlStore(url, **options)
 
 
 class SqlUnitOfWork:
-    """One connection and one transaction."""
+    """One connection and one transaction; repositories run on that connection.
+
+    The transaction begins with the first statement (on SQLite that is when the write lock
+    is taken) and ends with :meth:`commit` or :meth:`rollback`; leaving the ``with`` block
+    without committing rolls back. After ``commit()`` the unit of work may be used again:
+    the next statement begins a new transaction.
+    """
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        self.conn = store.engine.connect()
-        self._tx = self.conn.begin()
+        self.conn: Connection = store.engine.connect()
         self.dialect = store.dialect_name
         self._dirty_search: set[str] = set()
         self.customers: CustomerRepository = SqlCustomers(self)
@@ -182,15 +222,19 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._tx.is_active:
-            self.rollback()
-        self.conn.close()
+        try:
+            if self.conn.in_transaction():
+                self.rollback()
+        finally:
+            self.conn.close()
 
     def mark_search_dirty(self, customer_id: str) -> None:
         self._dirty_search.add(customer_id)
 
-    def _refresh_search(self) -> None:
-        """Recompute the search text of customers whose contacts changed."""
+    def refresh_search(self) -> None:
+        """Rewrite the search documents of customers whose contacts changed."""
+        if not self._dirty_search:
+            return
         ids = sorted(self._dirty_search)
         self._dirty_search.clear()
         for chunk in _chunks(ids):
@@ -203,20 +247,25 @@ class SqlUnitOfWork:
                 .order_by(contacts.c.seq)
             ):
                 people.setdefault(r.customer_id, []).append(rows.contact_from_row(r._mapping))
-            for cid, customer in by_id.items():
-                doc = search_document(customer, people.get(cid, []))
+            docs = [
+                {"b_id": cid, "b_doc": search_document(customer, people.get(cid, []))}
+                for cid, customer in by_id.items()
+            ]
+            if docs:
                 self.conn.execute(
-                    update(customers).where(customers.c.id == cid).values(search_text=doc)
+                    update(customers)
+                    .where(customers.c.id == bindparam("b_id"))
+                    .values(search_text=bindparam("b_doc")),
+                    docs,
                 )
 
     def commit(self) -> None:
-        if self._dirty_search:
-            self._refresh_search()
-        self._tx.commit()
+        self.refresh_search()
+        self.conn.commit()
 
     def rollback(self) -> None:
         self._dirty_search.clear()
-        self._tx.rollback()
+        self.conn.rollback()
 
 
 # -- shared query pieces -------------------------------------------------------------------
@@ -248,10 +297,6 @@ def _scope_clause(scope: Scope) -> ColumnElement[bool] | None:
     return customers.c.seq.in_(owned.union_all(shared))
 
 
-def _prefix(column: Any, value: str) -> ColumnElement[bool]:
-    return and_(column >= value, column < value + _TOP)
-
-
 def _code_range(code: str) -> ColumnElement[bool]:
     """A region code and everything inside it, as an indexed equality."""
     if code.endswith("0000"):
@@ -259,10 +304,6 @@ def _code_range(code: str) -> ColumnElement[bool]:
     if code.endswith("00"):
         return customers.c.city_code == code[:4]
     return customers.c.region_code == code
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _page(
@@ -282,6 +323,18 @@ def _page(
     fetched = fetched[:limit]
     items = tuple(convert(r._mapping) for r in fetched)
     return Page(items, str(fetched[-1].seq) if more and fetched else None)
+
+
+def _raise_taken(
+    conn: Connection, table: Any, entity: str, ids: Sequence[str], exc: IntegrityError
+) -> NoReturn:
+    """After a failed INSERT: ``ConcurrencyError`` for an id that already exists (someone
+    created it first, as with a stale update: expected version 0), else the error itself."""
+    for chunk in _chunks(list(ids)):
+        row = conn.execute(select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).first()
+        if row is not None:
+            raise ConcurrencyError(entity, row.id, 0, row.version) from exc
+    raise exc
 
 
 def _cas_update(
@@ -328,13 +381,21 @@ class SqlCustomers:
         self.add_many([customer])
 
     def add_many(self, batch: Sequence[Customer]) -> None:
+        """One multi-row INSERT per table (insertmanyvalues): customers, co-owners, tags.
+
+        New customers have no contacts yet, so their search document is their own name and
+        phones; the FTS5 entry is written by the insert trigger (SQLite) or indexed with the
+        row (PostgreSQL). A taken id raises ``ConcurrencyError(expected=0)``, like a stale
+        update: someone else created it first.
+        """
         if not batch:
             return
         values = [rows.customer_row(c, search_document(c, ())) for c in batch]
         try:
-            self._conn.execute(insert(customers), values)
+            with self._conn.begin_nested():  # so the check below can still run on PostgreSQL
+                self._conn.execute(insert(customers), values)
         except IntegrityError as exc:
-            raise ConcurrencyError("customer", batch[0].id, 0, 1) from exc
+            _raise_taken(self._conn, customers, "customer", [c.id for c in batch], exc)
         self._side_rows(batch)
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
@@ -356,6 +417,8 @@ class SqlCustomers:
         return out
 
     def update(self, customer: Customer, expected_version: int) -> None:
+        """Compare-and-set on the version; rewrites co-owners, tags and the search text."""
+        self._uow.refresh_search()
         doc = search_document(customer, self._live_contacts(customer.id))
         _cas_update(
             self._uow, customers, "customer", rows.customer_row(customer, doc), expected_version
@@ -396,29 +459,15 @@ class SqlCustomers:
         if query.deleted_before is not None:
             where.append(c.deleted_at < query.deleted_before)
         if query.text:
-            clause = self._text_clause(query.text)
+            clause = customer_text_clause(self._uow.dialect, query.text)
             if clause is not None:
                 where.append(clause)
         return where
 
-    def _text_clause(self, raw: str) -> ColumnElement[bool] | None:
-        q = prepare_query(raw)
-        if not q:
-            return None
-        if len(q) < SHORT_QUERY:
-            by_contact = select(contacts.c.customer_id).where(
-                _prefix(contacts.c.name_key, q), contacts.c.deleted_at.is_(None)
-            )
-            return or_(_prefix(customers.c.name_key, q), customers.c.id.in_(by_contact))
-        if self._uow.dialect == "sqlite":
-            phrase = '"' + q.replace('"', '""') + '"'
-            hits = text(f"SELECT rowid FROM {SQLITE_FTS_TABLE} WHERE {SQLITE_FTS_TABLE} MATCH :q")
-            return customers.c.seq.in_(hits.bindparams(q=phrase).columns(column("rowid", Integer)))
-        return customers.c.search_text.like(f"%{_like_escape(q)}%", escape="\\")
-
     def list(
         self, query: CustomerQuery, scope: Scope, *, after: str | None, limit: int
     ) -> Page[Customer]:
+        self._uow.refresh_search()  # contact changes of this unit of work are searchable
         if scope.owner_ids is None:
             stmt = SELECT_CUSTOMERS.where(*self._where(query, scope))
             return _page(
@@ -468,6 +517,7 @@ class SqlCustomers:
         return Page(items, str(fetched[-1].seq) if more and fetched else None)
 
     def count(self, query: CustomerQuery, scope: Scope, *, cap: int | None = None) -> int:
+        self._uow.refresh_search()
         inner = select(literal(1)).select_from(customers).where(*self._where(query, scope))
         if cap is not None:
             inner = inner.limit(cap)
@@ -520,9 +570,19 @@ class SqlContacts:
         if not batch:
             return
         try:
-            self._conn.execute(insert(contacts), [rows.contact_row(c) for c in batch])
+            with self._conn.begin_nested():
+                self._conn.execute(insert(contacts), [rows.contact_row(c) for c in batch])
         except IntegrityError as exc:
-            raise NotFound("customer", batch[0].customer_id) from exc
+            wanted = sorted({c.customer_id for c in batch})
+            known = set(
+                self._conn.execute(
+                    select(customers.c.id).where(customers.c.id.in_(wanted))
+                ).scalars()
+            )
+            for customer_id in wanted:
+                if customer_id not in known:
+                    raise NotFound("customer", customer_id) from exc
+            _raise_taken(self._conn, contacts, "contact", [c.id for c in batch], exc)
         for c in batch:
             self._uow.mark_search_dirty(c.customer_id)
 
@@ -553,7 +613,7 @@ class SqlContacts:
         if query.surname_letter is not None:
             stmt = stmt.where(contacts.c.surname_letter == query.surname_letter)
         if query.text:
-            q = f"%{_like_escape(query.text.strip().casefold())}%"
+            q = f"%{like_escape(normalize_query(query.text))}%"
             stmt = stmt.where(
                 or_(
                     contacts.c.name_key.like(q, escape="\\"),
@@ -607,9 +667,10 @@ class SqlUsers:
     def add(self, user: User) -> None:
         # A unique login is checked by the workflow first; the constraint catches a race.
         try:
-            self._conn.execute(insert(users).values(**rows.user_row(user)))
+            with self._conn.begin_nested():
+                self._conn.execute(insert(users).values(**rows.user_row(user)))
         except IntegrityError as exc:
-            raise _login_taken(user.login) from exc
+            self._explain(user, exc)
 
     def get(self, id: str) -> User | None:
         row = self._conn.execute(select(users).where(users.c.id == id)).first()
@@ -621,9 +682,17 @@ class SqlUsers:
 
     def update(self, user: User, expected_version: int) -> None:
         try:
-            _cas_update(self._uow, users, "user", rows.user_row(user), expected_version)
+            with self._conn.begin_nested():
+                _cas_update(self._uow, users, "user", rows.user_row(user), expected_version)
         except IntegrityError as exc:
+            self._explain(user, exc)
+
+    def _explain(self, user: User, exc: IntegrityError) -> NoReturn:
+        """Translate a constraint violation on users (httpx's ``map_exceptions`` habit)."""
+        holder = self._conn.execute(select(users.c.id).where(users.c.login == user.login)).scalar()
+        if holder is not None and holder != user.id:
             raise _login_taken(user.login) from exc
+        _raise_taken(self._conn, users, "user", [user.id], exc)
 
     def list(self, query: UserQuery, *, after: str | None, limit: int) -> Page[User]:
         stmt = select(users)
@@ -637,19 +706,22 @@ class SqlUsers:
         if query.active is not None:
             stmt = stmt.where(users.c.active == query.active)
         if query.text:
-            q = f"%{_like_escape(query.text.strip())}%"
+            q = f"%{like_escape(query.text.casefold())}%"
             stmt = stmt.where(
-                or_(users.c.name.like(q, escape="\\"), users.c.login.like(q.lower(), escape="\\"))
+                or_(
+                    func.lower(users.c.name).like(q, escape="\\"),
+                    users.c.login.like(q, escape="\\"),
+                )
             )
         return _page(self._conn, stmt, users.c.seq, after, limit, False, rows.user_from_row)
 
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(users)).scalar_one())
 
-    def logins_starting_with(self, prefix: str) -> set[str]:
+    def logins_starting_with(self, login_prefix: str) -> set[str]:
         return set(
             self._conn.execute(
-                select(users.c.login).where(_prefix(users.c.login, prefix))
+                select(users.c.login).where(prefix(users.c.login, login_prefix))
             ).scalars()
         )
 

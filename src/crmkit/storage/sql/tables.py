@@ -39,6 +39,16 @@ metadata = MetaData(
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def PrefixKey(length: int) -> String:
+    """A column searched by prefix ranges (``key >= q AND key < q || U+10FFFF``).
+
+    Such a range is only a correct "starts with" test under code-point order. SQLite's
+    default BINARY collation is that; PostgreSQL databases are often created with a
+    linguistic collation (en_US.UTF-8), so the column is declared ``COLLATE "C"`` there.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class JSONType(TypeDecorator[Any]):
     """JSON: ``jsonb`` on PostgreSQL, text on SQLite.
 
@@ -107,14 +117,22 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """Money amounts: NUMERIC on PostgreSQL, decimal text on SQLite (never a float)."""
+    """Money amounts, never a float.
+
+    PostgreSQL: ``NUMERIC`` without a declared precision, which stores any decimal exactly
+    and gives it back with the scale it went in with (``0.3`` stays ``0.3``, not
+    ``0.300000``). SQLite has no decimal type: the amount is kept as its decimal text.
+    Either way a ``Money`` read back equals, digit for digit, the one written, so the two
+    backends cannot disagree about an amount (a fixed ``NUMERIC(18,4)`` would silently round
+    a unit price of ``0.000125`` on PostgreSQL while SQLite kept it).
+    """
 
     impl = String(40)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(Numeric(20, 6, asdecimal=True))
+            return dialect.type_descriptor(Numeric(asdecimal=True))
         return dialect.type_descriptor(String(40))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
@@ -145,7 +163,7 @@ customers = Table(
     Column("id", String(36), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("name", String(100), nullable=False),
-    Column("name_key", String(100), nullable=False),
+    Column("name_key", PrefixKey(100), nullable=False),
     Column("category", String(16), nullable=False),
     Column("channel_type", String(16), nullable=False),
     Column("related_customer_ids", JSONType(), nullable=False),
@@ -225,7 +243,7 @@ contacts = Table(
         "customer_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
     ),
     Column("name", String(50), nullable=False),
-    Column("name_key", String(50), nullable=False),
+    Column("name_key", PrefixKey(50), nullable=False),
     Column("gender", String(8)),
     Column("title", String(50)),
     Column("mobile", String(20)),
@@ -250,7 +268,7 @@ users = Table(
     Column("seq", SeqType, primary_key=True, autoincrement=True),
     Column("id", String(36), nullable=False, unique=True),
     Column("name", String(50), nullable=False),
-    Column("login", String(40), nullable=False, unique=True),
+    Column("login", PrefixKey(40), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
     Column("manager_id", String(36)),
     Column("email", String(254)),
@@ -289,5 +307,6 @@ Index("ix_audit_log_type", audit_log.c.entity_type, audit_log.c.seq)
 Index("ix_audit_log_at", audit_log.c.at)
 
 # The SQLite full-text index lives outside the metadata (a virtual table Alembic cannot
-# describe); the migration creates it and the store keeps it in sync.
+# describe): the migration creates it with triggers that keep it in step with
+# customers.search_text. See ``search.py``.
 SQLITE_FTS_TABLE = "customer_fts"
