@@ -26,6 +26,8 @@ class TestSqliteFileStoreContract(StoreContract):
 
 class TestSqliteInMemoryStoreContract(StoreContract):
     state_machine_examples = 15
+    # One shared connection: two units of work cannot be open in two threads at once.
+    test_a_second_unit_of_work_locking_a_shared_key_waits_for_the_first = None  # type: ignore[assignment]
 
     def make_store(self) -> Store:
         return SqlStore("sqlite://")

@@ -52,6 +52,8 @@ class Contact:
     # Set when the contact went to the recycle bin because its customer did, so that
     # restoring the customer brings back exactly those contacts.
     deleted_with: str | None = None
+    # Set on a contact merged into another (it is then in the recycle bin): the winner.
+    merged_into: str | None = None
 
     @property
     def is_deleted(self) -> bool:

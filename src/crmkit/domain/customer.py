@@ -172,6 +172,8 @@ class Customer:
     updated_at: datetime
     created_by: str
     deleted_at: datetime | None = None
+    # Set on a customer merged into another (it is then in the recycle bin): the winner.
+    merged_into: str | None = None
 
     @property
     def is_deleted(self) -> bool:

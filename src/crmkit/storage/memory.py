@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -20,18 +20,26 @@ from crmkit.domain.audit import AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.errors import ConcurrencyError, FieldError, NotFound, ValidationError
+from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.user import Credentials, User
 from crmkit.storage.ports import (
     EVERYTHING,
     AuditQuery,
     AuditRepository,
+    Candidate,
     ContactQuery,
     ContactRepository,
+    CoOwnershipRepository,
     CustomerQuery,
     CustomerRepository,
+    Decision,
+    DedupRepository,
     Deleted,
+    IndexEntry,
     Page,
+    RequestQuery,
     Scope,
+    StoredPair,
     UserQuery,
     UserRepository,
 )
@@ -51,6 +59,13 @@ class _Tables:
     user_seq: dict[str, int] = attrs.Factory(dict)
     credentials: dict[str, Credentials] = attrs.Factory(dict)
     audit: list[AuditEntry] = attrs.Factory(list)
+    requests: dict[str, CoOwnershipRequest] = attrs.Factory(dict)
+    request_seq: dict[str, int] = attrs.Factory(dict)
+    # The duplicate index: (kind, id) -> entry; key -> ids; (kind, left, right) -> pair.
+    dedup_entries: dict[tuple[str, str], IndexEntry] = attrs.Factory(dict)
+    dedup_keys: dict[int, set[str]] = attrs.Factory(dict)
+    dedup_pairs: dict[tuple[str, str, str], StoredPair] = attrs.Factory(dict)
+    dedup_decisions: dict[tuple[str, str, str], Decision] = attrs.Factory(dict)
     next_seq: int = 1
 
 
@@ -62,6 +77,9 @@ class MemoryStore:
         self.dialect_name = "memory"
         self._tables = _Tables()
         self._lock = threading.RLock()
+        # Duplicate-index key locks held by open units of work (``DedupRepository.lock``).
+        self._key_owners: dict[int, object] = {}
+        self._key_released = threading.Condition(self._lock)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -153,12 +171,16 @@ class MemoryUnitOfWork:
         self._contacts = _Overlay(t.contacts, t.contact_seq)
         self._users = _Overlay(t.users, t.user_seq)
         self._credentials: dict[str, Credentials] = {}
+        self._requests = _Overlay(t.requests, t.request_seq)
         self._audit: list[AuditEntry] = []
+        self._dedup = _DedupOverlay()
         self._done = False
         self.customers: CustomerRepository = _MemoryCustomers(self)
         self.contacts: ContactRepository = _MemoryContacts(self)
         self.users: UserRepository = _MemoryUsers(self)
         self.audit: AuditRepository = _MemoryAudit(self)
+        self.dedup: DedupRepository = _MemoryDedup(self)
+        self.co_ownership: CoOwnershipRepository = _MemoryRequests(self)
 
     def _next_seq(self) -> int:
         with self._store._lock:
@@ -180,7 +202,7 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         with self._store._lock:
-            for overlay in (self._customers, self._contacts, self._users):
+            for overlay in (self._customers, self._contacts, self._users, self._requests):
                 conflict = overlay.conflicts()
                 if conflict is not None:
                     self.rollback()
@@ -190,19 +212,31 @@ class MemoryUnitOfWork:
                 if user is not _MISSING and taken.get(user.login, user.id) != user.id:
                     self.rollback()
                     raise ValidationError([FieldError("login", "user.login_taken", user.login)])
-            for overlay in (self._customers, self._contacts, self._users):
+            for overlay in (self._customers, self._contacts, self._users, self._requests):
                 overlay.apply()
             self._store._tables.credentials.update(self._credentials)
             self._store._tables.audit.extend(self._audit)
+            self._dedup.apply(self._store._tables)
+            self._release_keys()
         self._done = True
 
     def rollback(self) -> None:
-        self._customers.written.clear()
-        self._contacts.written.clear()
-        self._users.written.clear()
+        for overlay in (self._customers, self._contacts, self._users, self._requests):
+            overlay.written.clear()
         self._credentials.clear()
         self._audit.clear()
+        self._dedup = _DedupOverlay()
+        with self._store._lock:
+            self._release_keys()
         self._done = True
+
+    def _release_keys(self) -> None:
+        owners = self._store._key_owners
+        mine = [k for k, owner in owners.items() if owner is self]
+        for key in mine:
+            del owners[key]
+        if mine:
+            self._store._key_released.notify_all()
 
 
 def _versioned_update(overlay: _Overlay, entity: str, obj: Any, expected_version: int) -> None:
@@ -493,3 +527,208 @@ class _MemoryAudit:
 
         rows = [(i, e) for i, e in enumerate(self._all(), start=1) if ok(e)]
         return _page(rows, after, limit, descending=True)
+
+
+class _MemoryRequests:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._rows = uow._requests
+
+    def add(self, request: CoOwnershipRequest) -> None:
+        _insert(self._uow, self._rows, "co_ownership_request", request)
+
+    def get(self, id: str) -> CoOwnershipRequest | None:
+        found: CoOwnershipRequest | None = self._rows.current(id)
+        return found
+
+    def update(self, request: CoOwnershipRequest, expected_version: int) -> None:
+        _versioned_update(self._rows, "co_ownership_request", request, expected_version)
+
+    def list(
+        self, query: RequestQuery, *, after: str | None, limit: int
+    ) -> Page[CoOwnershipRequest]:
+        def ok(r: CoOwnershipRequest) -> bool:
+            return (
+                (query.status is None or r.status == query.status)
+                and (query.customer_id is None or r.customer_id == query.customer_id)
+                and (query.requester_id is None or r.requester_id == query.requester_id)
+                and (query.owner_ids is None or r.owner_id in query.owner_ids)
+            )
+
+        return _page([r for r in self._rows.rows() if ok(r[1])], after, limit, descending=True)
+
+
+# -- the duplicate index ----------------------------------------------------------------
+_KEY_LOCK_TIMEOUT_S = 30.0
+
+
+@attrs.define
+class _DedupOverlay:
+    """Pending changes to the duplicate index of one unit of work."""
+
+    entries: dict[tuple[str, str], Any] = attrs.Factory(dict)  # IndexEntry or _MISSING
+    pairs: dict[tuple[str, str, str], Any] = attrs.Factory(dict)  # StoredPair or _MISSING
+    dropped: set[tuple[str, str]] = attrs.Factory(set)  # (kind, id): committed pairs gone
+    decisions: dict[tuple[str, str, str], Decision] = attrs.Factory(dict)
+
+    def apply(self, t: _Tables) -> None:
+        if self.dropped:
+            for gone in [
+                k
+                for k in t.dedup_pairs
+                if (k[0], k[1]) in self.dropped or (k[0], k[2]) in self.dropped
+            ]:
+                del t.dedup_pairs[gone]
+        for (kind, id), entry in self.entries.items():
+            old = t.dedup_entries.pop((kind, id), None)
+            if old is not None:
+                for key in old.keys:
+                    members = t.dedup_keys.get(key)
+                    if members is not None:
+                        members.discard(id)
+                        if not members:
+                            del t.dedup_keys[key]
+            if entry is not _MISSING:
+                t.dedup_entries[(kind, id)] = entry
+                for key in entry.keys:
+                    t.dedup_keys.setdefault(key, set()).add(id)
+        for where, pair in self.pairs.items():
+            if pair is _MISSING:
+                t.dedup_pairs.pop(where, None)
+            else:
+                t.dedup_pairs[where] = pair
+        t.dedup_decisions.update(self.decisions)
+
+
+class _MemoryDedup:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _o(self) -> _DedupOverlay:
+        return self._uow._dedup
+
+    @property
+    def _t(self) -> _Tables:
+        return self._uow._store._tables
+
+    def lock(self, keys: Collection[int]) -> None:
+        store = self._uow._store
+        wanted = set(keys)
+        with store._lock:
+            ok = store._key_released.wait_for(
+                lambda: all(store._key_owners.get(k, self._uow) is self._uow for k in wanted),
+                timeout=_KEY_LOCK_TIMEOUT_S,
+            )
+            if not ok:
+                raise ConcurrencyError("dedup_key", "lock", 0, None)
+            for key in wanted:
+                store._key_owners[key] = self._uow
+
+    def _entry(self, kind: str, id: str) -> IndexEntry | None:
+        found = self._o.entries.get((kind, id))
+        if found is _MISSING:
+            return None
+        if found is not None:
+            entry: IndexEntry = found
+            return entry
+        return self._t.dedup_entries.get((kind, id))
+
+    def put(self, kind: str, entries: Sequence[IndexEntry]) -> None:
+        for entry in entries:
+            self._drop_pairs(kind, entry.entity_id)
+            self._o.entries[(kind, entry.entity_id)] = entry
+
+    def remove(self, kind: str, ids: Sequence[str]) -> None:
+        for id in ids:
+            self._drop_pairs(kind, id)
+            self._o.entries[(kind, id)] = _MISSING
+
+    def _drop_pairs(self, kind: str, id: str) -> None:
+        self._o.dropped.add((kind, id))
+        for key in [k for k in self._o.pairs if k[0] == kind and id in (k[1], k[2])]:
+            del self._o.pairs[key]
+
+    def candidates(
+        self, kind: str, keys: Collection[int], *, limit: int, exclude: Collection[str] = ()
+    ) -> builtins.list[Candidate]:
+        wanted = set(keys)
+        ids: set[str] = set()
+        with self._uow._store._lock:
+            for key in wanted:
+                ids.update(self._t.dedup_keys.get(key, ()))
+        ids.update(id for (k, id), e in self._o.entries.items() if k == kind and e is not _MISSING)
+        found: list[Candidate] = []
+        for id in ids - set(exclude):
+            entry = self._entry(kind, id)
+            if entry is None:
+                continue
+            shared = len(entry.keys & wanted)
+            if shared:
+                found.append(Candidate(id, entry.record, shared))
+        found.sort(key=lambda c: (-c.shared, c.entity_id))
+        return found[:limit]
+
+    def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for id in ids:
+            entry = self._entry(kind, id)
+            if entry is not None:
+                out[id] = entry.record
+        return out
+
+    def count(self, kind: str) -> int:
+        ids = {id for (k, id) in self._t.dedup_entries if k == kind}
+        ids.update(id for (k, id) in self._o.entries if k == kind)
+        return sum(1 for id in ids if self._entry(kind, id) is not None)
+
+    def _all_pairs(self, kind: str) -> dict[tuple[str, str], StoredPair]:
+        dropped = self._o.dropped
+        out = {
+            (k[1], k[2]): p
+            for k, p in self._t.dedup_pairs.items()
+            if k[0] == kind and (kind, k[1]) not in dropped and (kind, k[2]) not in dropped
+        }
+        for k, p in self._o.pairs.items():
+            if k[0] != kind:
+                continue
+            if p is _MISSING:
+                out.pop((k[1], k[2]), None)
+            else:
+                out[(k[1], k[2])] = p
+        return out
+
+    def put_pairs(self, kind: str, pairs: Sequence[StoredPair]) -> None:
+        for pair in pairs:
+            self._o.pairs[(kind, pair.left, pair.right)] = pair
+
+    def pairs(self, kind: str, *, after: str | None, limit: int) -> Page[StoredPair]:
+        ordered = sorted(self._all_pairs(kind).items())
+        if after is not None:
+            mark = tuple(after.split("|", 1))
+            ordered = [item for item in ordered if item[0] > mark]
+        chunk = ordered[: limit + 1]
+        more = len(chunk) > limit
+        chunk = chunk[:limit]
+        return Page(tuple(p for _, p in chunk), "|".join(chunk[-1][0]) if more and chunk else None)
+
+    def pairs_of(self, kind: str, ids: Sequence[str]) -> builtins.list[StoredPair]:
+        wanted = set(ids)
+        return [
+            p
+            for key, p in sorted(self._all_pairs(kind).items())
+            if key[0] in wanted or key[1] in wanted
+        ]
+
+    def decide(self, kind: str, decision: Decision) -> None:
+        self._o.decisions[(kind, decision.left, decision.right)] = decision
+
+    def decisions(self, kind: str, ids: Sequence[str] | None = None) -> builtins.list[Decision]:
+        merged = {k: d for k, d in self._t.dedup_decisions.items() if k[0] == kind}
+        merged.update({k: d for k, d in self._o.decisions.items() if k[0] == kind})
+        wanted = set(ids) if ids is not None else None
+        return [
+            d
+            for _, d in sorted(merged.items())
+            if wanted is None or d.left in wanted or d.right in wanted
+        ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
@@ -25,6 +25,7 @@ import attrs
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
+from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Credentials, Role, User
 
 T = TypeVar("T")
@@ -240,6 +241,126 @@ class AuditRepository(Protocol):
         """A keyset page, newest first."""
 
 
+@attrs.frozen
+class IndexEntry:
+    """One record in the duplicate index: its encoded match record and blocking key hashes.
+
+    ``record`` is :func:`crmkit.domain.dedup.codec.encode_record` text; ``keys`` are
+    :func:`~crmkit.domain.dedup.codec.key_hash` values (the kind is hashed into them, so
+    customers and contacts never share a key).
+    """
+
+    entity_id: str
+    record: str
+    keys: frozenset[int]
+
+
+@attrs.frozen
+class StoredPair:
+    """A compared pair kept in the index: a duplicate, or a vetoed pair (``vetoed``), which
+    clustering must never join. ``left < right``."""
+
+    left: str
+    right: str
+    score: float
+    reasons: tuple[str, ...] = ()
+    vetoed: bool = False
+
+
+class Verdict(enum.StrEnum):
+    DISTINCT = "distinct"  # "not a duplicate": the pair is never proposed again
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """A reviewer's verdict on a pair (``left < right``)."""
+
+    left: str
+    right: str
+    verdict: Verdict
+    actor_id: str
+    at: datetime
+
+
+@attrs.frozen
+class Candidate:
+    """An indexed record sharing ``shared`` blocking keys with the one looked up."""
+
+    entity_id: str
+    record: str
+    shared: int
+
+
+class DedupRepository(Protocol):
+    """The duplicate index: match records, blocking keys, compared pairs and decisions.
+
+    Workflows keep it in step with customers and contacts in the same unit of work, so a
+    duplicate check is an index probe and a scan reads pairs instead of comparing every
+    record again. ``kind`` is ``"customer"`` or ``"contact"``.
+    """
+
+    def lock(self, keys: Collection[int]) -> None:
+        """Hold these keys until the unit of work ends; another unit of work locking any of
+        them waits. Taken before a duplicate check, it makes check-then-insert atomic
+        (on SQLite the whole database's write lock is taken instead)."""
+
+    def put(self, kind: str, entries: Sequence[IndexEntry]) -> None:
+        """Index records, replacing what was indexed for the same ids, and drop every pair
+        touching them (their matches are recomputed by the caller)."""
+
+    def remove(self, kind: str, ids: Sequence[str]) -> None:
+        """Forget records: their entries, keys and pairs. Decisions are kept."""
+
+    def candidates(
+        self, kind: str, keys: Collection[int], *, limit: int, exclude: Collection[str] = ()
+    ) -> builtins.list[Candidate]:
+        """Indexed records sharing at least one of ``keys``, those sharing most first (then
+        any order), at most ``limit``, none of ``exclude``."""
+
+    def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
+        """The encoded records of those ``ids`` that are indexed."""
+
+    def count(self, kind: str) -> int:
+        """How many records are indexed."""
+
+    def put_pairs(self, kind: str, pairs: Sequence[StoredPair]) -> None:
+        """Store pairs, replacing a stored pair of the same two ids."""
+
+    def pairs(self, kind: str, *, after: str | None, limit: int) -> Page[StoredPair]:
+        """A keyset page of every stored pair, by ``(left, right)``."""
+
+    def pairs_of(self, kind: str, ids: Sequence[str]) -> builtins.list[StoredPair]:
+        """Stored pairs with either side among ``ids``."""
+
+    def decide(self, kind: str, decision: Decision) -> None:
+        """Record (or replace) the decision on a pair."""
+
+    def decisions(self, kind: str, ids: Sequence[str] | None = None) -> builtins.list[Decision]:
+        """Decisions on pairs with a side among ``ids`` (every decision when None)."""
+
+
+@attrs.frozen(kw_only=True)
+class RequestQuery:
+    status: RequestStatus | None = None
+    customer_id: str | None = None
+    requester_id: str | None = None
+    owner_ids: frozenset[str] | None = None  # requests about customers these users owned
+
+
+class CoOwnershipRepository(Protocol):
+    def add(self, request: CoOwnershipRequest) -> None: ...
+
+    def get(self, id: str) -> CoOwnershipRequest | None: ...
+
+    def update(self, request: CoOwnershipRequest, expected_version: int) -> None:
+        """As ``CustomerRepository.update``."""
+
+    def list(
+        self, query: RequestQuery, *, after: str | None, limit: int
+    ) -> Page[CoOwnershipRequest]:
+        """A keyset page, newest first."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Use as a context manager: leaving it without ``commit()`` rolls back."""
 
@@ -247,6 +368,8 @@ class UnitOfWork(Protocol):
     contacts: ContactRepository
     users: UserRepository
     audit: AuditRepository
+    dedup: DedupRepository
+    co_ownership: CoOwnershipRepository
 
     def __enter__(self) -> Self: ...
 

@@ -14,8 +14,10 @@ Subclass a contract in a test module, name the subclass ``Test…`` and implemen
 built repository by repository: :class:`CustomerRepositoryContract`,
 :class:`CustomerListContract`, :class:`CustomerSearchContract`,
 :class:`ContactRepositoryContract`, :class:`UserRepositoryContract`,
-:class:`AuditRepositoryContract` and :class:`CustomerStateMachineContract` (the hypothesis
-state machine of :mod:`crmkit.testing.statemachine`).
+:class:`AuditRepositoryContract`, :class:`DedupRepositoryContract` (the duplicate index and
+its key locks), :class:`CoOwnershipRepositoryContract` and
+:class:`CustomerStateMachineContract` (the hypothesis state machine of
+:mod:`crmkit.testing.statemachine`).
 
 Semantics the ports leave implicit, stated here and tested below:
 
@@ -41,14 +43,13 @@ Class attributes tune the cost per backend: ``state_machine_examples`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit.domain.audit import AuditAction, AuditEntry
@@ -74,6 +75,11 @@ from crmkit.storage.ports import (
     Scope,
     Store,
     UserQuery,
+)
+from crmkit.testing._fixture import StoreFixture as _StoreFixture
+from crmkit.testing._intake_contract import (
+    CoOwnershipRepositoryContract,
+    DedupRepositoryContract,
 )
 from crmkit.testing.builders import (
     BASE_TIME,
@@ -126,34 +132,6 @@ def save_customer(store: Store, new: Customer) -> Customer:
 def get_customer(store: Store, id: str, scope: Scope = EVERYTHING) -> Customer | None:
     with store.unit_of_work() as uow:
         return uow.customers.get(id, scope)
-
-
-class _StoreFixture:
-    """The one thing a backend provides: ``make_store``."""
-
-    state_machine_examples = 25
-    state_machine_steps = 20
-    property_examples = 25
-
-    def make_store(self) -> Store:
-        """Return a fresh, empty store. Subclasses must override this."""
-        raise NotImplementedError(f"{type(self).__name__} must implement make_store()")
-
-    @pytest.fixture
-    def store(self) -> Iterator[Store]:
-        store = self.make_store()
-        try:
-            yield store
-        finally:
-            store.close()
-
-    def _settings(self, examples: int | None = None) -> settings:
-        return settings(
-            max_examples=examples or self.property_examples,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow],
-        )
 
 
 # -- customers: round trip, versions, transactions ----------------------------------------
@@ -1177,6 +1155,8 @@ class StoreContract(
     ContactRepositoryContract,
     UserRepositoryContract,
     AuditRepositoryContract,
+    DedupRepositoryContract,
+    CoOwnershipRepositoryContract,
     CustomerStateMachineContract,
 ):
     """The whole storage contract: every test of every repository contract above."""
@@ -1184,11 +1164,13 @@ class StoreContract(
 
 __all__ = [
     "AuditRepositoryContract",
+    "CoOwnershipRepositoryContract",
     "ContactRepositoryContract",
     "CustomerListContract",
     "CustomerRepositoryContract",
     "CustomerSearchContract",
     "CustomerStateMachineContract",
+    "DedupRepositoryContract",
     "StoreContract",
     "UserRepositoryContract",
     "add_customers",

@@ -112,6 +112,7 @@ def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
         "updated_at": c.updated_at,
         "created_by": c.created_by,
         "deleted_at": c.deleted_at,
+        "merged_into": c.merged_into,
     }
 
 
@@ -171,6 +172,7 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
         updated_at=_dt(r["updated_at"]),
         created_by=r["created_by"],
         deleted_at=_dt(deleted) if deleted is not None else None,
+        merged_into=r["merged_into"],
     )
 
 
@@ -192,6 +194,7 @@ def contact_row(c: Contact) -> dict[str, Any]:
         "surname_letter": c.surname_letter,
         "initials": c.initials,
         "deleted_with": c.deleted_with,
+        "merged_into": c.merged_into,
         "version": c.version,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
@@ -217,6 +220,7 @@ def contact_from_row(r: Mapping[Any, Any]) -> Contact:
         surname_letter=r["surname_letter"],
         initials=r["initials"],
         deleted_with=r["deleted_with"],
+        merged_into=r["merged_into"],
         version=r["version"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],

@@ -8,7 +8,7 @@ serve them; text search uses a trigram index (FTS5 on SQLite, pg_trgm on Postgre
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, NoReturn, Self
@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from crmkit.domain.audit import AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
-from crmkit.domain.errors import ConcurrencyError, FieldError, NotFound, ValidationError
+from crmkit.domain.errors import FieldError, NotFound, ValidationError
 from crmkit.domain.user import Credentials, User
 from crmkit.storage.ports import (
     EVERYTHING,
@@ -44,8 +44,10 @@ from crmkit.storage.ports import (
     AuditRepository,
     ContactQuery,
     ContactRepository,
+    CoOwnershipRepository,
     CustomerQuery,
     CustomerRepository,
+    DedupRepository,
     Deleted,
     Page,
     Scope,
@@ -53,6 +55,8 @@ from crmkit.storage.ports import (
     UserRepository,
 )
 from crmkit.storage.sql import rows
+from crmkit.storage.sql.common import cas_update, chunks, page, raise_taken
+from crmkit.storage.sql.dedup import SqlDedup, SqlRequests
 from crmkit.storage.sql.engine import build_engine
 from crmkit.storage.sql.migrate import upgrade_to_head
 from crmkit.storage.sql.search import customer_text_clause, like_escape, prefix
@@ -79,12 +83,6 @@ SELECT_CUSTOMERS = select(*READ).select_from(customers)
 SELECT_SHARED_CUSTOMERS = select(*READ).select_from(
     customer_co_owners.join(customers, customers.c.id == customer_co_owners.c.customer_id)
 )
-_CHUNK = 500  # ids per IN (...) list
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 class SqlStore:
@@ -212,6 +210,8 @@ class SqlUnitOfWork:
         self.contacts: ContactRepository = SqlContacts(self)
         self.users: UserRepository = SqlUsers(self)
         self.audit: AuditRepository = SqlAudit(self)
+        self.dedup: DedupRepository = SqlDedup(self)
+        self.co_ownership: CoOwnershipRepository = SqlRequests(self)
 
     def __enter__(self) -> Self:
         return self
@@ -237,7 +237,7 @@ class SqlUnitOfWork:
             return
         ids = sorted(self._dirty_search)
         self._dirty_search.clear()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             found = self.conn.execute(SELECT_CUSTOMERS.where(customers.c.id.in_(chunk)))
             by_id = {r.id: rows.customer_from_row(r._mapping) for r in found}
             people: dict[str, builtins.list[Contact]] = {}
@@ -306,53 +306,6 @@ def _code_range(code: str) -> ColumnElement[bool]:
     return customers.c.region_code == code
 
 
-def _page(
-    conn: Connection,
-    stmt: Any,
-    seq_col: Any,
-    after: str | None,
-    limit: int,
-    descending: bool,
-    convert: Callable[[Any], Any],
-) -> Page[Any]:
-    if after is not None:
-        stmt = stmt.where(seq_col < int(after) if descending else seq_col > int(after))
-    stmt = stmt.order_by(seq_col.desc() if descending else seq_col.asc()).limit(limit + 1)
-    fetched = conn.execute(stmt).all()
-    more = len(fetched) > limit
-    fetched = fetched[:limit]
-    items = tuple(convert(r._mapping) for r in fetched)
-    return Page(items, str(fetched[-1].seq) if more and fetched else None)
-
-
-def _raise_taken(
-    conn: Connection, table: Any, entity: str, ids: Sequence[str], exc: IntegrityError
-) -> NoReturn:
-    """After a failed INSERT: ``ConcurrencyError`` for an id that already exists (someone
-    created it first, as with a stale update: expected version 0), else the error itself."""
-    for chunk in _chunks(list(ids)):
-        row = conn.execute(select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).first()
-        if row is not None:
-            raise ConcurrencyError(entity, row.id, 0, row.version) from exc
-    raise exc
-
-
-def _cas_update(
-    uow: SqlUnitOfWork, table: Any, entity: str, values: dict[str, Any], expected: int
-) -> None:
-    """UPDATE … WHERE id = :id AND version = :expected, or say why not."""
-    entity_id = values["id"]
-    result = uow.conn.execute(
-        update(table).where(table.c.id == entity_id, table.c.version == expected).values(**values)
-    )
-    if result.rowcount == 1:
-        return
-    actual = uow.conn.execute(select(table.c.version).where(table.c.id == entity_id)).scalar()
-    if actual is None:
-        raise NotFound(entity, entity_id)
-    raise ConcurrencyError(entity, entity_id, expected, actual)
-
-
 # -- customers -----------------------------------------------------------------------------
 class SqlCustomers:
     def __init__(self, uow: SqlUnitOfWork) -> None:
@@ -395,7 +348,7 @@ class SqlCustomers:
             with self._conn.begin_nested():  # so the check below can still run on PostgreSQL
                 self._conn.execute(insert(customers), values)
         except IntegrityError as exc:
-            _raise_taken(self._conn, customers, "customer", [c.id for c in batch], exc)
+            raise_taken(self._conn, customers, "customer", [c.id for c in batch], exc)
         self._side_rows(batch)
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
@@ -409,7 +362,7 @@ class SqlCustomers:
     def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
         out: builtins.list[Customer] = []
         clause = _scope_clause(scope)
-        for chunk in _chunks(list(dict.fromkeys(ids))):
+        for chunk in chunks(list(dict.fromkeys(ids))):
             stmt = SELECT_CUSTOMERS.where(customers.c.id.in_(chunk))
             if clause is not None:
                 stmt = stmt.where(clause)
@@ -420,7 +373,7 @@ class SqlCustomers:
         """Compare-and-set on the version; rewrites co-owners, tags and the search text."""
         self._uow.refresh_search()
         doc = search_document(customer, self._live_contacts(customer.id))
-        _cas_update(
+        cas_update(
             self._uow, customers, "customer", rows.customer_row(customer, doc), expected_version
         )
         self._conn.execute(
@@ -470,7 +423,7 @@ class SqlCustomers:
         self._uow.refresh_search()  # contact changes of this unit of work are searchable
         if scope.owner_ids is None:
             stmt = SELECT_CUSTOMERS.where(*self._where(query, scope))
-            return _page(
+            return page(
                 self._conn, stmt, customers.c.seq, after, limit, True, rows.customer_from_row
             )
         return self._scoped_page(query, scope.owner_ids, after, limit)
@@ -530,9 +483,9 @@ class SqlCustomers:
         found: dict[str, Customer] = {}
         c = customers.c
         queries = [
-            *((c.name_key, chunk) for chunk in _chunks(list(name_keys))),
-            *((c.mobile, chunk) for chunk in _chunks(list(phones))),
-            *((c.phone, chunk) for chunk in _chunks(list(phones))),
+            *((c.name_key, chunk) for chunk in chunks(list(name_keys))),
+            *((c.mobile, chunk) for chunk in chunks(list(phones))),
+            *((c.phone, chunk) for chunk in chunks(list(phones))),
         ]
         for col, chunk in queries:
             stmt = SELECT_CUSTOMERS.where(col.in_(chunk), c.deleted_at.is_(None))
@@ -541,7 +494,7 @@ class SqlCustomers:
         return list(found.values())
 
     def purge(self, ids: Sequence[str]) -> None:
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             self._conn.execute(delete(contacts).where(contacts.c.customer_id.in_(chunk)))
             self._conn.execute(
                 delete(customer_co_owners).where(customer_co_owners.c.customer_id.in_(chunk))
@@ -582,7 +535,7 @@ class SqlContacts:
             for customer_id in wanted:
                 if customer_id not in known:
                     raise NotFound("customer", customer_id) from exc
-            _raise_taken(self._conn, contacts, "contact", [c.id for c in batch], exc)
+            raise_taken(self._conn, contacts, "contact", [c.id for c in batch], exc)
         for c in batch:
             self._uow.mark_search_dirty(c.customer_id)
 
@@ -596,7 +549,7 @@ class SqlContacts:
         old = self._conn.execute(
             select(contacts.c.customer_id).where(contacts.c.id == contact.id)
         ).scalar()
-        _cas_update(self._uow, contacts, "contact", rows.contact_row(contact), expected_version)
+        cas_update(self._uow, contacts, "contact", rows.contact_row(contact), expected_version)
         self._uow.mark_search_dirty(contact.customer_id)
         if old is not None and old != contact.customer_id:
             self._uow.mark_search_dirty(old)
@@ -622,7 +575,7 @@ class SqlContacts:
                 )
             )
         stmt = self._scoped(stmt, scope)
-        return _page(self._conn, stmt, contacts.c.seq, after, limit, False, rows.contact_from_row)
+        return page(self._conn, stmt, contacts.c.seq, after, limit, False, rows.contact_from_row)
 
     def for_customer(
         self, customer_id: str, *, include_deleted: bool = False
@@ -645,7 +598,7 @@ class SqlContacts:
         return dict(sorted((r[0], int(r[1])) for r in self._conn.execute(stmt)))
 
     def purge(self, ids: Sequence[str]) -> None:
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             owners = self._conn.execute(
                 select(contacts.c.customer_id).where(contacts.c.id.in_(chunk))
             ).scalars()
@@ -683,7 +636,7 @@ class SqlUsers:
     def update(self, user: User, expected_version: int) -> None:
         try:
             with self._conn.begin_nested():
-                _cas_update(self._uow, users, "user", rows.user_row(user), expected_version)
+                cas_update(self._uow, users, "user", rows.user_row(user), expected_version)
         except IntegrityError as exc:
             self._explain(user, exc)
 
@@ -692,7 +645,7 @@ class SqlUsers:
         holder = self._conn.execute(select(users.c.id).where(users.c.login == user.login)).scalar()
         if holder is not None and holder != user.id:
             raise _login_taken(user.login) from exc
-        _raise_taken(self._conn, users, "user", [user.id], exc)
+        raise_taken(self._conn, users, "user", [user.id], exc)
 
     def list(self, query: UserQuery, *, after: str | None, limit: int) -> Page[User]:
         stmt = select(users)
@@ -713,7 +666,7 @@ class SqlUsers:
                     users.c.login.like(q, escape="\\"),
                 )
             )
-        return _page(self._conn, stmt, users.c.seq, after, limit, False, rows.user_from_row)
+        return page(self._conn, stmt, users.c.seq, after, limit, False, rows.user_from_row)
 
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(users)).scalar_one())
@@ -779,4 +732,4 @@ class SqlAudit:
             stmt = stmt.where(a.at >= query.since)
         if query.until is not None:
             stmt = stmt.where(a.at < query.until)
-        return _page(self._conn, stmt, a.seq, after, limit, True, rows.audit_from_row)
+        return page(self._conn, stmt, a.seq, after, limit, True, rows.audit_from_row)

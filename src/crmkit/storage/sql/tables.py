@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -193,6 +194,7 @@ customers = Table(
     Column("custom", JSONType(), nullable=False),
     Column("search_text", Text, nullable=False),
     *_audit_columns(),
+    Column("merged_into", String(36)),
 )
 Index("ix_customers_owner_seq", customers.c.owner_id, customers.c.seq)
 Index("ix_customers_category_seq", customers.c.category, customers.c.seq)
@@ -257,6 +259,7 @@ contacts = Table(
     Column("initials", String(50), nullable=False),
     Column("deleted_with", String(36)),
     *_audit_columns(),
+    Column("merged_into", String(36)),
 )
 Index("ix_contacts_customer_seq", contacts.c.customer_id, contacts.c.seq)
 Index("ix_contacts_surname_letter", contacts.c.surname_letter, contacts.c.seq)
@@ -305,6 +308,76 @@ Index("ix_audit_log_entity", audit_log.c.entity_id, audit_log.c.seq)
 Index("ix_audit_log_actor", audit_log.c.actor_id, audit_log.c.seq)
 Index("ix_audit_log_type", audit_log.c.entity_type, audit_log.c.seq)
 Index("ix_audit_log_at", audit_log.c.at)
+
+# -- the duplicate index (see crmkit.storage.ports.DedupRepository) -------------------------
+dedup_entries = Table(
+    "dedup_entries",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("entity_id", String(36), primary_key=True),
+    Column("record", Text, nullable=False),
+)
+# Blocking keys as 64-bit hashes (the kind is hashed in). The primary key is the lookup
+# path (key -> ids); the second index serves re-indexing and removal by entity.
+dedup_keys = Table(
+    "dedup_keys",
+    metadata,
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
+    Column("entity_id", String(36), primary_key=True),
+    sqlite_with_rowid=False,
+)
+Index("ix_dedup_keys_entity", dedup_keys.c.entity_id)
+dedup_pairs = Table(
+    "dedup_pairs",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("left_id", String(36), primary_key=True),
+    Column("right_id", String(36), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("reasons", JSONType(), nullable=False),
+    Column("vetoed", Boolean, nullable=False),
+)
+Index("ix_dedup_pairs_right", dedup_pairs.c.kind, dedup_pairs.c.right_id)
+dedup_decisions = Table(
+    "dedup_decisions",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("left_id", String(36), primary_key=True),
+    Column("right_id", String(36), primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("actor_id", String(36), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_dedup_decisions_right", dedup_decisions.c.kind, dedup_decisions.c.right_id)
+
+co_ownership_requests = Table(
+    "co_ownership_requests",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("customer_id", String(36), nullable=False),
+    Column("requester_id", String(36), nullable=False),
+    Column("owner_id", String(36)),
+    Column("note", Text),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(36)),
+    Column("decided_at", UTCDateTime),
+    Column("decision_note", Text),
+    Column("version", Integer, nullable=False),
+)
+Index(
+    "ix_co_ownership_requests_status", co_ownership_requests.c.status, co_ownership_requests.c.seq
+)
+Index("ix_co_ownership_requests_customer", co_ownership_requests.c.customer_id)
+Index(
+    "ix_co_ownership_requests_requester",
+    co_ownership_requests.c.requester_id,
+    co_ownership_requests.c.seq,
+)
+Index(
+    "ix_co_ownership_requests_owner", co_ownership_requests.c.owner_id, co_ownership_requests.c.seq
+)
 
 # The SQLite full-text index lives outside the metadata (a virtual table Alembic cannot
 # describe): the migration creates it with triggers that keep it in step with

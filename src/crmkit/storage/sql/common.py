@@ -1,0 +1,69 @@
+"""Query helpers shared by the SQL repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import IntegrityError
+
+from crmkit.domain.errors import ConcurrencyError, NotFound
+from crmkit.storage.ports import Page
+
+if TYPE_CHECKING:
+    from crmkit.storage.sql.store import SqlUnitOfWork
+
+CHUNK = 500  # ids per IN (...) list
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def page(
+    conn: Connection,
+    stmt: Any,
+    seq_col: Any,
+    after: str | None,
+    limit: int,
+    descending: bool,
+    convert: Callable[[Any], Any],
+) -> Page[Any]:
+    if after is not None:
+        stmt = stmt.where(seq_col < int(after) if descending else seq_col > int(after))
+    stmt = stmt.order_by(seq_col.desc() if descending else seq_col.asc()).limit(limit + 1)
+    fetched = conn.execute(stmt).all()
+    more = len(fetched) > limit
+    fetched = fetched[:limit]
+    items = tuple(convert(r._mapping) for r in fetched)
+    return Page(items, str(fetched[-1].seq) if more and fetched else None)
+
+
+def raise_taken(
+    conn: Connection, table: Any, entity: str, ids: Sequence[str], exc: IntegrityError
+) -> NoReturn:
+    """After a failed INSERT: ``ConcurrencyError`` for an id that already exists (someone
+    created it first, as with a stale update: expected version 0), else the error itself."""
+    for chunk in chunks(list(ids)):
+        row = conn.execute(select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).first()
+        if row is not None:
+            raise ConcurrencyError(entity, row.id, 0, row.version) from exc
+    raise exc
+
+
+def cas_update(
+    uow: SqlUnitOfWork, table: Any, entity: str, values: dict[str, Any], expected: int
+) -> None:
+    """UPDATE … WHERE id = :id AND version = :expected, or say why not."""
+    entity_id = values["id"]
+    result = uow.conn.execute(
+        update(table).where(table.c.id == entity_id, table.c.version == expected).values(**values)
+    )
+    if result.rowcount == 1:
+        return
+    actual = uow.conn.execute(select(table.c.version).where(table.c.id == entity_id)).scalar()
+    if actual is None:
+        raise NotFound(entity, entity_id)
+    raise ConcurrencyError(entity, entity_id, expected, actual)
