@@ -17,6 +17,7 @@ from crmkit.domain.user import Role, User
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
 from crmkit.workflows.context import SYSTEM, Actor
+from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.events import EventBus
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
@@ -126,6 +127,7 @@ class CRM:
             resolved = self._resolve(actor, uow)
             session = Session(self._rt, uow, resolved)
             yield session
+            session.flush()
             uow.commit()
         self._rt.bus.publish(session.events)
 
@@ -183,6 +185,7 @@ def open(
     settings: Settings | None = None,
     password_hasher: PasswordHasher | None = None,
     custom_fields: CustomFieldSchema | None = None,
+    dedup: DedupConfig | None = None,
     **store_options: Any,
 ) -> CRM:
     """Open a CRM.
@@ -197,6 +200,8 @@ def open(
         settings: policy settings (recycle-bin retention, lockout threshold, …).
         password_hasher: argon2id by default.
         custom_fields: the custom fields customers accept.
+        dedup: duplicate matching and rules (``crmkit.DedupConfig``); the tuned defaults
+            block a customer another salesperson works and warn about one's own.
         **store_options: passed to the storage backend.
     """
     store = open_store(url, **store_options)
@@ -209,5 +214,6 @@ def open(
         region=region,
         customer_fields=custom_fields or CustomFieldSchema(),
         notifier=notifier,
+        dedup=dedup or DedupConfig(),
     )
     return CRM(runtime)

@@ -23,6 +23,9 @@ class AuditAction(enum.StrEnum):
     LOCK = "lock"
     UNLOCK = "unlock"
     PASSWORD = "password"
+    MERGE = "merge"
+    UNMERGE = "unmerge"
+    REVERT = "revert"
 
 
 @attrs.frozen(kw_only=True)

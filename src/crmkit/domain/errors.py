@@ -106,7 +106,8 @@ class DuplicateMatch:
     """A record similar to the one being written, disclosed minimally.
 
     Only what the anti-collision rule needs is shown: the record's id and name, who owns it,
-    how similar it is and why. A caller who may not read the record cannot open it by id.
+    how similar it is and why. A caller who may not read the record cannot open it by id
+    (``visible`` is False and ``record`` None); the id still lets them ask to co-own it.
     """
 
     id: str
@@ -115,6 +116,9 @@ class DuplicateMatch:
     owner_name: str | None
     score: float
     reasons: tuple[str, ...] = ()
+    visible: bool = False  # may the caller open it (``get(id)``)?
+    record: Any = None  # the Customer or Contact itself, only when visible
+    rule: str | None = None  # the duplicate rule that decided it (anti_collision …)
 
 
 class DuplicateError(CRMError):

@@ -84,3 +84,34 @@ class UserUpdated(EntityEvent):
 @attrs.frozen(kw_only=True)
 class UserLocked(EntityEvent):
     pass
+
+
+@attrs.frozen(kw_only=True)
+class CoOwnershipRequested(EntityEvent):
+    """``entity_id`` is the request; the customer's owner may want to hear of it."""
+
+    customer_id: str
+    owner_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class CoOwnershipDecided(EntityEvent):
+    customer_id: str
+    requester_id: str
+    status: str
+
+
+@attrs.frozen(kw_only=True)
+class RecordsMerged(EntityEvent):
+    """``entity_id`` is the merge (for ``unmerge``); ``kind`` is customer or contact."""
+
+    kind: str
+    winner_id: str
+    loser_ids: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RecordsUnmerged(EntityEvent):
+    kind: str
+    winner_id: str
+    loser_ids: tuple[str, ...]

@@ -25,6 +25,10 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "invalid_type": ("has the wrong type (expected {expected})", "类型错误（应为 {expected}）"),
     "invalid_choice": ("must be one of: {choices}", "必须是以下之一：{choices}"),
     "unknown_field": ("is not a known field", "不是已知字段"),
+    "merge.winner_among_losers": (
+        "the record kept cannot also be merged away",
+        "保留的记录不能同时被合并",
+    ),
     "not_found_ref": ("refers to a record that does not exist", "引用的记录不存在"),
     "immutable": ("cannot be changed", "不可修改"),
     # phones and emails
@@ -128,6 +132,9 @@ ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {
     "contact": "联系人",
     "user": "用户",
     "audit": "操作日志",
+    "merge": "合并记录",
+    "co_ownership_request": "共享客户申请",
+    "import": "导入批次",
 }
 
 FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {

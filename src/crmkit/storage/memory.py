@@ -299,10 +299,13 @@ class _MemoryCustomers:
                 (query.channel_type, c.channel_type),
                 (query.source, c.source),
                 (query.industry, c.industry),
+                (query.parent_id, c.parent_id),
             )
             if any(want is not None and want != have for want, have in checks):
                 return False
             if query.tag is not None and query.tag not in c.tags:
+                return False
+            if query.related_to is not None and query.related_to not in c.related_customer_ids:
                 return False
             if region is not None and (c.region is None or not c.region.code.startswith(region)):
                 return False

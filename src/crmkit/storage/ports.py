@@ -94,6 +94,8 @@ class CustomerQuery:
     text: str | None = None
     deleted: Deleted = Deleted.EXCLUDE
     deleted_before: datetime | None = None
+    parent_id: str | None = None
+    related_to: str | None = None  # customers listing this id among their related customers
 
 
 @attrs.frozen(kw_only=True)

@@ -10,11 +10,15 @@ import attrs
 from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_input
-from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound
+from crmkit.domain.dedup import contact_record
+from crmkit.domain.dedup.rules import RuleEvent
+from crmkit.domain.errors import ConcurrencyError, DuplicateMatch, FieldErrors, NotFound
 from crmkit.storage.ports import ContactQuery, Deleted, Page
 from crmkit.workflows._common import DELETED_MODES, page_limit
 from crmkit.workflows.context import Permission
-from crmkit.workflows.session import new_id
+from crmkit.workflows.dedup import DuplicateCheck
+from crmkit.workflows.merge import MergeResult, merge_records, unmerge_records
+from crmkit.workflows.session import DuplicateWarning, new_id
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -102,9 +106,12 @@ class ContactService:
         )
         check_contact_rules(contact, errors, today=s.today())
         errors.raise_if_any()
+        owner_id = customer.owner_id if customer_id is not None and customer else None
+        check = self._check(contact, RuleEvent.CREATE, owner_id)
         if contact.is_primary:
             self._clear_primary(siblings, now)
         s.uow.contacts.add(contact)
+        self._indexed(contact, check)
         s.record("contact", contact.id, AuditAction.CREATE, snapshot(contact), at=now)
         s.publish(
             ev.ContactCreated(
@@ -141,7 +148,12 @@ class ContactService:
         if updated.is_primary and not current.is_primary:
             others = [c for c in s.uow.contacts.for_customer(updated.customer_id) if c.id != id]
             self._clear_primary(others, now)
+        parent = s.uow.customers.get(updated.customer_id)
+        check = self._check(updated, RuleEvent.EDIT, parent.owner_id if parent else None)
         s.uow.contacts.update(updated, expected_version=current.version)
+        self._indexed(updated, check)
+        if updated.customer_id != current.customer_id:
+            s.dedup_index.touch("customer", current.customer_id)
         s.record("contact", id, AuditAction.UPDATE, changed, at=now)
         s.publish(
             ev.ContactUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
@@ -158,6 +170,8 @@ class ContactService:
         now = s.now()
         gone = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
         s.uow.contacts.update(gone, expected_version=current.version)
+        s.dedup_index.remove("contact", [id])
+        s.dedup_index.touch("customer", current.customer_id)
         s.record("contact", id, AuditAction.DELETE, diff(current, gone), at=now)
         s.publish(ev.ContactDeleted(actor_id=s.actor.id, at=now, entity_id=id))
 
@@ -182,9 +196,47 @@ class ContactService:
             updated_at=now,
         )
         s.uow.contacts.update(back, expected_version=current.version)
+        s.dedup_index.touch("contact", id)
+        s.dedup_index.touch("customer", current.customer_id)
         s.record("contact", id, AuditAction.RESTORE, diff(current, back), at=now)
         s.publish(ev.ContactRestored(actor_id=s.actor.id, at=now, entity_id=id))
         return back
+
+    def _check(self, contact: Contact, event: RuleEvent, owner_id: str | None) -> DuplicateCheck:
+        record = contact_record(contact)
+        return self._s.dedup_index.check(
+            "contact", record, event=event, owner_id=owner_id, exclude=[contact.id]
+        )
+
+    def _indexed(self, contact: Contact, check: DuplicateCheck) -> None:
+        """Index a contact just written, and re-index its customer (whose record holds the
+        contact's phones, e-mail and name)."""
+        index = self._s.dedup_index
+        index.index("contact", [contact_record(contact)], check.pairs)
+        index.touch("customer", contact.customer_id)
+        if check.warnings:
+            self._s.warnings.append(DuplicateWarning("contact", contact.id, check.warnings))
+
+    def merge(
+        self,
+        winner_id: str,
+        loser_ids: builtins.list[str] | tuple[str, ...],
+        *,
+        choices: dict[str, str] | None = None,
+        dry_run: bool = False,
+    ) -> MergeResult:
+        """Merge duplicate contacts into one; see :mod:`crmkit.workflows.merge`."""
+        return merge_records(self._s, "contact", winner_id, loser_ids, choices, dry_run)
+
+    def unmerge(self, merge_id: str) -> MergeResult:
+        """Undo a contact merge (as ``customers.unmerge``)."""
+        return unmerge_records(self._s, "contact", merge_id)
+
+    def find_similar(self, *, limit: int = 5, **fields: Any) -> builtins.list[DuplicateMatch]:
+        """Contacts similar to ``fields`` (``name``, ``customer_id``, ``mobile``, ``phone``,
+        ``email``, ``birthday``), best first, disclosed as ``customers.find_similar`` does."""
+        self._s.require(Permission.CUSTOMER_READ)
+        return self._s.dedup_index.similar("contact", fields, limit)
 
     def _clear_primary(self, contacts: builtins.list[Contact], now: Any) -> None:
         for other in contacts:

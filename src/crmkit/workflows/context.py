@@ -19,6 +19,9 @@ class Permission(enum.StrEnum):
     CUSTOMER_PURGE = "customer.purge"
     USER_MANAGE = "user.manage"
     AUDIT_READ_ALL = "audit.read_all"
+    DEDUP_REVIEW = "dedup.review"  # scan for duplicates, merge, unmerge, mark distinct
+    DEDUP_REBUILD = "dedup.rebuild"
+    SHARING_DECIDE = "sharing.decide"  # grant or refuse co-ownership (within scope)
 
 
 PERMISSION_LABELS_ZH: Final = {
@@ -29,6 +32,9 @@ PERMISSION_LABELS_ZH: Final = {
     Permission.CUSTOMER_PURGE: "彻底删除回收站数据",
     Permission.USER_MANAGE: "管理用户",
     Permission.AUDIT_READ_ALL: "查看全部操作日志",
+    Permission.DEDUP_REVIEW: "查重与合并",
+    Permission.DEDUP_REBUILD: "重建查重索引",
+    Permission.SHARING_DECIDE: "审批共享客户申请",
 }
 
 _SALES: Final = frozenset(
@@ -36,7 +42,9 @@ _SALES: Final = frozenset(
 )
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.MANAGER: _SALES | {Permission.CUSTOMER_ASSIGN},
+    # Managers review duplicates and co-ownership requests among their team's customers.
+    Role.MANAGER: _SALES
+    | {Permission.CUSTOMER_ASSIGN, Permission.DEDUP_REVIEW, Permission.SHARING_DECIDE},
     Role.SALES: _SALES,
     # Finance and service staff look customers up for invoices and tickets but do not
     # edit customer master data.

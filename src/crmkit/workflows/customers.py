@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,22 +27,46 @@ from crmkit.domain.customer import (
     check_formal_requirements,
     parse_customer_input,
 )
+from crmkit.domain.dedup.rules import RuleEvent
 from crmkit.domain.errors import (
     ConcurrencyError,
+    DuplicateMatch,
     FieldErrors,
     NotFound,
     PermissionDenied,
     ValidationError,
 )
 from crmkit.domain.regions import Region
+from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.values import normalize_company_name, normalize_person_name
 from crmkit.storage.ports import CustomerQuery, Deleted, Page, Scope
+from crmkit.workflows import sharing
 from crmkit.workflows._common import DELETED_MODES, as_instant, page_limit, reject_unknown
 from crmkit.workflows.context import PERMISSION_LABELS_ZH, Permission
-from crmkit.workflows.session import new_id
+from crmkit.workflows.dedup import DuplicateCheck
+from crmkit.workflows.merge import MergeResult, merge_records, unmerge_records
+from crmkit.workflows.session import DuplicateWarning, new_id
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
+
+# Fields that feed a customer's match record: changing one re-runs the duplicate check.
+_MATCHED_FIELDS = frozenset(
+    {
+        "name",
+        "kind",
+        "uscc",
+        "mobile",
+        "phone",
+        "email",
+        "address",
+        "region",
+        "birthday",
+        "custom",
+        "owner_id",
+        "co_owner_ids",
+    }
+)
 
 FILTERS = {
     "owner_id",
@@ -175,9 +200,56 @@ class CustomerService:
             PermissionDenied: the actor may not create customers, or not for that owner.
         """
         customer = self.prepare(**fields)
+        index = self._s.dedup_index
+        record = index.customer_record(customer)
+        check = index.check("customer", record, event=RuleEvent.CREATE, owner_id=customer.owner_id)
         self._repo.add(customer)
+        index.index("customer", [record], check.pairs)
+        self._warn(customer.id, check)
         self.record_created([customer])
         return customer
+
+    def _warn(self, customer_id: str, check: DuplicateCheck) -> None:
+        if check.warnings:
+            self._s.warnings.append(DuplicateWarning("customer", customer_id, check.warnings))
+
+    def check(self, **fields: Any) -> tuple[DuplicateMatch, ...]:
+        """Validate ``fields`` as :meth:`create` would and apply the duplicate rules, without
+        writing: what a form calls before saving.
+
+        Returns:
+            The warnings the create would give (similar customers of one's own).
+
+        Raises:
+            ValidationError: as :meth:`create`.
+            DuplicateError: the create would be blocked (a customer someone else works).
+        """
+        customer = self.prepare(**fields)
+        record = self._s.dedup_index.customer_record(customer)
+        return self._s.dedup_index.check(
+            "customer", record, event=RuleEvent.CREATE, owner_id=customer.owner_id
+        ).warnings
+
+    def find_similar(self, *, limit: int = 5, **fields: Any) -> builtins.list[DuplicateMatch]:
+        """Customers similar to ``fields`` (any of ``name``, ``mobile``, ``phone``, ``email``,
+        ``uscc``, ``address``, ``region``, ``contact_name`` …), best first.
+
+        Searches the whole store, not only the actor's scope, so that a salesperson learns
+        that someone else already works a company; for customers the actor may not read it
+        discloses only the name, the owner, the score and the reasons
+        (``visible=False``, ``record=None``). Fields need not be valid: what cannot be read
+        is left out of the comparison.
+
+        Args:
+            limit: at most this many matches (the seeds show five).
+            **fields: what is known of the customer.
+
+        Returns:
+            Matches with a positive score, best first; ``is duplicate`` when the score
+            reaches the matcher's threshold (``CUSTOMER_MATCH.threshold``, 0.5).
+        """
+        self._s.require(Permission.CUSTOMER_READ)
+        return self._s.dedup_index.similar("customer", fields, limit)
 
     def prepare(self, **fields: Any) -> Customer:
         """Validate ``fields`` as :meth:`create` does and return the new customer, unsaved.
@@ -296,7 +368,21 @@ class CustomerService:
         changed = diff(current, updated)
         if not changed:
             return current
-        self._repo.update(updated, expected_version=current.version)
+        index = s.dedup_index
+        if _MATCHED_FIELDS.intersection(changed):
+            record = index.customer_record(updated, s.uow.contacts.for_customer(id))
+            check = index.check(
+                "customer",
+                record,
+                event=RuleEvent.EDIT,
+                owner_id=updated.owner_id,
+                exclude=[id],
+            )
+            self._repo.update(updated, expected_version=current.version)
+            index.index("customer", [record], check.pairs)
+            self._warn(id, check)
+        else:
+            self._repo.update(updated, expected_version=current.version)
         s.record("customer", id, AuditAction.UPDATE, changed, at=now)
         s.publish(
             ev.CustomerUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
@@ -335,6 +421,8 @@ class CustomerService:
         deleted = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
         self._repo.update(deleted, expected_version=current.version)
         contacts = s.uow.contacts.for_customer(id)
+        s.dedup_index.remove("customer", [id])
+        s.dedup_index.remove("contact", [c.id for c in contacts])
         for contact in contacts:
             gone = attrs.evolve(
                 contact,
@@ -367,8 +455,10 @@ class CustomerService:
             current, deleted_at=None, version=current.version + 1, updated_at=now
         )
         self._repo.update(restored, expected_version=current.version)
+        s.dedup_index.touch("customer", id)
         for contact in s.uow.contacts.for_customer(id, include_deleted=True):
             if contact.deleted_with == id:
+                s.dedup_index.touch("contact", contact.id)
                 back = attrs.evolve(
                     contact,
                     deleted_at=None,
@@ -412,11 +502,86 @@ class CustomerService:
                 break
             after = page.next_after
         if ids:
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk : chunk + 500]
+                people = [
+                    c.id for i in part for c in s.uow.contacts.for_customer(i, include_deleted=True)
+                ]
+                s.dedup_index.remove("customer", part)
+                s.dedup_index.remove("contact", people)
             self._repo.purge(ids)
             for id in ids:
                 s.record("customer", id, AuditAction.PURGE, at=now)
             s.publish(ev.CustomersPurged(actor_id=s.actor.id, at=now, entity_ids=tuple(ids)))
         return len(ids)
+
+    # -- co-ownership (anti-collision's way out) ----------------------------------------
+    def request_co_ownership(
+        self, customer_id: str, *, note: str | None = None
+    ) -> CoOwnershipRequest:
+        """Ask to co-own a customer someone else works (the id from a ``DuplicateError``).
+
+        Asking again while a request is pending returns that request.
+
+        Raises:
+            NotFound: no such live customer.
+            WorkflowError: the actor already owns or co-owns it.
+        """
+        return sharing.request(self._s, customer_id, note)
+
+    def grant_co_ownership(self, request_id: str, *, note: str | None = None) -> CoOwnershipRequest:
+        """Grant a pending request: the requester becomes a co-owner (audited).
+
+        Raises:
+            PermissionDenied: the actor is neither an admin nor a manager above the owner.
+            WorkflowError: the request is no longer pending.
+        """
+        return sharing.decide(self._s, request_id, RequestStatus.GRANTED, note)
+
+    def refuse_co_ownership(
+        self, request_id: str, *, note: str | None = None
+    ) -> CoOwnershipRequest:
+        """Refuse a pending request (as :meth:`grant_co_ownership`, nothing is shared)."""
+        return sharing.decide(self._s, request_id, RequestStatus.REFUSED, note)
+
+    def withdraw_co_ownership(self, request_id: str) -> CoOwnershipRequest:
+        """The requester takes back their pending request."""
+        return sharing.decide(self._s, request_id, RequestStatus.WITHDRAWN, None)
+
+    def co_ownership_requests(
+        self,
+        *,
+        status: RequestStatus | str | None = None,
+        customer_id: str | None = None,
+        mine: bool = False,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[CoOwnershipRequest]:
+        """Requests, newest first: with ``mine`` the actor's own; otherwise those the actor
+        decides (all for an admin, the team's customers' for a manager; a salesperson sees
+        their own either way)."""
+        if mine:
+            return sharing.mine(self._s, status=status, after=after, limit=limit)
+        return sharing.listing(
+            self._s, status=status, customer_id=customer_id, after=after, limit=limit
+        )
+
+    # -- merge -------------------------------------------------------------------------
+    def merge(
+        self,
+        winner_id: str,
+        loser_ids: Sequence[str],
+        *,
+        choices: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+    ) -> MergeResult:
+        """Merge duplicates into one customer; see :mod:`crmkit.workflows.merge`."""
+        return merge_records(self._s, "customer", winner_id, loser_ids, choices, dry_run)
+
+    def unmerge(self, merge_id: str) -> MergeResult:
+        """Undo a merge: the losers come back, moved records return, the winner's merged
+        fields are restored where nobody changed them since."""
+        return unmerge_records(self._s, "customer", merge_id)
 
     # -- rules needing the store -------------------------------------------------------
     def _check_assignment(self, data: Mapping[str, Any], current: Customer | None) -> None:

@@ -10,6 +10,7 @@ from crmkit.adapters.passwords import PasswordHasher
 from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.storage.ports import Store
+from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.events import EventBus
 
 
@@ -34,3 +35,4 @@ class Runtime:
     region: str = "CN"
     customer_fields: CustomFieldSchema = attrs.Factory(CustomFieldSchema)
     notifier: Any = None
+    dedup: DedupConfig = attrs.Factory(DedupConfig)

@@ -8,8 +8,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import attrs
+
 from crmkit.domain.audit import AuditAction, AuditEntry
-from crmkit.domain.errors import PermissionDenied
+from crmkit.domain.errors import DuplicateMatch, PermissionDenied
 from crmkit.domain.events import DomainEvent
 from crmkit.storage.ports import UnitOfWork
 from crmkit.workflows.context import PERMISSION_LABELS_ZH, Actor, Permission
@@ -18,9 +20,25 @@ if TYPE_CHECKING:
     from crmkit.workflows.audit import AuditService
     from crmkit.workflows.contacts import ContactService
     from crmkit.workflows.customers import CustomerService
+    from crmkit.workflows.dedup import DedupIndex, DedupService
     from crmkit.workflows.imports import ImportService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.users import UserService
+
+
+@attrs.frozen
+class DuplicateWarning:
+    """A write that went ahead although similar records exist (a *warn* duplicate rule).
+
+    Attributes:
+        entity: ``"customer"`` or ``"contact"``.
+        entity_id: the record written.
+        matches: the similar records, best first, disclosed as ``DuplicateError`` does.
+    """
+
+    entity: str
+    entity_id: str
+    matches: tuple[DuplicateMatch, ...]
 
 
 def new_id() -> str:
@@ -38,11 +56,14 @@ class Session:
     users: UserService
     audit: AuditService
     imports: ImportService
+    dedup: DedupService
+    dedup_index: DedupIndex
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.audit import AuditService
         from crmkit.workflows.contacts import ContactService
         from crmkit.workflows.customers import CustomerService
+        from crmkit.workflows.dedup import DedupIndex, DedupService
         from crmkit.workflows.imports import ImportService
         from crmkit.workflows.users import UserService
 
@@ -50,12 +71,19 @@ class Session:
         self.uow = uow
         self.actor = actor
         self.events: list[DomainEvent] = []
+        self.warnings: list[DuplicateWarning] = []
         self._now: datetime | None = None
         self.customers = CustomerService(self)
         self.contacts = ContactService(self)
         self.users = UserService(self)
         self.audit = AuditService(self)
         self.imports = ImportService(self)
+        self.dedup = DedupService(self)
+        self.dedup_index = DedupIndex(self)
+
+    def flush(self) -> None:
+        """Finish deferred work before commit (re-indexing records whose contacts changed)."""
+        self.dedup_index.flush()
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> datetime:

@@ -8,6 +8,7 @@ serve them; text search uses a trigram index (FTS5 on SQLite, pg_trgm on Postgre
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -28,6 +29,7 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
+    text,
     union,
     update,
 )
@@ -395,6 +397,7 @@ class SqlCustomers:
             (c.channel_type, query.channel_type.value if query.channel_type else None),
             (c.source, query.source),
             (c.industry, query.industry),
+            (c.parent_id, query.parent_id),
         )
         where.extend(col == value for col, value in equals if value is not None)
         if query.region:
@@ -411,6 +414,19 @@ class SqlCustomers:
             where.append(c.created_at < query.created_to)
         if query.deleted_before is not None:
             where.append(c.deleted_at < query.deleted_before)
+        if query.related_to is not None:
+            # Merges only: no index on the JSON list, a scan is acceptable there.
+            if self._uow.dialect == "postgresql":
+                sql = "customers.related_customer_ids @> CAST(:related_to AS jsonb)"
+                value = json.dumps([query.related_to])
+            else:
+                sql = (
+                    "EXISTS (SELECT 1 FROM json_each(customers.related_customer_ids) "
+                    "WHERE json_each.value = :related_to)"
+                )
+                value = query.related_to
+            related: Any = text(sql).bindparams(related_to=value)
+            where.append(related)
         if query.text:
             clause = customer_text_clause(self._uow.dialect, query.text)
             if clause is not None:

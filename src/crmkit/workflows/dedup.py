@@ -1,0 +1,589 @@
+"""Duplicate detection wired to the store: the index, the rules, similar-record search, scan.
+
+**The index.** Every live customer and contact has an entry in the store's duplicate index
+(:class:`~crmkit.storage.ports.DedupRepository`): its match record (normalised once, when it
+is written) and its blocking keys. Writes keep it in step inside the same unit of work:
+creating a customer indexes it; editing it, or changing one of its contacts (whose phones,
+e-mails and names count towards the customer's record), re-indexes it when the unit of work
+ends; deleting or merging removes it. A record is also compared with its candidates when it
+is indexed, and the duplicate and vetoed pairs are kept, so a scan reads pairs instead of
+comparing the whole store again.
+
+**A duplicate check** (:meth:`DedupIndex.check`) locks the record's blocking keys (two
+sessions writing the same company serialise there; on SQLite the database's write lock),
+looks up candidates through the key index, decodes their stored records and scores them with
+the configured matcher, then applies the duplicate rules: blocking matches raise
+``DuplicateError``, warnings are kept on the session (``session.warnings``).
+
+**Disclosure.** The check searches the whole store, whatever the actor's scope (anti-
+collision must see a customer its creator may not read), but a match outside the scope shows
+only its id, name, owner, score and reasons (``DuplicateMatch.visible`` is False and
+``record`` None).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from crmkit.domain.audit import AuditAction
+from crmkit.domain.contact import Contact
+from crmkit.domain.customer import Customer
+from crmkit.domain.dedup import (
+    CONTACT_MATCH,
+    CUSTOMER_MATCH,
+    Match,
+    MatchConfig,
+    Matcher,
+    Record,
+    contact_record,
+    customer_record,
+    record_from_fields,
+)
+from crmkit.domain.dedup.codec import decode_record, encode_record, key_hash
+from crmkit.domain.dedup.rules import (
+    CONTACT_RULES,
+    CUSTOMER_RULES,
+    DuplicateRule,
+    MatchedRecord,
+    RuleEvent,
+    apply_rules,
+)
+from crmkit.domain.errors import DuplicateError, DuplicateMatch, FieldErrors
+from crmkit.storage.ports import Decision, IndexEntry, StoredPair, Verdict
+from crmkit.workflows.context import Permission
+
+if TYPE_CHECKING:
+    from crmkit.workflows.session import Session
+
+Kind = Literal["customer", "contact"]
+KINDS: tuple[Kind, ...] = ("customer", "contact")
+
+
+@attrs.frozen(kw_only=True)
+class DedupConfig:
+    """How crmkit finds duplicates. Pass ``dedup=DedupConfig(...)`` to ``crmkit.open``.
+
+    Attributes:
+        customer_match: the customer matcher configuration (add a custom field's rule with
+            ``CUSTOMER_MATCH.with_rules(FieldRule("custom.contract_no", exact, 8.0))``).
+        contact_match: the contact matcher configuration.
+        customer_rules: what a customer write does with duplicates (default: block one that
+            another salesperson works, warn about one's own).
+        contact_rules: likewise for contacts (default: warn).
+        candidates: at most this many indexed records are compared with a record being
+            checked, those sharing most blocking keys first.
+    """
+
+    customer_match: MatchConfig = CUSTOMER_MATCH
+    contact_match: MatchConfig = CONTACT_MATCH
+    customer_rules: tuple[DuplicateRule, ...] = attrs.field(default=CUSTOMER_RULES, converter=tuple)
+    contact_rules: tuple[DuplicateRule, ...] = attrs.field(default=CONTACT_RULES, converter=tuple)
+    candidates: int = 50
+
+    def match(self, kind: Kind) -> MatchConfig:
+        return self.customer_match if kind == "customer" else self.contact_match
+
+    def rules(self, kind: Kind) -> tuple[DuplicateRule, ...]:
+        return self.customer_rules if kind == "customer" else self.contact_rules
+
+
+@attrs.frozen
+class DuplicateCheck:
+    """What the rules made of a record's matches (nothing blocked: the write may go ahead).
+
+    Attributes:
+        warnings: duplicates a warning rule applies to, best first.
+        pairs: every duplicate or vetoed pair found, for the index.
+    """
+
+    warnings: tuple[DuplicateMatch, ...] = ()
+    pairs: tuple[StoredPair, ...] = ()
+
+
+def _pair(match: Match) -> StoredPair | None:
+    """The pair to keep for a scored match: duplicates and vetoes, nothing in between."""
+    vetoed = match.evidence == -math.inf
+    if not (match.is_duplicate or vetoed):
+        return None
+    left, right = sorted((match.left, match.right))
+    return StoredPair(left, right, match.score, match.reasons, vetoed)
+
+
+class DedupIndex:
+    """The session's handle on the duplicate index (``session.dedup_index``; internal).
+
+    Services call it; applications use ``find_similar``, ``check`` on the services and
+    ``session.dedup``.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+        self._dirty: dict[Kind, set[str]] = {"customer": set(), "contact": set()}
+        self._matchers: dict[Kind, Matcher] = {}
+
+    @property
+    def config(self) -> DedupConfig:
+        return self._s.runtime.dedup
+
+    def matcher(self, kind: Kind) -> Matcher:
+        if kind not in self._matchers:
+            self._matchers[kind] = Matcher(self.config.match(kind))
+        return self._matchers[kind]
+
+    # -- records --------------------------------------------------------------------------
+    def customer_record(self, customer: Customer, contacts: Iterable[Contact] = ()) -> Record:
+        """The match record of a customer with its live contacts."""
+        people = [c for c in contacts if not c.is_deleted]
+        return customer_record(
+            customer,
+            contact_phones=[p for c in people for p in (c.mobile, c.phone) if p is not None],
+            contact_emails=[c.email for c in people if c.email is not None],
+            contact_names=[c.name for c in people],
+        )
+
+    def record_from_fields(self, kind: Kind, fields: Mapping[str, Any], id: str = "") -> Record:
+        return record_from_fields(fields, id=id, kind=kind, phone_region=self._s.runtime.region)
+
+    def keys(self, kind: Kind, record: Record) -> frozenset[int]:
+        """The record's blocking keys as the hashes the store indexes (kind hashed in)."""
+        return frozenset(key_hash(f"{kind}:{k}") for k in self.matcher(kind).block_keys(record))
+
+    # -- matching -------------------------------------------------------------------------
+    def matches(
+        self, kind: Kind, record: Record, *, exclude: Iterable[str] = (), lock: bool = False
+    ) -> list[Match]:
+        """Indexed records scored against ``record``: every comparable one with a positive
+        score, best first (duplicates are those with ``is_duplicate``)."""
+        self.flush()
+        keys = self.keys(kind, record)
+        if not keys:
+            return []
+        if lock:
+            self._s.uow.dedup.lock(keys)
+        skip = {record.id, *exclude}
+        found = self._s.uow.dedup.candidates(
+            kind, keys, limit=self.config.candidates, exclude=sorted(skip)
+        )
+        matcher = self.matcher(kind)
+        out: list[Match] = []
+        for candidate in found:
+            match = matcher.score(record, decode_record(candidate.entity_id, candidate.record))
+            if match is not None and (match.score > 0.0 or match.evidence == -math.inf):
+                out.append(match)
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def similar(self, kind: Kind, fields: Mapping[str, Any], limit: int) -> list[DuplicateMatch]:
+        """The best ``limit`` records like ``fields`` (positive score), as the actor may see
+        them: what ``find_similar`` returns."""
+        record = self.record_from_fields(kind, fields)
+        found = [m for m in self.matches(kind, record) if m.score > 0.0][: max(limit, 0)]
+        return [d.public for d in self.describe(kind, found)]
+
+    def check(
+        self,
+        kind: Kind,
+        record: Record,
+        *,
+        event: RuleEvent,
+        owner_id: str | None,
+        exclude: Iterable[str] = (),
+    ) -> DuplicateCheck:
+        """Lock the record's keys, find its duplicates and apply the rules.
+
+        Raises:
+            DuplicateError: a blocking rule applies; it carries those matches.
+        """
+        found = self.matches(kind, record, exclude=exclude, lock=True)
+        duplicates = [m for m in found if m.is_duplicate]
+        pairs = tuple(p for p in (_pair(m) for m in found) if p is not None)
+        if not duplicates:
+            return DuplicateCheck((), pairs)
+        described = {d.id: d for d in self.describe(kind, duplicates)}
+        blocking, warnings = apply_rules(
+            self.config.rules(kind),
+            event,
+            owner_id,
+            [
+                MatchedRecord(m.right, m.score, d.owner_id, d.co_owner_ids)
+                for m in duplicates
+                for d in (described[m.right],)
+            ],
+        )
+        if blocking:
+            raise DuplicateError(
+                kind,
+                [attrs.evolve(described[m.id].public, rule=rule.name) for m, rule in blocking],
+            )
+        return DuplicateCheck(
+            tuple(attrs.evolve(described[m.id].public, rule=rule.name) for m, rule in warnings),
+            pairs,
+        )
+
+    def describe(self, kind: Kind, matches: Sequence[Match]) -> list[_Described]:
+        """Matches as the actor may see them: full records in scope, minimal outside it."""
+        s = self._s
+        ids = [m.right for m in matches]
+        owners: dict[str, str] = {}
+        out: list[_Described] = []
+        if kind == "customer":
+            found = {c.id: c for c in s.uow.customers.get_many(ids)}
+            for m in matches:
+                c = found.get(m.right)
+                if c is None:
+                    continue
+                out.append(
+                    _Described(
+                        m.right,
+                        c.owner_id,
+                        c.co_owner_ids,
+                        self._public(m, c.name, c.owner_id, c, owners),
+                    )
+                )
+        else:
+            contacts = [s.uow.contacts.get(i) for i in ids]
+            by_id = {c.id: c for c in contacts if c is not None}
+            parents = {
+                c.id: c for c in s.uow.customers.get_many([c.customer_id for c in by_id.values()])
+            }
+            for m in matches:
+                contact = by_id.get(m.right)
+                if contact is None:
+                    continue
+                parent = parents.get(contact.customer_id)
+                owner = parent.owner_id if parent else None
+                co = parent.co_owner_ids if parent else ()
+                out.append(
+                    _Described(
+                        m.right, owner, co, self._public(m, contact.name, owner, contact, owners)
+                    )
+                )
+        return out
+
+    def _public(
+        self,
+        match: Match,
+        name: str,
+        owner_id: str | None,
+        record: Customer | Contact,
+        owners: dict[str, str],
+    ) -> DuplicateMatch:
+        s = self._s
+        if owner_id is not None and owner_id not in owners:
+            user = s.uow.users.get(owner_id)
+            owners[owner_id] = user.name if user is not None else owner_id
+        if isinstance(record, Customer):
+            visible = s.actor.scope.allows(record.owner_id, record.co_owner_ids)
+        else:
+            visible = s.uow.contacts.get(record.id, s.actor.scope) is not None
+        return DuplicateMatch(
+            id=match.right,
+            name=name,
+            owner_id=owner_id,
+            owner_name=owners.get(owner_id) if owner_id else None,
+            score=round(match.score, 4),
+            reasons=match.reasons,
+            visible=visible,
+            record=record if visible else None,
+        )
+
+    # -- keeping the index in step -------------------------------------------------------
+    def index(
+        self,
+        kind: Kind,
+        records: Sequence[Record],
+        pairs: Iterable[StoredPair] = (),
+    ) -> None:
+        """Store records (new or changed) with the pairs found when they were checked."""
+        entries = [IndexEntry(r.id, encode_record(r), self.keys(kind, r)) for r in records]
+        self._s.uow.dedup.put(kind, entries)
+        pairs = list(pairs)
+        if pairs:
+            self._s.uow.dedup.put_pairs(kind, pairs)
+
+    def remove(self, kind: Kind, ids: Sequence[str]) -> None:
+        """Forget records that left the live set (deleted, merged, purged)."""
+        for id in ids:
+            self._dirty[kind].discard(id)
+        if ids:
+            self._s.uow.dedup.remove(kind, list(ids))
+
+    def touch(self, kind: Kind, id: str) -> None:
+        """Re-index ``id`` before the unit of work ends (or before the next check)."""
+        self._dirty[kind].add(id)
+
+    def flush(self) -> None:
+        """Re-index what was touched: rebuild its record, compare it again, store both."""
+        s = self._s
+        for kind in KINDS:
+            ids = sorted(self._dirty[kind])
+            self._dirty[kind].clear()
+            if not ids:
+                continue
+            if kind == "customer":
+                records = []
+                for c in s.uow.customers.get_many(ids):
+                    if not c.is_deleted:
+                        records.append(self.customer_record(c, s.uow.contacts.for_customer(c.id)))
+                gone = sorted(set(ids) - {r.id for r in records})
+            else:
+                contacts = [s.uow.contacts.get(i) for i in ids]
+                records = [contact_record(c) for c in contacts if c and not c.is_deleted]
+                gone = sorted(set(ids) - {r.id for r in records})
+            self.remove(kind, gone)
+            for record in records:
+                found = self.matches(kind, record)
+                self.index(kind, [record], (p for p in map(_pair, found) if p is not None))
+
+
+@attrs.frozen
+class _Described:
+    id: str
+    owner_id: str | None
+    co_owner_ids: tuple[str, ...]
+    public: DuplicateMatch
+
+
+# -- review: scan and decisions ----------------------------------------------------------
+@attrs.frozen
+class ClusterMember:
+    """One record of a duplicate cluster, as the reviewer sees it."""
+
+    id: str
+    name: str
+    owner_id: str | None
+    owner_name: str | None
+    record: Customer | Contact
+
+
+@attrs.frozen
+class DuplicateCluster:
+    """Records that look like one thing, with the pairs that joined them.
+
+    Attributes:
+        kind: ``"customer"`` or ``"contact"``.
+        members: the records, oldest first.
+        pairs: the duplicate pairs among them (strongest first).
+    """
+
+    kind: str
+    members: tuple[ClusterMember, ...]
+    pairs: tuple[StoredPair, ...]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.members)
+
+
+_SCAN_PAGE = 5000
+
+
+def cluster_pairs(
+    pairs: Iterable[StoredPair], distinct: Iterable[tuple[str, str]] = ()
+) -> list[list[StoredPair]]:
+    """Group duplicate pairs into clusters, strongest pair first, never joining two groups
+    that hold a vetoed pair or a pair a reviewer called distinct.
+
+    Args:
+        pairs: stored pairs (duplicates and vetoes).
+        distinct: pairs decided "not a duplicate".
+
+    Returns:
+        Each cluster's joining pairs (a spanning tree), clusters by their strongest pair.
+    """
+    apart: dict[str, set[str]] = {}
+    links: list[StoredPair] = []
+    for pair in pairs:
+        if pair.vetoed:
+            apart.setdefault(pair.left, set()).add(pair.right)
+            apart.setdefault(pair.right, set()).add(pair.left)
+        else:
+            links.append(pair)
+    for a, b in distinct:
+        apart.setdefault(a, set()).add(b)
+        apart.setdefault(b, set()).add(a)
+    links.sort(key=lambda p: (-p.score, p.left, p.right))
+    parent: dict[str, str] = {}
+    members: dict[str, set[str]] = {}
+    forbidden: dict[str, set[str]] = {}
+    tree: dict[str, list[StoredPair]] = {}
+
+    def find(x: str) -> str:
+        if x not in parent:
+            parent[x] = x
+            members[x] = {x}
+            forbidden[x] = set(apart.get(x, ()))
+            tree[x] = []
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in links:
+        if pair.left in apart.get(pair.right, ()):
+            continue
+        a, b = find(pair.left), find(pair.right)
+        if a == b or forbidden[a] & members[b]:
+            continue
+        if len(members[a]) < len(members[b]):
+            a, b = b, a
+        parent[b] = a
+        members[a] |= members.pop(b)
+        forbidden[a] |= forbidden.pop(b)
+        tree[a] = [*tree[a], *tree.pop(b), pair]
+    return [tree[root] for root in members if tree[root]]
+
+
+class DedupService:
+    """``session.dedup``: find duplicate clusters over the whole store and record verdicts."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def _kind(self, kind: str) -> Kind:
+        normal = kind.removesuffix("s")
+        if normal not in KINDS:
+            errors = FieldErrors()
+            errors.add("kind", "invalid_choice", kind, choices="customers, contacts")
+            errors.raise_if_any()
+        return normal  # type: ignore[return-value]
+
+    def _pairs(self, kind: Kind) -> Iterator[StoredPair]:
+        after: str | None = None
+        while True:
+            page = self._s.uow.dedup.pairs(kind, after=after, limit=_SCAN_PAGE)
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def scan(self, kind: str = "customers", *, limit: int | None = None) -> list[DuplicateCluster]:
+        """Clusters of likely duplicates among all live records, for review.
+
+        Reads the pairs the index keeps (every record is compared with its candidates when
+        it is written), leaves out pairs a reviewer called distinct, and clusters the rest
+        without ever joining two records that a veto or a verdict keeps apart. Admins see
+        every cluster; managers those whose members are all in their scope.
+
+        Args:
+            kind: ``"customers"`` or ``"contacts"``.
+            limit: at most this many clusters (biggest, then strongest first).
+
+        Raises:
+            PermissionDenied: the actor may not review duplicates.
+        """
+        s = self._s
+        s.require(Permission.DEDUP_REVIEW)
+        k = self._kind(kind)
+        s.dedup_index.flush()
+        distinct = [(d.left, d.right) for d in s.uow.dedup.decisions(k)]
+        groups = cluster_pairs(self._pairs(k), distinct)
+        groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
+        out: list[DuplicateCluster] = []
+        for group in groups:
+            cluster = self._cluster(k, group)
+            if cluster is not None:
+                out.append(cluster)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def _cluster(self, kind: Kind, group: Sequence[StoredPair]) -> DuplicateCluster | None:
+        s = self._s
+        ids = sorted({i for p in group for i in (p.left, p.right)})
+        records: list[Customer | Contact]
+        if kind == "customer":
+            records = [c for c in s.uow.customers.get_many(ids) if not c.is_deleted]
+            scoped = [
+                c.id
+                for c in records
+                if isinstance(c, Customer) and s.actor.scope.allows(c.owner_id, c.co_owner_ids)
+            ]
+        else:
+            records = [c for c in (s.uow.contacts.get(i) for i in ids) if c and not c.is_deleted]
+            scoped = [c.id for c in records if s.uow.contacts.get(c.id, s.actor.scope)]
+        if len(records) < 2 or len(scoped) < len(records):
+            return None
+        members = []
+        for r in sorted(records, key=lambda r: (r.created_at, r.id)):
+            owner_id = r.owner_id if isinstance(r, Customer) else self._contact_owner(r)
+            owner = s.uow.users.get(owner_id) if owner_id else None
+            members.append(ClusterMember(r.id, r.name, owner_id, owner.name if owner else None, r))
+        pairs = tuple(sorted(group, key=lambda p: -p.score))
+        return DuplicateCluster(kind, tuple(members), pairs)
+
+    def _contact_owner(self, contact: Contact) -> str | None:
+        parent = self._s.uow.customers.get(contact.customer_id)
+        return parent.owner_id if parent else None
+
+    def mark_distinct(self, kind: str, left_id: str, right_id: str) -> Decision:
+        """Record that two records are *not* duplicates: the pair never comes back in a scan
+        and clustering keeps them apart.
+
+        Raises:
+            PermissionDenied: the actor may not review duplicates.
+        """
+        s = self._s
+        s.require(Permission.DEDUP_REVIEW)
+        k = self._kind(kind)
+        left, right = sorted((left_id, right_id))
+        now = s.now()
+        decision = Decision(
+            left=left, right=right, verdict=Verdict.DISTINCT, actor_id=s.actor.id, at=now
+        )
+        s.uow.dedup.decide(k, decision)
+        for one, other in ((left, right), (right, left)):
+            s.record(
+                k,
+                one,
+                AuditAction.UPDATE,
+                {"not_duplicate_of": (None, other)},
+                at=now,
+                note="not a duplicate",
+            )
+        return decision
+
+    def decisions(self, kind: str = "customers") -> builtins.list[Decision]:
+        """Every verdict recorded for ``kind``."""
+        self._s.require(Permission.DEDUP_REVIEW)
+        return self._s.uow.dedup.decisions(self._kind(kind))
+
+    def rebuild(self, kind: str = "customers") -> int:
+        """Re-index every live record of ``kind`` from scratch (after changing the matcher
+        configuration, or for records written by a crmkit without the index). Admin only.
+
+        Returns:
+            How many records were indexed.
+        """
+        s = self._s
+        s.require(Permission.DEDUP_REBUILD)
+        k = self._kind(kind)
+        ids = self._live_ids(k)
+        s.uow.dedup.remove(k, ids)
+        for id in ids:
+            s.dedup_index.touch(k, id)
+        s.dedup_index.flush()
+        return len(ids)
+
+    def _live_ids(self, kind: Kind) -> builtins.list[str]:
+        from crmkit.storage.ports import EVERYTHING, ContactQuery, CustomerQuery
+
+        s = self._s
+        out: list[str] = []
+        after: str | None = None
+        while True:
+            if kind == "customer":
+                page: Any = s.uow.customers.list(
+                    CustomerQuery(), EVERYTHING, after=after, limit=1000
+                )
+            else:
+                page = s.uow.contacts.list(ContactQuery(), EVERYTHING, after=after, limit=1000)
+            out.extend(r.id for r in page.items)
+            if page.next_after is None:
+                return out
+            after = page.next_after
