@@ -672,6 +672,20 @@ class _MemoryDedup:
         found.sort(key=lambda c: (-c.shared, c.entity_id))
         return found[:limit]
 
+    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
+        wanted = set(keys)
+        held: dict[int, set[str]] = {}
+        with self._uow._store._lock:
+            for key in wanted:
+                held[key] = set(self._t.dedup_keys.get(key, ()))
+        for (_, id), entry in self._o.entries.items():
+            for key in wanted:
+                if entry is not _MISSING and key in entry.keys:
+                    held[key].add(id)
+                elif key in held and (entry is _MISSING or key not in entry.keys):
+                    held[key].discard(id)
+        return {k: sorted(ids)[:per_key] for k, ids in held.items() if ids}
+
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for id in ids:

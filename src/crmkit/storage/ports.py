@@ -319,6 +319,11 @@ class DedupRepository(Protocol):
         """Indexed records sharing at least one of ``keys``, those sharing most first (then
         any order), at most ``limit``, none of ``exclude``."""
 
+    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
+        """For each of ``keys`` held by some indexed record, the ids holding it (at most
+        ``per_key`` of them, any of them when there are more): the batched form of
+        :meth:`candidates`, for bulk paths."""
+
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
         """The encoded records of those ``ids`` that are indexed."""
 

@@ -74,6 +74,17 @@ class DedupRepositoryContract(StoreFixture):
         assert _candidates(store, 42) == []
         assert _candidates(store) == []
 
+    def test_lookup_lists_the_holders_of_each_key_up_to_a_cap(self, store: Store) -> None:
+        _put(store, _entry("a", 1, 2), _entry("b", 2), _entry("c", 2, 3))
+        with store.unit_of_work() as uow:
+            uow.dedup.put(KIND, [_entry("d", 3)])
+            uow.dedup.remove(KIND, ["a"])
+            got = uow.dedup.lookup([1, 2, 3, 4], per_key=10)
+            assert {k: sorted(v) for k, v in got.items()} == {2: ["b", "c"], 3: ["c", "d"]}
+            capped = uow.dedup.lookup([2, 3], per_key=1)
+            assert {k: len(v) for k, v in capped.items()} == {2: 1, 3: 1}
+            assert set(capped[2]) <= {"b", "c"}
+
     def test_kinds_are_kept_apart(self, store: Store) -> None:
         _put(store, _entry("a", 1))
         _put(store, _entry("p", 1), kind="contact")

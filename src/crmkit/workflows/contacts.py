@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -95,17 +96,7 @@ class ContactService:
                 siblings = s.uow.contacts.for_customer(customer_id)
         errors.raise_if_any()
         now = s.now()
-        if not siblings and "is_primary" not in data:
-            data["is_primary"] = True
-        contact = Contact(
-            id=new_id(),
-            created_at=now,
-            updated_at=now,
-            created_by=s.actor.id,
-            **{k: v for k, v in data.items() if v is not None},
-        )
-        check_contact_rules(contact, errors, today=s.today())
-        errors.raise_if_any()
+        contact = self.build(data, first=not siblings, at=now)
         owner_id = customer.owner_id if customer_id is not None and customer else None
         check = self._check(contact, RuleEvent.CREATE, owner_id)
         if contact.is_primary:
@@ -119,6 +110,50 @@ class ContactService:
             )
         )
         return contact
+
+    def build(self, data: dict[str, Any], *, first: bool, at: datetime) -> Contact:
+        """A new contact from parsed fields (``parse_contact_input``), checked by the
+        cross-field rules; the first contact of a customer is its primary one. Not stored:
+        :meth:`create` and bulk paths (import) store it.
+
+        Raises:
+            ValidationError: a cross-field rule fails.
+        """
+        s = self._s
+        if first and "is_primary" not in data:
+            data = {**data, "is_primary": True}
+        contact = Contact(
+            id=new_id(),
+            created_at=at,
+            updated_at=at,
+            created_by=s.actor.id,
+            **{k: v for k, v in data.items() if v is not None},
+        )
+        errors = FieldErrors()
+        check_contact_rules(contact, errors, today=s.today())
+        errors.raise_if_any()
+        return contact
+
+    def record_created(self, created: builtins.list[Contact], *, note: str | None = None) -> None:
+        """Audit entries and events for contacts just stored by a bulk path."""
+        s = self._s
+        for contact in created:
+            s.record(
+                "contact",
+                contact.id,
+                AuditAction.CREATE,
+                snapshot(contact),
+                at=contact.created_at,
+                note=note,
+            )
+            s.publish(
+                ev.ContactCreated(
+                    actor_id=s.actor.id,
+                    at=contact.created_at,
+                    entity_id=contact.id,
+                    customer_id=contact.customer_id,
+                )
+            )
 
     def update(self, id: str, version: int | None = None, **changes: Any) -> Contact:
         """Change some fields of a contact (see ``CustomerService.update``)."""

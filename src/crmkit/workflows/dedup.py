@@ -105,7 +105,7 @@ class DuplicateCheck:
     pairs: tuple[StoredPair, ...] = ()
 
 
-def _pair(match: Match) -> StoredPair | None:
+def stored_pair(match: Match) -> StoredPair | None:
     """The pair to keep for a scored match: duplicates and vetoes, nothing in between."""
     vetoed = match.evidence == -math.inf
     if not (match.is_duplicate or vetoed):
@@ -201,7 +201,7 @@ class DedupIndex:
         """
         found = self.matches(kind, record, exclude=exclude, lock=True)
         duplicates = [m for m in found if m.is_duplicate]
-        pairs = tuple(p for p in (_pair(m) for m in found) if p is not None)
+        pairs = tuple(p for p in (stored_pair(m) for m in found) if p is not None)
         if not duplicates:
             return DuplicateCheck((), pairs)
         described = {d.id: d for d in self.describe(kind, duplicates)}
@@ -338,7 +338,7 @@ class DedupIndex:
             self.remove(kind, gone)
             for record in records:
                 found = self.matches(kind, record)
-                self.index(kind, [record], (p for p in map(_pair, found) if p is not None))
+                self.index(kind, [record], (p for p in map(stored_pair, found) if p is not None))
 
 
 @attrs.frozen

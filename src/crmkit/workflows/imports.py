@@ -4,24 +4,31 @@ Rows are read, mapped by header, validated by the same rules as ``customers.crea
 checked for duplicates inside the file and against the store, and written in batches through
 the bulk path. A dry run (``preview``) reports the same outcomes without writing.
 
-Duplicates are recognised by the customer's normalised name and by its mobile or phone
-number, exactly; the intake issue's fuzzy matcher will widen this.
+Duplicates are found by the configured matcher (``crmkit.DedupConfig``): within the file
+through an in-memory key index of the rows read so far, and against the store through its
+duplicate index, one batched lookup per batch of rows. A customer someone else works is
+never duplicated, updated or disclosed (anti-collision); what happens to one's own is the
+``on_duplicate`` policy.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import attrs
 
 from crmkit.adapters.tabular import SheetRow, Table, TableError, read_table
-from crmkit.domain.contact import parse_contact_input
+from crmkit.domain.contact import Contact, parse_contact_input
 from crmkit.domain.customer import Customer
+from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record, contact_record
+from crmkit.domain.dedup.codec import decode_record
+from crmkit.domain.dedup.rules import MatchedRecord, RuleEvent, apply_rules
 from crmkit.domain.errors import (
     CRMError,
+    DuplicateMatch,
     FieldError,
     FieldErrors,
     PermissionDenied,
@@ -29,8 +36,9 @@ from crmkit.domain.errors import (
 )
 from crmkit.domain.headers import HeaderMapping, map_headers
 from crmkit.domain.messages import Language, language
-from crmkit.storage.textsearch import normalize_query
+from crmkit.storage.ports import StoredPair
 from crmkit.workflows.context import Permission
+from crmkit.workflows.dedup import stored_pair as _stored_pair
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -137,7 +145,13 @@ class ImportService:
         Args:
             source: a CSV or XLSX path or binary file object.
             mapping: header -> field overrides (``""`` ignores a column).
-            on_duplicate: ``"skip"`` (default), ``"update"`` or ``"create"``.
+            on_duplicate: what to do with a row that duplicates a customer of one's own:
+                ``"skip"`` (default: report it), ``"update"`` (fill the customer with the
+                row's non-empty fields) or ``"create"`` (create it anyway). A customer
+                someone else works is never touched, whatever the policy.
+            match_on: find the customer to skip or update by a natural key instead of the
+                matcher: ``"uscc"``, ``"name"`` (same brand and branch), ``"mobile"``
+                (a phone number in common) or ``"email"``.
             sheet: the XLSX sheet to read (default: the first).
 
         Raises:
@@ -154,6 +168,7 @@ class ImportService:
         dry_run: bool,
         mapping: Mapping[str, str] | None = None,
         on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
+        match_on: str | None = None,
         sheet: str | None = None,
     ) -> ImportReport:
         s = self._s
@@ -166,123 +181,197 @@ class ImportService:
             custom_fields=[f.name for f in s.runtime.customer_fields.fields],
         )
         header_of = {field: str(table.headers[i]) for i, field in header_map.columns.items()}
+        if match_on is not None and match_on not in NATURAL_KEYS:
+            errors = FieldErrors()
+            errors.add("match_on", "invalid_choice", match_on, choices=", ".join(NATURAL_KEYS))
+            errors.raise_if_any()
+        ctx = _Context(
+            header_map=header_map,
+            header_of=header_of,
+            owners=_OwnerLookup(s),
+            policy=policy,
+            dry_run=dry_run,
+            match_on=NATURAL_KEYS[match_on] if match_on else None,
+            in_file=_FileIndex(s.dedup_index.matcher("customer")),
+        )
         results: list[RowResult] = []
-        seen: dict[str, int] = {}  # duplicate key -> first row number in this file
-        owners = _OwnerLookup(s)
         for batch in _batches(table.rows, BATCH):
-            results.extend(self._batch(batch, header_map, header_of, seen, owners, policy, dry_run))
+            results.extend(self._batch(batch, ctx))
         return ImportReport(tuple(results), header_map, dry_run)
 
     def _batch(
         self,
         rows: list[SheetRow],
-        header_map: HeaderMapping,
-        header_of: Mapping[str, str],
-        seen: dict[str, int],
-        owners: _OwnerLookup,
-        policy: OnDuplicate,
-        dry_run: bool,
+        ctx: _Context,
     ) -> list[RowResult]:
         s = self._s
-        prepared: list[tuple[SheetRow, Customer, dict[str, Any], list[str]]] = []
+        index = s.dedup_index
+        prepared: list[_Prepared] = []
         results: dict[int, RowResult] = {}
         for row in rows:
             failed = self._row_problem(row)
             if failed is not None:
                 results[row.number] = failed
                 continue
-            fields, contact = _fields(row, header_map)
-            try:
-                owner = fields.pop("owner", None)
-                if owner:
-                    fields["owner_id"] = owners.resolve(owner)
-                customer = s.customers.prepare(**fields)
-            except ValidationError as exc:
+            outcome = self._prepare(row, ctx)
+            if isinstance(outcome, RowResult):
+                results[row.number] = outcome
+                continue
+            twin = ctx.in_file.find(outcome.record, outcome.keys)
+            if twin is not None:
                 results[row.number] = RowResult(
-                    row.number,
-                    Outcome.FAILED,
-                    problems=tuple(_problem(e, header_of) for e in exc.errors),
+                    row.number, Outcome.DUPLICATE, duplicate_of=f"row {twin}"
                 )
                 continue
-            except PermissionDenied as exc:
-                results[row.number] = RowResult(
-                    row.number,
-                    Outcome.FAILED,
-                    problems=(
-                        RowProblem(
-                            header_of.get("owner"),
-                            "owner_id",
-                            "permission",
-                            None,
-                            exc.message("en"),
-                            exc.message("zh"),
-                        ),
-                    ),
-                )
-                continue
-            if contact:
-                # Checked now so that a bad contact fails its row, not the whole batch.
-                contact_errors = FieldErrors()
-                parse_contact_input(
-                    {**contact, "customer_id": customer.id},
-                    contact_errors,
-                    phone_region=s.runtime.region,
-                )
-                if contact_errors:
-                    results[row.number] = RowResult(
-                        row.number,
-                        Outcome.FAILED,
-                        problems=tuple(
-                            _problem(e.prefixed("contact"), header_of)
-                            for e in contact_errors.errors
-                        ),
-                    )
-                    continue
-            keys = _keys(customer)
-            first = next((seen[k] for k in keys if k in seen), None)
-            if first is not None:
-                results[row.number] = RowResult(
-                    row.number, Outcome.DUPLICATE, duplicate_of=f"row {first}"
-                )
-                continue
-            for key in keys:
-                seen[key] = row.number
-            prepared.append((row, customer, contact, keys))
-        matches = self._store_matches([c for _, c, _, _ in prepared])
-        to_create: list[tuple[SheetRow, Customer, dict[str, Any]]] = []
-        scope = s.actor.scope
-        for row, customer, contact, keys in prepared:
-            match = next((matches[k] for k in keys if k in matches), None)
-            if match is not None and not scope.allows(match.owner_id, match.co_owner_ids):
-                # Anti-collision: a customer someone else works is never duplicated, updated
-                # or shown; the row names only the customer and its owner.
-                owner = s.uow.users.get(match.owner_id) if match.owner_id else None
-                results[row.number] = RowResult(
-                    row.number,
-                    Outcome.DUPLICATE,
-                    duplicate_of=f"{match.name} ({owner.name if owner else '-'})",
-                )
-            elif match is None or policy is OnDuplicate.CREATE:
-                to_create.append((row, customer, contact))
-            elif policy is OnDuplicate.SKIP or dry_run:
-                outcome = Outcome.DUPLICATE if policy is OnDuplicate.SKIP else Outcome.UPDATED
-                results[row.number] = RowResult(
-                    row.number, outcome, customer_id=match.id, duplicate_of=match.id
-                )
+            ctx.in_file.add(row.number, outcome.record, outcome.keys)
+            prepared.append(outcome)
+        stored = self._store_candidates(prepared)
+        matcher = index.matcher("customer")
+        to_create: list[_Prepared] = []
+        for p in prepared:
+            found = [
+                m
+                for m in (matcher.score(p.record, r) for r in stored.get(p.row.number, ()))
+                if m is not None
+            ]
+            found.sort(key=lambda m: -m.score)
+            duplicates = [m for m in found if ctx.is_match(m, p.record, stored[p.row.number])]
+            p.pairs = [x for x in (_stored_pair(m) for m in found) if x is not None]
+            result = self._decide(p, duplicates, ctx)
+            if result is None:
+                to_create.append(p)
             else:
-                results[row.number] = self._update(row, match, header_map, header_of)
-        if not dry_run and to_create:
-            created = [c for _, c, _ in to_create]
-            s.uow.customers.add_many(created)
-            s.customers.record_created(created, note="import")
-            for _, customer, contact in to_create:
-                if contact:
-                    s.contacts.create(customer_id=customer.id, **contact)
-        for row, customer, _ in to_create:
-            results[row.number] = RowResult(
-                row.number, Outcome.CREATED, customer_id=None if dry_run else customer.id
+                results[p.row.number] = result
+        if to_create and not ctx.dry_run:
+            self._write(to_create)
+        for p in to_create:
+            results[p.row.number] = RowResult(
+                p.row.number, Outcome.CREATED, customer_id=None if ctx.dry_run else p.customer.id
             )
         return [results[r.number] for r in rows]
+
+    def _prepare(self, row: SheetRow, ctx: _Context) -> _Prepared | RowResult:
+        """Validate one row into a customer (and contact) and its match record."""
+        s = self._s
+        fields, contact_fields = _fields(row, ctx.header_map)
+        try:
+            owner = fields.pop("owner", None)
+            if owner:
+                fields["owner_id"] = ctx.owners.resolve(owner)
+            customer = s.customers.prepare(**fields)
+        except ValidationError as exc:
+            return RowResult(
+                row.number,
+                Outcome.FAILED,
+                problems=tuple(_problem(e, ctx.header_of) for e in exc.errors),
+            )
+        except PermissionDenied as exc:
+            problem = RowProblem(
+                ctx.header_of.get("owner"),
+                "owner_id",
+                "permission",
+                None,
+                exc.message("en"),
+                exc.message("zh"),
+            )
+            return RowResult(row.number, Outcome.FAILED, problems=(problem,))
+        contact: Contact | None = None
+        if contact_fields:
+            # Checked now so that a bad contact fails its row, not the whole batch.
+            errors = FieldErrors()
+            data = parse_contact_input(
+                {**contact_fields, "customer_id": customer.id},
+                errors,
+                phone_region=s.runtime.region,
+            )
+            try:
+                errors.raise_if_any()
+                contact = s.contacts.build(data, first=True, at=customer.created_at)
+            except ValidationError as exc:
+                return RowResult(
+                    row.number,
+                    Outcome.FAILED,
+                    problems=tuple(
+                        _problem(e.prefixed("contact"), ctx.header_of) for e in exc.errors
+                    ),
+                )
+        record = s.dedup_index.customer_record(customer, [contact] if contact else [])
+        return _Prepared(row, customer, contact, record, s.dedup_index.keys("customer", record))
+
+    def _store_candidates(self, prepared: list[_Prepared]) -> dict[int, list[Record]]:
+        """Each row's candidates in the store: one key lookup and one record fetch for the
+        whole batch, then, per row, those sharing most keys with it."""
+        if not prepared:
+            return {}
+        s = self._s
+        limit = s.runtime.dedup.candidates
+        holders = s.uow.dedup.lookup(
+            {k for p in prepared for k in p.keys},
+            per_key=s.runtime.dedup.customer_match.max_block_size,
+        )
+        wanted: dict[int, list[str]] = {}
+        for p in prepared:
+            shared: dict[str, int] = {}
+            for key in p.keys:
+                for id in holders.get(key, ()):
+                    shared[id] = shared.get(id, 0) + 1
+            ranked = sorted(shared, key=lambda i: (-shared[i], i))[:limit]
+            wanted[p.row.number] = ranked
+        encoded = s.uow.dedup.records(
+            "customer", sorted({i for ids in wanted.values() for i in ids})
+        )
+        decoded = {i: decode_record(i, text) for i, text in encoded.items()}
+        return {n: [decoded[i] for i in ids if i in decoded] for n, ids in wanted.items()}
+
+    def _decide(self, p: _Prepared, duplicates: list[Match], ctx: _Context) -> RowResult | None:
+        """The row's outcome given its duplicates in the store; None means "create it"."""
+        s = self._s
+        if not duplicates:
+            return None
+        described = {d.id: d for d in s.dedup_index.describe("customer", duplicates)}
+        ordered = [described[m.right] for m in duplicates if m.right in described]
+        if not ordered:
+            return None
+        best = ordered[0].public
+        if not best.visible:
+            # Anti-collision: a customer someone else works is never duplicated, updated
+            # or shown; the row names only the customer and its owner.
+            return _collision(p.row.number, best)
+        if ctx.policy is OnDuplicate.SKIP:
+            return RowResult(
+                p.row.number, Outcome.DUPLICATE, customer_id=best.id, duplicate_of=best.id
+            )
+        if ctx.policy is OnDuplicate.UPDATE:
+            if ctx.dry_run:
+                return RowResult(
+                    p.row.number, Outcome.UPDATED, customer_id=best.id, duplicate_of=best.id
+                )
+            return self._update(p.row, best.id, ctx.header_map, ctx.header_of)
+        # "Create anyway" still may not create a second customer someone else works.
+        blocking, _ = apply_rules(
+            s.runtime.dedup.customer_rules,
+            RuleEvent.CREATE,
+            p.customer.owner_id,
+            [MatchedRecord(d.id, d.public.score, d.owner_id, d.co_owner_ids) for d in ordered],
+        )
+        if blocking:
+            return _collision(p.row.number, described[blocking[0][0].id].public)
+        return None
+
+    def _write(self, to_create: list[_Prepared]) -> None:
+        """The bulk path: one multi-row insert per table, audit and index in bulk."""
+        s = self._s
+        customers = [p.customer for p in to_create]
+        s.uow.customers.add_many(customers)
+        s.dedup_index.index(
+            "customer", [p.record for p in to_create], [x for p in to_create for x in p.pairs]
+        )
+        s.customers.record_created(customers, note="import")
+        contacts = [p.contact for p in to_create if p.contact is not None]
+        if contacts:
+            s.uow.contacts.add_many(contacts)
+            s.dedup_index.index("contact", [contact_record(c) for c in contacts])
+            s.contacts.record_created(contacts, note="import")
 
     def _row_problem(self, row: SheetRow) -> RowResult | None:
         if row.problem is not None:
@@ -305,20 +394,10 @@ class ImportService:
             )
         return None
 
-    def _store_matches(self, customers: list[Customer]) -> dict[str, Customer]:
-        names = sorted({normalize_query(c.name) for c in customers})
-        phones = sorted({p.e164 for c in customers for p in (c.mobile, c.phone) if p})
-        found = self._s.uow.customers.find_by_keys(name_keys=names, phones=phones)
-        out: dict[str, Customer] = {}
-        for c in found:
-            for key in _keys(c):
-                out.setdefault(key, c)
-        return out
-
     def _update(
         self,
         row: SheetRow,
-        match: Customer,
+        match_id: str,
         header_map: HeaderMapping,
         header_of: Mapping[str, str],
     ) -> RowResult:
@@ -327,7 +406,7 @@ class ImportService:
         fields.pop("kind", None)
         changes = {k: v for k, v in fields.items() if v not in (None, "")}
         try:
-            self._s.customers.update(match.id, **changes)
+            self._s.customers.update(match_id, **changes)
         except ValidationError as exc:
             return RowResult(
                 row.number,
@@ -341,7 +420,7 @@ class ImportService:
                 zh = str(exc)
             problem = RowProblem(None, "row", type(exc).__name__, None, en, zh)
             return RowResult(row.number, Outcome.FAILED, problems=(problem,))
-        return RowResult(row.number, Outcome.UPDATED, customer_id=match.id, duplicate_of=match.id)
+        return RowResult(row.number, Outcome.UPDATED, customer_id=match_id, duplicate_of=match_id)
 
 
 def _batches(rows: Iterator[SheetRow], size: int) -> Iterator[list[SheetRow]]:
@@ -379,10 +458,83 @@ def _fields(row: SheetRow, header_map: HeaderMapping) -> tuple[dict[str, Any], d
     return fields, contact
 
 
-def _keys(c: Customer) -> list[str]:
-    keys = [f"name:{normalize_query(c.name)}"]
-    keys.extend(f"phone:{p.e164}" for p in (c.mobile, c.phone) if p is not None)
-    return keys
+# ``match_on`` choices: the match record field that must be equal.
+NATURAL_KEYS: Final = {"uscc": "uscc", "name": "name", "mobile": "phones", "email": "emails"}
+
+
+@attrs.define
+class _Prepared:
+    row: SheetRow
+    customer: Customer
+    contact: Contact | None
+    record: Record
+    keys: frozenset[int]
+    pairs: list[StoredPair] = attrs.Factory(list)
+
+
+class _FileIndex:
+    """The rows of this file so far, by blocking key: in-file duplicates without comparing
+    every pair of rows."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
+        self._by_key: dict[int, list[int]] = {}
+        self._records: dict[int, Record] = {}
+        self._cap = matcher.config.max_block_size
+
+    def find(self, record: Record, keys: frozenset[int]) -> int | None:
+        """The best earlier row this record duplicates (its row number), if any."""
+        shared: dict[int, int] = {}
+        for key in keys:
+            for number in self._by_key.get(key, ()):
+                shared[number] = shared.get(number, 0) + 1
+        best: tuple[float, int] | None = None
+        for number in sorted(shared, key=lambda n: (-shared[n], n))[: self._cap]:
+            match = self._matcher.score(record, self._records[number])
+            if match is None or not match.is_duplicate:
+                continue
+            if best is None or match.score > best[0]:
+                best = (match.score, number)
+        return best[1] if best else None
+
+    def add(self, number: int, record: Record, keys: frozenset[int]) -> None:
+        self._records[number] = record
+        for key in keys:
+            holders = self._by_key.setdefault(key, [])
+            if len(holders) < self._cap:
+                holders.append(number)
+
+
+@attrs.define
+class _Context:
+    header_map: HeaderMapping
+    header_of: dict[str, str]
+    owners: _OwnerLookup
+    policy: OnDuplicate
+    dry_run: bool
+    match_on: str | None
+    in_file: _FileIndex
+
+    def is_match(self, match: Match, record: Record, candidates: Sequence[Record]) -> bool:
+        """Is this stored record the row's match: a duplicate by the matcher, or, with
+        ``match_on``, one whose natural key equals the row's."""
+        if self.match_on is None:
+            return match.is_duplicate
+        mine = record.get(self.match_on)
+        theirs = next((c.get(self.match_on) for c in candidates if c.id == match.right), None)
+        if mine is None or theirs is None:
+            return False
+        if isinstance(mine, frozenset):
+            return bool(mine & theirs)
+        if isinstance(mine, CompanyKey):
+            return bool(mine.brand == theirs.brand and mine.branch == theirs.branch)
+        return bool(mine == theirs)
+
+
+def _collision(row: int, match: DuplicateMatch) -> RowResult:
+    return RowResult(
+        row, Outcome.DUPLICATE, duplicate_of=f"{match.name} ({match.owner_name or '-'})"
+    )
 
 
 class _OwnerLookup:

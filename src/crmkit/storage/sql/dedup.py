@@ -116,6 +116,24 @@ class SqlDedup:
         ]
         return found[:limit]
 
+    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
+        k = dedup_keys.c
+        out: dict[int, builtins.list[str]] = {}
+        for chunk in chunks(sorted(set(keys))):
+            ranked = (
+                select(
+                    k.key,
+                    k.entity_id,
+                    func.row_number().over(partition_by=k.key, order_by=k.entity_id).label("n"),
+                )
+                .where(k.key.in_(chunk))
+                .subquery()
+            )
+            stmt = select(ranked.c.key, ranked.c.entity_id).where(ranked.c.n <= per_key)
+            for key, entity_id in self._conn.execute(stmt):
+                out.setdefault(int(key), []).append(entity_id)
+        return out
+
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
         e = dedup_entries.c
         out: dict[str, str] = {}
