@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Set up and run crmkit from a fresh clone with nothing but Python 3.11+.
 
-    python3 dev.py demo    # the main job: the tour / admin panel on a SQLite file
-    python3 dev.py test    # the whole test suite (PostgreSQL tests skip if no server)
+    python3 dev.py demo    # the main job: the admin panel on demo data, http://127.0.0.1:5000/
+    python3 dev.py test    # the whole test suite (PostgreSQL and browser tests skip if absent)
     python3 dev.py lint    # ruff + mypy strict
+    python3 dev.py tour    # a short guided tour of the library in the terminal
 
 The first run creates ``.venv`` and installs crmkit with its development extras; later runs
 reinstall only when ``pyproject.toml`` changed.
@@ -47,17 +48,19 @@ def run(cmd: list[str]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "lint"}:
+    if not argv or argv[0] not in {"demo", "test", "lint", "tour"}:
         sys.exit(__doc__)
     ensure_env()
     command, rest = argv[0], argv[1:]
     if command == "test":
         run([str(PY), "-m", "pytest", *rest])
     elif command == "lint":
-        run([str(BIN / "ruff"), "check", "src", "tests", "bench", "examples"])
+        run([str(BIN / "ruff"), "check", "src", "tests", "bench", "examples", "admin"])
         run([str(PY), "-m", "mypy"])
-    else:
+    elif command == "tour":
         run([str(PY), str(ROOT / "examples" / "tour.py"), *rest])
+    else:  # the admin panel lives in admin/ at the root: run it as a module from here
+        run([str(PY), "-m", "admin.demo", *rest])
 
 
 if __name__ == "__main__":

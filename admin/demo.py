@@ -1,0 +1,309 @@
+"""The demo: seed a SQLite store with realistic Chinese data and serve the admin panel.
+
+    python3 dev.py demo                 # from the repository root
+    python -m admin.demo --port 5000 --reset
+
+Everything is created through crmkit's services (never SQL), over a year of simulated time
+so the dashboard's monthly chart has a shape. The data is generated here, deterministically,
+so every run gives the same customers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import crmkit
+from crmkit.testing import ManualClock
+
+ADMIN_PASSWORD = "demo-admin-2026"
+STAFF_PASSWORD = "demo-pass-2026"
+
+# (name, role, manager's name)
+STAFF = (
+    ("王建国", "manager", None),
+    ("张三", "sales", "王建国"),
+    ("李小明", "sales", "王建国"),
+    ("赵敏", "sales", "王建国"),
+    ("陈静", "sales", None),
+    ("刘芳", "finance", None),
+)
+
+REGIONS = (
+    "山东省/青岛市/市南区",
+    "山东省/青岛市/崂山区",
+    "山东省/济南市/历下区",
+    "上海市/浦东新区",
+    "上海市/徐汇区",
+    "北京市/海淀区",
+    "北京市/朝阳区",
+    "广东省/深圳市/南山区",
+    "广东省/广州市/天河区",
+    "浙江省/杭州市/西湖区",
+    "江苏省/南京市/鼓楼区",
+    "江苏省/苏州市/姑苏区",
+    "四川省/成都市/武侯区",
+    "湖北省/武汉市/洪山区",
+)
+BRANDS = (
+    "金智",
+    "华东",
+    "海信达",
+    "瑞丰",
+    "恒通",
+    "博远",
+    "新创",
+    "鼎盛",
+    "汇丰源",
+    "远航",
+    "天成",
+    "中科",
+    "宏图",
+    "嘉禾",
+    "凯旋",
+    "联合",
+    "星辰",
+    "东方红",
+    "万达通",
+    "易达",
+    "同舟",
+    "长青",
+    "正和",
+    "安泰",
+    "九州",
+    "明德",
+    "光华",
+    "盛世",
+    "福田",
+    "永信",
+)
+TRADES = (
+    ("电子科技", "电子"),
+    ("建材", "建材"),
+    ("贸易", "贸易"),
+    ("食品", "食品"),
+    ("机械设备", "机械"),
+    ("软件", "软件"),
+    ("物流", "物流"),
+    ("医疗器械", "医疗"),
+    ("化工", "化工"),
+    ("服装", "服装"),
+    ("家具", "家具"),
+    ("环保科技", "环保"),
+)
+SUFFIXES = ("有限公司", "有限公司", "有限公司", "股份有限公司")
+SOURCES = ("展会", "网络推广", "老客户介绍", "电话营销", "百度搜索", "自然来访")
+TAGS = ("VIP", "重点客户", "年度合作", "待回访", "价格敏感")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧阳"  # noqa: E501
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华玉兰志强文博雪梅晓东海燕"
+TITLES = ("总经理", "采购经理", "财务主管", "技术总监", "销售经理", "办公室主任", "董事长")
+CATEGORIES = ("potential",) * 5 + ("formal",) * 3 + ("signed",) * 2
+
+
+def person_name(rng: random.Random) -> str:
+    given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+    return rng.choice(SURNAMES) + given
+
+
+def mobile(rng: random.Random, used: set[str]) -> str:
+    while True:
+        number = rng.choice(("138", "139", "137", "150", "151", "186", "188", "135")) + "".join(
+            rng.choice("0123456789") for _ in range(8)
+        )
+        if number not in used:
+            used.add(number)
+            return f"{number[:3]} {number[3:7]} {number[7:]}"
+
+
+def customer_rows(rng: random.Random, count: int) -> Iterator[dict[str, Any]]:
+    """``count`` customer field sets: mostly companies, some individuals."""
+    used_names: set[str] = set()
+    used_phones: set[str] = set()
+    while count:
+        region = rng.choice(REGIONS)
+        city = region.split("/")[1 if region.count("/") == 2 else 0].removesuffix("市")
+        if rng.random() < 0.12:
+            name = person_name(rng)
+            fields: dict[str, Any] = {"kind": "individual", "name": name}
+        else:
+            trade, industry = rng.choice(TRADES)
+            name = f"{city}{rng.choice(BRANDS)}{trade}{rng.choice(SUFFIXES)}"
+            fields = {"kind": "company", "name": name, "industry": industry}
+        if name in used_names:
+            continue
+        used_names.add(name)
+        fields |= {
+            "region": region,
+            "mobile": mobile(rng, used_phones),
+            "source": rng.choice(SOURCES),
+            "tags": rng.sample(TAGS, rng.choice((0, 0, 1, 2))),
+        }
+        count -= 1
+        yield fields
+
+
+def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str, str]:
+    """Fill an empty store; returns login → password for the demo accounts."""
+    rng = random.Random(seed_value)
+    end = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(end - timedelta(days=365))
+    crm = crmkit.open(url, clock=clock)
+    try:
+        admin = crm.bootstrap_admin(name="管理员", password=ADMIN_PASSWORD, login="admin")
+        logins = {admin.login: ADMIN_PASSWORD}
+        people: dict[str, crmkit.User] = {}
+        with crm.session(actor=admin) as s:
+            for name, role, manager in STAFF:
+                user = s.users.create(
+                    name=name,
+                    role=role,
+                    manager_id=people[manager].id if manager else None,
+                    password=STAFF_PASSWORD,
+                )
+                people[name] = user
+                logins[user.login] = STAFF_PASSWORD
+        sellers = [u for u in people.values() if u.role in {crmkit.Role.SALES, crmkit.Role.MANAGER}]
+        step = timedelta(days=365) / (customers + 20)
+        created: list[tuple[crmkit.User, crmkit.Customer]] = []
+        for fields in customer_rows(rng, customers):
+            clock.advance(step * rng.uniform(0.5, 1.5))
+            owner = rng.choice(sellers)
+            try:
+                customer = _create(crm, rng, owner, fields)
+            except crmkit.DuplicateError:
+                continue  # someone else already works a company this similar: crmkit says no
+            created.append((owner, customer))
+        _near_duplicates(crm, rng, created)
+        with crm.session(actor=admin) as s:  # a few in the recycle bin
+            for _, customer in rng.sample(created, 5):
+                s.customers.delete(customer.id)
+        clock.set(end)
+    finally:
+        crm.close()
+    return logins
+
+
+def _create(
+    crm: crmkit.CRM, rng: random.Random, owner: crmkit.User, fields: dict[str, Any]
+) -> crmkit.Customer:
+    """One customer with its contacts, moved along its lifecycle, as its owner would."""
+    with crm.session(actor=owner) as s:
+        customer = s.customers.create(**fields)
+        if fields["kind"] == "company":
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                s.contacts.create(
+                    customer_id=customer.id,
+                    name=person_name(rng),
+                    title=rng.choice(TITLES),
+                    mobile=mobile(rng, set()),
+                )
+        category = rng.choice(CATEGORIES)
+        if category != "potential":
+            customer = s.customers.change_category(customer.id, "formal")
+        if category == "signed":
+            customer = s.customers.change_category(customer.id, "signed")
+        return customer
+
+
+def _near_duplicates(
+    crm: crmkit.CRM, rng: random.Random, created: list[tuple[crmkit.User, crmkit.Customer]]
+) -> None:
+    """Customers entered twice by their own owner, spelt differently (for duplicate review):
+    青岛金智电子科技有限公司 → 金智电子科技(青岛)有限公司."""
+    companies = [(o, c) for o, c in created if c.kind is crmkit.CustomerKind.COMPANY]
+    for owner, original in rng.sample(companies, 8):
+        region = original.region.path if original.region else ""
+        city = original.region.city or original.region.province if original.region else ""
+        city = (city or "").removesuffix("市")
+        body = original.name.removeprefix(city)
+        for suffix in ("股份有限公司", "有限公司"):
+            if body.endswith(suffix):
+                twin = f"{body.removesuffix(suffix)}({city}){suffix}"
+                break
+        else:
+            continue
+        try:
+            with crm.session(actor=owner) as s:
+                s.customers.create(name=twin, region=region, source=original.source)
+        except crmkit.DuplicateError:
+            continue  # crmkit refused it outright: fine, the demo needs no more
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+            return port
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the crmkit admin panel on demo data.")
+    parser.add_argument("--data", type=Path, default=Path.home() / ".crmkit-demo")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument("--reset", action="store_true", help="throw the demo data away first")
+    args = parser.parse_args(argv)
+
+    from werkzeug.serving import make_server
+
+    from admin import create_app
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    db = args.data / "crm.db"
+    if args.reset:
+        for leftover in args.data.glob("crm.db*"):
+            leftover.unlink()
+    url = f"sqlite:///{db}"
+    accounts = args.data / "logins.json"
+    if not db.exists():
+        print(f"seeding {args.customers} demo customers into {db} …", flush=True)
+        accounts.write_text(json.dumps(seed(url, customers=args.customers), indent=1))
+    logins: dict[str, str] = json.loads(accounts.read_text())
+    app = create_app(
+        {
+            "CRMKIT_URL": url,
+            "ADMIN_DATA_DIR": str(args.data),
+            "SECRET_KEY": _secret(args.data),
+            "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
+            "ADMIN_TITLE": "crmkit 演示",
+        }
+    )
+    port = free_port(args.port)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    print(f"\ncrmkit admin panel: http://127.0.0.1:{port}/\n")
+    print("demo logins (login / password):")
+    for login, password in logins.items():
+        print(f"  {login:<10} {password}")
+    print("\nCtrl-C stops the server.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["crmkit_admin"].close()
+
+
+def _secret(folder: Path) -> str:
+    """A per-installation secret kept beside the demo data (logins survive a restart)."""
+    import secrets
+
+    path = folder / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Form plumbing shared by every screen: CSRF, crmkit errors onto fields, choices.
+
+Validation is crmkit's job. The forms only carry text to the services and show what the
+services say, so a rule is never written twice (once in a form, once in the domain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import flash
+from flask_admin.babel import Translations
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+
+import crmkit
+
+
+class SecureForm(FlaskForm):
+    """Flask-Admin's form base with Flask-WTF's CSRF token.
+
+    Flask-WTF's ``CSRFProtect`` checks every POST of the app; basing the admin forms on
+    ``FlaskForm`` makes them carry that same token (Flask-Admin's own ``SecureForm`` keeps a
+    second, different token in the session, which ``CSRFProtect`` would refuse).
+    """
+
+    class Meta(FlaskForm.Meta):
+        _translations = Translations()
+
+        def get_translations(self, form: Any) -> Any:
+            return self._translations
+
+    def __init__(self, formdata: Any = None, obj: Any = None, prefix: str = "", **kwargs: Any):
+        self._obj = obj
+        super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+
+def field_root(path: str) -> str:
+    """The form field a crmkit error path belongs to: ``co_owner_ids[0]`` → ``co_owner_ids``."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def apply_errors(form: Any, error: crmkit.ValidationError) -> list[str]:
+    """Put every field error of ``error`` on its form field, in the active language.
+
+    Returns the errors no field of the form shows (custom fields, nested paths), described
+    with their labels, so the caller can show them too: every error reaches the user.
+    """
+    unplaced: list[str] = []
+    for e in error.errors:
+        field = getattr(form, field_root(e.field), None)
+        if field is not None and hasattr(field, "errors"):
+            if not isinstance(field.errors, list):
+                field.errors = list(field.errors)
+            field.errors.append(e.message())
+        else:
+            unplaced.append(e.describe())
+    form._errors = None  # WTForms caches form.errors; it must see the new ones
+    return unplaced
+
+
+def flash_crm_error(exc: crmkit.CRMError) -> None:
+    """Show a crmkit error (already in the request's language) as a flash message."""
+    flash(str(exc), "error")
+
+
+def show_validation(form: Any, exc: crmkit.ValidationError) -> None:
+    """Field errors on the form, plus a summary naming every wrong field."""
+    unplaced = apply_errors(form, exc)
+    flash(exc.message(), "error")
+    for text in unplaced:
+        flash(text, "error")
+
+
+def options(pairs: Iterable[tuple[str, Any]], *, blank: bool = False) -> list[SelectChoice]:
+    """Select options from ``(value, label)`` pairs (labels may be lazy translations);
+    ``blank`` adds an empty first option for an optional field."""
+    items = [SelectChoice(value, label) for value, label in pairs]
+    return [SelectChoice("", "—"), *items] if blank else items

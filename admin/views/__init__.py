@@ -1,0 +1,28 @@
+"""The screens, and the one place that puts them in the menu."""
+
+from __future__ import annotations
+
+from flask_admin import Admin
+from flask_babel import lazy_gettext as _l
+
+from admin.views.audit import AuditView
+from admin.views.backup import BackupView
+from admin.views.contacts import ContactView
+from admin.views.customers import CustomerView
+from admin.views.imports import ImportView
+from admin.views.recycle import RecycleBinView
+from admin.views.users import UserView
+
+
+def register(admin: Admin) -> None:
+    """Add every screen. Flask-Admin shows a menu item only where ``is_accessible`` says
+    the logged-in user's role may go, so sales staff never see the system screens."""
+    system = "System"  # the menu key; its shown name is translated below
+    admin.add_view(CustomerView(name=_l("Customers"), endpoint="customers"))
+    admin.add_view(ContactView(name=_l("Contacts"), endpoint="contacts"))
+    admin.add_view(ImportView(name=_l("Import"), endpoint="imports"))
+    admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
+    admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
+    admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
+    admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))
+    admin.get_category_menu_item(system).name = _l("System")  # type: ignore[union-attr]

@@ -1,0 +1,260 @@
+"""Customers: list with search, filters and saved queries; forms; detail; export."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import abort, flash, redirect, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_admin import expose
+from flask_admin.helpers import get_redirect_target
+from flask_babel import lazy_gettext as _l
+from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+import crmkit
+from admin import context
+from admin.base import ListFilter, ServiceModelView, user_name, user_names
+from admin.forms import SecureForm, options
+from admin.i18n import ENUM_LABELS, show
+from admin.views.audit import history_rows
+
+
+def enum_pairs(values: Any) -> list[tuple[str, Any]]:
+    """``(value, label)`` for an enum, labels translated when rendered."""
+    return [(v.value, ENUM_LABELS.get(v.value, v.value)) for v in values]
+
+
+def lazy_choices(values: Any, *, blank: bool = False) -> list[SelectChoice]:
+    """Select options for an enum whose labels translate when rendered."""
+    return options(enum_pairs(values), blank=blank)
+
+
+class CustomerForm(SecureForm):
+    """Every field a person edits; crmkit validates them all (``validate_choice=False``)."""
+
+    kind = SelectField(_l("Kind"), choices=lazy_choices(crmkit.CustomerKind), validate_choice=False)
+    name = StringField(_l("Name"))
+    category = SelectField(
+        _l("Category"), choices=lazy_choices(crmkit.Category), validate_choice=False
+    )
+    channel_type = SelectField(
+        _l("Channel type"), choices=lazy_choices(crmkit.ChannelType), validate_choice=False
+    )
+    owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
+    mobile = StringField(_l("Mobile"))
+    phone = StringField(_l("Phone"))
+    email = StringField(_l("Email"))
+    region = StringField(
+        _l("Region"), description=_l("Province/city/district, e.g. 山东省/青岛市/市南区")
+    )
+    address = StringField(_l("Address"))
+    source = StringField(_l("Source"))
+    industry = StringField(_l("Industry"))
+    tags = StringField(_l("Tags"), description=_l("Separate tags with commas"))
+    credit_rating = SelectField(
+        _l("Credit rating"),
+        choices=options([(r.value, r.value) for r in crmkit.CreditRating], blank=True),
+        validate_choice=False,
+    )
+    settlement = SelectField(
+        _l("Settlement"), choices=lazy_choices(crmkit.Settlement), validate_choice=False
+    )
+    credit_limit = StringField(_l("Credit limit"))
+    uscc = StringField(_l("Unified social credit code"))
+    remarks = TextAreaField(_l("Remarks"))
+    version = HiddenField()
+
+
+COLUMNS: dict[str, Any] = {
+    "name": _l("Name"),
+    "kind": _l("Kind"),
+    "category": _l("Category"),
+    "channel_type": _l("Channel type"),
+    "owner_id": _l("Owner"),
+    "co_owner_ids": _l("Co-owners"),
+    "region": _l("Region"),
+    "mobile": _l("Mobile"),
+    "phone": _l("Phone"),
+    "email": _l("Email"),
+    "source": _l("Source"),
+    "industry": _l("Industry"),
+    "tags": _l("Tags"),
+    "credit_rating": _l("Credit rating"),
+    "settlement": _l("Settlement"),
+    "credit_limit": _l("Credit limit"),
+    "uscc": _l("Unified social credit code"),
+    "address": _l("Address"),
+    "remarks": _l("Remarks"),
+    "created_at": _l("Created"),
+    "updated_at": _l("Updated"),
+}
+
+
+def owner_pairs() -> list[tuple[str, str]]:
+    """Users the logged-in user may hand a customer to: admins anyone, managers their team,
+    salespeople themselves (crmkit enforces it; the list just avoids offering the rest)."""
+    user = context.current_user()
+    with context.work() as s:
+        if user.role is crmkit.Role.ADMIN:
+            users = _all_users(s)
+        elif user.role is crmkit.Role.MANAGER:
+            users = [user, *s.users.subordinates(user.id)]
+        else:
+            users = [user]
+    return [(u.id, f"{u.name} ({u.login})") for u in users if u.active]
+
+
+def _all_users(s: crmkit.Session) -> list[crmkit.User]:
+    users: list[crmkit.User] = []
+    after: str | None = None
+    while True:
+        page = s.users.list(after=after, limit=200)
+        users.extend(page.items)
+        if page.next_after is None:
+            return users
+        after = page.next_after
+
+
+class CustomerView(ServiceModelView):
+    """客户: every read and write through ``session.customers``."""
+
+    service_name = "customers"
+    model_class = crmkit.Customer
+    columns = COLUMNS
+    default_columns = ("name", "category", "owner_id", "region", "mobile", "source", "created_at")
+    searchable = True
+    form = CustomerForm
+    details_template = "crm/customer_details.html"
+
+    def scaffold_form(self) -> type[Form]:
+        return CustomerForm
+
+    def list_filters(self) -> list[ListFilter]:
+        filters = [
+            ListFilter("category", _l("Category"), lambda: enum_pairs(crmkit.Category)),
+            ListFilter("kind", _l("Kind"), lambda: enum_pairs(crmkit.CustomerKind)),
+            ListFilter("channel_type", _l("Channel type"), lambda: enum_pairs(crmkit.ChannelType)),
+            ListFilter("region", _l("Region"), placeholder="山东省/青岛市"),
+            ListFilter("source", _l("Source")),
+            ListFilter("tag", _l("Tag")),
+            ListFilter("created_from", _l("Created from"), placeholder="2026-01-01"),
+            ListFilter("created_to", _l("Created before"), placeholder="2026-02-01"),
+        ]
+        if context.current_user().role is not crmkit.Role.SALES:
+            filters.insert(3, ListFilter("owner_id", _l("Owner"), owner_pairs))
+        return filters
+
+    def create_form(self, obj: Any = None) -> Form:
+        form = super().create_form(obj)
+        form.owner_id.choices = options(owner_pairs())
+        if request.method == "GET":
+            form.owner_id.data = context.current_user().id
+        return form
+
+    def edit_form(self, obj: Any = None) -> Form:
+        form = super().edit_form(obj)
+        pairs = owner_pairs()
+        if obj is not None and obj.owner_id and obj.owner_id not in dict(pairs):
+            pairs.append((obj.owner_id, user_name(obj.owner_id)))  # keep showing who owns it
+        form.owner_id.choices = options(pairs, blank=True)
+        return form
+
+    def form_data(self, model: Any) -> dict[str, Any]:
+        c: crmkit.Customer = model
+        return {
+            "kind": c.kind.value,
+            "name": c.name,
+            "category": c.category.value,
+            "channel_type": c.channel_type.value,
+            "owner_id": c.owner_id or "",
+            "mobile": c.mobile.national if c.mobile else "",
+            "phone": c.phone.national if c.phone else "",
+            "email": c.email.value if c.email else "",
+            "region": c.region.path if c.region else "",
+            "address": c.address or "",
+            "source": c.source or "",
+            "industry": c.industry or "",
+            "tags": ", ".join(c.tags),
+            "credit_rating": c.credit_rating.value if c.credit_rating else "",
+            "settlement": c.settlement.value,
+            "credit_limit": str(c.credit_limit.amount) if c.credit_limit else "",
+            "uscc": c.uscc.value if c.uscc else "",
+            "remarks": c.remarks or "",
+            "version": c.version,
+        }
+
+    def changes(self, form: Form, model: Any | None) -> dict[str, Any]:
+        fields = super().changes(form, model)
+        if "tags" in fields:
+            tags = fields["tags"] or ""
+            fields["tags"] = [t.strip() for t in tags.replace("，", ",").split(",") if t.strip()]
+        return fields
+
+    def show_owner_id(self, c: crmkit.Customer) -> str:
+        return user_name(c.owner_id)
+
+    def show_co_owner_ids(self, c: crmkit.Customer) -> str:
+        return ", ".join(user_name(u) for u in c.co_owner_ids)
+
+    def extra_list_links(self, filters: Mapping[str, str]) -> list[tuple[str, str]]:
+        return [
+            (str(_l("Export CSV")), url_for(".export", fmt="csv", **filters)),
+            (str(_l("Export XLSX")), url_for(".export", fmt="xlsx", **filters)),
+        ]
+
+    @expose("/export/<fmt>")
+    def export(self, fmt: str) -> ResponseReturnValue:
+        """The customers of the current filters that the user may see, formula-safe."""
+        if fmt not in {"csv", "xlsx"}:
+            abort(404)
+        buffer = io.BytesIO()
+        try:
+            with context.work() as s:
+                s.customers.export(buffer, format=fmt, **self.current_filters())
+        except crmkit.ValidationError as exc:
+            flash(exc.message(), "error")
+            return redirect(url_for(".index_view"))
+        buffer.seek(0)
+        mimetype = (
+            "text/csv"
+            if fmt == "csv"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        return send_file(
+            buffer, mimetype=mimetype, as_attachment=True, download_name=f"customers.{fmt}"
+        )
+
+    @expose("/details/")
+    def details_view(self) -> ResponseReturnValue:
+        """One customer with its contacts, co-owners and audit history."""
+        id = request.args.get("id") or abort(404)
+        model = self.get_one(id)
+        with context.work() as s:
+            contacts = s.contacts.list(customer_id=id, limit=100).items
+            history = history_rows(s, s.audit.history(id))
+            user_names(s)
+        return self.render(
+            self.details_template,
+            model=model,
+            details_columns=list(COLUMNS.items()),
+            get_value=lambda m, c: self.display(m, c),
+            contacts=contacts,
+            history=history,
+            show=show,
+            delete_form=self.delete_form(),
+            return_url=get_redirect_target() or url_for(".index_view"),
+        )
+
+
+def customer_names(s: crmkit.Session, ids: Sequence[str]) -> dict[str, str]:
+    """Names of the customers ``ids`` the user may see (others are left out)."""
+    names: dict[str, str] = {}
+    for cid in dict.fromkeys(ids):
+        try:
+            names[cid] = s.customers.get(cid, include_deleted=True).name
+        except crmkit.NotFound:
+            continue
+    return names

@@ -1,0 +1,77 @@
+"""The recycle bin (admins): deleted customers, contacts and users, and restoring them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+import crmkit
+from admin import context
+from admin.base import user_name, user_names
+from admin.i18n import local_time
+from admin.views.customers import customer_names
+
+KINDS: dict[str, Any] = {
+    "customers": _l("Customers"),
+    "contacts": _l("Contacts"),
+    "users": _l("Users"),
+}
+
+
+class RecycleBinView(BaseView):
+    """回收站: what was deleted, newest first, one kind at a time; restore puts it back."""
+
+    def is_accessible(self) -> bool:
+        return context.has_role(crmkit.Role.ADMIN)
+
+    @expose("/")
+    def index(self) -> ResponseReturnValue:
+        kind = request.args.get("kind", "customers")
+        if kind not in KINDS:
+            abort(404)
+        after = request.args.get("after") or None
+        rows: list[tuple[str, str, str, str]] = []  # id, name, detail, deleted at
+        with context.work() as s:
+            user_names(s)
+            if kind == "customers":
+                page: Any = s.customers.recycle_bin(after=after, limit=50)
+                rows = [(c.id, c.name, user_name(c.owner_id), _when(c)) for c in page.items]
+            elif kind == "contacts":
+                page = s.contacts.list(deleted="only", after=after, limit=50)
+                names = customer_names(s, [c.customer_id for c in page.items])
+                rows = [(c.id, c.name, names.get(c.customer_id, ""), _when(c)) for c in page.items]
+            else:
+                page = s.users.list(deleted="only", after=after, limit=50)
+                rows = [(u.id, u.name, u.login, _when(u)) for u in page.items]
+        return self.render(
+            "crm/recycle.html",
+            kind=kind,
+            kinds=KINDS,
+            rows=rows,
+            next_url=url_for(".index", kind=kind, after=page.next_after)
+            if page.next_after
+            else None,
+        )
+
+    @expose("/restore/", methods=("POST",))
+    def restore(self) -> ResponseReturnValue:
+        kind = request.form.get("kind", "")
+        if kind not in KINDS:
+            abort(404)
+        try:
+            with context.work() as s:
+                restored = context.service(s, kind).restore(request.form.get("id", ""))
+        except crmkit.CRMError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("“%(name)s” is restored.", name=restored.name), "success")
+        return redirect(url_for(".index", kind=kind))
+
+
+def _when(record: Any) -> str:
+    return local_time(record.deleted_at) if record.deleted_at else ""

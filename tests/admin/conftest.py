@@ -1,0 +1,125 @@
+"""The admin panel on a fresh SQLite store, a manual clock, and a logged-out test client."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import crmkit
+from admin import create_app
+from crmkit.testing import ManualClock, open_test_crm
+
+PASSWORDS = {
+    "admin": "admin-pass-1",
+    "boss": "manager-pass",
+    "zhang": "sales-pass",
+    "li": "sales-pass",
+}
+CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: ManualClock) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "CRMKIT_URL": f"sqlite:///{tmp_path}/crm.db",
+            "CRMKIT_OPEN": lambda url: open_test_crm(url, clock=clock),
+            "ADMIN_DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": "test-secret",
+            "SESSION_COOKIE_SECURE": False,  # the test client speaks plain http
+        }
+    )
+    yield app
+    app.extensions["crmkit_admin"].close()
+
+
+@pytest.fixture
+def crm(app: Flask) -> crmkit.CRM:
+    """The app's own CRM (for arranging data and checking what the screens did)."""
+    found: crmkit.CRM = app.extensions["crmkit_admin"].crm
+    return found
+
+
+@pytest.fixture
+def users(crm: crmkit.CRM) -> dict[str, crmkit.User]:
+    """An admin, a manager with two salespeople."""
+    admin = crm.bootstrap_admin(name="管理员", password=PASSWORDS["admin"], login="admin")
+    with crm.session(actor=admin) as s:
+        boss = s.users.create(name="王经理", role="manager", password=PASSWORDS["boss"])
+        zhang = s.users.create(
+            name="张三", role="sales", manager_id=boss.id, password=PASSWORDS["zhang"]
+        )
+        li = s.users.create(name="李小明", role="sales", manager_id=boss.id, password="sales-pass")
+    return {"admin": admin, "boss": boss, "zhang": zhang, "li": li}
+
+
+class Browser:
+    """A test client that logs in and carries the CSRF token like a browser's forms do."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def token(self, path: str = "/login") -> str:
+        found = CSRF.search(self.get(path).get_data(as_text=True))
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
+
+    def login(self, login: str, password: str) -> Any:
+        form = {"login": login, "password": password, "csrf_token": self.token()}
+        return self.open("/login", method="POST", data=form)
+
+    def open(self, path: str, **kw: Any) -> Any:
+        """A request whose body is read and whose file handles are closed at once."""
+        response = self.client.open(path, **kw)
+        response.get_data()
+        response.close()
+        return response
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.open(path, method="GET", **kw)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """POST with the session's CSRF token (taken from the dashboard)."""
+        form = {"csrf_token": self.token("/"), **(data or {})}
+        return self.open(path, method="POST", data=form, **kw)
+
+    def text(self, path: str) -> str:
+        response = self.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.location)
+        return str(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def as_admin(browser: Browser, users: dict[str, crmkit.User]) -> Browser:
+    assert browser.login("admin", PASSWORDS["admin"]).status_code == 302
+    return browser
+
+
+@pytest.fixture
+def as_zhang(browser: Browser, users: dict[str, crmkit.User]) -> Browser:
+    assert browser.login(users["zhang"].login, PASSWORDS["zhang"]).status_code == 302
+    return browser
+
+
+def make_customer(crm: crmkit.CRM, owner: crmkit.User, **fields: Any) -> crmkit.Customer:
+    fields.setdefault("name", "青岛金智电子科技有限公司")
+    with crm.session(actor=owner) as s:
+        customer: crmkit.Customer = s.customers.create(**fields)
+    return customer
