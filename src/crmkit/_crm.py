@@ -30,9 +30,12 @@ def _scheme(url: str) -> str:
     return url.split(":", 1)[0].split("+", 1)[0].lower()
 
 
-def open_store(url: str | None, **options: Any) -> Store:
+def open_store(url: str | Store | None, **options: Any) -> Store:
     """Find the storage backend for ``url`` by its scheme (entry point group
-    ``crmkit.storage``) and open it. ``None`` and ``memory://`` give the in-memory store."""
+    ``crmkit.storage``) and open it. ``None`` and ``memory://`` give the in-memory store; a
+    ``Store`` object (an integrator's backend, a test double) is used as it is."""
+    if url is not None and not isinstance(url, str):
+        return url
     if url is None or _scheme(url) == "memory":
         return MemoryStore()
     scheme = _scheme(url)
@@ -177,7 +180,7 @@ class CRM:
 
 
 def open(
-    url: str | None = None,
+    url: str | Store | None = None,
     *,
     region: str = "CN",
     clock: Clock | None = None,
@@ -193,7 +196,8 @@ def open(
     Args:
         url: ``None`` or ``"memory://"`` for an in-memory store; ``"sqlite:///crm.db"`` for
             a SQLite file (created and migrated); ``"postgresql+psycopg://…"`` for
-            PostgreSQL; any scheme an installed ``crmkit.storage`` entry point provides.
+            PostgreSQL; any scheme an installed ``crmkit.storage`` entry point provides; or
+            a ``Store`` object itself.
         region: default phone region for numbers written without a country code.
         clock: where time comes from (default: the system clock, UTC).
         notifier: the notification adapter (used by later workflows).

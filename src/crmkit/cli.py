@@ -18,7 +18,6 @@ from rich.table import Table
 import crmkit
 from crmkit.adapters.sqlite_backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
 from crmkit.adapters.tabular import Format
-from crmkit.domain.messages import active_language
 
 app = typer.Typer(
     help="crmkit: a CRM for Chinese SMEs, from the command line.", no_args_is_help=True
@@ -27,6 +26,10 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 customers_app = typer.Typer(help="Work with customers.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(customers_app, name="customers")
+imports_app = typer.Typer(help="Import jobs: list, revert.", no_args_is_help=True)
+dedup_app = typer.Typer(help="Find duplicates.", no_args_is_help=True)
+app.add_typer(imports_app, name="imports")
+app.add_typer(dedup_app, name="dedup")
 
 
 def console() -> Console:
@@ -204,20 +207,44 @@ def import_(
     on_duplicate: Annotated[
         str, typer.Option(help="skip, update or create when a row matches a customer")
     ] = "skip",
+    match_on: Annotated[
+        str | None,
+        typer.Option(help="match by uscc, name, mobile or email instead of the matcher"),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Write the per-row report here (.csv or .xlsx)")
     ] = None,
 ) -> None:
-    """Import customers from a CSV or XLSX file; every row gets one outcome."""
-    from crmkit.adapters.tabular import TableError, write_table
+    """Import customers from a CSV or XLSX file; every row gets one outcome.
+
+    An interrupted import resumes when the same file is imported again.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from crmkit.adapters.tabular import TableError
 
     mapping = dict(item.split("=", 1) for item in (map_ or []) if "=" in item)
     crm = crmkit.open(db)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err(),
+        transient=True,
+    )
     try:
         actor = _login(crm, login)
-        with crm.session(actor=actor) as s:
+        with progress, crm.session(actor=actor) as s:
+            task = progress.add_task("rows", total=None)
             run = s.imports.preview if dry_run else s.imports.run
-            result = run(source, mapping=mapping, on_duplicate=on_duplicate)
+            result = run(
+                source,
+                mapping=mapping,
+                on_duplicate=on_duplicate,
+                match_on=match_on,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
     except TableError as exc:
         err().print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -233,25 +260,90 @@ def import_(
         table.add_row(outcome, str(n))
     table.add_row("read", str(result.rows_read))
     console().print(table)
+    if result.job_id:
+        console().print(f"import job {result.job_id}")
     if result.mapping.unknown:
         console().print(f"unmapped columns: {', '.join(result.mapping.unknown)}")
     if report is not None:
-        lang = active_language()
-        rows = [
-            [
-                r.row,
-                r.outcome.value,
-                r.customer_id or "",
-                r.duplicate_of or "",
-                "; ".join(f"{p.column or p.field}: {p.message(lang)}" for p in r.problems),
-            ]
-            for r in result.results
-        ]
         fmt: Format = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
-        write_table(
-            ["row", "outcome", "customer", "duplicate of", "problems"], rows, report, format=fmt
-        )
+        type(s.imports).write_report(result, report, format=fmt)
         console().print(f"row report written to {report}")
+
+
+@imports_app.command("list")
+def imports_list(db: UrlOpt = DEFAULT_URL, login: LoginOpt = "admin") -> None:
+    """Import jobs, newest first (all for an admin, your own otherwise)."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            jobs = s.imports.jobs(limit=100).items
+    finally:
+        crm.close()
+    table = Table("job", "file", "status", "created", "updated", "duplicate", "failed", "at")
+    for j in jobs:
+        c = j.counts
+        table.add_row(
+            j.id,
+            j.source_name,
+            j.status.value,
+            *(str(c.get(k, "")) for k in ("created", "updated", "duplicate", "failed")),
+            j.created_at.isoformat(timespec="seconds"),
+        )
+    console().print(table)
+
+
+@imports_app.command("revert")
+def imports_revert(
+    job_id: str,
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False,
+) -> None:
+    """Revert a finished import (admin): its customers go to the recycle bin, its updates
+    are put back."""
+    if not yes:
+        typer.confirm(f"Revert import {job_id}?", abort=True)
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            done = s.imports.revert(job_id)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(
+        f"reverted: {done.deleted} customer(s) to the recycle bin, {done.restored} restored, "
+        f"{done.kept_changes} later change(s) kept"
+    )
+
+
+@dedup_app.command("scan")
+def dedup_scan(
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    kind: Annotated[str, typer.Option(help="customers or contacts")] = "customers",
+    limit: Annotated[int, typer.Option(help="Show at most this many clusters")] = 50,
+) -> None:
+    """List clusters of likely duplicates for review (admins and managers)."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            clusters = s.dedup.scan(kind, limit=limit)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    table = Table("#", "id", "name", "owner", "score / why")
+    for n, cluster in enumerate(clusters, start=1):
+        why = {p.right: f"{p.score:.2f} {' '.join(p.reasons)}" for p in cluster.pairs}
+        why.update({p.left: why.get(p.left, "") for p in cluster.pairs if p.left not in why})
+        for m in cluster.members:
+            table.add_row(str(n), m.id, m.name, m.owner_name or "-", why.get(m.id, ""))
+    console().print(table)
+    console().print(f"{len(clusters)} cluster(s)")
 
 
 @app.command()

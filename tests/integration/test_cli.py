@@ -167,3 +167,29 @@ def test_import_reports_outcomes_and_writes_a_row_report(
     with crm.session(actor=admin) as s:
         assert s.customers.count() == 1
     crm.close()
+
+
+def test_dedup_scan_lists_clusters_and_an_import_can_be_listed_and_reverted(
+    runner: CliRunner, db: str, tmp_path: Path
+):
+    env = {"CRMKIT_PASSWORD": "admin-secret"}
+    outputs = []
+    for n, name in enumerate(("青岛金智电子科技有限公司", "金智电子科技（青岛）有限公司")):
+        sheet = tmp_path / f"in{n}.csv"
+        sheet.write_text(f"公司名称,手机\n{name},13800138000\n", encoding="utf-8")
+        imported = runner.invoke(
+            app, ["import", str(sheet), "--db", db, "--on-duplicate", "create"], env=env
+        )
+        assert imported.exit_code == 0, imported.output
+        outputs.append(imported.output)
+    scan = runner.invoke(app, ["dedup", "scan", "--db", db], env=env)
+    assert scan.exit_code == 0, scan.output
+    assert "金智电子科技（青岛）有限公司" in scan.output and "1 cluster(s)" in scan.output
+    jobs = runner.invoke(app, ["imports", "list", "--db", db], env=env)
+    assert jobs.exit_code == 0 and "finished" in jobs.output
+    job_id = outputs[1].split("import job ", 1)[1].split()[0]
+    reverted = runner.invoke(app, ["imports", "revert", job_id, "--db", db, "--yes"], env=env)
+    assert reverted.exit_code == 0, reverted.output
+    assert "1 customer(s) to the recycle bin" in reverted.output
+    scan = runner.invoke(app, ["dedup", "scan", "--db", db], env=env)
+    assert "0 cluster(s)" in scan.output

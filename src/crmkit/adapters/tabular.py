@@ -52,6 +52,7 @@ class Table:
     rows: Iterator[SheetRow]
     format: Format
     encoding: str | None = None
+    row_count: int | None = None  # data rows, as the file declares them (for progress only)
 
 
 def cell_text(value: Any) -> str | None:
@@ -74,7 +75,8 @@ def cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _source_bytes(source: str | Path | IO[bytes]) -> tuple[bytes, str]:
+def source_bytes(source: str | Path | IO[bytes]) -> tuple[bytes, str]:
+    """The content of a path or binary file object, and its file name (may be empty)."""
     if isinstance(source, str | Path):
         path = Path(source)
         return path.read_bytes(), path.name
@@ -83,17 +85,22 @@ def _source_bytes(source: str | Path | IO[bytes]) -> tuple[bytes, str]:
 
 
 def read_table(
-    source: str | Path | IO[bytes], *, format: Format | None = None, sheet: str | None = None
+    source: str | Path | IO[bytes],
+    *,
+    format: Format | None = None,
+    sheet: str | None = None,
+    name: str | None = None,
 ) -> Table:
     """Open a CSV or XLSX file (a path or a binary file object).
 
     The format comes from ``format``, else the file's first bytes (XLSX is a zip), else the
-    name. The first non-blank row is the header row.
+    name (``name`` overrides the source's own). The first non-blank row is the header row.
 
     Raises:
         TableError: the file is empty, not a spreadsheet, or has no header row.
     """
-    data, name = _source_bytes(source)
+    data, own_name = source_bytes(source)
+    name = name or own_name
     if not data:
         raise TableError("the file is empty")
     kind: Format = format or (
@@ -135,7 +142,10 @@ def _read_csv(data: bytes) -> Table:
         # Mixed encodings: decode line by line so that one bad row does not sink the file.
         return _read_mixed_csv(data.removeprefix(codecs.BOM_UTF8), encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    return _table_from_rows(((reader.line_num, row, None) for row in reader), "csv", encoding)
+    table = _table_from_rows(((reader.line_num, row, None) for row in reader), "csv", encoding)
+    # Lines, not records (a quoted cell may span lines): an estimate, for progress bars.
+    table.row_count = max(text.rstrip("\r\n").count("\n"), 0)
+    return table
 
 
 def _delimiter(text: str) -> str:
@@ -220,7 +230,10 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
             values_book.close()
             formula_book.close()
 
-    return _table_from_rows(rows(), "xlsx", None)
+    table = _table_from_rows(rows(), "xlsx", None)
+    declared = values_ws.max_row  # from the sheet's <dimension>, when Excel wrote one
+    table.row_count = declared - 1 if isinstance(declared, int) and declared > 1 else None
+    return table
 
 
 # -- writing --------------------------------------------------------------------------------

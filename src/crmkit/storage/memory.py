@@ -12,7 +12,7 @@ import builtins
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
@@ -20,6 +20,7 @@ from crmkit.domain.audit import AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.errors import ConcurrencyError, FieldError, NotFound, ValidationError
+from crmkit.domain.imports import ImportJob, RowResult
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.user import Credentials, User
 from crmkit.storage.ports import (
@@ -35,6 +36,8 @@ from crmkit.storage.ports import (
     Decision,
     DedupRepository,
     Deleted,
+    ImportQuery,
+    ImportRepository,
     IndexEntry,
     Page,
     RequestQuery,
@@ -61,6 +64,9 @@ class _Tables:
     audit: list[AuditEntry] = attrs.Factory(list)
     requests: dict[str, CoOwnershipRequest] = attrs.Factory(dict)
     request_seq: dict[str, int] = attrs.Factory(dict)
+    jobs: dict[str, ImportJob] = attrs.Factory(dict)
+    job_seq: dict[str, int] = attrs.Factory(dict)
+    job_rows: dict[tuple[str, int], RowResult] = attrs.Factory(dict)
     # The duplicate index: (kind, id) -> entry; key -> ids; (kind, left, right) -> pair.
     dedup_entries: dict[tuple[str, str], IndexEntry] = attrs.Factory(dict)
     dedup_keys: dict[int, set[str]] = attrs.Factory(dict)
@@ -172,15 +178,18 @@ class MemoryUnitOfWork:
         self._users = _Overlay(t.users, t.user_seq)
         self._credentials: dict[str, Credentials] = {}
         self._requests = _Overlay(t.requests, t.request_seq)
+        self._jobs = _Overlay(t.jobs, t.job_seq)
+        self._overlays = (self._customers, self._contacts, self._users, self._requests, self._jobs)
+        self._job_rows: dict[tuple[str, int], RowResult] = {}
         self._audit: list[AuditEntry] = []
         self._dedup = _DedupOverlay()
-        self._done = False
         self.customers: CustomerRepository = _MemoryCustomers(self)
         self.contacts: ContactRepository = _MemoryContacts(self)
         self.users: UserRepository = _MemoryUsers(self)
         self.audit: AuditRepository = _MemoryAudit(self)
         self.dedup: DedupRepository = _MemoryDedup(self)
-        self.co_ownership: CoOwnershipRepository = _MemoryRequests(self)
+        self.co_ownership: CoOwnershipRepository = _MemoryRequests(self, self._requests)
+        self.imports: ImportRepository = _MemoryImports(self, self._jobs)
 
     def _next_seq(self) -> int:
         with self._store._lock:
@@ -197,12 +206,17 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._done:
-            self.rollback()
+        self.rollback()
 
     def commit(self) -> None:
         with self._store._lock:
-            for overlay in (self._customers, self._contacts, self._users, self._requests):
+            for overlay in (
+                self._customers,
+                self._contacts,
+                self._users,
+                self._requests,
+                self._jobs,
+            ):
                 conflict = overlay.conflicts()
                 if conflict is not None:
                     self.rollback()
@@ -212,23 +226,36 @@ class MemoryUnitOfWork:
                 if user is not _MISSING and taken.get(user.login, user.id) != user.id:
                     self.rollback()
                     raise ValidationError([FieldError("login", "user.login_taken", user.login)])
-            for overlay in (self._customers, self._contacts, self._users, self._requests):
+            for overlay in (
+                self._customers,
+                self._contacts,
+                self._users,
+                self._requests,
+                self._jobs,
+            ):
                 overlay.apply()
             self._store._tables.credentials.update(self._credentials)
             self._store._tables.audit.extend(self._audit)
+            self._store._tables.job_rows.update(self._job_rows)
             self._dedup.apply(self._store._tables)
             self._release_keys()
-        self._done = True
+        # The unit of work may go on: what follows is a new transaction.
+        self._clear()
 
-    def rollback(self) -> None:
-        for overlay in (self._customers, self._contacts, self._users, self._requests):
+    def _clear(self) -> None:
+        for overlay in self._overlays:
             overlay.written.clear()
+            overlay.new_seqs.clear()
+            overlay.base_versions.clear()
         self._credentials.clear()
         self._audit.clear()
+        self._job_rows.clear()
         self._dedup = _DedupOverlay()
+
+    def rollback(self) -> None:
+        self._clear()
         with self._store._lock:
             self._release_keys()
-        self._done = True
 
     def _release_keys(self) -> None:
         owners = self._store._key_owners
@@ -532,20 +559,28 @@ class _MemoryAudit:
         return _page(rows, after, limit, descending=True)
 
 
-class _MemoryRequests:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
+class _Versioned(Generic[T]):
+    """add / get / update of one versioned entity kept in an overlay."""
+
+    entity = ""
+
+    def __init__(self, uow: MemoryUnitOfWork, rows: _Overlay) -> None:
         self._uow = uow
-        self._rows = uow._requests
+        self._rows = rows
 
-    def add(self, request: CoOwnershipRequest) -> None:
-        _insert(self._uow, self._rows, "co_ownership_request", request)
+    def add(self, obj: T) -> None:
+        _insert(self._uow, self._rows, self.entity, obj)
 
-    def get(self, id: str) -> CoOwnershipRequest | None:
-        found: CoOwnershipRequest | None = self._rows.current(id)
+    def get(self, id: str) -> T | None:
+        found: T | None = self._rows.current(id)
         return found
 
-    def update(self, request: CoOwnershipRequest, expected_version: int) -> None:
-        _versioned_update(self._rows, "co_ownership_request", request, expected_version)
+    def update(self, obj: T, expected_version: int) -> None:
+        _versioned_update(self._rows, self.entity, obj, expected_version)
+
+
+class _MemoryRequests(_Versioned[CoOwnershipRequest]):
+    entity = "co_ownership_request"
 
     def list(
         self, query: RequestQuery, *, after: str | None, limit: int
@@ -749,3 +784,26 @@ class _MemoryDedup:
             for _, d in sorted(merged.items())
             if wanted is None or d.left in wanted or d.right in wanted
         ]
+
+
+class _MemoryImports(_Versioned[ImportJob]):
+    entity = "import"
+
+    def list(self, query: ImportQuery, *, after: str | None, limit: int) -> Page[ImportJob]:
+        def ok(j: ImportJob) -> bool:
+            return (
+                (query.actor_id is None or j.actor_id == query.actor_id)
+                and (query.status is None or j.status == query.status)
+                and (query.file_sha256 is None or j.file_sha256 == query.file_sha256)
+            )
+
+        return _page([r for r in self._rows.rows() if ok(r[1])], after, limit, descending=True)
+
+    def put_rows(self, job_id: str, results: Sequence[RowResult]) -> None:
+        for r in results:
+            self._uow._job_rows[(job_id, r.row)] = r
+
+    def rows(self, job_id: str, *, after: str | None, limit: int) -> Page[RowResult]:
+        merged = {k: v for k, v in self._uow._store._tables.job_rows.items() if k[0] == job_id}
+        merged.update({k: v for k, v in self._uow._job_rows.items() if k[0] == job_id})
+        return _page([(k[1], v) for k, v in merged.items()], after, limit, descending=False)

@@ -25,6 +25,7 @@ import attrs
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
+from crmkit.domain.imports import ImportJob, ImportStatus, RowResult
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Credentials, Role, User
 
@@ -368,6 +369,33 @@ class CoOwnershipRepository(Protocol):
         """A keyset page, newest first."""
 
 
+@attrs.frozen(kw_only=True)
+class ImportQuery:
+    actor_id: str | None = None
+    status: ImportStatus | None = None
+    file_sha256: str | None = None
+
+
+class ImportRepository(Protocol):
+    """Import jobs and the outcome of each of their rows."""
+
+    def add(self, job: ImportJob) -> None: ...
+
+    def get(self, id: str) -> ImportJob | None: ...
+
+    def update(self, job: ImportJob, expected_version: int) -> None:
+        """As ``CustomerRepository.update``."""
+
+    def list(self, query: ImportQuery, *, after: str | None, limit: int) -> Page[ImportJob]:
+        """A keyset page of jobs, newest first."""
+
+    def put_rows(self, job_id: str, results: Sequence[RowResult]) -> None:
+        """Keep row outcomes (a row already kept for the job is replaced)."""
+
+    def rows(self, job_id: str, *, after: str | None, limit: int) -> Page[RowResult]:
+        """A keyset page of the job's row outcomes, by row number (``undo`` included)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Use as a context manager: leaving it without ``commit()`` rolls back."""
 
@@ -377,6 +405,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     dedup: DedupRepository
     co_ownership: CoOwnershipRepository
+    imports: ImportRepository
 
     def __enter__(self) -> Self: ...
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from crmkit._crm import CRM, open
 from crmkit.adapters.passwords import Argon2Hasher
+from crmkit.storage.ports import Store
 from crmkit.testing.clocks import ManualClock, TickingClock
 
 
-def open_test_crm(url: str | None = None, *, clock: Any = None, **options: Any) -> CRM:
+def open_test_crm(url: str | Store | None = None, *, clock: Any = None, **options: Any) -> CRM:
     """``crmkit.open`` with test-friendly defaults: cheap argon2id and a ticking clock."""
     options.setdefault("password_hasher", Argon2Hasher.fast())
     return open(url, clock=clock or TickingClock(), **options)

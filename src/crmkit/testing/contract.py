@@ -15,7 +15,7 @@ built repository by repository: :class:`CustomerRepositoryContract`,
 :class:`CustomerListContract`, :class:`CustomerSearchContract`,
 :class:`ContactRepositoryContract`, :class:`UserRepositoryContract`,
 :class:`AuditRepositoryContract`, :class:`DedupRepositoryContract` (the duplicate index and
-its key locks), :class:`CoOwnershipRepositoryContract` and
+its key locks), :class:`CoOwnershipRepositoryContract`, :class:`ImportRepositoryContract` and
 :class:`CustomerStateMachineContract` (the hypothesis state machine of
 :mod:`crmkit.testing.statemachine`).
 
@@ -80,6 +80,7 @@ from crmkit.testing._fixture import StoreFixture as _StoreFixture
 from crmkit.testing._intake_contract import (
     CoOwnershipRepositoryContract,
     DedupRepositoryContract,
+    ImportRepositoryContract,
 )
 from crmkit.testing.builders import (
     BASE_TIME,
@@ -1157,6 +1158,7 @@ class StoreContract(
     AuditRepositoryContract,
     DedupRepositoryContract,
     CoOwnershipRepositoryContract,
+    ImportRepositoryContract,
     CustomerStateMachineContract,
 ):
     """The whole storage contract: every test of every repository contract above."""
@@ -1171,6 +1173,7 @@ __all__ = [
     "CustomerSearchContract",
     "CustomerStateMachineContract",
     "DedupRepositoryContract",
+    "ImportRepositoryContract",
     "StoreContract",
     "UserRepositoryContract",
     "add_customers",

@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     DEDUP_REVIEW = "dedup.review"  # scan for duplicates, merge, unmerge, mark distinct
     DEDUP_REBUILD = "dedup.rebuild"
     SHARING_DECIDE = "sharing.decide"  # grant or refuse co-ownership (within scope)
+    IMPORT_REVERT = "import.revert"  # see every import job and revert one
 
 
 PERMISSION_LABELS_ZH: Final = {
@@ -35,6 +36,7 @@ PERMISSION_LABELS_ZH: Final = {
     Permission.DEDUP_REVIEW: "查重与合并",
     Permission.DEDUP_REBUILD: "重建查重索引",
     Permission.SHARING_DECIDE: "审批共享客户申请",
+    Permission.IMPORT_REVERT: "撤销导入",
 }
 
 _SALES: Final = frozenset(

@@ -13,14 +13,24 @@ never duplicated, updated or disclosed (anti-collision); what happens to one's o
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import attrs
 
-from crmkit.adapters.tabular import SheetRow, Table, TableError, read_table
+from crmkit.adapters.tabular import (
+    Format,
+    SheetRow,
+    Table,
+    TableError,
+    read_table,
+    source_bytes,
+    write_table,
+)
+from crmkit.domain.audit import AuditAction, diff
 from crmkit.domain.contact import Contact, parse_contact_input
 from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record, contact_record
@@ -31,14 +41,26 @@ from crmkit.domain.errors import (
     DuplicateMatch,
     FieldError,
     FieldErrors,
+    NotFound,
     PermissionDenied,
     ValidationError,
 )
 from crmkit.domain.headers import HeaderMapping, map_headers
-from crmkit.domain.messages import Language, language
-from crmkit.storage.ports import StoredPair
+from crmkit.domain.imports import (
+    ImportJob,
+    ImportReport,
+    ImportStatus,
+    OnDuplicate,
+    Outcome,
+    RowProblem,
+    RowResult,
+)
+from crmkit.domain.messages import active_language, language
+from crmkit.storage.ports import ImportQuery, Page, StoredPair
+from crmkit.workflows._common import page_limit
 from crmkit.workflows.context import Permission
 from crmkit.workflows.dedup import stored_pair as _stored_pair
+from crmkit.workflows.session import new_id
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -46,65 +68,6 @@ if TYPE_CHECKING:
 BATCH = 500
 # Columns that describe a contact or an owner rather than the customer itself.
 CONTACT_COLUMNS = ("contact_name", "contact_mobile", "contact_title")
-
-
-class Outcome(enum.StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    DUPLICATE = "duplicate"
-    FAILED = "failed"
-
-
-class OnDuplicate(enum.StrEnum):
-    SKIP = "skip"  # report the row as a duplicate, write nothing
-    UPDATE = "update"  # update the matching customer with the row's non-empty fields
-    CREATE = "create"  # create it anyway
-
-
-@attrs.frozen
-class RowProblem:
-    """One reason a row failed: the sheet column, the field, a code and the messages."""
-
-    column: str | None
-    field: str
-    code: str
-    value: Any
-    message_en: str
-    message_zh: str
-
-    def message(self, lang: Language) -> str:
-        return self.message_en if lang == "en" else self.message_zh
-
-
-@attrs.frozen
-class RowResult:
-    """What happened to one data row."""
-
-    row: int
-    outcome: Outcome
-    customer_id: str | None = None
-    duplicate_of: str | None = None  # "row 7" or a customer id
-    problems: tuple[RowProblem, ...] = ()
-
-
-@attrs.frozen
-class ImportReport:
-    """Per-row outcomes of an import (or of a dry run) and their counts."""
-
-    results: tuple[RowResult, ...]
-    mapping: HeaderMapping
-    dry_run: bool
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for r in self.results if r.outcome is outcome)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {o.value: self.count(o) for o in Outcome}
-
-    @property
-    def rows_read(self) -> int:
-        return len(self.results)
 
 
 # A field error's path -> the mapped field whose column it came from.
@@ -136,11 +99,20 @@ class ImportService:
         self._s = session
 
     def preview(self, source: str | Path | IO[bytes], **options: Any) -> ImportReport:
-        """Report each row's outcome without writing anything (a dry run)."""
+        """Report each row's outcome without writing anything (a dry run). Options as
+        :meth:`run`."""
         return self._import(source, dry_run=True, **options)
 
     def run(self, source: str | Path | IO[bytes], **options: Any) -> ImportReport:
-        """Import the rows, in batches, inside the session's transaction.
+        """Import the rows as one import job, batch by batch.
+
+        Every row ends in exactly one outcome, kept with the job. By default each batch is
+        committed as it is done (``session.commit()``), so a long import neither holds other
+        writers up nor loses its work to an interruption: running the same file again (same
+        content, same actor) while its job is unfinished *resumes* after the last committed
+        row, and the report covers every row. Importing a file that was imported before
+        (and not reverted) creates nothing: rows it created are reported as duplicates of
+        those customers.
 
         Args:
             source: a CSV or XLSX path or binary file object.
@@ -153,14 +125,135 @@ class ImportService:
                 matcher: ``"uscc"``, ``"name"`` (same brand and branch), ``"mobile"``
                 (a phone number in common) or ``"email"``.
             sheet: the XLSX sheet to read (default: the first).
+            atomic: keep the whole import in the session's transaction instead (all or
+                nothing; no resume).
+            progress: called after each batch with ``(rows done, rows in the file)``.
 
         Raises:
             TableError: the file is not a readable table (no row outcome is possible).
             PermissionDenied: the actor may not create customers.
+            ValidationError: a bad option (``match_on``).
         """
         return self._import(source, dry_run=False, **options)
 
+    def jobs(self, *, after: str | None = None, limit: int = 50) -> Page[ImportJob]:
+        """Import jobs, newest first: all of them for an admin, one's own otherwise."""
+        s = self._s
+        s.require(Permission.CUSTOMER_READ)
+        mine = None if s.actor.can(Permission.IMPORT_REVERT) else s.actor.id
+        limit = page_limit(limit, s.runtime.settings.max_page_size)
+        return s.uow.imports.list(ImportQuery(actor_id=mine), after=after, limit=limit)
+
+    def job(self, job_id: str) -> ImportJob:
+        """One import job (``NotFound`` if absent or someone else's, for a non-admin)."""
+        s = self._s
+        job = s.uow.imports.get(job_id)
+        if job is None or (
+            job.actor_id != s.actor.id and not s.actor.can(Permission.IMPORT_REVERT)
+        ):
+            raise NotFound("import", job_id)
+        return job
+
+    def report(self, job_id: str) -> ImportReport:
+        """The row-by-row report of an import job, as stored (also for one resumed or run
+        long ago)."""
+        job = self.job(job_id)
+        results = tuple(self._stored_rows(job.id))
+        mapping = HeaderMapping(
+            columns={int(k): v for k, v in job.options.get("columns", {}).items()},
+            unknown=tuple(job.options.get("unknown", ())),
+        )
+        return ImportReport(results, mapping, False, job.id)
+
+    @staticmethod
+    def write_report(
+        report: ImportReport, target: str | Path | IO[bytes], *, format: Format = "csv"
+    ) -> None:
+        """Write a report as CSV or XLSX: one line per row with its outcome, the customer,
+        what it duplicates and every problem (column: message, in the active language)."""
+        lang = active_language()
+        rows = [
+            [
+                r.row,
+                r.outcome.value,
+                r.customer_id or "",
+                r.duplicate_of or "",
+                "; ".join(f"{p.column or p.field}: {p.message(lang)}" for p in r.problems),
+            ]
+            for r in report.results
+        ]
+        headers = (
+            ["row", "outcome", "customer", "duplicate of", "problems"]
+            if lang == "en"
+            else ["行号", "结果", "客户", "重复于", "问题"]
+        )
+        write_table(headers, rows, target, format=format)
+
+    def revert(self, job_id: str) -> RevertReport:
+        """Undo a finished import as a whole (admin): customers it created go to the
+        recycle bin (with their contacts), and fields it updated get their old values back
+        where nobody changed them since. Audited; the job is marked reverted.
+
+        Raises:
+            PermissionDenied: the actor is not an admin.
+            WorkflowError: the job is running or already reverted.
+        """
+        from crmkit.workflows.merge import freeze, thaw
+
+        s = self._s
+        s.require(Permission.IMPORT_REVERT)
+        job = self.job(job_id)
+        now = s.now()
+        reverted = job.revert(by=s.actor.id, at=now)
+        deleted = restored = kept = 0
+        for r in self._stored_rows(job.id):
+            if r.customer_id is None:
+                continue
+            current = s.uow.customers.get(r.customer_id)
+            if r.outcome is Outcome.CREATED:
+                if current is None or current.is_deleted:
+                    continue
+                s.customers.delete(r.customer_id)
+                deleted += 1
+            elif r.outcome is Outcome.UPDATED and r.undo and current and not current.is_deleted:
+                plain = freeze(current)
+                changed = False
+                for field, (before, after) in r.undo.items():
+                    if plain.get(field) == after:
+                        plain[field] = before
+                        changed = True
+                    else:
+                        kept += 1
+                if changed:
+                    back: Any = attrs.evolve(
+                        thaw(Customer, plain), version=current.version + 1, updated_at=now
+                    )
+                    s.uow.customers.update(back, expected_version=current.version)
+                    s.dedup_index.touch("customer", current.id)
+                    s.record(
+                        "customer",
+                        current.id,
+                        AuditAction.UPDATE,
+                        diff(current, back),
+                        at=now,
+                        note=f"import {job.id} reverted",
+                    )
+                    restored += 1
+        s.uow.imports.update(reverted, expected_version=job.version)
+        counts = {"deleted": deleted, "restored": restored, "kept_changes": kept}
+        s.record("import", job.id, AuditAction.REVERT, {"counts": (None, counts)}, at=now)
+        return RevertReport(job.id, deleted, restored, kept)
+
     # -- the pipeline -------------------------------------------------------------------
+    def _stored_rows(self, job_id: str) -> Iterator[RowResult]:
+        after: str | None = None
+        while True:
+            page = self._s.uow.imports.rows(job_id, after=after, limit=1000)
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
+
     def _import(
         self,
         source: str | Path | IO[bytes],
@@ -170,11 +263,14 @@ class ImportService:
         on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
         match_on: str | None = None,
         sheet: str | None = None,
+        atomic: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         s = self._s
         s.require(Permission.CUSTOMER_CREATE)
         policy = OnDuplicate(on_duplicate)
-        table: Table = read_table(source, sheet=sheet)
+        data, name = source_bytes(source)
+        table: Table = read_table(io.BytesIO(data), sheet=sheet, name=name)
         header_map = map_headers(
             table.headers,
             explicit=mapping,
@@ -194,10 +290,103 @@ class ImportService:
             match_on=NATURAL_KEYS[match_on] if match_on else None,
             in_file=_FileIndex(s.dedup_index.matcher("customer")),
         )
-        results: list[RowResult] = []
-        for batch in _batches(table.rows, BATCH):
-            results.extend(self._batch(batch, ctx))
-        return ImportReport(tuple(results), header_map, dry_run)
+        sha = hashlib.sha256(data + (sheet or "").encode()).hexdigest()
+        job: ImportJob | None = None
+        earlier: list[RowResult] = []
+        if not dry_run:
+            job, earlier = self._start(sha, name, header_map, policy, mapping, match_on, sheet)
+            ctx.imported_before = self._imported_before(sha, job.id)
+            if not atomic:
+                s.commit()
+        done = job.rows_done if job is not None else 1
+        results: list[RowResult] = list(earlier)
+        for batch in _batches((r for r in table.rows if r.number > done), BATCH):
+            outcomes = self._batch(batch, ctx)
+            results.extend(outcomes)
+            if progress is not None:
+                progress(len(results), table.row_count or len(results))
+            if job is not None:
+                s.uow.imports.put_rows(job.id, outcomes)
+                moved = attrs.evolve(job, rows_done=batch[-1].number, version=job.version + 1)
+                s.uow.imports.update(moved, expected_version=job.version)
+                job = moved
+                if not atomic:
+                    s.commit()
+        report = ImportReport(tuple(results), header_map, dry_run, job.id if job else None)
+        if job is not None:
+            now = s.now()
+            finished = attrs.evolve(
+                job,
+                status=ImportStatus.FINISHED,
+                counts=report.counts,
+                finished_at=now,
+                version=job.version + 1,
+            )
+            s.uow.imports.update(finished, expected_version=job.version)
+            s.record(
+                "import",
+                job.id,
+                AuditAction.CREATE,
+                {"counts": (None, report.counts), "source": (None, name)},
+                at=now,
+                note="import finished",
+            )
+            if not atomic:
+                s.commit()
+        return report
+
+    def _start(
+        self,
+        sha: str,
+        name: str,
+        header_map: HeaderMapping,
+        policy: OnDuplicate,
+        mapping: Mapping[str, str] | None,
+        match_on: str | None,
+        sheet: str | None,
+    ) -> tuple[ImportJob, list[RowResult]]:
+        """The job to run: an unfinished one of this file and actor (resumed, with the
+        outcomes it kept), else a new one."""
+        s = self._s
+        running = s.uow.imports.list(
+            ImportQuery(actor_id=s.actor.id, status=ImportStatus.RUNNING, file_sha256=sha),
+            after=None,
+            limit=1,
+        ).items
+        if running:
+            job = running[0]
+            return job, list(self._stored_rows(job.id))
+        job = ImportJob(
+            id=new_id(),
+            source_name=name or "upload",
+            file_sha256=sha,
+            actor_id=s.actor.id,
+            options={
+                "on_duplicate": policy.value,
+                "match_on": match_on,
+                "sheet": sheet,
+                "mapping": dict(mapping or {}),
+                "columns": {str(k): v for k, v in header_map.columns.items()},
+                "unknown": list(header_map.unknown),
+            },
+            created_at=s.now(),
+        )
+        s.uow.imports.add(job)
+        return job, []
+
+    def _imported_before(self, sha: str, job_id: str) -> dict[int, str]:
+        """Rows of this very file that an earlier, finished import created: row -> id."""
+        s = self._s
+        out: dict[int, str] = {}
+        for job in s.uow.imports.list(
+            ImportQuery(status=ImportStatus.FINISHED, file_sha256=sha), after=None, limit=50
+        ).items:
+            if job.id == job_id:
+                continue
+            for r in self._stored_rows(job.id):
+                if r.outcome is Outcome.CREATED and r.customer_id and r.row not in out:
+                    out[r.row] = r.customer_id
+        return out
 
     def _batch(
         self,
@@ -212,6 +401,10 @@ class ImportService:
             failed = self._row_problem(row)
             if failed is not None:
                 results[row.number] = failed
+                continue
+            again = self._again(row.number, ctx)
+            if again is not None:
+                results[row.number] = again
                 continue
             outcome = self._prepare(row, ctx)
             if isinstance(outcome, RowResult):
@@ -249,6 +442,23 @@ class ImportService:
                 p.row.number, Outcome.CREATED, customer_id=None if ctx.dry_run else p.customer.id
             )
         return [results[r.number] for r in rows]
+
+    def _again(self, number: int, ctx: _Context) -> RowResult | None:
+        """A row an earlier import of this file created: a duplicate of that customer."""
+        earlier = ctx.imported_before.get(number)
+        if earlier is None:
+            return None
+        customer = self._s.uow.customers.get(earlier)
+        if customer is None or customer.is_deleted:
+            return None
+        if not self._s.actor.scope.allows(customer.owner_id, customer.co_owner_ids):
+            owner = self._s.uow.users.get(customer.owner_id) if customer.owner_id else None
+            return RowResult(
+                number,
+                Outcome.DUPLICATE,
+                duplicate_of=f"{customer.name} ({owner.name if owner else '-'})",
+            )
+        return RowResult(number, Outcome.DUPLICATE, customer_id=earlier, duplicate_of=earlier)
 
     def _prepare(self, row: SheetRow, ctx: _Context) -> _Prepared | RowResult:
         """Validate one row into a customer (and contact) and its match record."""
@@ -406,7 +616,8 @@ class ImportService:
         fields.pop("kind", None)
         changes = {k: v for k, v in fields.items() if v not in (None, "")}
         try:
-            self._s.customers.update(match_id, **changes)
+            before = self._s.customers.get(match_id)
+            after = self._s.customers.update(match_id, **changes)
         except ValidationError as exc:
             return RowResult(
                 row.number,
@@ -420,7 +631,17 @@ class ImportService:
                 zh = str(exc)
             problem = RowProblem(None, "row", type(exc).__name__, None, en, zh)
             return RowResult(row.number, Outcome.FAILED, problems=(problem,))
-        return RowResult(row.number, Outcome.UPDATED, customer_id=match_id, duplicate_of=match_id)
+        from crmkit.workflows.merge import freeze
+
+        old, new = freeze(before), freeze(after)
+        undo = {
+            k: (old.get(k), new.get(k))
+            for k in new
+            if k not in {"version", "updated_at"} and old.get(k) != new.get(k)
+        }
+        return RowResult(
+            row.number, Outcome.UPDATED, customer_id=match_id, duplicate_of=match_id, undo=undo
+        )
 
 
 def _batches(rows: Iterator[SheetRow], size: int) -> Iterator[list[SheetRow]]:
@@ -514,6 +735,7 @@ class _Context:
     dry_run: bool
     match_on: str | None
     in_file: _FileIndex
+    imported_before: dict[int, str] = attrs.Factory(dict)
 
     def is_match(self, match: Match, record: Record, candidates: Sequence[Record]) -> bool:
         """Is this stored record the row's match: a duplicate by the matcher, or, with
@@ -565,11 +787,24 @@ def _user_query(name: str) -> Any:
     return UserQuery(text=name)
 
 
+@attrs.frozen
+class RevertReport:
+    """What reverting an import did: customers sent to the recycle bin, customers whose
+    updated fields were put back, and field changes kept because someone changed the field
+    again since the import."""
+
+    job_id: str
+    deleted: int
+    restored: int
+    kept_changes: int
+
+
 __all__ = [
     "ImportReport",
     "ImportService",
     "OnDuplicate",
     "Outcome",
+    "RevertReport",
     "RowProblem",
     "RowResult",
     "TableError",

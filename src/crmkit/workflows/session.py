@@ -81,6 +81,18 @@ class Session:
         self.dedup = DedupService(self)
         self.dedup_index = DedupIndex(self)
 
+    def commit(self) -> None:
+        """Make everything done so far durable now and go on in a new transaction.
+
+        Events of the committed work reach subscribers at once. Long bulk jobs (imports)
+        commit batch by batch this way, so that an interruption keeps what was done and
+        other writers are not held up for the whole job.
+        """
+        self.flush()
+        self.uow.commit()
+        events, self.events = self.events, []
+        self.runtime.bus.publish(events)
+
     def flush(self) -> None:
         """Finish deferred work before commit (re-indexing records whose contacts changed)."""
         self.dedup_index.flush()

@@ -401,10 +401,14 @@ def _latin_branch(qualifier: list[str], word: str) -> tuple[str, str | None]:
     return " ".join([*qualifier, word]), None
 
 
-def _without_groups(text: str, classify: Callable[[str, _Parts], str], parts: _Parts) -> str:
-    # Innermost brackets first; a stray bracket left over is just punctuation.
+def _without_groups(
+    text: str, classify: Callable[[str, _Parts], str], parts: _Parts, sep: str = ""
+) -> str:
+    # Innermost brackets first; a stray bracket left over is just punctuation. In Latin
+    # script a bracket also separates words (``sep=" "``): "a()b" and "a:()b" are both the
+    # two words a, b, whether or not folding dropped the punctuation before the bracket.
     while True:
-        replaced = _GROUP.sub(lambda m: classify(_squash(m.group(1)), parts), text)
+        replaced = _GROUP.sub(lambda m: sep + classify(_squash(m.group(1)), parts) + sep, text)
         if replaced == text:
             break
         text = replaced
@@ -445,7 +449,7 @@ def _chinese_key(text: str) -> CompanyKey:
 
 def _latin_key(text: str) -> CompanyKey:
     parts = _Parts()
-    words = _squash(_without_groups(text, _bracket_latin, parts)).split()
+    words = _squash(_without_groups(text, _bracket_latin, parts, sep=" ")).split()
     if words and words[0] == "the" and len(words) > 1:
         words = words[1:]
     if len(words) > 1 and words[-1] in _LATIN_BRANCH:

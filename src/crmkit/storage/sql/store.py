@@ -51,6 +51,7 @@ from crmkit.storage.ports import (
     CustomerRepository,
     DedupRepository,
     Deleted,
+    ImportRepository,
     Page,
     Scope,
     UserQuery,
@@ -58,7 +59,7 @@ from crmkit.storage.ports import (
 )
 from crmkit.storage.sql import rows
 from crmkit.storage.sql.common import cas_update, chunks, page, raise_taken
-from crmkit.storage.sql.dedup import SqlDedup, SqlRequests
+from crmkit.storage.sql.dedup import SqlDedup, SqlImports, SqlRequests
 from crmkit.storage.sql.engine import build_engine
 from crmkit.storage.sql.migrate import upgrade_to_head
 from crmkit.storage.sql.search import customer_text_clause, like_escape, prefix
@@ -214,6 +215,7 @@ class SqlUnitOfWork:
         self.audit: AuditRepository = SqlAudit(self)
         self.dedup: DedupRepository = SqlDedup(self)
         self.co_ownership: CoOwnershipRepository = SqlRequests(self)
+        self.imports: ImportRepository = SqlImports(self)
 
     def __enter__(self) -> Self:
         return self

@@ -379,6 +379,34 @@ Index(
     "ix_co_ownership_requests_owner", co_ownership_requests.c.owner_id, co_ownership_requests.c.seq
 )
 
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("source_name", String(255), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("actor_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("options", JSONType(), nullable=False),
+    Column("rows_done", Integer, nullable=False),
+    Column("counts", JSONType(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("reverted_at", UTCDateTime),
+    Column("reverted_by", String(36)),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_import_jobs_actor", import_jobs.c.actor_id, import_jobs.c.seq)
+Index("ix_import_jobs_file", import_jobs.c.file_sha256)
+import_rows = Table(
+    "import_rows",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("row", Integer, primary_key=True, autoincrement=False),
+    Column("result", JSONType(), nullable=False),
+)
+
 # The SQLite full-text index lives outside the metadata (a virtual table Alembic cannot
 # describe): the migration creates it with triggers that keep it in step with
 # customers.search_text. See ``search.py``.

@@ -89,8 +89,39 @@ def upgrade() -> None:
     ):
         op.create_index(name, "co_ownership_requests", columns, unique=False)
 
+    op.create_table(
+        "import_jobs",
+        sa.Column("seq", seq, autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("source_name", sa.String(length=255), nullable=False),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False),
+        sa.Column("actor_id", sa.String(length=36), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("options", crmkit.storage.sql.tables.JSONType(), nullable=False),
+        sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("counts", crmkit.storage.sql.tables.JSONType(), nullable=False),
+        sa.Column("created_at", crmkit.storage.sql.tables.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", crmkit.storage.sql.tables.UTCDateTime(), nullable=True),
+        sa.Column("reverted_at", crmkit.storage.sql.tables.UTCDateTime(), nullable=True),
+        sa.Column("reverted_by", sa.String(length=36), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_import_jobs")),
+        sa.UniqueConstraint("id", name=op.f("uq_import_jobs_id")),
+    )
+    op.create_index("ix_import_jobs_actor", "import_jobs", ["actor_id", "seq"], unique=False)
+    op.create_index("ix_import_jobs_file", "import_jobs", ["file_sha256"], unique=False)
+    op.create_table(
+        "import_rows",
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("row", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("result", crmkit.storage.sql.tables.JSONType(), nullable=False),
+        sa.PrimaryKeyConstraint("job_id", "row", name=op.f("pk_import_rows")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("import_rows")
+    op.drop_table("import_jobs")
     op.drop_table("co_ownership_requests")
     op.drop_table("dedup_decisions")
     op.drop_table("dedup_pairs")

@@ -1,0 +1,186 @@
+"""Import outcomes and import jobs: the vocabulary of spreadsheet intake.
+
+An import is a *job*: it is recorded when it starts, commits its rows batch by batch, and
+is finished, resumed (after an interruption) or reverted as a whole. Each data row ends in
+exactly one :class:`Outcome`, kept with the job, so the report of a resumed or old import
+is complete.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from crmkit.domain.errors import WorkflowError
+from crmkit.domain.headers import HeaderMapping
+from crmkit.domain.messages import Language
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+
+class OnDuplicate(enum.StrEnum):
+    SKIP = "skip"  # report the row as a duplicate, write nothing
+    UPDATE = "update"  # update the matching customer with the row's non-empty fields
+    CREATE = "create"  # create it anyway
+
+
+@attrs.frozen
+class RowProblem:
+    """One reason a row failed: the sheet column, the field, a code and the messages."""
+
+    column: str | None
+    field: str
+    code: str
+    value: Any
+    message_en: str
+    message_zh: str
+
+    def message(self, lang: Language) -> str:
+        return self.message_en if lang == "en" else self.message_zh
+
+
+@attrs.frozen
+class RowResult:
+    """What happened to one data row.
+
+    Attributes:
+        row: the row's number in the sheet (the header is row 1).
+        outcome: created, updated, duplicate or failed.
+        customer_id: the customer created or updated (or, for a duplicate of a customer
+            the actor may read, that customer).
+        duplicate_of: ``"row 7"`` for a duplicate inside the file, a customer id for one in
+            the store, ``"name (owner)"`` for a customer someone else works.
+        problems: why the row failed, one per wrong field.
+        undo: for an updated row, the fields the import changed, ``field -> [before,
+            after]`` (plain values), so that reverting the import can put them back.
+    """
+
+    row: int
+    outcome: Outcome
+    customer_id: str | None = None
+    duplicate_of: str | None = None
+    problems: tuple[RowProblem, ...] = ()
+    undo: Mapping[str, tuple[Any, Any]] | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class ImportReport:
+    """Per-row outcomes of an import (or of a dry run) and their counts."""
+
+    results: tuple[RowResult, ...]
+    mapping: HeaderMapping
+    dry_run: bool
+    job_id: str | None = None  # the import job (None for a dry run)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {o.value: self.count(o) for o in Outcome}
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.results)
+
+
+class ImportStatus(enum.StrEnum):
+    RUNNING = "running"  # started; interrupted if nobody is running it any more
+    FINISHED = "finished"
+    REVERTED = "reverted"
+
+
+@attrs.frozen(kw_only=True)
+class ImportJob:
+    """One import of one file.
+
+    Attributes:
+        source_name: the file's name (or ``"upload"``).
+        file_sha256: the file's content hash: the same file imported again is recognised,
+            and an interrupted import of it resumed.
+        options: the options it ran with (mapping, on_duplicate, match_on, sheet).
+        rows_done: the last sheet row whose outcome is committed.
+        counts: outcome -> rows, once finished.
+    """
+
+    id: str
+    source_name: str
+    file_sha256: str
+    actor_id: str
+    status: ImportStatus = ImportStatus.RUNNING
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    rows_done: int = 1
+    counts: Mapping[str, int] = attrs.field(factory=dict)
+    created_at: datetime
+    finished_at: datetime | None = None
+    reverted_at: datetime | None = None
+    reverted_by: str | None = None
+    version: int = 1
+
+    def revert(self, *, by: str, at: datetime) -> ImportJob:
+        """This job marked reverted.
+
+        Raises:
+            WorkflowError: it is not finished (running, or reverted already).
+        """
+        if self.status is not ImportStatus.FINISHED:
+            raise WorkflowError(
+                "import",
+                self.status.value,
+                "revert",
+                state_zh={"running": "进行中", "reverted": "已撤销"}.get(self.status.value),
+                move_zh="撤销导入",
+            )
+        return attrs.evolve(
+            self,
+            status=ImportStatus.REVERTED,
+            reverted_at=at,
+            reverted_by=by,
+            version=self.version + 1,
+        )
+
+
+def result_to_plain(r: RowResult) -> dict[str, Any]:
+    """A row result as JSON-ready values (what stores keep)."""
+    from crmkit.domain.converter import to_plain
+
+    return {
+        "row": r.row,
+        "outcome": r.outcome.value,
+        "customer_id": r.customer_id,
+        "duplicate_of": r.duplicate_of,
+        "problems": [
+            {
+                "column": p.column,
+                "field": p.field,
+                "code": p.code,
+                "value": to_plain(p.value) if p.value is not None else None,
+                "message_en": p.message_en,
+                "message_zh": p.message_zh,
+            }
+            for p in r.problems
+        ],
+        "undo": {k: list(v) for k, v in r.undo.items()} if r.undo is not None else None,
+    }
+
+
+def result_from_plain(d: Mapping[str, Any]) -> RowResult:
+    """Inverse of :func:`result_to_plain`."""
+    undo = d.get("undo")
+    return RowResult(
+        row=int(d["row"]),
+        outcome=Outcome(d["outcome"]),
+        customer_id=d.get("customer_id"),
+        duplicate_of=d.get("duplicate_of"),
+        problems=tuple(RowProblem(**p) for p in d.get("problems") or ()),
+        undo={k: (v[0], v[1]) for k, v in undo.items()} if undo is not None else None,
+    )
