@@ -91,11 +91,57 @@ ENUM_LABELS: dict[str, LazyString] = {
     "unmerge": lazy_gettext("Unmerge"),
     "revert": lazy_gettext("Revert"),
     # import outcomes
-    "created": lazy_gettext("Created"),
-    "updated": lazy_gettext("Updated"),
-    "duplicate": lazy_gettext("Duplicate"),
-    "failed": lazy_gettext("Failed"),
+    "created": lazy_gettext("Row created"),
+    "updated": lazy_gettext("Row updated"),
+    "duplicate": lazy_gettext("Duplicate row"),
+    "failed": lazy_gettext("Row failed"),
 }
+
+
+# Labels of crmkit's field names, for columns, forms, import mapping and audit diffs.
+FIELD_LABELS: dict[str, LazyString] = {
+    "name": lazy_gettext("Name"),
+    "kind": lazy_gettext("Kind"),
+    "category": lazy_gettext("Category"),
+    "channel_type": lazy_gettext("Channel type"),
+    "owner_id": lazy_gettext("Owner"),
+    "owner": lazy_gettext("Owner"),
+    "co_owner_ids": lazy_gettext("Co-owners"),
+    "customer_id": lazy_gettext("Customer"),
+    "region": lazy_gettext("Region"),
+    "mobile": lazy_gettext("Mobile"),
+    "phone": lazy_gettext("Phone"),
+    "email": lazy_gettext("Email"),
+    "source": lazy_gettext("Source"),
+    "industry": lazy_gettext("Industry"),
+    "tags": lazy_gettext("Tags"),
+    "credit_rating": lazy_gettext("Credit rating"),
+    "settlement": lazy_gettext("Settlement"),
+    "credit_limit": lazy_gettext("Credit limit"),
+    "uscc": lazy_gettext("Unified social credit code"),
+    "address": lazy_gettext("Address"),
+    "remarks": lazy_gettext("Remarks"),
+    "gender": lazy_gettext("Gender"),
+    "birthday": lazy_gettext("Birthday"),
+    "title": lazy_gettext("Title"),
+    "is_primary": lazy_gettext("Primary contact"),
+    "contact_name": lazy_gettext("Contact name"),
+    "contact_mobile": lazy_gettext("Contact mobile"),
+    "contact_title": lazy_gettext("Contact title"),
+    "login": lazy_gettext("Login"),
+    "role": lazy_gettext("Role"),
+    "manager_id": lazy_gettext("Manager"),
+    "active": lazy_gettext("Active"),
+    "locked": lazy_gettext("Locked"),
+    "created_at": lazy_gettext("Created"),
+    "updated_at": lazy_gettext("Updated"),
+    "deleted_at": lazy_gettext("Deleted"),
+}
+
+
+def labels(*fields: str) -> dict[str, LazyString]:
+    """``{field: label}`` for ``fields``, in that order."""
+    return {f: FIELD_LABELS[f] for f in fields}
 
 
 def enum_label(value: enum.Enum | str) -> str:

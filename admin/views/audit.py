@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.base import user_name, user_names
-from admin.i18n import enum_label, local_time
+from admin.i18n import FIELD_LABELS, enum_label, local_time
 
 ENTITY_TYPES = {"customer": _l("Customer"), "contact": _l("Contact"), "user": _l("User")}
 
@@ -33,12 +33,20 @@ class AuditRow:
     changes: tuple[tuple[str, str, str], ...]
 
 
-def _plain(value: Any) -> str:
-    if value is None:
+def _plain(field: str, value: Any) -> str:
+    """A stored before/after value as text; user ids become names, enums their labels."""
+    if value is None or value == [] or value == "":
         return "∅"
+    if field in {"owner_id", "manager_id", "created_by"}:
+        return user_name(str(value))
+    if field == "co_owner_ids" and isinstance(value, list):
+        return ", ".join(user_name(str(v)) for v in value)
     if isinstance(value, str):
-        return value
+        return enum_label(value) if field in ENUM_FIELDS else value
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+ENUM_FIELDS = frozenset({"kind", "category", "channel_type", "settlement", "role", "gender"})
 
 
 def history_rows(s: crmkit.Session, entries: Iterable[crmkit.AuditEntry]) -> list[AuditRow]:
@@ -53,7 +61,7 @@ def history_rows(s: crmkit.Session, entries: Iterable[crmkit.AuditEntry]) -> lis
             entity_type=e.entity_type,
             entity_id=e.entity_id,
             changes=tuple(
-                (field, _plain(before), _plain(after))
+                (str(FIELD_LABELS.get(field, field)), _plain(field, before), _plain(field, after))
                 for field, (before, after) in e.changes.items()
             ),
         )

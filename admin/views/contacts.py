@@ -13,6 +13,7 @@ from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, T
 import crmkit
 from admin.base import ListFilter, ServiceModelView, user_names
 from admin.forms import SecureForm, options
+from admin.i18n import labels
 from admin.views.customers import customer_names
 
 LETTERS = (*string.ascii_uppercase, "#")
@@ -36,17 +37,9 @@ class ContactForm(SecureForm):
     version = HiddenField()
 
 
-COLUMNS: dict[str, Any] = {
-    "name": _l("Name"),
-    "customer_id": _l("Customer"),
-    "title": _l("Title"),
-    "mobile": _l("Mobile"),
-    "phone": _l("Phone"),
-    "email": _l("Email"),
-    "is_primary": _l("Primary contact"),
-    "surname_letter": _l("Index letter"),
-    "created_at": _l("Created"),
-}
+COLUMNS = labels(
+    "name", "customer_id", "title", "mobile", "phone", "email", "is_primary", "created_at"
+)
 
 
 class ContactView(ServiceModelView):

@@ -18,7 +18,7 @@ import crmkit
 from admin import context
 from admin.base import ListFilter, ServiceModelView, user_name, user_names
 from admin.forms import SecureForm, options
-from admin.i18n import ENUM_LABELS, show
+from admin.i18n import ENUM_LABELS, labels, show
 from admin.views.audit import history_rows
 
 
@@ -68,29 +68,11 @@ class CustomerForm(SecureForm):
     version = HiddenField()
 
 
-COLUMNS: dict[str, Any] = {
-    "name": _l("Name"),
-    "kind": _l("Kind"),
-    "category": _l("Category"),
-    "channel_type": _l("Channel type"),
-    "owner_id": _l("Owner"),
-    "co_owner_ids": _l("Co-owners"),
-    "region": _l("Region"),
-    "mobile": _l("Mobile"),
-    "phone": _l("Phone"),
-    "email": _l("Email"),
-    "source": _l("Source"),
-    "industry": _l("Industry"),
-    "tags": _l("Tags"),
-    "credit_rating": _l("Credit rating"),
-    "settlement": _l("Settlement"),
-    "credit_limit": _l("Credit limit"),
-    "uscc": _l("Unified social credit code"),
-    "address": _l("Address"),
-    "remarks": _l("Remarks"),
-    "created_at": _l("Created"),
-    "updated_at": _l("Updated"),
-}
+COLUMNS = labels(
+    "name", "kind", "category", "channel_type", "owner_id", "co_owner_ids", "region", "mobile",
+    "phone", "email", "source", "industry", "tags", "credit_rating", "settlement",
+    "credit_limit", "uscc", "address", "remarks", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def owner_pairs() -> list[tuple[str, str]]:

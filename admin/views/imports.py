@@ -21,34 +21,14 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.auth import login_session
-from admin.i18n import current_lang, enum_label
+from admin.i18n import current_lang, enum_label, labels
 
 # What a column can be mapped to, with labels; crmkit's header synonyms decide the default.
-FIELDS: dict[str, Any] = {
-    "name": _l("Name"),
-    "kind": _l("Kind"),
-    "category": _l("Category"),
-    "channel_type": _l("Channel type"),
-    "mobile": _l("Mobile"),
-    "phone": _l("Phone"),
-    "email": _l("Email"),
-    "region": _l("Region"),
-    "address": _l("Address"),
-    "source": _l("Source"),
-    "industry": _l("Industry"),
-    "tags": _l("Tags"),
-    "credit_rating": _l("Credit rating"),
-    "settlement": _l("Settlement"),
-    "credit_limit": _l("Credit limit"),
-    "uscc": _l("Unified social credit code"),
-    "gender": _l("Gender"),
-    "birthday": _l("Birthday"),
-    "remarks": _l("Remarks"),
-    "owner": _l("Owner"),
-    "contact_name": _l("Contact name"),
-    "contact_mobile": _l("Contact mobile"),
-    "contact_title": _l("Contact title"),
-}
+FIELDS = labels(
+    "name", "kind", "category", "channel_type", "mobile", "phone", "email", "region", "address",
+    "source", "industry", "tags", "credit_rating", "settlement", "credit_limit", "uscc", "gender",
+    "birthday", "remarks", "owner", "contact_name", "contact_mobile", "contact_title",
+)  # fmt: skip
 POLICIES: dict[str, Any] = {
     "skip": _l("Skip rows that match a customer"),
     "update": _l("Update the matching customer"),

@@ -17,6 +17,7 @@ import crmkit
 from admin import context
 from admin.base import ServiceModelView, save, user_name
 from admin.forms import SecureForm, options
+from admin.i18n import labels
 from admin.views.customers import _all_users, lazy_choices
 
 
@@ -44,17 +45,9 @@ class UserEditForm(SecureForm):
     version = HiddenField()
 
 
-COLUMNS: dict[str, Any] = {
-    "login": _l("Login"),
-    "name": _l("Name"),
-    "role": _l("Role"),
-    "manager_id": _l("Manager"),
-    "active": _l("Active"),
-    "locked": _l("Locked"),
-    "mobile": _l("Mobile"),
-    "email": _l("Email"),
-    "created_at": _l("Created"),
-}
+COLUMNS = labels(
+    "login", "name", "role", "manager_id", "active", "locked", "mobile", "email", "created_at"
+)
 
 
 def manager_choices() -> list[SelectChoice]:
