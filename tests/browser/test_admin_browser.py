@@ -113,4 +113,5 @@ def test_main_screens_render_without_errors(page: Any, live: dict[str, Any]) -> 
         response = page.goto(f"{base}{path}")
         assert response is not None and response.status == 200, path
         if save:
-            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=name in {"dashboard", "customer"})
+            full = name in {"dashboard", "customer"}
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
