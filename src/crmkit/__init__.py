@@ -21,6 +21,7 @@ from crmkit.domain.customer import (
     CustomerKind,
     Settlement,
 )
+from crmkit.domain.dedup.rules import DuplicateRule, RuleAction, RuleEvent
 from crmkit.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
@@ -33,14 +34,27 @@ from crmkit.domain.errors import (
     ValidationError,
     WorkflowError,
 )
+from crmkit.domain.imports import (
+    ImportJob,
+    ImportReport,
+    ImportStatus,
+    OnDuplicate,
+    Outcome,
+    RowProblem,
+    RowResult,
+)
 from crmkit.domain.messages import language, set_language
 from crmkit.domain.regions import Region
+from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Page
 from crmkit.workflows.context import SYSTEM, Actor
+from crmkit.workflows.dedup import ClusterMember, DedupConfig, DuplicateCluster
+from crmkit.workflows.imports import RevertReport
+from crmkit.workflows.merge import MergeResult, ReferenceHandler, register_reference
 from crmkit.workflows.runtime import Settings
-from crmkit.workflows.session import Session
+from crmkit.workflows.session import DuplicateWarning, Session
 
 __version__ = "0.1.0"
 
@@ -55,6 +69,8 @@ __all__ = [
     "CRMError",
     "Category",
     "ChannelType",
+    "ClusterMember",
+    "CoOwnershipRequest",
     "ConcurrencyError",
     "Contact",
     "CreditRating",
@@ -63,17 +79,34 @@ __all__ = [
     "CustomFieldType",
     "Customer",
     "CustomerKind",
+    "DedupConfig",
+    "DuplicateCluster",
     "DuplicateError",
     "DuplicateMatch",
+    "DuplicateRule",
+    "DuplicateWarning",
     "Email",
     "FieldError",
+    "ImportJob",
+    "ImportReport",
+    "ImportStatus",
+    "MergeResult",
     "Money",
     "NotFound",
+    "OnDuplicate",
+    "Outcome",
     "Page",
     "PermissionDenied",
     "Phone",
+    "ReferenceHandler",
     "Region",
+    "RequestStatus",
+    "RevertReport",
     "Role",
+    "RowProblem",
+    "RowResult",
+    "RuleAction",
+    "RuleEvent",
     "Session",
     "Settings",
     "Settlement",
@@ -83,5 +116,6 @@ __all__ = [
     "__version__",
     "language",
     "open",
+    "register_reference",
     "set_language",
 ]
