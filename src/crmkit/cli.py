@@ -355,8 +355,12 @@ def export(
     category: Annotated[str | None, typer.Option()] = None,
     region: Annotated[str | None, typer.Option(help="e.g. 山东省/青岛市")] = None,
     tag: Annotated[str | None, typer.Option()] = None,
+    contacts: Annotated[
+        bool, typer.Option("--contacts", help="Export contacts instead of customers")
+    ] = False,
 ) -> None:
-    """Export the customers you may see to DEST (.csv or .xlsx), formulas neutralised."""
+    """Export the customers (or contacts) you may see to DEST (.csv or .xlsx), formulas
+    neutralised."""
     fmt: Format = "xlsx" if dest.suffix.lower() == ".xlsx" else "csv"
     crm = crmkit.open(db)
     try:
@@ -367,12 +371,16 @@ def export(
             if v
         }
         with crm.session(actor=actor) as s:
-            written = s.customers.export(dest, format=fmt, **filters)
+            if contacts:
+                written = s.contacts.export(dest, format=fmt, q=q)
+            else:
+                written = s.customers.export(dest, format=fmt, **filters)
     except crmkit.CRMError as exc:
         raise _fail(exc) from exc
     finally:
         crm.close()
-    console().print(f"[green]exported[/green] {written} customer(s) to {dest}")
+    what = "contact" if contacts else "customer"
+    console().print(f"[green]exported[/green] {written} {what}(s) to {dest}")
 
 
 @app.command()

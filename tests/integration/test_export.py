@@ -53,3 +53,22 @@ def test_a_formula_typed_into_a_field_is_exported_as_text(crm, admin):
     ws = openpyxl.load_workbook(io.BytesIO(out.getvalue())).worksheets[0]
     remarks = [c.value for c in ws[2] if isinstance(c.value, str) and "HYPERLINK" in c.value]
     assert remarks == ['\'=HYPERLINK("http://evil","x")']
+
+
+def test_contacts_export_with_their_customer_in_the_callers_scope_only(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        c = s.customers.create(name="青岛金智电子科技有限公司")
+        s.contacts.create(customer_id=c.id, name="李四", mobile="13900001234", title="+采购经理")
+    with crm.session(actor=team["li"]) as s:
+        other = s.customers.create(name="上海华东建材有限公司")
+        s.contacts.create(customer_id=other.id, name="王五")
+    for fmt in ("csv", "xlsx"):
+        out = io.BytesIO()
+        with crm.session(actor=team["zhang"]) as s:
+            assert s.contacts.export(out, format=fmt) == 1
+        table = read_table(io.BytesIO(out.getvalue()))
+        (row,) = [r.cells for r in table.rows]
+        assert row[:2] == ("青岛金智电子科技有限公司", "李四")
+        assert "'+采购经理" in row
+        mapping = map_headers(table.headers)
+        assert {"contact_name", "contact_mobile"} <= set(mapping.fields)

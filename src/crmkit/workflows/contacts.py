@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
+from crmkit.adapters.tabular import Format
 from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_input
@@ -67,6 +69,20 @@ class ContactService:
         )
         limit = page_limit(limit, self._s.runtime.settings.max_page_size)
         return self._s.uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)
+
+    def export(
+        self, target: str | Path | IO[bytes], *, format: Format = "csv", **filters: Any
+    ) -> int:
+        """Export the contacts the actor may see (``filters`` as for :meth:`list`) to a CSV
+        or XLSX file, with their customer's name; cells a spreadsheet would run as formulas
+        are neutralised.
+
+        Returns:
+            The number of contacts written.
+        """
+        from crmkit.workflows.exports import export_contacts
+
+        return export_contacts(self, target, format=format, **filters)
 
     def surname_index(self) -> dict[str, int]:
         """How many contacts in scope sit under each surname letter (the 百家姓 index)."""

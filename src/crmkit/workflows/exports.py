@@ -1,4 +1,5 @@
-"""Exporting customers to CSV/XLSX: the caller's data scope, formula injection neutralised."""
+"""Exporting customers and contacts to CSV/XLSX: the caller's data scope, formula injection
+neutralised (``adapters.tabular.write_table``), headers the importer maps back."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from crmkit.adapters.tabular import Format, write_table
+from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.messages import active_language
 
 if TYPE_CHECKING:
+    from crmkit.workflows.contacts import ContactService
     from crmkit.workflows.customers import CustomerService
 
 # (field, 简体中文 header, English header); each header is a synonym the importer maps back.
@@ -93,4 +96,69 @@ def export_customers(
     zh = active_language() == "zh"
     headers = [zh_h if zh else en_h for _, zh_h, en_h in CUSTOMER_COLUMNS]
     write_table(headers, rows(), target, format=format, sheet_title="客户" if zh else "Customers")
+    return count
+
+
+CONTACT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("customer", "客户名称", "Customer name"),
+    ("name", "联系人", "Contact name"),
+    ("gender", "性别", "Gender"),
+    ("title", "职务", "Title"),
+    ("mobile", "联系人手机", "Contact mobile"),
+    ("phone", "联系人电话", "Contact phone"),
+    ("email", "联系人邮箱", "Contact email"),
+    ("birthday", "生日", "Birthday"),
+    ("is_primary", "首要联系人", "Primary"),
+    ("remarks", "备注", "Remarks"),
+)
+
+
+def contact_cells(c: Contact, customer_names: dict[str, str]) -> list[Any]:
+    """One export row, in ``CONTACT_COLUMNS`` order."""
+    return [
+        customer_names.get(c.customer_id, c.customer_id),
+        c.name,
+        c.gender.value if c.gender else None,
+        c.title,
+        c.mobile.national if c.mobile else None,
+        c.phone.national if c.phone else None,
+        c.email.value if c.email else None,
+        c.birthday,
+        c.is_primary,
+        c.remarks,
+    ]
+
+
+def export_contacts(
+    service: ContactService,
+    target: str | Path | IO[bytes],
+    *,
+    format: Format = "csv",
+    **filters: Any,
+) -> int:
+    """Write every contact the actor may see (``filters`` as ``contacts.list``) to ``target``.
+
+    Returns how many rows were written.
+    """
+    customers = service._s.uow.customers
+    names: dict[str, str] = {}
+    count = 0
+
+    def rows() -> Iterator[list[Any]]:
+        nonlocal count
+        after: str | None = None
+        while True:
+            page = service.list(after=after, limit=500, **filters)
+            missing = sorted({c.customer_id for c in page.items} - names.keys())
+            names.update({c.id: c.name for c in customers.get_many(missing)})
+            for c in page.items:
+                count += 1
+                yield contact_cells(c, names)
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    zh = active_language() == "zh"
+    headers = [zh_h if zh else en_h for _, zh_h, en_h in CONTACT_COLUMNS]
+    write_table(headers, rows(), target, format=format, sheet_title="联系人" if zh else "Contacts")
     return count
