@@ -25,4 +25,6 @@ def register(admin: Admin) -> None:
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
     admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
     admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))
-    admin.get_category_menu_item(system).name = _l("System")  # type: ignore[union-attr]
+    menu = admin.get_category_menu_item(system)
+    if menu is not None:
+        menu.name = _l("System")

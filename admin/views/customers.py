@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -192,10 +192,11 @@ class CustomerView(ServiceModelView):
         """The customers of the current filters that the user may see, formula-safe."""
         if fmt not in {"csv", "xlsx"}:
             abort(404)
+        kind: Literal["csv", "xlsx"] = "xlsx" if fmt == "xlsx" else "csv"
         buffer = io.BytesIO()
         try:
             with context.work() as s:
-                s.customers.export(buffer, format=fmt, **self.current_filters())
+                s.customers.export(buffer, format=kind, **self.current_filters())
         except crmkit.ValidationError as exc:
             flash(exc.message(), "error")
             return redirect(url_for(".index_view"))

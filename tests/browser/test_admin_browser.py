@@ -115,3 +115,11 @@ def test_main_screens_render_without_errors(page: Any, live: dict[str, Any]) -> 
         if save:
             full = name in {"dashboard", "customer"}
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
+
+
+def test_the_system_menu_opens_for_an_admin(page: Any, live: dict[str, Any]) -> None:
+    log_in(page, live["url"])
+    page.click("text=系统管理")
+    page.click("text=操作日志")
+    page.wait_for_selector("#audit-log")
+    assert "登录" in page.inner_text("#audit-log")  # the admin's own login is logged
