@@ -158,3 +158,13 @@ def test_an_update_the_lifecycle_forbids_fails_its_row_with_the_reason(crm, team
     assert row.outcome is Outcome.FAILED
     assert row.problems[0].code == "WorkflowError"
     assert "潜在客户" in row.problems[0].message_zh
+
+
+def test_inspect_shows_the_headers_and_the_proposed_mapping_without_reading_rows(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        headers, mapping = s.imports.inspect(_file(), mapping={"备注": ""})
+        assert "name" in s.imports.fields() and "contact_mobile" in s.imports.fields()
+        assert s.customers.count() == 0
+    assert headers[0] == "公司名称"
+    assert mapping.columns[0] == "name" and mapping.columns[5] == "contact_mobile"
+    assert 6 not in mapping.columns  # 备注 ignored on request

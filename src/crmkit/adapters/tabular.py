@@ -141,8 +141,12 @@ def _read_csv(data: bytes) -> Table:
     if text is None:
         # Mixed encodings: decode line by line so that one bad row does not sink the file.
         return _read_mixed_csv(data.removeprefix(codecs.BOM_UTF8), encoding)
+    _allow_fields_up_to(len(text))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    table = _table_from_rows(((reader.line_num, row, None) for row in reader), "csv", encoding)
+    # Rows are numbered by record, as a spreadsheet shows them (a quoted cell may span
+    # lines, so the reader's line number would point a report at the wrong row).
+    numbered = ((number, row, None) for number, row in enumerate(reader, start=1))
+    table = _table_from_rows(numbered, "csv", encoding)
     # Lines, not records (a quoted cell may span lines): an estimate, for progress bars.
     table.row_count = max(text.rstrip("\r\n").count("\n"), 0)
     return table
@@ -155,16 +159,39 @@ def _delimiter(text: str) -> str:
     return max((",", "\t", ";", "|"), key=first.count)
 
 
+def _allow_fields_up_to(size: int) -> None:
+    """Let the csv module read fields as large as the file itself. Its default limit
+    (128 KiB) makes it raise in the middle of an import; the file is in memory already,
+    so no field can be larger than it. (The limit is process-wide: it is only ever raised.)"""
+    if csv.field_size_limit() < size:
+        csv.field_size_limit(size)
+
+
 def _read_mixed_csv(data: bytes, encoding: str) -> Table:
     delimiter = _delimiter(_decode_line(data.split(b"\n", 1)[0]) or ",")
+    _allow_fields_up_to(len(data))
+    undecodable: set[int] = set()  # physical line numbers
 
-    def rows() -> Iterator[tuple[int, list[str], str | None]]:
-        for number, line in enumerate(data.splitlines(), start=1):
+    def lines() -> Iterator[str]:
+        # Decoded line by line so that one bad row does not sink the file, but parsed as
+        # one stream so that a quoted cell spanning lines stays one row.
+        for number, line in enumerate(data.splitlines(keepends=True), start=1):
             decoded = _decode_line(line)
             if decoded is None:
+                undecodable.add(number)
+                decoded = line.decode("utf-8", errors="replace")  # keeps the ASCII quoting
+            yield decoded
+
+    def rows() -> Iterator[tuple[int, list[str], str | None]]:
+        reader = csv.reader(lines(), delimiter=delimiter)
+        last_line = 0
+        for number, cells in enumerate(reader, start=1):
+            spanned = range(last_line + 1, reader.line_num + 1)
+            last_line = reader.line_num
+            if undecodable.intersection(spanned):
                 yield number, [], "encoding"
             else:
-                yield number, next(csv.reader([decoded], delimiter=delimiter), []), None
+                yield number, cells, None
 
     return _table_from_rows(rows(), "csv", encoding)
 

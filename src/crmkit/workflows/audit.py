@@ -34,6 +34,7 @@ class AuditService:
         s = self._s
         if not s.actor.can(Permission.AUDIT_READ_ALL) and not self._may_see(entity_id):
             raise NotFound("audit", entity_id)
+        s.flush_audit()
         return s.uow.audit.history(entity_id)
 
     def list(
@@ -71,6 +72,7 @@ class AuditService:
             until=until,
         )
         limit = page_limit(limit, s.runtime.settings.max_page_size)
+        s.flush_audit()
         return s.uow.audit.list(query, after=after, limit=limit)
 
     def _may_see(self, entity_id: str) -> bool:

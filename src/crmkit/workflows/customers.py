@@ -606,16 +606,15 @@ class CustomerService:
             )
 
     def _check_references(self, data: Mapping[str, Any], errors: FieldErrors, self_id: str) -> None:
-        users = self._s.uow.users
         owner = data.get("owner_id")
         if owner is not None:
-            user = users.get(owner)
+            user = self._s.user(owner)
             if user is None or user.is_deleted:
                 errors.add("owner_id", "not_found_ref", owner)
             elif not user.active:
                 errors.add("owner_id", "customer.owner_inactive", owner)
         for i, uid in enumerate(data.get("co_owner_ids") or ()):
-            user = users.get(uid)
+            user = self._s.user(uid)
             if user is None or user.is_deleted or not user.active:
                 errors.add(f"co_owner_ids[{i}]", "customer.owner_inactive", uid)
         scope = self._s.actor.scope

@@ -275,7 +275,7 @@ class DedupIndex:
     ) -> DuplicateMatch:
         s = self._s
         if owner_id is not None and owner_id not in owners:
-            user = s.uow.users.get(owner_id)
+            user = s.user(owner_id)
             owners[owner_id] = user.name if user is not None else owner_id
         if isinstance(record, Customer):
             visible = s.actor.scope.allows(record.owner_id, record.co_owner_ids)
@@ -512,7 +512,7 @@ class DedupService:
         members = []
         for r in sorted(records, key=lambda r: (r.created_at, r.id)):
             owner_id = r.owner_id if isinstance(r, Customer) else self._contact_owner(r)
-            owner = s.uow.users.get(owner_id) if owner_id else None
+            owner = s.user(owner_id) if owner_id else None
             members.append(ClusterMember(r.id, r.name, owner_id, owner.name if owner else None, r))
         pairs = tuple(sorted(group, key=lambda p: -p.score))
         return DuplicateCluster(kind, tuple(members), pairs)

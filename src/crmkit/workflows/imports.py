@@ -45,7 +45,7 @@ from crmkit.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
-from crmkit.domain.headers import HeaderMapping, map_headers
+from crmkit.domain.headers import CUSTOMER_HEADER_SYNONYMS, HeaderMapping, map_headers
 from crmkit.domain.imports import (
     ImportJob,
     ImportReport,
@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
 BATCH = 500
+# The fields a column maps to (besides custom fields): what the header synonyms know.
+IMPORT_FIELDS: Final[tuple[str, ...]] = tuple(CUSTOMER_HEADER_SYNONYMS)
 # Columns that describe a contact or an owner rather than the customer itself.
 CONTACT_COLUMNS = ("contact_name", "contact_mobile", "contact_title")
 
@@ -135,6 +137,35 @@ class ImportService:
             ValidationError: a bad option (``match_on``).
         """
         return self._import(source, dry_run=False, **options)
+
+    def inspect(
+        self,
+        source: str | Path | IO[bytes],
+        *,
+        mapping: Mapping[str, str] | None = None,
+        sheet: str | None = None,
+    ) -> tuple[list[str | None], HeaderMapping]:
+        """The file's header row and how its columns would be mapped (before any dry run):
+        what an import form shows for the user to correct.
+
+        Raises:
+            TableError: the file is not a readable table.
+        """
+        s = self._s
+        s.require(Permission.CUSTOMER_CREATE)
+        table = read_table(source, sheet=sheet)
+        header_map = map_headers(
+            table.headers,
+            explicit=mapping,
+            custom_fields=[f.name for f in s.runtime.customer_fields.fields],
+        )
+        return table.headers, header_map
+
+    def fields(self) -> tuple[str, ...]:
+        """Every field a column can be mapped to: customer fields, the contact and owner
+        columns, and ``custom.<name>`` for each custom field."""
+        custom = tuple(f"custom.{f.name}" for f in self._s.runtime.customer_fields.fields)
+        return (*IMPORT_FIELDS, *custom)
 
     def jobs(self, *, after: str | None = None, limit: int = 50) -> Page[ImportJob]:
         """Import jobs, newest first: all of them for an admin, one's own otherwise."""

@@ -508,6 +508,7 @@ def merges(s: Session, *, after: str | None = None, limit: int = 50) -> Any:
     from crmkit.storage.ports import AuditQuery
 
     s.require(Permission.DEDUP_REVIEW)
+    s.flush_audit()
     return s.uow.audit.list(
         AuditQuery(entity_type="merge", action=AuditAction.MERGE), after=after, limit=limit
     )
@@ -522,6 +523,7 @@ def unmerge_records(s: Session, kind: Kind, merge_id: str) -> MergeResult:
             be undone (the winner deleted, a loser restored or merged elsewhere).
     """
     s.require(Permission.DEDUP_REVIEW)
+    s.flush_audit()
     entries = [e for e in s.uow.audit.history(merge_id) if e.entity_type == "merge"]
     done = next((e for e in entries if e.action is AuditAction.MERGE), None)
     if done is None or done.changes["kind"][1] != kind:

@@ -13,6 +13,7 @@ import attrs
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.errors import DuplicateMatch, PermissionDenied
 from crmkit.domain.events import DomainEvent
+from crmkit.domain.user import User
 from crmkit.storage.ports import UnitOfWork
 from crmkit.workflows.context import PERMISSION_LABELS_ZH, Actor, Permission
 
@@ -72,6 +73,10 @@ class Session:
         self.actor = actor
         self.events: list[DomainEvent] = []
         self.warnings: list[DuplicateWarning] = []
+        # Audit entries wait here and are written together (one multi-row INSERT) before
+        # any audit read and at commit: a bulk import writes thousands.
+        self._audit: list[AuditEntry] = []
+        self._users: dict[str, User | None] = {}
         self._now: datetime | None = None
         self.customers = CustomerService(self)
         self.contacts = ContactService(self)
@@ -94,8 +99,27 @@ class Session:
         self.runtime.bus.publish(events)
 
     def flush(self) -> None:
-        """Finish deferred work before commit (re-indexing records whose contacts changed)."""
+        """Finish deferred work before commit: re-index records whose contacts changed,
+        write the pending audit entries."""
         self.dedup_index.flush()
+        self.flush_audit()
+
+    def flush_audit(self) -> None:
+        """Write the audit entries recorded so far (before reading the audit log)."""
+        if self._audit:
+            entries, self._audit = self._audit, []
+            self.uow.audit.append_many(entries)
+
+    # -- users, read once per session -------------------------------------------------
+    def user(self, id: str) -> User | None:
+        """The user ``id`` (cached for the session: owners are looked up per row in bulk
+        paths). User writes through ``session.users`` clear the cache."""
+        if id not in self._users:
+            self._users[id] = self.uow.users.get(id)
+        return self._users[id]
+
+    def forget_users(self) -> None:
+        self._users.clear()
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -124,7 +148,7 @@ class Session:
         at: datetime,
         note: str | None = None,
     ) -> None:
-        self.uow.audit.append(
+        self._audit.append(
             AuditEntry(
                 id=new_id(),
                 at=at,

@@ -114,6 +114,7 @@ class UserService:
             **{k: v for k, v in data.items() if v is not None},
         )
         s.uow.users.add(user)
+        s.forget_users()
         s.uow.users.put_credentials(
             Credentials(
                 user_id=user.id,
@@ -148,6 +149,7 @@ class UserService:
         if not changed:
             return current
         s.uow.users.update(updated, expected_version=current.version)
+        s.forget_users()
         s.record("user", id, AuditAction.UPDATE, changed, at=now)
         s.publish(ev.UserUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed)))
         return updated
@@ -164,6 +166,7 @@ class UserService:
             current, active=False, deleted_at=now, version=current.version + 1, updated_at=now
         )
         s.uow.users.update(gone, expected_version=current.version)
+        s.forget_users()
         s.record("user", id, AuditAction.DELETE, diff(current, gone), at=now)
 
     def restore(self, id: str) -> User:
@@ -177,6 +180,7 @@ class UserService:
             current, active=True, deleted_at=None, version=current.version + 1, updated_at=now
         )
         s.uow.users.update(back, expected_version=current.version)
+        s.forget_users()
         s.record("user", id, AuditAction.RESTORE, diff(current, back), at=now)
         return back
 
@@ -216,6 +220,7 @@ class UserService:
         now = s.now()
         unlocked = attrs.evolve(current, locked=False, version=current.version + 1, updated_at=now)
         s.uow.users.update(unlocked, expected_version=current.version)
+        s.forget_users()
         s.record("user", id, AuditAction.UNLOCK, diff(current, unlocked), at=now)
         return unlocked
 
