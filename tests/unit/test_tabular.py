@@ -153,3 +153,33 @@ def test_an_explicit_mapping_wins_and_custom_fields_join():
 def test_header_normalisation_ignores_width_case_spaces_and_required_marks():
     assert normalize_header(" 手机 号码＊ ") == normalize_header("手机号码")
     assert normalize_header("Ｅ－ｍａｉｌ") == normalize_header("e-mail")
+
+
+def test_cells_larger_than_the_csv_module_default_limit_are_read_and_cut():
+    huge = "金" * 140_000  # the csv module refuses fields over 128 KiB by default
+    for data in (
+        ("公司名称,备注\r\n" + huge + ",x\r\n").encode(),
+        ("公司名称,备注\r\n" + huge + ",x\r\n").encode() + "乙公司,y\r\n".encode("gbk"),
+    ):
+        rows = list(read_table(io.BytesIO(data)).rows)
+        assert len(rows[0].cells[0] or "") == 32_768
+        assert rows[0].cells[1] == "x"
+
+
+def test_a_quoted_cell_spanning_lines_is_one_row_numbered_as_a_spreadsheet_shows_it():
+    lines = ["公司名称,备注", '甲公司,"第一行', '第二行"', "乙公司,x"]
+    utf8 = ("\r\n".join(lines) + "\r\n").encode()
+    # the same file with one row in GBK: decoded line by line, still parsed as one stream
+    mixed = utf8 + '丙公司,"跨\r\n行"\r\n'.encode("gbk") + b"\xff\xfe\r\n"
+    rows = list(read_table(io.BytesIO(utf8)).rows)
+    assert [(r.number, r.cells) for r in rows] == [
+        (2, ("甲公司", "第一行\r\n第二行")),
+        (3, ("乙公司", "x")),
+    ]
+    rows = list(read_table(io.BytesIO(mixed)).rows)
+    assert [(r.number, r.cells, r.problem) for r in rows] == [
+        (2, ("甲公司", "第一行\r\n第二行"), None),
+        (3, ("乙公司", "x"), None),
+        (4, ("丙公司", "跨\r\n行"), None),
+        (5, (), "encoding"),
+    ]
