@@ -138,6 +138,9 @@ STREETS = (
     "滨海大道",
     "东风路",
 )
+# Area codes whose local numbers have 7 digits (the others here have 8): an 8-digit number
+# there is not a valid phone number, and an import rightly rejects it.
+SEVEN_DIGIT_AREAS = frozenset({"0351", "0535", "0592", "0631", "0771"})
 MAIL_HOSTS = ("qq.com", "163.com", "126.com", "sina.com")
 BRANCH_WORDS = ("分公司", "分公司", "办事处", "营业部")
 FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
@@ -225,7 +228,9 @@ class _Generator:
             city, area = self.rng.choice(CITIES)
             if city != avoid:
                 break
-        districts = self.district_cache.setdefault(city, _districts(city))
+        districts = self.district_cache.get(city)
+        if districts is None:  # (setdefault would rebuild the list on every call)
+            districts = self.district_cache[city] = _districts(city)
         return city, area, self.rng.choice(districts)
 
     def entity(self, eid: int, *, like: _Entity | None = None) -> _Entity:
@@ -253,6 +258,8 @@ class _Generator:
             self.used.add((trade, industry))
         mobiles = tuple(_mobile(rng) for _ in range(rng.choice((1, 1, 1, 2))))
         landline = area + str(rng.choice((6, 8))) + f"{rng.randrange(10**7):07d}"
+        if area in SEVEN_DIGIT_AREAS:
+            landline = landline[:-1]
         local = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 8)))
         return _Entity(
             id=eid,
