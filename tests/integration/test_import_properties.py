@@ -610,20 +610,14 @@ def test_formula_payloads_in_text_cells_are_stored_and_exported_defused():
             assert {"'=cmd|' /C calc'!A0", "'-Acme Co., Ltd.", "'@SUM(1)"} <= set(cells)
 
 
-# -- bugs these properties found (outside the file reader), pinned until fixed ------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="imports.py: a re-import skips the rows it created before but does not put them "
-    "in the in-file index, so with on_duplicate='create' their in-file duplicates are "
-    "created the second time",
-)
+# -- bugs these properties found, pinned (one still open: marked xfail) --------------------------
 def test_importing_a_file_again_with_the_create_policy_creates_nothing():
     data = "公司名称\r\n青岛金智电子科技有限公司\r\n青岛金智电子科技有限公司\r\n".encode()
     with _world("memory", []) as world, world.crm.session(actor=world.admin) as s:
         first = s.imports.run(io.BytesIO(data), on_duplicate="create")
         again = s.imports.run(io.BytesIO(data), on_duplicate="create")
         assert first.counts["created"] == 1
-        assert again.counts["created"] == 0  # is 1: row 3 becomes a second customer
+        assert again.counts["created"] == 0
         assert s.customers.count() == 1
 
 
@@ -642,25 +636,17 @@ def test_a_dry_run_with_the_update_policy_reports_the_update_the_run_refuses():
     assert [r.outcome for r in preview.results] == [Outcome.FAILED]  # is UPDATED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="control characters pass validation (remarks, address, …) and are stored; the "
-    "XLSX export then raises openpyxl's IllegalCharacterError",
-)
-def test_a_customer_imported_with_control_characters_can_be_exported_as_xlsx():
+def test_a_control_character_fails_its_row_and_never_reaches_an_xlsx_export():
     sheet = "公司名称,备注\r\n青岛金智电子科技有限公司,bell\x07\r\n".encode()
     with _world("memory", []) as world:
         with world.crm.session(actor=world.admin) as s:
-            assert s.imports.run(io.BytesIO(sheet)).counts["created"] == 1
-        assert "青岛金智电子科技有限公司" in _exported_cells(world, "xlsx")
+            (row,) = s.imports.run(io.BytesIO(sheet)).results
+        assert row.outcome is Outcome.FAILED
+        assert [(p.column, p.code) for p in row.problems] == [("备注", "text.control_char")]
+        assert "青岛金智电子科技有限公司" not in _exported_cells(world, "xlsx")
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="a NUL character passes validation; PostgreSQL refuses it, and the whole batch "
-    "raises DataError (no row outcomes, the job left running) instead of failing that row",
-)
 def test_a_nul_character_fails_its_row_instead_of_the_whole_import_on_postgres():
     _require("postgres")
     sheet = "公司名称,备注\r\n青岛金智电子科技有限公司,ok\r\n上海华东建材有限公司,a\x00b\r\n"

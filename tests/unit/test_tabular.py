@@ -183,3 +183,10 @@ def test_a_quoted_cell_spanning_lines_is_one_row_numbered_as_a_spreadsheet_shows
         (4, ("丙公司", "跨\r\n行"), None),
         (5, (), "encoding"),
     ]
+
+
+def test_xlsx_export_drops_characters_the_format_cannot_hold():
+    out = io.BytesIO()
+    write_table(["备注"], [["bell\x07 and \x1bescape"]], out, format="xlsx")
+    (row,) = read_table(io.BytesIO(out.getvalue())).rows
+    assert row.cells == ("bell and escape",)

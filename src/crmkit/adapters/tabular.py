@@ -303,12 +303,17 @@ def _write_xlsx(
     title: str,
 ) -> None:
     import openpyxl
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def text(v: str) -> str:
+        # XML 1.0 cannot hold most control characters: drop them rather than fail the file.
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", v))  # type: ignore[no-any-return]
 
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet(title)
-    ws.append([neutralise(h) for h in headers])
+    ws.append([text(h) for h in headers])
     for row in rows:
-        ws.append([neutralise(v) if isinstance(v, str) else v for v in row])
+        ws.append([text(v) if isinstance(v, str) else v for v in row])
     if isinstance(target, str | Path):
         book.save(str(target))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -27,12 +28,20 @@ def is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
+# C0 control characters (and DEL) other than tab and line breaks: invisible, refused by
+# PostgreSQL (NUL) and by the XLSX format, so they are refused at the edge.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def parse_text(raw: Any, errors: FieldErrors, path: str, max_length: int) -> str | None:
     """Free text: NFKC-normalised, trimmed; empty becomes None."""
     if is_blank(raw):
         return None
     if not isinstance(raw, str):
         errors.add(path, "invalid_type", raw, expected="text")
+        return None
+    if _CONTROL.search(raw):
+        errors.add(path, "text.control_char", raw)
         return None
     text = normalize_text(raw)
     if len(text) > max_length:
@@ -47,6 +56,9 @@ def parse_multiline(raw: Any, errors: FieldErrors, path: str, max_length: int) -
         return None
     if not isinstance(raw, str):
         errors.add(path, "invalid_type", raw, expected="text")
+        return None
+    if _CONTROL.search(raw):
+        errors.add(path, "text.control_char", raw)
         return None
     text = raw.strip()
     if len(text) > max_length:

@@ -149,6 +149,12 @@ class ImportJob:
         )
 
 
+def _storable(value: Any) -> Any:
+    # The offending value is kept as typed, except NUL, which no PostgreSQL text (or JSONB)
+    # can hold: it shows as U+FFFD.
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def result_to_plain(r: RowResult) -> dict[str, Any]:
     """A row result as JSON-ready values (what stores keep)."""
     from crmkit.domain.converter import to_plain
@@ -163,7 +169,7 @@ def result_to_plain(r: RowResult) -> dict[str, Any]:
                 "column": p.column,
                 "field": p.field,
                 "code": p.code,
-                "value": to_plain(p.value) if p.value is not None else None,
+                "value": _storable(to_plain(p.value)) if p.value is not None else None,
                 "message_en": p.message_en,
                 "message_zh": p.message_zh,
             }

@@ -25,6 +25,7 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "invalid_type": ("has the wrong type (expected {expected})", "类型错误（应为 {expected}）"),
     "invalid_choice": ("must be one of: {choices}", "必须是以下之一：{choices}"),
     "unknown_field": ("is not a known field", "不是已知字段"),
+    "text.control_char": ("contains an invisible control character", "含有不可见的控制字符"),
     "merge.winner_among_losers": (
         "the record kept cannot also be merged away",
         "保留的记录不能同时被合并",

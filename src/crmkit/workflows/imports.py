@@ -435,6 +435,10 @@ class ImportService:
                 continue
             again = self._again(row.number, ctx)
             if again is not None:
+                # Still a row of this file: later rows that duplicate it are duplicates.
+                seen = self._prepare(row, ctx)
+                if not isinstance(seen, RowResult):
+                    ctx.in_file.add(row.number, seen.record, seen.keys)
                 results[row.number] = again
                 continue
             outcome = self._prepare(row, ctx)
