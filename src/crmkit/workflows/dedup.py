@@ -381,6 +381,7 @@ class DuplicateCluster:
 
 
 _SCAN_PAGE = 5000
+_CLUSTER_CHUNK = 200  # clusters whose members are read together
 
 
 def cluster_pairs(
@@ -485,20 +486,30 @@ class DedupService:
         groups = cluster_pairs(self._pairs(k), distinct)
         groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
         out: list[DuplicateCluster] = []
-        for group in groups:
-            cluster = self._cluster(k, group)
-            if cluster is not None:
-                out.append(cluster)
-                if limit is not None and len(out) >= limit:
-                    break
+        for start in range(0, len(groups), _CLUSTER_CHUNK):
+            chunk = groups[start : start + _CLUSTER_CHUNK]
+            # One read for the members of many clusters: per-cluster reads were 2/3 of a
+            # scan's time at 100k customers.
+            known: dict[str, Customer] = {}
+            if k == "customer":
+                ids = sorted({i for g in chunk for p in g for i in (p.left, p.right)})
+                known = {c.id: c for c in s.uow.customers.get_many(ids)}
+            for group in chunk:
+                cluster = self._cluster(k, group, known)
+                if cluster is not None:
+                    out.append(cluster)
+                    if limit is not None and len(out) >= limit:
+                        return out
         return out
 
-    def _cluster(self, kind: Kind, group: Sequence[StoredPair]) -> DuplicateCluster | None:
+    def _cluster(
+        self, kind: Kind, group: Sequence[StoredPair], known: Mapping[str, Customer]
+    ) -> DuplicateCluster | None:
         s = self._s
         ids = sorted({i for p in group for i in (p.left, p.right)})
         records: list[Customer | Contact]
         if kind == "customer":
-            records = [c for c in s.uow.customers.get_many(ids) if not c.is_deleted]
+            records = [known[i] for i in ids if i in known and not known[i].is_deleted]
             scoped = [
                 c.id
                 for c in records
