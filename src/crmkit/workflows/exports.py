@@ -3,14 +3,17 @@ neutralised (``adapters.tabular.write_table``), headers the importer maps back."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from crmkit.adapters.tabular import Format, write_table
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.messages import active_language
+from crmkit.storage.ports import Page
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from crmkit.workflows.contacts import ContactService
@@ -63,6 +66,35 @@ def customer_cells(c: Customer, owner_names: dict[str, str]) -> list[Any]:
     ]
 
 
+def _write_pages(
+    fetch: Callable[[str | None], Page[T]],
+    cells: Callable[[Sequence[T]], Iterable[list[Any]]],
+    columns: Sequence[tuple[str, str, str]],
+    target: str | Path | IO[bytes],
+    format: Format,
+    titles: tuple[str, str],
+) -> int:
+    """Page through ``fetch`` (keyset pages of 500) and write each page's rows as they come;
+    headers and sheet title in the active language. Returns how many records were written."""
+    count = 0
+
+    def rows() -> Iterator[list[Any]]:
+        nonlocal count
+        after: str | None = None
+        while True:
+            page = fetch(after)
+            count += len(page.items)
+            yield from cells(page.items)
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    zh = active_language() == "zh"
+    headers = [zh_h if zh else en_h for _, zh_h, en_h in columns]
+    write_table(headers, rows(), target, format=format, sheet_title=titles[0 if zh else 1])
+    return count
+
+
 def export_customers(
     service: CustomerService,
     target: str | Path | IO[bytes],
@@ -74,29 +106,24 @@ def export_customers(
 
     Returns how many rows were written.
     """
-    users = service._s.uow.users
+    session = service._s
     owner_names: dict[str, str] = {}
-    count = 0
 
-    def rows() -> Iterator[list[Any]]:
-        nonlocal count
-        after: str | None = None
-        while True:
-            page = service.list(after=after, limit=500, **filters)
-            for c in page.items:
-                if c.owner_id and c.owner_id not in owner_names:
-                    owner = users.get(c.owner_id)
-                    owner_names[c.owner_id] = owner.name if owner else c.owner_id
-                count += 1
-                yield customer_cells(c, owner_names)
-            if page.next_after is None:
-                return
-            after = page.next_after
+    def cells(page: Sequence[Customer]) -> Iterator[list[Any]]:
+        for c in page:
+            if c.owner_id and c.owner_id not in owner_names:
+                owner = session.user(c.owner_id)
+                owner_names[c.owner_id] = owner.name if owner else c.owner_id
+            yield customer_cells(c, owner_names)
 
-    zh = active_language() == "zh"
-    headers = [zh_h if zh else en_h for _, zh_h, en_h in CUSTOMER_COLUMNS]
-    write_table(headers, rows(), target, format=format, sheet_title="客户" if zh else "Customers")
-    return count
+    return _write_pages(
+        lambda after: service.list(after=after, limit=500, **filters),
+        cells,
+        CUSTOMER_COLUMNS,
+        target,
+        format,
+        ("客户", "Customers"),
+    )
 
 
 CONTACT_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -142,23 +169,17 @@ def export_contacts(
     """
     customers = service._s.uow.customers
     names: dict[str, str] = {}
-    count = 0
 
-    def rows() -> Iterator[list[Any]]:
-        nonlocal count
-        after: str | None = None
-        while True:
-            page = service.list(after=after, limit=500, **filters)
-            missing = sorted({c.customer_id for c in page.items} - names.keys())
-            names.update({c.id: c.name for c in customers.get_many(missing)})
-            for c in page.items:
-                count += 1
-                yield contact_cells(c, names)
-            if page.next_after is None:
-                return
-            after = page.next_after
+    def cells(page: Sequence[Contact]) -> Iterator[list[Any]]:
+        missing = sorted({c.customer_id for c in page} - names.keys())
+        names.update({c.id: c.name for c in customers.get_many(missing)})
+        return (contact_cells(c, names) for c in page)
 
-    zh = active_language() == "zh"
-    headers = [zh_h if zh else en_h for _, zh_h, en_h in CONTACT_COLUMNS]
-    write_table(headers, rows(), target, format=format, sheet_title="联系人" if zh else "Contacts")
-    return count
+    return _write_pages(
+        lambda after: service.list(after=after, limit=500, **filters),
+        cells,
+        CONTACT_COLUMNS,
+        target,
+        format,
+        ("联系人", "Contacts"),
+    )
