@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -64,11 +65,22 @@ def diff(
 
 def snapshot(entity: Any) -> dict[str, tuple[Any, Any]]:
     """All non-empty fields as a creation diff (``[None, value]``)."""
-    return {
-        name: change
-        for name, change in diff(None, entity).items()
-        if change[1] not in (None, [], {}, "")
-    }
+    out: dict[str, tuple[Any, Any]] = {}
+    cls: Any = type(entity)
+    for name in _field_names(cls):
+        value = getattr(entity, name)
+        # Empty values are skipped before conversion: most fields of a new record are empty.
+        if value is None or value == "" or (isinstance(value, tuple | list | dict) and not value):
+            continue
+        plain = to_plain(value)
+        if plain not in ([], {}, ""):
+            out[name] = (None, plain)
+    return out
+
+
+@functools.cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(a.name for a in attrs.fields(cls) if a.name not in _NOISE)
 
 
 def changed_fields(changes: Mapping[str, Any]) -> tuple[str, ...]:

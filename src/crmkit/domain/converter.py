@@ -6,6 +6,7 @@ decimal strings) so that audit diffs, exports and storage all agree on one repre
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,9 +50,18 @@ def converter() -> cattrs.Converter:
     return c
 
 
+# JSON-ready already: returned as they are. Checked by exact type first because ``to_plain``
+# runs for every field of every audit entry, and the ABC ``Mapping`` check is slow.
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """JSON-ready form of any crmkit value (used for audit diffs and custom fields)."""
-    if isinstance(value, Mapping):
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict | Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list | frozenset | set):
         return [to_plain(v) for v in value]

@@ -672,9 +672,10 @@ class _MemoryDedup:
             return entry
         return self._t.dedup_entries.get((kind, id))
 
-    def put(self, kind: str, entries: Sequence[IndexEntry]) -> None:
+    def put(self, kind: str, entries: Sequence[IndexEntry], *, new: bool = False) -> None:
         for entry in entries:
-            self._drop_pairs(kind, entry.entity_id)
+            if not new:
+                self._drop_pairs(kind, entry.entity_id)
             self._o.entries[(kind, entry.entity_id)] = entry
 
     def remove(self, kind: str, ids: Sequence[str]) -> None:

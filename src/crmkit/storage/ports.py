@@ -307,9 +307,11 @@ class DedupRepository(Protocol):
         them waits. Taken before a duplicate check, it makes check-then-insert atomic
         (on SQLite the whole database's write lock is taken instead)."""
 
-    def put(self, kind: str, entries: Sequence[IndexEntry]) -> None:
+    def put(self, kind: str, entries: Sequence[IndexEntry], *, new: bool = False) -> None:
         """Index records, replacing what was indexed for the same ids, and drop every pair
-        touching them (their matches are recomputed by the caller)."""
+        touching them (their matches are recomputed by the caller). ``new=True`` promises
+        that none of the ids was indexed before (records just created): nothing is looked
+        up to be replaced."""
 
     def remove(self, kind: str, ids: Sequence[str]) -> None:
         """Forget records: their entries, keys and pairs. Decisions are kept."""

@@ -6,8 +6,10 @@ is written) and its blocking keys. Writes keep it in step inside the same unit o
 creating a customer indexes it; editing it, or changing one of its contacts (whose phones,
 e-mails and names count towards the customer's record), re-indexes it when the unit of work
 ends; deleting or merging removes it. A record is also compared with its candidates when it
-is indexed, and the duplicate and vetoed pairs are kept, so a scan reads pairs instead of
-comparing the whole store again.
+is indexed, and the duplicate pairs are kept, so a scan reads pairs instead of comparing the
+whole store again. Vetoes (same brand in another city, different credit codes…) are not
+stored: they would be most of the pairs (every candidate that merely shares a key), and a scan
+checks them where they matter, between the members of two groups it is about to join.
 
 **A duplicate check** (:meth:`DedupIndex.check`) locks the record's blocking keys (two
 sessions writing the same company serialise there; on SQLite the database's write lock),
@@ -25,12 +27,12 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from crmkit.domain.audit import AuditAction
+from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import (
@@ -54,7 +56,8 @@ from crmkit.domain.dedup.rules import (
     apply_rules,
 )
 from crmkit.domain.errors import DuplicateError, DuplicateMatch, FieldErrors
-from crmkit.storage.ports import Decision, IndexEntry, StoredPair, Verdict
+from crmkit.storage.ports import Decision, IndexEntry, Page, StoredPair, Verdict
+from crmkit.workflows._common import page_limit
 from crmkit.workflows.context import Permission
 
 if TYPE_CHECKING:
@@ -106,12 +109,11 @@ class DuplicateCheck:
 
 
 def stored_pair(match: Match) -> StoredPair | None:
-    """The pair to keep for a scored match: duplicates and vetoes, nothing in between."""
-    vetoed = match.evidence == -math.inf
-    if not (match.is_duplicate or vetoed):
+    """The pair to keep for a scored match: duplicates only (a scan re-checks vetoes)."""
+    if not match.is_duplicate:
         return None
     left, right = sorted((match.left, match.right))
-    return StoredPair(left, right, match.score, match.reasons, vetoed)
+    return StoredPair(left, right, match.score, match.reasons)
 
 
 class DedupIndex:
@@ -298,10 +300,13 @@ class DedupIndex:
         kind: Kind,
         records: Sequence[Record],
         pairs: Iterable[StoredPair] = (),
+        *,
+        new: bool = False,
     ) -> None:
-        """Store records (new or changed) with the pairs found when they were checked."""
+        """Store records (new or changed) with the pairs found when they were checked;
+        ``new=True`` for records just created (nothing indexed to replace)."""
         entries = [IndexEntry(r.id, encode_record(r), self.keys(kind, r)) for r in records]
-        self._s.uow.dedup.put(kind, entries)
+        self._s.uow.dedup.put(kind, entries, new=new)
         pairs = list(pairs)
         if pairs:
             self._s.uow.dedup.put_pairs(kind, pairs)
@@ -385,14 +390,22 @@ _CLUSTER_CHUNK = 200  # clusters whose members are read together
 
 
 def cluster_pairs(
-    pairs: Iterable[StoredPair], distinct: Iterable[tuple[str, str]] = ()
+    pairs: Iterable[StoredPair],
+    distinct: Iterable[tuple[str, str]] = (),
+    vetoed: Callable[[str, str], bool] | None = None,
 ) -> list[list[StoredPair]]:
     """Group duplicate pairs into clusters, strongest pair first, never joining two groups
     that hold a vetoed pair or a pair a reviewer called distinct.
 
+    Plain transitive closure would chain 金智（青岛） ~ 金智 ~ 金智（北京） into one cluster;
+    checking vetoes across the two groups before each union keeps the name-only record with
+    its best match instead.
+
     Args:
-        pairs: stored pairs (duplicates and vetoes).
+        pairs: stored pairs (duplicates; vetoed pairs from older stores are honoured).
         distinct: pairs decided "not a duplicate".
+        vetoed: ``(a, b) -> True`` when a hard rule keeps two records apart; asked for
+            every cross pair of two groups before they join.
 
     Returns:
         Each cluster's joining pairs (a spanning tree), clusters by their strongest pair.
@@ -430,6 +443,8 @@ def cluster_pairs(
             continue
         a, b = find(pair.left), find(pair.right)
         if a == b or forbidden[a] & members[b]:
+            continue
+        if vetoed is not None and any(vetoed(x, y) for x in members[a] for y in members[b]):
             continue
         if len(members[a]) < len(members[b]):
             a, b = b, a
@@ -483,7 +498,8 @@ class DedupService:
         k = self._kind(kind)
         s.dedup_index.flush()
         distinct = [(d.left, d.right) for d in s.uow.dedup.decisions(k)]
-        groups = cluster_pairs(self._pairs(k), distinct)
+        pairs = list(self._pairs(k))
+        groups = cluster_pairs(pairs, distinct, self._veto(k, pairs))
         groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
         out: list[DuplicateCluster] = []
         for start in range(0, len(groups), _CLUSTER_CHUNK):
@@ -528,6 +544,30 @@ class DedupService:
         pairs = tuple(sorted(group, key=lambda p: -p.score))
         return DuplicateCluster(kind, tuple(members), pairs)
 
+    def _veto(self, kind: Kind, pairs: Sequence[StoredPair]) -> Callable[[str, str], bool]:
+        """The matcher's hard rules between two indexed records, on their stored match
+        records (read once for every record in a pair, decoded when first asked)."""
+        ids = sorted({i for p in pairs if not p.vetoed for i in (p.left, p.right)})
+        encoded: dict[str, str] = {}
+        for start in range(0, len(ids), _SCAN_PAGE):
+            encoded.update(self._s.uow.dedup.records(kind, ids[start : start + _SCAN_PAGE]))
+        matcher = self._s.dedup_index.matcher(kind)
+        decoded: dict[str, Record] = {}
+
+        def record(id: str) -> Record | None:
+            if id not in decoded:
+                text = encoded.get(id)
+                if text is None:
+                    return None
+                decoded[id] = decode_record(id, text)
+            return decoded[id]
+
+        def vetoed(a: str, b: str) -> bool:
+            ra, rb = record(a), record(b)
+            return ra is not None and rb is not None and matcher.vetoed(ra, rb) is not None
+
+        return vetoed
+
     def _contact_owner(self, contact: Contact) -> str | None:
         parent = self._s.uow.customers.get(contact.customer_id)
         return parent.owner_id if parent else None
@@ -563,6 +603,44 @@ class DedupService:
         """Every verdict recorded for ``kind``."""
         self._s.require(Permission.DEDUP_REVIEW)
         return self._s.uow.dedup.decisions(self._kind(kind))
+
+    def merges(self, *, after: str | None = None, limit: int = 50) -> Page[AuditEntry]:
+        """Past merges of customers and contacts, newest first: one keyset page.
+
+        Each item is the merge's audit entry: ``entity_id`` is the merge id to pass to
+        ``customers.unmerge`` / ``contacts.unmerge``, ``actor_id`` and ``at`` say who merged
+        and when, and ``changes`` holds ``kind`` (``[None, "customer" | "contact"]``),
+        ``winner`` (``[before, after]`` as plain values), ``losers`` (``[[each loser
+        before], None]``) and ``moved`` (the references moved). An undone merge is still
+        listed; its undoing is a separate ``unmerge`` entry in the audit log and in the
+        winner's history. Admins see every merge; managers those whose kept record is in
+        their scope (a page may then hold fewer than ``limit``; follow ``next_after``).
+
+        Args:
+            after: ``next_after`` of the previous page.
+            limit: page size (capped at the configured maximum).
+
+        Raises:
+            PermissionDenied: the actor may not review duplicates.
+        """
+        from crmkit.workflows.merge import merges  # deferred: merge imports the session
+
+        s = self._s
+        s.require(Permission.DEDUP_REVIEW)
+        page: Page[AuditEntry] = merges(
+            s, after=after, limit=page_limit(limit, s.runtime.settings.max_page_size)
+        )
+        if s.actor.can(Permission.AUDIT_READ_ALL):
+            return page
+        scope = s.actor.scope
+
+        def in_scope(entry: AuditEntry) -> bool:
+            kind = entry.changes["kind"][1]
+            winner_id = entry.changes["winner"][1]["id"]
+            repo: Any = s.uow.customers if kind == "customer" else s.uow.contacts
+            return repo.get(winner_id, scope) is not None
+
+        return Page(tuple(e for e in page.items if in_scope(e)), page.next_after)
 
     def rebuild(self, kind: str = "customers") -> int:
         """Re-index every live record of ``kind`` from scratch (after changing the matcher

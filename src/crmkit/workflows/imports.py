@@ -609,13 +609,16 @@ class ImportService:
         customers = [p.customer for p in to_create]
         s.uow.customers.add_many(customers)
         s.dedup_index.index(
-            "customer", [p.record for p in to_create], [x for p in to_create for x in p.pairs]
+            "customer",
+            [p.record for p in to_create],
+            [x for p in to_create for x in p.pairs],
+            new=True,
         )
         s.customers.record_created(customers, note="import")
         contacts = [p.contact for p in to_create if p.contact is not None]
         if contacts:
             s.uow.contacts.add_many(contacts)
-            s.dedup_index.index("contact", [contact_record(c) for c in contacts])
+            s.dedup_index.index("contact", [contact_record(c) for c in contacts], new=True)
             s.contacts.record_created(contacts, note="import")
 
     def _row_problem(self, row: SheetRow) -> RowResult | None:

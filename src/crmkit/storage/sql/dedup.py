@@ -73,11 +73,11 @@ class SqlDedup:
         for key in sorted(set(keys)):
             self._conn.execute(_LOCK, {"k": key})
 
-    def put(self, kind: str, entries: Sequence[IndexEntry]) -> None:
+    def put(self, kind: str, entries: Sequence[IndexEntry], *, new: bool = False) -> None:
         if not entries:
             return
-        ids = [e.entity_id for e in entries]
-        self._forget(kind, ids)
+        if not new:
+            self._forget(kind, [e.entity_id for e in entries])
         self._conn.execute(
             insert(dedup_entries),
             [{"kind": kind, "entity_id": e.entity_id, "record": e.record} for e in entries],
