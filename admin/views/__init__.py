@@ -11,6 +11,8 @@ from admin.views.contacts import ContactView
 from admin.views.customers import CustomerView
 from admin.views.imports import ImportView
 from admin.views.recycle import RecycleBinView
+from admin.views.roles import RolesView
+from admin.views.sharing import SharingView
 from admin.views.users import UserView
 
 
@@ -19,9 +21,11 @@ def register(admin: Admin) -> None:
     the logged-in user's role may go, so sales staff never see the system screens."""
     system = "System"  # the menu key; its shown name is translated below
     admin.add_view(CustomerView(name=_l("Customers"), endpoint="customers"))
+    admin.add_view(SharingView(name=_l("Co-ownership requests"), endpoint="sharing"))
     admin.add_view(ContactView(name=_l("Contacts"), endpoint="contacts"))
     admin.add_view(ImportView(name=_l("Import"), endpoint="imports"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
+    admin.add_view(RolesView(name=_l("Roles"), endpoint="roles", category=system))
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
     admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
     admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import Response, abort, flash, g, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 import crmkit
 from admin import context
-from admin.base import ListFilter, ServiceModelView, user_name, user_names
+from admin.base import ListFilter, ServiceModelView, save, user_name, user_names
 from admin.forms import SecureForm, options
-from admin.i18n import ENUM_LABELS, labels, show
+from admin.i18n import ENUM_LABELS, FIELD_LABELS, labels, show
 from admin.views.audit import history_rows
 
 
@@ -110,9 +113,15 @@ class CustomerView(ServiceModelView):
     searchable = True
     form = CustomerForm
     details_template = "crm/customer_details.html"
+    create_template = "crm/customer_create.html"
+    edit_template = "crm/customer_edit.html"
 
     def scaffold_form(self) -> type[Form]:
         return CustomerForm
+
+    def render(self, template: str, **kwargs: Any) -> str:
+        kwargs.setdefault("reason_texts", lambda codes: [reason_text(c) for c in codes])
+        return str(super().render(template, **kwargs))
 
     def list_filters(self) -> list[ListFilter]:
         filters = [
@@ -175,6 +184,49 @@ class CustomerView(ServiceModelView):
             fields["tags"] = [t.strip() for t in tags.replace("，", ",").split(",") if t.strip()]
         return fields
 
+    def create_model(self, form: Form) -> Any:
+        """As the base, but a blocked save keeps crmkit's matches for the form's panel."""
+        fields = self.changes(form, None)
+        ok, model = save(form, keep_duplicates(lambda s: s.customers.create(**fields)))
+        return model if ok else False
+
+    def update_model(self, form: Form, model: Any) -> bool:
+        version = form.data.get("version")
+        changes = self.changes(form, model)
+        ok, _updated = save(
+            form,
+            keep_duplicates(
+                lambda s: s.customers.update(
+                    model.id, version=int(version) if version else None, **changes
+                )
+            ),
+        )
+        return ok
+
+    @expose("/similar")
+    def similar(self) -> ResponseReturnValue:
+        """Customers like the form's fields so far (JSON for ``similar.js``), best first.
+
+        crmkit searches the whole store so a salesperson learns who already works a
+        company; of a customer the user may not open, only its name, owner, score and
+        reasons are sent (no id, no link, no other field).
+        """
+        fields = {
+            k: v.strip()[:200] for k in SIMILAR_FIELDS if (v := request.args.get(k, "")).strip()
+        }
+        exclude = request.args.get("exclude") or None  # the customer being edited
+        found: list[crmkit.DuplicateMatch] = []
+        if set(fields) - {"kind"}:
+            try:
+                with context.work() as s:
+                    found = s.customers.find_similar(
+                        limit=SIMILAR_LIMIT + (1 if exclude else 0), **fields
+                    )
+            except crmkit.CRMError:
+                found = []  # a hint only: the save itself reports every problem
+        matches = [similar_json(m) for m in found if m.id != exclude][:SIMILAR_LIMIT]
+        return json_response({"matches": matches})
+
     def show_owner_id(self, c: crmkit.Customer) -> str:
         return user_name(c.owner_id)
 
@@ -219,6 +271,9 @@ class CustomerView(ServiceModelView):
             contacts = s.contacts.list(customer_id=id, limit=100).items
             history = history_rows(s, s.audit.history(id))
             user_names(s)
+            pending = s.customers.co_ownership_requests(
+                status=crmkit.RequestStatus.PENDING, customer_id=id, limit=100
+            ).items
         return self.render(
             self.details_template,
             model=model,
@@ -226,6 +281,7 @@ class CustomerView(ServiceModelView):
             get_value=lambda m, c: self.display(m, c),
             contacts=contacts,
             history=history,
+            pending_requests=len(pending),
             show=show,
             delete_form=self.delete_form(),
             return_url=get_redirect_target() or url_for(".index_view"),
@@ -241,3 +297,73 @@ def customer_names(s: crmkit.Session, ids: Sequence[str]) -> dict[str, str]:
         except crmkit.NotFound:
             continue
     return names
+
+
+# -- similar customers and blocked saves -----------------------------------------------------
+
+SIMILAR_LIMIT = 5  # the seeds: up to five similar customers while typing
+SIMILAR_FIELDS = ("kind", "name", "mobile", "phone", "email", "uscc", "address", "region")
+REASON = re.compile(r"^(?P<field>[a-z_]+)(?P<op>=|≈|≠)(?P<similarity>\d+(?:\.\d+)?)?$")
+REASON_FIELDS: dict[str, Any] = {
+    **FIELD_LABELS,
+    "contact": _l("Contact"),
+    "location": _l("Location"),
+    "branch": _l("Branch"),
+}
+
+
+def reason_text(code: str) -> str:
+    """A matcher reason (``name≈0.90``, ``phone=``, ``location≠``) as a person reads it;
+    a code this does not know is shown as it is."""
+    found = REASON.match(code)
+    if found is None or found["field"] not in REASON_FIELDS:
+        return code
+    field = str(REASON_FIELDS[found["field"]])
+    if found["op"] == "≠":
+        return _("%(field)s differs", field=field)
+    if found["op"] == "=" or found["similarity"] is None:
+        return _("Same %(field)s", field=field)
+    return _("Similar %(field)s (%(similarity)s)", field=field, similarity=found["similarity"])
+
+
+def similar_json(m: crmkit.DuplicateMatch) -> dict[str, Any]:
+    """What the live panel shows of one match; the id and link only if the user may open it."""
+    out: dict[str, Any] = {
+        "name": m.name,
+        "owner": m.owner_name or "",
+        "score": round(m.score, 2),
+        "reasons": [reason_text(r) for r in m.reasons],
+        "visible": m.visible,
+    }
+    if m.visible:
+        out["id"] = m.id
+        out["url"] = url_for("customers.details_view", id=m.id)
+    return out
+
+
+def json_response(data: Any) -> Response:
+    """JSON with ``<``, ``>`` and ``&`` escaped (customer names are user input: the body
+    can never be read as markup), not cached (it holds customer data)."""
+    body = (
+        json.dumps(data, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def keep_duplicates(write: Callable[[crmkit.Session], Any]) -> Callable[[crmkit.Session], Any]:
+    """``write``, keeping a ``DuplicateError``'s matches in ``g.duplicate`` for the form
+    (the error still ends the unit of work: nothing is written)."""
+
+    def run(s: crmkit.Session) -> Any:
+        try:
+            return write(s)
+        except crmkit.DuplicateError as exc:
+            g.duplicate = exc
+            raise
+
+    return run
