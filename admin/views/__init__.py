@@ -9,6 +9,7 @@ from admin.views.audit import AuditView
 from admin.views.backup import BackupView
 from admin.views.contacts import ContactView
 from admin.views.customers import CustomerView
+from admin.views.duplicates import DuplicateView
 from admin.views.imports import ImportView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
@@ -24,6 +25,7 @@ def register(admin: Admin) -> None:
     admin.add_view(SharingView(name=_l("Co-ownership requests"), endpoint="sharing"))
     admin.add_view(ContactView(name=_l("Contacts"), endpoint="contacts"))
     admin.add_view(ImportView(name=_l("Import"), endpoint="imports"))
+    admin.add_view(DuplicateView(name=_l("Duplicates"), endpoint="duplicates"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
     admin.add_view(RolesView(name=_l("Roles"), endpoint="roles", category=system))
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
