@@ -610,7 +610,7 @@ def test_formula_payloads_in_text_cells_are_stored_and_exported_defused():
             assert {"'=cmd|' /C calc'!A0", "'-Acme Co., Ltd.", "'@SUM(1)"} <= set(cells)
 
 
-# -- bugs these properties found, pinned (one still open: marked xfail) --------------------------
+# -- bugs these properties found, pinned --------------------------------------------------------
 def test_importing_a_file_again_with_the_create_policy_creates_nothing():
     data = "公司名称\r\n青岛金智电子科技有限公司\r\n青岛金智电子科技有限公司\r\n".encode()
     with _world("memory", []) as world, world.crm.session(actor=world.admin) as s:
@@ -621,11 +621,6 @@ def test_importing_a_file_again_with_the_create_policy_creates_nothing():
         assert s.customers.count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imports.py: a dry run with on_duplicate='update' reports UPDATED without "
-    "trying the update, which the run then fails (a lifecycle move the customer cannot make)",
-)
 def test_a_dry_run_with_the_update_policy_reports_the_update_the_run_refuses():
     sheet = "公司名称,客户类别\r\n青岛金智电子科技有限公司,签约\r\n".encode()
     with _world("memory", [("青岛金智电子科技有限公司", "zhang")]) as world:
@@ -633,7 +628,8 @@ def test_a_dry_run_with_the_update_policy_reports_the_update_the_run_refuses():
             preview = s.imports.preview(io.BytesIO(sheet), on_duplicate="update")
             real = s.imports.run(io.BytesIO(sheet), on_duplicate="update")
     assert [r.outcome for r in real.results] == [Outcome.FAILED]
-    assert [r.outcome for r in preview.results] == [Outcome.FAILED]  # is UPDATED
+    assert [r.outcome for r in preview.results] == [Outcome.FAILED]
+    assert preview.results[0].problems == real.results[0].problems
 
 
 def test_a_control_character_fails_its_row_and_never_reaches_an_xlsx_export():

@@ -326,6 +326,56 @@ class CustomerService:
             WorkflowError: a category move the lifecycle forbids.
         """
         s = self._s
+        current, updated = self._changed(id, version, changes)
+        changed = diff(current, updated)
+        if not changed:
+            return current
+        now = updated.updated_at
+        index = s.dedup_index
+        if _MATCHED_FIELDS.intersection(changed):
+            record = index.customer_record(updated, s.uow.contacts.for_customer(id))
+            check = index.check(
+                "customer",
+                record,
+                event=RuleEvent.EDIT,
+                owner_id=updated.owner_id,
+                exclude=[id],
+            )
+            self._repo.update(updated, expected_version=current.version)
+            index.index("customer", [record], check.pairs)
+            self._warn(id, check)
+        else:
+            self._repo.update(updated, expected_version=current.version)
+        s.record("customer", id, AuditAction.UPDATE, changed, at=now)
+        s.publish(
+            ev.CustomerUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
+        )
+        if updated.category is not current.category:
+            s.publish(
+                ev.CustomerCategoryChanged(
+                    actor_id=s.actor.id,
+                    at=now,
+                    entity_id=id,
+                    before=current.category.value,
+                    after=updated.category.value,
+                )
+            )
+        return updated
+
+    def prepare_update(self, id: str, version: int | None = None, **changes: Any) -> Customer:
+        """Validate ``changes`` as :meth:`update` does and return the customer as it would
+        be, unsaved (a dry run's check: duplicate rules are not applied).
+
+        Raises:
+            The errors of :meth:`update`, but ``DuplicateError``.
+        """
+        return self._changed(id, version, changes)[1]
+
+    def _changed(
+        self, id: str, version: int | None, changes: Mapping[str, Any]
+    ) -> tuple[Customer, Customer]:
+        """The current customer and the validated new version (not written)."""
+        s = self._s
         s.require(Permission.CUSTOMER_WRITE)
         current = self.get(id)
         if version is not None and version != current.version:
@@ -365,39 +415,7 @@ class CustomerService:
             updated = attrs.evolve(updated, category=target)
         check_customer_rules(updated, errors, today=s.today())
         errors.raise_if_any()
-        changed = diff(current, updated)
-        if not changed:
-            return current
-        index = s.dedup_index
-        if _MATCHED_FIELDS.intersection(changed):
-            record = index.customer_record(updated, s.uow.contacts.for_customer(id))
-            check = index.check(
-                "customer",
-                record,
-                event=RuleEvent.EDIT,
-                owner_id=updated.owner_id,
-                exclude=[id],
-            )
-            self._repo.update(updated, expected_version=current.version)
-            index.index("customer", [record], check.pairs)
-            self._warn(id, check)
-        else:
-            self._repo.update(updated, expected_version=current.version)
-        s.record("customer", id, AuditAction.UPDATE, changed, at=now)
-        s.publish(
-            ev.CustomerUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
-        )
-        if updated.category is not current.category:
-            s.publish(
-                ev.CustomerCategoryChanged(
-                    actor_id=s.actor.id,
-                    at=now,
-                    entity_id=id,
-                    before=current.category.value,
-                    after=updated.category.value,
-                )
-            )
-        return updated
+        return current, updated
 
     def change_category(
         self, id: str, category: Category | str, version: int | None = None

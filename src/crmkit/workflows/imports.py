@@ -587,11 +587,7 @@ class ImportService:
                 p.row.number, Outcome.DUPLICATE, customer_id=best.id, duplicate_of=best.id
             )
         if ctx.policy is OnDuplicate.UPDATE:
-            if ctx.dry_run:
-                return RowResult(
-                    p.row.number, Outcome.UPDATED, customer_id=best.id, duplicate_of=best.id
-                )
-            return self._update(p.row, best.id, ctx.header_map, ctx.header_of)
+            return self._update(p.row, best.id, ctx)
         # "Create anyway" still may not create a second customer someone else works.
         blocking, _ = apply_rules(
             s.runtime.dedup.customer_rules,
@@ -642,25 +638,23 @@ class ImportService:
             )
         return None
 
-    def _update(
-        self,
-        row: SheetRow,
-        match_id: str,
-        header_map: HeaderMapping,
-        header_of: Mapping[str, str],
-    ) -> RowResult:
-        fields, _ = _fields(row, header_map)
+    def _update(self, row: SheetRow, match_id: str, ctx: _Context) -> RowResult:
+        """Fill the matched customer with the row's fields; a dry run validates the same
+        changes without writing, so it reports the outcome the run will have."""
+        fields, _ = _fields(row, ctx.header_map)
         fields.pop("owner", None)
         fields.pop("kind", None)
         changes = {k: v for k, v in fields.items() if v not in (None, "")}
+        customers = self._s.customers
         try:
-            before = self._s.customers.get(match_id)
-            after = self._s.customers.update(match_id, **changes)
+            before = customers.get(match_id)
+            write = customers.prepare_update if ctx.dry_run else customers.update
+            after = write(match_id, **changes)
         except ValidationError as exc:
             return RowResult(
                 row.number,
                 Outcome.FAILED,
-                problems=tuple(_problem(e, header_of) for e in exc.errors),
+                problems=tuple(_problem(e, ctx.header_of) for e in exc.errors),
             )
         except CRMError as exc:  # e.g. a lifecycle move the customer cannot make
             with language("en"):
