@@ -314,6 +314,16 @@ def test_a_manager_scans_only_clusters_inside_the_team(crm, team):
         assert len(s.dedup.scan()) == 2
 
 
+def test_a_manager_cannot_decide_about_records_outside_the_team(crm, team):
+    x = _create(crm, team["other"], name="华美服装有限公司", email="hm@example.com")
+    y = _create(crm, team["other"], name="华美服装股份有限公司", email="hm@example.com")
+    with crm.session(actor=team["boss"]) as s, pytest.raises(NotFound):
+        s.dedup.mark_distinct("customers", x.id, y.id)
+    with crm.session(actor=team["admin"]) as s:
+        assert s.dedup.decisions() == []
+        assert [sorted(cl.ids) for cl in s.dedup.scan()] == [sorted([x.id, y.id])]
+
+
 def test_deleting_and_restoring_a_customer_takes_it_out_of_and_back_into_the_index(crm, team):
     zhang = team["zhang"]
     c = _create(crm, zhang, name=COMPANY)

@@ -578,10 +578,18 @@ class DedupService:
 
         Raises:
             PermissionDenied: the actor may not review duplicates.
+            NotFound: either record is absent or outside the actor's scope (a manager
+                decides only about records of the team).
         """
         s = self._s
         s.require(Permission.DEDUP_REVIEW)
         k = self._kind(kind)
+        for id in (left_id, right_id):
+            # Through the services: they raise NotFound for a record out of scope.
+            if k == "customer":
+                s.customers.get(id)
+            else:
+                s.contacts.get(id)
         left, right = sorted((left_id, right_id))
         now = s.now()
         decision = Decision(
