@@ -1,8 +1,12 @@
-"""The import wizard: upload → map columns (pre-filled) → dry run → import → row report.
+"""The import wizard: upload → map columns (pre-filled) → dry run → import → row report,
+and the import history with each job's report and its revert.
 
-Every step calls crmkit's import service (``s.imports.preview`` / ``s.imports.run``), so the
-rows meet the same validation, duplicate and scope rules as a hand-made customer. The upload
-waits in the app's data directory under a random name known only to this login session.
+Every step calls crmkit's import service (``s.imports.preview`` / ``s.imports.run`` /
+``s.imports.jobs`` / ``s.imports.revert``), so the rows meet the same validation, duplicate
+and scope rules as a hand-made customer. The upload waits in the app's data directory under
+a random name known only to this login session. The import itself runs in a background
+thread (:mod:`admin.import_runs`) with its own crmkit session as the same user, while the
+browser watches a progress page.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -21,7 +25,9 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.auth import login_session
-from admin.i18n import current_lang, enum_label, labels
+from admin.base import user_names
+from admin.i18n import current_lang, enum_label, labels, local_time
+from admin.import_runs import Progress, Run, RunState, runs
 
 # What a column can be mapped to, with labels; crmkit's header synonyms decide the default.
 FIELDS = labels(
@@ -29,12 +35,23 @@ FIELDS = labels(
     "source", "industry", "tags", "credit_rating", "settlement", "credit_limit", "uscc", "gender",
     "birthday", "remarks", "owner", "contact_name", "contact_mobile", "contact_title",
 )  # fmt: skip
+STATUSES: dict[str, Any] = {
+    "running": _l("Running or interrupted"),
+    "finished": _l("Finished"),
+    "reverted": _l("Reverted"),
+}
 POLICIES: dict[str, Any] = {
     "skip": _l("Skip rows that match a customer"),
     "update": _l("Update the matching customer"),
     "create": _l("Create a new customer anyway"),
 }
 SUFFIXES = {".csv", ".xlsx"}
+MIMETYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+HISTORY_PAGE = 50
+SHOWN_ROWS = 1000  # rows a job's page lists; the downloaded report has every row
 
 
 class ImportView(BaseView):
@@ -95,18 +112,9 @@ class ImportView(BaseView):
         job["mapping"] = {h: request.form.get(f"map-{i}", "") for i, h in enumerate(job["headers"])}
         if request.form.get("on_duplicate") in POLICIES:
             job["on_duplicate"] = request.form["on_duplicate"]
-        return self._import(token, job, dry_run=True)
-
-    @expose("/<token>/run", methods=("POST",))
-    def run(self, token: str) -> ResponseReturnValue:
-        """The import itself, with the mapping and policy of the preview."""
-        return self._import(token, _job(token), dry_run=False)
-
-    def _import(self, token: str, job: dict[str, Any], *, dry_run: bool) -> ResponseReturnValue:
         try:
             with context.work() as s:
-                call = s.imports.preview if dry_run else s.imports.run
-                report = call(
+                report = s.imports.preview(
                     Path(job["path"]),
                     mapping=dict(job["mapping"]),
                     on_duplicate=job["on_duplicate"],
@@ -116,38 +124,221 @@ class ImportView(BaseView):
             return redirect(url_for(".mapping", token=token))
         rows = _report_rows(report)
         job["report"] = rows
-        if not dry_run:
-            job["done"] = True
-            Path(job["path"]).unlink(missing_ok=True)  # imported: the upload is not needed
         return self.render(
             "crm/import_result.html",
             token=token,
             job=job,
-            dry_run=dry_run,
             counts=[(enum_label(k), v) for k, v in report.counts.items()],
             rows=rows,
         )
 
+    @expose("/<token>/run", methods=("POST",))
+    def run(self, token: str) -> ResponseReturnValue:
+        """Start the import (mapping and policy of the preview) in a background thread and
+        show its progress. The thread opens its own crmkit session as this user."""
+        job = _job(token)
+        if job.get("job_id"):
+            return redirect(url_for(".job", job_id=job["job_id"]))  # imported already
+        registry = runs()
+        user_id = context.current_user().id
+        previous = registry.get(token, user_id)
+        if previous is not None and previous.state is not RunState.FAILED:
+            return redirect(url_for(".progress", token=token))  # one run per upload
+        holder = context.holder()
+        path = Path(job["path"])
+        filename = Path(str(job["filename"]).replace("\\", "/")).name  # no client folders
+        options = {"mapping": dict(job["mapping"]), "on_duplicate": job["on_duplicate"]}
+
+        def body(progress: Progress) -> str | None:
+            source = io.BytesIO(path.read_bytes())
+            source.name = filename  # the job keeps the name the user knows
+            with holder.crm.session(actor=user_id) as s:
+                report = s.imports.run(source, progress=progress, **options)
+            path.unlink(missing_ok=True)  # imported: the upload is not needed
+            return report.job_id
+
+        registry.start(token, user_id, current_lang(), body)
+        return redirect(url_for(".progress", token=token))
+
+    @expose("/<token>/progress")
+    def progress(self, token: str) -> ResponseReturnValue:
+        """The run's progress bar (polled by a script, or refreshed without one); its
+        outcome once it ends."""
+        known = _jobs().get(token, {}).get("job_id")
+        if known:
+            return redirect(url_for(".job", job_id=known))
+        run = self._run(token)
+        if run.state is RunState.FINISHED and run.job_id:
+            job = _jobs().get(token)
+            if job is not None:
+                job["job_id"] = run.job_id  # later visits go straight to the job
+            return redirect(url_for(".job", job_id=run.job_id))
+        return self.render(
+            "crm/import_progress.html",
+            token=token,
+            run=run,
+            label=_progress_label(run),
+            failed=run.state is RunState.FAILED,
+            job=_jobs().get(token),
+        )
+
+    @expose("/<token>/progress.json")
+    def progress_json(self, token: str) -> ResponseReturnValue:
+        """How far the run is: ``{"state", "done", "total", "percent", "next"}``."""
+        run = self._run(token)
+        ended = run.state is not RunState.RUNNING
+        response = jsonify(
+            state=run.state.value,
+            done=run.done,
+            total=run.total,
+            percent=run.percent,
+            label=_progress_label(run),
+            next=url_for(".progress", token=token) if ended else None,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _run(self, token: str) -> Run:
+        run = runs().get(token, context.current_user().id)
+        if run is None:
+            abort(404)  # someone else's run, or none
+        return run
+
     @expose("/<token>/report.csv")
     def report(self, token: str) -> ResponseReturnValue:
-        """The row report of the last preview or import, as CSV (formula-safe)."""
-        from crmkit.adapters.tabular import write_table
-
+        """The row report of the last preview, as CSV (formula-safe)."""
         job = _job(token)
         if "report" not in job:
             abort(404)
-        zh = current_lang() == "zh"
-        headers = (
-            ["行号", "结果", "客户", "重复于", "问题"]
-            if zh
-            else ["row", "outcome", "customer", "duplicate of", "problems"]
+        return _send_rows(job["report"], "csv", "import-report")
+
+    # -- history -------------------------------------------------------------------------
+    @expose("/history/")
+    def history(self) -> ResponseReturnValue:
+        """Import jobs, newest first (every job for an admin, one's own otherwise)."""
+        after = request.args.get("after") or None
+        with context.work() as s:
+            page = s.imports.jobs(after=after, limit=HISTORY_PAGE)
+            names = user_names(s)
+        return self.render(
+            "crm/import_history.html",
+            jobs=[_job_view(j, names) for j in page.items],
+            next_url=url_for(".history", after=page.next_after) if page.next_after else None,
+            first_url=url_for(".history") if after else None,
+            can_revert=_can_revert(),
         )
-        buffer = io.BytesIO()
-        write_table(headers, [list(r) for r in job["report"]], buffer, format="csv")
-        buffer.seek(0)
-        return send_file(
-            buffer, mimetype="text/csv", as_attachment=True, download_name="import-report.csv"
+
+    @expose("/jobs/<job_id>/")
+    def job(self, job_id: str) -> ResponseReturnValue:
+        """One import job: its counts and every row's outcome."""
+        with context.work() as s:
+            found = _find_job(s, job_id)
+            report = s.imports.report(job_id)
+            names = user_names(s)
+        rows = _report_rows(report)
+        return self.render(
+            "crm/import_job.html",
+            job=_job_view(found, names),
+            counts=[(enum_label(k), v) for k, v in report.counts.items()],
+            rows=rows[:SHOWN_ROWS],
+            more=max(0, len(rows) - SHOWN_ROWS),
+            can_revert=_can_revert(),
         )
+
+    @expose("/jobs/<job_id>/report.<fmt>")
+    def job_report(self, job_id: str, fmt: str) -> ResponseReturnValue:
+        """A job's row report as CSV or XLSX, in the interface language (formula-safe)."""
+        if fmt not in MIMETYPES:
+            abort(404)
+        with context.work() as s:
+            _find_job(s, job_id)
+            report = s.imports.report(job_id)
+        return _send_rows(_report_rows(report), fmt, f"import-report-{job_id[:8]}")
+
+    @expose("/jobs/<job_id>/revert", methods=("GET", "POST"))
+    def revert(self, job_id: str) -> ResponseReturnValue:
+        """Confirm, then undo the import as a whole (crmkit lets only an admin)."""
+        if request.method == "POST" and request.form.get("confirm") == "yes":
+            try:
+                with context.work() as s:
+                    done = s.imports.revert(job_id)
+            except crmkit.NotFound:
+                abort(404)
+            except crmkit.CRMError as exc:  # not an admin, or not finished
+                flash(_("Not reverted: %(reason)s", reason=str(exc)), "error")
+            else:
+                flash(
+                    _(
+                        "Import reverted: %(deleted)s customers moved to the recycle bin, "
+                        "%(restored)s customers given back their earlier values, "
+                        "%(kept)s changes kept because they were edited since.",
+                        deleted=done.deleted,
+                        restored=done.restored,
+                        kept=done.kept_changes,
+                    ),
+                    "success",
+                )
+            return redirect(url_for(".job", job_id=job_id))
+        with context.work() as s:
+            found = _find_job(s, job_id)
+            names = user_names(s)
+        return self.render(
+            "crm/import_revert.html", job=_job_view(found, names), can_revert=_can_revert()
+        )
+
+
+def _progress_label(run: Run) -> str:
+    if run.total:
+        return _("%(done)s of %(total)s rows", done=run.done, total=run.total)
+    return _("Reading the file…")
+
+
+def _find_job(s: crmkit.Session, job_id: str) -> crmkit.ImportJob:
+    try:
+        found: crmkit.ImportJob = s.imports.job(job_id)
+    except crmkit.NotFound:
+        abort(404)  # absent, or another user's (for a non-admin)
+    return found
+
+
+def _can_revert() -> bool:
+    """Whether to offer the revert button (crmkit itself refuses anyone else)."""
+    return context.has_role(crmkit.Role.ADMIN)
+
+
+def _job_view(job: crmkit.ImportJob, names: dict[str, str]) -> dict[str, Any]:
+    """What the history and job pages show of a job."""
+    return {
+        "id": job.id,
+        "file": job.source_name,
+        "actor": names.get(job.actor_id, job.actor_id),
+        "status": job.status.value,
+        "status_label": STATUSES.get(job.status.value, job.status.value),
+        "counts": {o: job.counts.get(o, 0) for o in ("created", "updated", "duplicate", "failed")},
+        "started": local_time(job.created_at),
+        "finished": local_time(job.finished_at) if job.finished_at else "",
+        "reverted": local_time(job.reverted_at) if job.reverted_at else "",
+        "reverted_by": names.get(job.reverted_by, job.reverted_by) if job.reverted_by else "",
+        "finished_ok": job.status is crmkit.ImportStatus.FINISHED,
+    }
+
+
+def _send_rows(rows: list[tuple[Any, ...]], fmt: str, name: str) -> ResponseReturnValue:
+    """Report rows as a CSV or XLSX download with headers in the interface language."""
+    from crmkit.adapters.tabular import write_table
+
+    zh = current_lang() == "zh"
+    headers = (
+        ["行号", "结果", "客户", "重复于", "问题"]
+        if zh
+        else ["row", "outcome", "customer", "duplicate of", "problems"]
+    )
+    buffer = io.BytesIO()
+    write_table(headers, [list(r) for r in rows], buffer, format=fmt)  # type: ignore[arg-type]
+    buffer.seek(0)
+    return send_file(
+        buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=f"{name}.{fmt}"
+    )
 
 
 def _report_rows(report: Any) -> list[tuple[int, str, str, str, str]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 
 import crmkit
+from admin.import_runs import runs
 from tests.admin.conftest import PASSWORDS, Browser, make_customer
 
 
@@ -281,10 +282,12 @@ def test_import_wizard_upload_map_preview_run_and_report(
     ).get_data(as_text=True)
     assert "未写入任何数据" in preview and "不是有效的电话号码" in preview
     assert customer_names(crm, users["zhang"]) == []
-    done = as_zhang.post(f"/imports/{token}/run").get_data(as_text=True)
-    assert "导入完成" in done
+    progress = as_zhang.post(f"/imports/{token}/run").location  # runs in the background
+    assert runs(as_zhang.client.application).join(token, timeout=60)
+    job_url = as_zhang.get(progress).location
+    assert "导入完成" in as_zhang.text(job_url)
     assert customer_names(crm, users["zhang"]) == ["青岛金智电子科技有限公司"]
-    report = as_zhang.get(f"/imports/{token}/report.csv").get_data(as_text=True)
+    report = as_zhang.get(f"{job_url}report.csv").get_data(as_text=True)
     lines = report.strip().splitlines()
     assert lines[0].lstrip("\ufeff").startswith("行号")
     assert len(lines) == 4 and "失败" in lines[2] and "手机号码" in lines[2]
