@@ -13,6 +13,7 @@ from admin.views.duplicates import DuplicateView
 from admin.views.imports import ImportView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
+from admin.views.settings import SettingsView
 from admin.views.sharing import SharingView
 from admin.views.users import UserView
 
@@ -31,6 +32,7 @@ def register(admin: Admin) -> None:
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
     admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
     admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))
+    admin.add_view(SettingsView(name=_l("Settings"), endpoint="settings", category=system))
     menu = admin.get_category_menu_item(system)
     if menu is not None:
         menu.name = _l("System")

@@ -15,10 +15,10 @@ from wtforms.fields.choices import SelectChoice
 
 import crmkit
 from admin import context
-from admin.base import ServiceModelView, save, user_name
+from admin.base import ListFilter, ServiceModelView, save, user_name
 from admin.forms import SecureForm, options
 from admin.i18n import labels
-from admin.views.customers import _all_users, lazy_choices
+from admin.views.customers import _all_users, enum_pairs, lazy_choices
 
 
 class UserCreateForm(SecureForm):
@@ -71,6 +71,10 @@ class UserView(ServiceModelView):
     searchable = True
     countable = False  # the service has no count()
     details_template = "crm/user_details.html"
+
+    def list_filters(self) -> list[ListFilter]:
+        """By role (``s.users.list(role=…)``): the roles screen links here per role."""
+        return [ListFilter("role", _l("Role"), lambda: enum_pairs(crmkit.Role))]
 
     def scaffold_form(self) -> type[Form]:
         return UserEditForm
