@@ -67,11 +67,11 @@ class _FailingCustomers:
         self._inner = inner
         self._store = store
 
-    def add_many(self, customers: Any) -> None:
+    def add_many(self, customers: Any, *, contacts: Any = ()) -> None:
         self._store.batches += 1
         if self._store.batches == self._store.fail_on:
             raise ConnectionError("the database went away")
-        self._inner.add_many(customers)
+        self._inner.add_many(customers, contacts=contacts)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -292,9 +292,10 @@ class _MemoryCustomers:
     def add(self, customer: Customer) -> None:
         _insert(self._uow, self._rows, "customer", customer)
 
-    def add_many(self, customers: Sequence[Customer]) -> None:
+    def add_many(self, customers: Sequence[Customer], *, contacts: Sequence[Contact] = ()) -> None:
         for customer in customers:
             self.add(customer)
+        self._uow.contacts.add_many(contacts)
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
         c: Customer | None = self._rows.current(id)

@@ -144,8 +144,10 @@ class CustomerRepository(Protocol):
     def add(self, customer: Customer) -> None:
         """Insert a new customer (its id must be new)."""
 
-    def add_many(self, customers: Sequence[Customer]) -> None:
-        """Insert many new customers at once (the bulk path)."""
+    def add_many(self, customers: Sequence[Customer], *, contacts: Sequence[Contact] = ()) -> None:
+        """Insert many new customers at once (the bulk path), with ``contacts`` of theirs
+        (new too) in the same go, so that their search documents hold the contacts from
+        the start instead of being rewritten when the contacts follow."""
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
         """The customer, deleted or not, if it exists and ``scope`` allows it."""

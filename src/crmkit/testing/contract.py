@@ -685,6 +685,27 @@ class CustomerSearchContract(_StoreFixture):
         assert self._search(store, "恒信贸易") == set()
         assert self._search(store, "恒信贸易", deleted=Deleted.ONLY) == {c.id}
 
+    def test_customers_added_with_their_contacts_are_found_by_them(self, store: Store) -> None:
+        jz = make_customer(name="青岛金智电子科技有限公司")
+        hx = make_customer(name="北京华夏建材有限公司")
+        old = make_customer(name="上海恒信贸易有限公司")
+        add_customers(store, old)
+        people = [
+            make_contact(jz.id, name="欧阳修", mobile=Phone.parse("13912345678")),
+            make_contact(hx.id, name="司马光"),
+            make_contact(old.id, name="诸葛亮"),  # a stored customer's contact, given along
+        ]
+        with store.unit_of_work() as uow:
+            uow.customers.add_many([jz, hx], contacts=people)
+            uow.commit()
+        assert self._search(store, "欧阳修") == {jz.id}
+        assert self._search(store, "13912345678") == {jz.id}
+        assert self._search(store, "司马光") == {hx.id}
+        assert self._search(store, "诸葛亮") == {old.id}
+        with store.unit_of_work() as uow:
+            assert [c.name for c in uow.contacts.for_customer(jz.id)] == ["欧阳修"]
+            assert [c.name for c in uow.contacts.for_customer(old.id)] == ["诸葛亮"]
+
     def test_text_search_sees_a_contact_added_later_and_forgets_a_purged_one(
         self, store: Store
     ) -> None:

@@ -603,7 +603,8 @@ class ImportService:
         """The bulk path: one multi-row insert per table, audit and index in bulk."""
         s = self._s
         customers = [p.customer for p in to_create]
-        s.uow.customers.add_many(customers)
+        contacts = [p.contact for p in to_create if p.contact is not None]
+        s.uow.customers.add_many(customers, contacts=contacts)
         s.dedup_index.index(
             "customer",
             [p.record for p in to_create],
@@ -611,9 +612,7 @@ class ImportService:
             new=True,
         )
         s.customers.record_created(customers, note="import")
-        contacts = [p.contact for p in to_create if p.contact is not None]
         if contacts:
-            s.uow.contacts.add_many(contacts)
             s.dedup_index.index("contact", [contact_record(c) for c in contacts], new=True)
             s.contacts.record_created(contacts, note="import")
 

@@ -210,7 +210,8 @@ class SqlUnitOfWork:
         self.dialect = store.dialect_name
         self._dirty_search: set[str] = set()
         self.customers: CustomerRepository = SqlCustomers(self)
-        self.contacts: ContactRepository = SqlContacts(self)
+        self.sql_contacts = SqlContacts(self)
+        self.contacts: ContactRepository = self.sql_contacts
         self.users: UserRepository = SqlUsers(self)
         self.audit: AuditRepository = SqlAudit(self)
         self.dedup: DedupRepository = SqlDedup(self)
@@ -337,23 +338,32 @@ class SqlCustomers:
     def add(self, customer: Customer) -> None:
         self.add_many([customer])
 
-    def add_many(self, batch: Sequence[Customer]) -> None:
-        """One multi-row INSERT per table (insertmanyvalues): customers, co-owners, tags.
+    def add_many(self, batch: Sequence[Customer], *, contacts: Sequence[Contact] = ()) -> None:
+        """One multi-row INSERT per table (insertmanyvalues): customers, co-owners, tags,
+        and the contacts given with them.
 
-        New customers have no contacts yet, so their search document is their own name and
-        phones; the FTS5 entry is written by the insert trigger (SQLite) or indexed with the
-        row (PostgreSQL). A taken id raises ``ConcurrencyError(expected=0)``, like a stale
-        update: someone else created it first.
+        A new customer's search document is its own name and phones plus those of the
+        contacts given with it; the FTS5 entry is written by the insert trigger (SQLite) or
+        indexed with the row (PostgreSQL), once. A taken id raises
+        ``ConcurrencyError(expected=0)``, like a stale update: someone else created it first.
         """
         if not batch:
+            self._uow.contacts.add_many(contacts)
             return
-        values = [rows.customer_row(c, search_document(c, ())) for c in batch]
+        people: dict[str, builtins.list[Contact]] = {}
+        for contact in contacts:
+            people.setdefault(contact.customer_id, []).append(contact)
+        values = [rows.customer_row(c, search_document(c, people.get(c.id, ()))) for c in batch]
         try:
             with self._conn.begin_nested():  # so the check below can still run on PostgreSQL
                 self._conn.execute(insert(customers), values)
         except IntegrityError as exc:
             raise_taken(self._conn, customers, "customer", [c.id for c in batch], exc)
         self._side_rows(batch)
+        new = {c.id for c in batch}
+        self._uow.sql_contacts.insert(
+            contacts, refresh=[c for c in contacts if c.customer_id not in new]
+        )
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Customer | None:
         stmt = SELECT_CUSTOMERS.where(customers.c.id == id)
@@ -538,6 +548,11 @@ class SqlContacts:
         self.add_many([contact])
 
     def add_many(self, batch: Sequence[Contact]) -> None:
+        self.insert(batch, refresh=batch)
+
+    def insert(self, batch: Sequence[Contact], *, refresh: Sequence[Contact]) -> None:
+        """Insert contacts; the search documents of ``refresh``'s customers are rewritten
+        at flush (those of customers inserted with them already hold them)."""
         if not batch:
             return
         try:
@@ -554,7 +569,7 @@ class SqlContacts:
                 if customer_id not in known:
                     raise NotFound("customer", customer_id) from exc
             raise_taken(self._conn, contacts, "contact", [c.id for c in batch], exc)
-        for c in batch:
+        for c in refresh:
             self._uow.mark_search_dirty(c.customer_id)
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Contact | None:
