@@ -302,10 +302,16 @@ class DedupIndex:
         pairs: Iterable[StoredPair] = (),
         *,
         new: bool = False,
+        keys: Sequence[frozenset[int]] | None = None,
     ) -> None:
         """Store records (new or changed) with the pairs found when they were checked;
-        ``new=True`` for records just created (nothing indexed to replace)."""
-        entries = [IndexEntry(r.id, encode_record(r), self.keys(kind, r)) for r in records]
+        ``new=True`` for records just created (nothing indexed to replace); ``keys``: the
+        records' blocking keys when the caller has them already (as :meth:`keys` gives)."""
+        if keys is None:
+            keys = [self.keys(kind, r) for r in records]
+        entries = [
+            IndexEntry(r.id, encode_record(r), k) for r, k in zip(records, keys, strict=True)
+        ]
         self._s.uow.dedup.put(kind, entries, new=new)
         pairs = list(pairs)
         if pairs:

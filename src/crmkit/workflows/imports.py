@@ -610,6 +610,7 @@ class ImportService:
             [p.record for p in to_create],
             [x for p in to_create for x in p.pairs],
             new=True,
+            keys=[p.keys for p in to_create],
         )
         s.customers.record_created(customers, note="import")
         if contacts:
