@@ -82,13 +82,19 @@ def owner_pairs() -> list[tuple[str, str]]:
     """Users the logged-in user may hand a customer to: admins anyone, managers their team,
     salespeople themselves (crmkit enforces it; the list just avoids offering the rest)."""
     user = context.current_user()
-    with context.work() as s:
-        if user.role is crmkit.Role.ADMIN:
-            users = _all_users(s)
-        elif user.role is crmkit.Role.MANAGER:
-            users = [user, *s.users.subordinates(user.id)]
-        else:
-            users = [user]
+    seen: tuple[crmkit.User, ...] | None = g.get("all_users")  # the list read them already
+    if user.role is crmkit.Role.ADMIN and seen is not None:
+        users = [u for u in seen if not u.is_deleted]
+    elif user.role is crmkit.Role.SALES:
+        users = [user]
+    else:
+        with context.work() as s:
+            if user.role is crmkit.Role.ADMIN:
+                users = _all_users(s)
+            elif user.role is crmkit.Role.MANAGER:
+                users = [user, *s.users.subordinates(user.id)]
+            else:
+                users = [user]
     return [(u.id, f"{u.name} ({u.login})") for u in users if u.active]
 
 
