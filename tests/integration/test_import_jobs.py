@@ -120,7 +120,7 @@ def test_an_import_interrupted_by_a_database_error_resumes_without_duplicating(b
     admin = inner.bootstrap_admin(name="管理员", password="admin-pass-1")
     crm = open_test_crm(FailingStore(inner.store, fail_on=2))
     with pytest.raises(ConnectionError), crm.session(actor=admin) as s:
-        s.imports.run(_file(sheet))
+        s.imports.run(_file(sheet), commit_every=500)  # a commit after every batch
     with crm.session(actor=admin) as s:
         assert s.customers.count() == 500  # the first batch was committed
         (job,) = s.imports.jobs().items

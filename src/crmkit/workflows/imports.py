@@ -66,6 +66,11 @@ if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
 BATCH = 500
+# Rows per commit by default. Each commit of a big SQLite store checkpoints the pages the
+# batches touched (index keys are random, so nearly one page per key): fewer, larger commits
+# write each hot page once (+25% rows/s at 2,000 rows into a 284k store, +55% at 5,000). Small
+# enough that other writers, who wait for SQLite's one write lock, wait seconds at most.
+COMMIT_ROWS = 2000
 # The fields a column maps to (besides custom fields): what the header synonyms know.
 IMPORT_FIELDS: Final[tuple[str, ...]] = tuple(CUSTOMER_HEADER_SYNONYMS)
 # Columns that describe a contact or an owner rather than the customer itself.
@@ -129,6 +134,9 @@ class ImportService:
             sheet: the XLSX sheet to read (default: the first).
             atomic: keep the whole import in the session's transaction instead (all or
                 nothing; no resume).
+            commit_every: rows per commit when not atomic (default 2,000; rounded up to
+                whole batches of 500). More is faster on a big store and holds other writers
+                up for longer.
             progress: called after each batch with ``(rows done, rows in the file)``.
 
         Raises:
@@ -295,6 +303,7 @@ class ImportService:
         match_on: str | None = None,
         sheet: str | None = None,
         atomic: bool = False,
+        commit_every: int = COMMIT_ROWS,
         progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         s = self._s
@@ -331,6 +340,7 @@ class ImportService:
                 s.commit()
         done = job.rows_done if job is not None else 1
         results: list[RowResult] = list(earlier)
+        uncommitted = 0
         for batch in _batches((r for r in table.rows if r.number > done), BATCH):
             outcomes = self._batch(batch, ctx)
             results.extend(outcomes)
@@ -341,8 +351,10 @@ class ImportService:
                 moved = attrs.evolve(job, rows_done=batch[-1].number, version=job.version + 1)
                 s.uow.imports.update(moved, expected_version=job.version)
                 job = moved
-                if not atomic:
+                uncommitted += len(batch)
+                if not atomic and uncommitted >= commit_every:
                     s.commit()
+                    uncommitted = 0
         report = ImportReport(tuple(results), header_map, dry_run, job.id if job else None)
         if job is not None:
             now = s.now()
