@@ -55,6 +55,30 @@ def test_no_cluster_holds_a_vetoed_pair_or_a_pair_called_distinct(pairs, distinc
 
 
 @settings(max_examples=200, deadline=None)
+@given(
+    pairs=pair_sets(),
+    hard=st.lists(st.sampled_from(list(itertools.combinations(IDS, 2))), max_size=10),
+)
+def test_no_cluster_holds_a_pair_the_veto_rule_refuses(pairs, hard):
+    # As scan runs it: no vetoes stored, a rule asked about the records of two groups.
+    links = [StoredPair(p.left, p.right, p.score) for p in pairs]
+    apart = {frozenset(h) for h in hard} - {frozenset((p.left, p.right)) for p in links}
+    asked: list[frozenset[str]] = []
+
+    def vetoed(a: str, b: str) -> bool:
+        asked.append(frozenset((a, b)))
+        return frozenset((a, b)) in apart
+
+    clusters = _members(cluster_pairs(links, vetoed=vetoed))
+    for members in clusters:
+        for a, b in itertools.combinations(members, 2):
+            assert frozenset((a, b)) not in apart
+    # A stored pair is never asked about: it was scored (vetoes included) when stored.
+    stored = {frozenset((p.left, p.right)) for p in links}
+    assert not set(asked) & stored
+
+
+@settings(max_examples=200, deadline=None)
 @given(pairs=pair_sets())
 def test_clusters_partition_the_records_and_are_joined_by_their_own_pairs(pairs):
     clusters = cluster_pairs(pairs)

@@ -428,6 +428,7 @@ def cluster_pairs(
         apart.setdefault(a, set()).add(b)
         apart.setdefault(b, set()).add(a)
     links.sort(key=lambda p: (-p.score, p.left, p.right))
+    linked = {(min(p.left, p.right), max(p.left, p.right)) for p in links}
     parent: dict[str, str] = {}
     members: dict[str, set[str]] = {}
     forbidden: dict[str, set[str]] = {}
@@ -450,7 +451,15 @@ def cluster_pairs(
         a, b = find(pair.left), find(pair.right)
         if a == b or forbidden[a] & members[b]:
             continue
-        if vetoed is not None and any(vetoed(x, y) for x in members[a] for y in members[b]):
+        # A stored duplicate pair passed the vetoes when it was scored (a vetoed pair is
+        # never stored as one): only cross pairs without one need asking, so two single
+        # records, most clusters, join without decoding anything.
+        if vetoed is not None and any(
+            vetoed(x, y)
+            for x in members[a]
+            for y in members[b]
+            if (min(x, y), max(x, y)) not in linked
+        ):
             continue
         if len(members[a]) < len(members[b]):
             a, b = b, a
@@ -552,8 +561,27 @@ class DedupService:
 
     def _veto(self, kind: Kind, pairs: Sequence[StoredPair]) -> Callable[[str, str], bool]:
         """The matcher's hard rules between two indexed records, on their stored match
-        records (read once for every record in a pair, decoded when first asked)."""
-        ids = sorted({i for p in pairs if not p.vetoed for i in (p.left, p.right)})
+        records, decoded when first asked.
+
+        Only records whose pairs connect at least three of them can be asked about (two
+        records joined by their own pair need no check), so only those are read.
+        """
+        parent: dict[str, str] = {}
+
+        def root(x: str) -> str:
+            parent.setdefault(x, x)
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for p in pairs:
+            if not p.vetoed:
+                parent[root(p.left)] = root(p.right)
+        size: dict[str, int] = {}
+        for x in list(parent):
+            size[root(x)] = size.get(root(x), 0) + 1
+        ids = sorted(x for x in parent if size[root(x)] >= 3)
         encoded: dict[str, str] = {}
         for start in range(0, len(ids), _SCAN_PAGE):
             encoded.update(self._s.uow.dedup.records(kind, ids[start : start + _SCAN_PAGE]))
