@@ -210,9 +210,15 @@ class ServiceModelView(BaseModelView):
         except crmkit.NotFound:
             abort(404)
 
+    def guard(self, write: Callable[[crmkit.Session], Any]) -> Callable[[crmkit.Session], Any]:
+        """Wrap a form's write (a screen that wants more of a failure than the field errors
+        overrides this)."""
+        return write
+
     def create_model(self, form: Form) -> Any:
         fields = self.changes(form, None)
-        ok, model = save(form, lambda s: context.service(s, self.service_name).create(**fields))
+        service = self.service_name
+        ok, model = save(form, self.guard(lambda s: context.service(s, service).create(**fields)))
         return model if ok else False
 
     def update_model(self, form: Form, model: Any) -> bool:
@@ -220,8 +226,10 @@ class ServiceModelView(BaseModelView):
         changes = self.changes(form, model)
         ok, _updated = save(
             form,
-            lambda s: context.service(s, self.service_name).update(
-                model.id, version=int(version) if version else None, **changes
+            self.guard(
+                lambda s: context.service(s, self.service_name).update(
+                    model.id, version=int(version) if version else None, **changes
+                )
             ),
         )
         return ok

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 import crmkit
 from admin import context
-from admin.base import ListFilter, ServiceModelView, save, user_name, user_names
+from admin.base import ListFilter, ServiceModelView, user_name, user_names
 from admin.forms import SecureForm, options
 from admin.i18n import ENUM_LABELS, FIELD_LABELS, labels, show
 from admin.views.audit import history_rows
@@ -190,24 +190,9 @@ class CustomerView(ServiceModelView):
             fields["tags"] = [t.strip() for t in tags.replace("，", ",").split(",") if t.strip()]
         return fields
 
-    def create_model(self, form: Form) -> Any:
-        """As the base, but a blocked save keeps crmkit's matches for the form's panel."""
-        fields = self.changes(form, None)
-        ok, model = save(form, keep_duplicates(lambda s: s.customers.create(**fields)))
-        return model if ok else False
-
-    def update_model(self, form: Form, model: Any) -> bool:
-        version = form.data.get("version")
-        changes = self.changes(form, model)
-        ok, _updated = save(
-            form,
-            keep_duplicates(
-                lambda s: s.customers.update(
-                    model.id, version=int(version) if version else None, **changes
-                )
-            ),
-        )
-        return ok
+    def guard(self, write: Callable[[crmkit.Session], Any]) -> Callable[[crmkit.Session], Any]:
+        """A blocked save keeps crmkit's matches for the form's panel."""
+        return keep_duplicates(write)
 
     @expose("/similar")
     def similar(self) -> ResponseReturnValue:
