@@ -48,6 +48,11 @@ _EITHER_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 @functools.lru_cache(maxsize=65536)
+def _formatted(e164: str, form: int) -> str:
+    return phonenumbers.format_number(phonenumbers.parse(e164, None), form)
+
+
+@functools.lru_cache(maxsize=65536)
 def _kind_of(e164: str) -> PhoneKind:
     t = phonenumbers.number_type(phonenumbers.parse(e164, None))
     if t in _MOBILE_TYPES or t in _EITHER_TYPES:
@@ -113,14 +118,13 @@ class Phone:
 
     @property
     def national(self) -> str:
-        """National display form: ``138 0013 8000``, ``0532 8888 8888``."""
-        return phonenumbers.format_number(self._number(), phonenumbers.PhoneNumberFormat.NATIONAL)
+        """National display form: ``138 0013 8000``, ``0532 8888 8888`` (cached: lists
+        show it on every row, and libphonenumber parses and formats on every call)."""
+        return _formatted(self.e164, phonenumbers.PhoneNumberFormat.NATIONAL)
 
     @property
     def international(self) -> str:
-        return phonenumbers.format_number(
-            self._number(), phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        )
+        return _formatted(self.e164, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
     @property
     def national_digits(self) -> str:
