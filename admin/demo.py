@@ -180,6 +180,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
                 continue  # someone else already works a company this similar: crmkit says no
             created.append((owner, customer))
         _near_duplicates(crm, rng, created)
+        _co_ownership_requests(crm, rng, created, sellers)
         with crm.session(actor=admin) as s:  # a few in the recycle bin
             for _, customer in rng.sample(created, 5):
                 s.customers.delete(customer.id)
@@ -233,6 +234,34 @@ def _near_duplicates(
                 s.customers.create(name=twin, region=region, source=original.source)
         except crmkit.DuplicateError:
             continue  # crmkit refused it outright: fine, the demo needs no more
+
+
+def _co_ownership_requests(
+    crm: crmkit.CRM,
+    rng: random.Random,
+    created: list[tuple[crmkit.User, crmkit.Customer]],
+    sellers: list[crmkit.User],
+) -> None:
+    """Salespeople who try to take in a company a colleague already works, are stopped by
+    anti-collision and ask to co-own it: pending requests for managers to decide."""
+    salespeople = [u for u in sellers if u.role is crmkit.Role.SALES]
+    asked = 0
+    for owner, customer in rng.sample(created, len(created)):
+        if asked == 3:
+            return
+        others = [u for u in salespeople if u.id != owner.id]
+        if customer.kind is not crmkit.CustomerKind.COMPANY or not others:
+            continue
+        asker = rng.choice(others)
+        try:
+            with crm.session(actor=asker) as s:
+                s.customers.create(name=customer.name)
+        except crmkit.DuplicateError as error:
+            with crm.session(actor=asker) as s:
+                s.customers.request_co_ownership(
+                    error.matches[0].id, note="客户主动联系我，希望共同跟进"
+                )
+            asked += 1
 
 
 def free_port(preferred: int) -> int:
