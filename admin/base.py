@@ -295,7 +295,7 @@ class ServiceModelView(BaseModelView):
                 elif request.args.get("count") or self.count_is_cheap(s, filters):
                     total = self.count(s, **filters)
                 else:
-                    count_url = url_for(f"{self.endpoint}.count_view", **filters)
+                    count_url = url_for(f"{self.endpoint}.count_view", **query_args(filters))
                 self.prepare_rows(s, page.items)
                 rows = [
                     ListRow(self.get_pk_value(m), tuple(self.display(m, c) for c in columns), m)
@@ -365,7 +365,7 @@ class ServiceModelView(BaseModelView):
         return []
 
     def list_url(self, filters: Mapping[str, str], **extra: Any) -> str:
-        return url_for(f"{self.endpoint}.index_view", **filters, **extra)
+        return url_for(f"{self.endpoint}.index_view", **query_args(filters), **extra)
 
     @expose("/columns/", methods=("POST",))
     def choose_columns(self) -> ResponseReturnValue:
@@ -395,6 +395,12 @@ class ServiceModelView(BaseModelView):
         return (
             safe_next(target) if target.startswith("/") else url_for(f"{self.endpoint}.index_view")
         )
+
+
+def query_args(filters: Mapping[str, str]) -> dict[str, Any]:
+    """Filters as ``url_for`` keyword arguments (typed loosely: ``url_for`` also takes
+    ``_external`` and the like among its keywords)."""
+    return dict(filters)
 
 
 def save(form: Form, write: Callable[[crmkit.Session], Any]) -> tuple[bool, Any]:

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 import crmkit
 from admin import context
-from admin.base import user_name, user_names
+from admin.base import query_args, user_name, user_names
 from admin.i18n import FIELD_LABELS, enum_label, local_time
 
 ENTITY_TYPES = {"customer": _l("Customer"), "contact": _l("Contact"), "user": _l("User")}
@@ -109,8 +109,10 @@ class AuditView(BaseView):
             entity_types=ENTITY_TYPES,
             actions=[(a.value, enum_label(a)) for a in crmkit.AuditAction],
             users=sorted(names.items(), key=lambda kv: kv[1]),
-            next_url=url_for(".index", after=next_after, **filters) if next_after else None,
-            first_url=url_for(".index", **filters) if args.get("after") else None,
+            next_url=url_for(".index", after=next_after, **query_args(filters))
+            if next_after
+            else None,
+            first_url=url_for(".index", **query_args(filters)) if args.get("after") else None,
         )
 
 

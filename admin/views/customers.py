@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 import crmkit
 from admin import context
-from admin.base import ListFilter, ServiceModelView, user_name, user_names
+from admin.base import ListFilter, ServiceModelView, query_args, user_name, user_names
 from admin.forms import SecureForm, options
 from admin.i18n import ENUM_LABELS, FIELD_LABELS, labels, show
 from admin.views.audit import history_rows
@@ -226,8 +226,8 @@ class CustomerView(ServiceModelView):
 
     def extra_list_links(self, filters: Mapping[str, str]) -> list[tuple[str, str]]:
         return [
-            (str(_l("Export CSV")), url_for(".export", fmt="csv", **filters)),
-            (str(_l("Export XLSX")), url_for(".export", fmt="xlsx", **filters)),
+            (str(_l("Export CSV")), url_for(".export", fmt="csv", **query_args(filters))),
+            (str(_l("Export XLSX")), url_for(".export", fmt="xlsx", **query_args(filters))),
         ]
 
     @expose("/export/<fmt>")
