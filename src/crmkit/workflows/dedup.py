@@ -398,7 +398,7 @@ _CLUSTER_CHUNK = 200  # clusters whose members are read together
 def cluster_pairs(
     pairs: Iterable[StoredPair],
     distinct: Iterable[tuple[str, str]] = (),
-    vetoed: Callable[[str, str], bool] | None = None,
+    vetoed: Callable[[Sequence[tuple[str, str]]], bool] | None = None,
 ) -> list[list[StoredPair]]:
     """Group duplicate pairs into clusters, strongest pair first, never joining two groups
     that hold a vetoed pair or a pair a reviewer called distinct.
@@ -410,8 +410,9 @@ def cluster_pairs(
     Args:
         pairs: stored pairs (duplicates; vetoed pairs from older stores are honoured).
         distinct: pairs decided "not a duplicate".
-        vetoed: ``(a, b) -> True`` when a hard rule keeps two records apart; asked for
-            every cross pair of two groups before they join.
+        vetoed: ``pairs -> True`` when a hard rule keeps the two records of any of the
+            pairs apart; asked, before two groups join, about their cross pairs that no
+            stored pair links.
 
     Returns:
         Each cluster's joining pairs (a spanning tree), clusters by their strongest pair.
@@ -454,13 +455,15 @@ def cluster_pairs(
         # A stored duplicate pair passed the vetoes when it was scored (a vetoed pair is
         # never stored as one): only cross pairs without one need asking, so two single
         # records, most clusters, join without decoding anything.
-        if vetoed is not None and any(
-            vetoed(x, y)
-            for x in members[a]
-            for y in members[b]
-            if (min(x, y), max(x, y)) not in linked
-        ):
-            continue
+        if vetoed is not None:
+            cross = [
+                (x, y)
+                for x in members[a]
+                for y in members[b]
+                if (min(x, y), max(x, y)) not in linked
+            ]
+            if cross and vetoed(cross):
+                continue
         if len(members[a]) < len(members[b]):
             a, b = b, a
         parent[b] = a
@@ -513,8 +516,7 @@ class DedupService:
         k = self._kind(kind)
         s.dedup_index.flush()
         distinct = [(d.left, d.right) for d in s.uow.dedup.decisions(k)]
-        pairs = list(self._pairs(k))
-        groups = cluster_pairs(pairs, distinct, self._veto(k, pairs))
+        groups = cluster_pairs(self._pairs(k), distinct, self._veto(k))
         groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
         out: list[DuplicateCluster] = []
         for start in range(0, len(groups), _CLUSTER_CHUNK):
@@ -559,46 +561,24 @@ class DedupService:
         pairs = tuple(sorted(group, key=lambda p: -p.score))
         return DuplicateCluster(kind, tuple(members), pairs)
 
-    def _veto(self, kind: Kind, pairs: Sequence[StoredPair]) -> Callable[[str, str], bool]:
-        """The matcher's hard rules between two indexed records, on their stored match
-        records, decoded when first asked.
-
-        Only records whose pairs connect at least three of them can be asked about (two
-        records joined by their own pair need no check), so only those are read.
-        """
-        parent: dict[str, str] = {}
-
-        def root(x: str) -> str:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for p in pairs:
-            if not p.vetoed:
-                parent[root(p.left)] = root(p.right)
-        size: dict[str, int] = {}
-        for x in list(parent):
-            size[root(x)] = size.get(root(x), 0) + 1
-        ids = sorted(x for x in parent if size[root(x)] >= 3)
-        encoded: dict[str, str] = {}
-        for start in range(0, len(ids), _SCAN_PAGE):
-            encoded.update(self._s.uow.dedup.records(kind, ids[start : start + _SCAN_PAGE]))
+    def _veto(self, kind: Kind) -> Callable[[Sequence[tuple[str, str]]], bool]:
+        """The matcher's hard rules between indexed records, on their stored match records:
+        read when a join first asks about them (one read per join), kept for later joins."""
         matcher = self._s.dedup_index.matcher(kind)
-        decoded: dict[str, Record] = {}
+        known: dict[str, Record | None] = {}
 
-        def record(id: str) -> Record | None:
-            if id not in decoded:
-                text = encoded.get(id)
-                if text is None:
-                    return None
-                decoded[id] = decode_record(id, text)
-            return decoded[id]
-
-        def vetoed(a: str, b: str) -> bool:
-            ra, rb = record(a), record(b)
-            return ra is not None and rb is not None and matcher.vetoed(ra, rb) is not None
+        def vetoed(pairs: Sequence[tuple[str, str]]) -> bool:
+            missing = sorted({i for pair in pairs for i in pair if i not in known})
+            if missing:
+                found = self._s.uow.dedup.records(kind, missing)
+                for id in missing:
+                    text = found.get(id)
+                    known[id] = decode_record(id, text) if text is not None else None
+            for a, b in pairs:
+                ra, rb = known[a], known[b]
+                if ra is not None and rb is not None and matcher.vetoed(ra, rb) is not None:
+                    return True
+            return False
 
         return vetoed
 
