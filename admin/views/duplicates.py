@@ -89,9 +89,11 @@ class DuplicateView(BaseView):
         clusters: list[dict[str, Any]] = []
         try:
             with context.work() as s:
-                found = s.dedup.scan(kind, limit=CLUSTER_LIMIT)
+                found = s.dedup.scan(kind, limit=CLUSTER_LIMIT, records=True)
                 names = user_names(s)
-                parents = _parents(s, kind, [m.record for c in found for m in c.members])
+                parents = _parents(
+                    s, kind, [m.record for c in found for m in c.members if m.record]
+                )
                 for cluster in found:
                     by_id = {m.id: m for m in cluster.members}
                     clusters.append(
@@ -103,7 +105,8 @@ class DuplicateView(BaseView):
                                     "name": m.name,
                                     "owner": m.owner_name or "",
                                     "cells": [
-                                        _value(m.record, f, names, parents) for f in SUMMARY[kind]
+                                        _value(m.record, f, names, parents) if m.record else ""
+                                        for f in SUMMARY[kind]
                                     ],
                                 }
                                 for m in cluster.members

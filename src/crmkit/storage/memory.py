@@ -43,6 +43,7 @@ from crmkit.storage.ports import (
     RequestQuery,
     Scope,
     StoredPair,
+    Summary,
     UserQuery,
     UserRepository,
 )
@@ -306,6 +307,12 @@ class _MemoryCustomers:
     def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
         return [c for c in (self.get(i, scope) for i in dict.fromkeys(ids)) if c is not None]
 
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        return [
+            Summary(c.id, c.name, c.owner_id, c.co_owner_ids, c.created_at, c.is_deleted)
+            for c in self.get_many(ids)
+        ]
+
     def update(self, customer: Customer, expected_version: int) -> None:
         _versioned_update(self._rows, "customer", customer, expected_version)
 
@@ -414,6 +421,16 @@ class _MemoryContacts:
         if c is None or not self._visible(c, scope):
             return None
         return c
+
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        out: builtins.list[Summary] = []
+        for c in (self.get(i) for i in dict.fromkeys(ids)):
+            if c is None:
+                continue
+            parent = self._uow.customers.get(c.customer_id)
+            owner, co = (parent.owner_id, parent.co_owner_ids) if parent else (None, ())
+            out.append(Summary(c.id, c.name, owner, co, c.created_at, c.is_deleted))
+        return out
 
     def update(self, contact: Contact, expected_version: int) -> None:
         _versioned_update(self._rows, "contact", contact, expected_version)

@@ -140,6 +140,23 @@ class Page(Generic[T]):
         return len(self.items)
 
 
+@attrs.frozen
+class Summary:
+    """The few fields a duplicate review lists and scopes a record by, read without
+    building the whole record (a scan lists hundreds of thousands of them).
+
+    For a contact, ``owner_id`` and ``co_owner_ids`` are its customer's: they decide whether
+    a scope allows it, as for :meth:`ContactRepository.get`.
+    """
+
+    id: str
+    name: str
+    owner_id: str | None
+    co_owner_ids: tuple[str, ...]
+    created_at: datetime
+    deleted: bool
+
+
 class CustomerRepository(Protocol):
     def add(self, customer: Customer) -> None:
         """Insert a new customer (its id must be new)."""
@@ -154,6 +171,10 @@ class CustomerRepository(Protocol):
 
     def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
         """Those of ``ids`` that exist and are in scope, in no particular order."""
+
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        """The :class:`Summary` of those of ``ids`` that exist (deleted or not, any scope),
+        in no particular order."""
 
     def update(self, customer: Customer, expected_version: int) -> None:
         """Replace the stored customer whose version is ``expected_version``.
@@ -188,6 +209,9 @@ class ContactRepository(Protocol):
 
     def get(self, id: str, scope: Scope = EVERYTHING) -> Contact | None:
         """The contact if it exists and its customer is in ``scope``."""
+
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        """As ``CustomerRepository.summaries``, owners taken from each contact's customer."""
 
     def update(self, contact: Contact, expected_version: int) -> None:
         """As ``CustomerRepository.update``."""

@@ -74,6 +74,7 @@ from crmkit.storage.ports import (
     Deleted,
     Scope,
     Store,
+    Summary,
     UserQuery,
 )
 from crmkit.testing._fixture import StoreFixture as _StoreFixture
@@ -228,6 +229,28 @@ class CustomerRepositoryContract(_StoreFixture):
             assert sorted(uow.customers.get_many([d.id, c.id]), key=lambda x: x.id) == sorted(
                 [c, d], key=lambda x: x.id
             )
+
+    def test_summaries_name_owner_and_state_in_any_scope(self, store: Store) -> None:
+        c = make_customer(owner_id="u-1", co_owner_ids=("u-2",))
+        d = make_customer(owner_id="u-3", deleted_at=BASE_TIME)
+        add_customers(store, c, d)
+        person = make_contact(c.id, name="欧阳娜娜")
+        with store.unit_of_work() as uow:
+            uow.contacts.add(person)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            got = sorted(uow.customers.summaries([d.id, c.id, "nope", c.id]), key=lambda x: x.id)
+            assert got == sorted(
+                [
+                    Summary(c.id, c.name, "u-1", ("u-2",), c.created_at, False),
+                    Summary(d.id, d.name, "u-3", (), d.created_at, True),
+                ],
+                key=lambda x: x.id,
+            )
+            assert uow.contacts.summaries([person.id, "nope"]) == [
+                Summary(person.id, "欧阳娜娜", "u-1", ("u-2",), person.created_at, False)
+            ]
+            assert uow.customers.summaries([]) == []
 
     def test_a_unit_of_work_reads_its_own_uncommitted_writes(self, store: Store) -> None:
         c = make_customer()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -56,7 +57,15 @@ from crmkit.domain.dedup.rules import (
     apply_rules,
 )
 from crmkit.domain.errors import DuplicateError, DuplicateMatch, FieldErrors
-from crmkit.storage.ports import Decision, IndexEntry, Page, StoredPair, Verdict
+from crmkit.storage.ports import (
+    ContactRepository,
+    CustomerRepository,
+    Decision,
+    IndexEntry,
+    Page,
+    StoredPair,
+    Verdict,
+)
 from crmkit.workflows._common import page_limit
 from crmkit.workflows.context import Permission
 
@@ -363,13 +372,19 @@ class _Described:
 # -- review: scan and decisions ----------------------------------------------------------
 @attrs.frozen
 class ClusterMember:
-    """One record of a duplicate cluster, as the reviewer sees it."""
+    """One record of a duplicate cluster, as the reviewer sees it.
+
+    Attributes:
+        record: the whole customer or contact when the scan was asked for records
+            (``scan(records=True)``), else None.
+    """
 
     id: str
     name: str
     owner_id: str | None
     owner_name: str | None
-    record: Customer | Contact
+    created_at: datetime
+    record: Customer | Contact | None = None
 
 
 @attrs.frozen
@@ -496,7 +511,9 @@ class DedupService:
                 return
             after = page.next_after
 
-    def scan(self, kind: str = "customers", *, limit: int | None = None) -> list[DuplicateCluster]:
+    def scan(
+        self, kind: str = "customers", *, limit: int | None = None, records: bool = False
+    ) -> list[DuplicateCluster]:
         """Clusters of likely duplicates among all live records, for review.
 
         Reads the pairs the index keeps (every record is compared with its candidates when
@@ -507,6 +524,9 @@ class DedupService:
         Args:
             kind: ``"customers"`` or ``"contacts"``.
             limit: at most this many clusters (biggest, then strongest first).
+            records: also read each member's whole record (``ClusterMember.record``), as a
+                review page showing more than names and owners needs; best with a
+                ``limit``: a scan of a large store lists hundreds of thousands of members.
 
         Raises:
             PermissionDenied: the actor may not review duplicates.
@@ -518,48 +538,82 @@ class DedupService:
         distinct = [(d.left, d.right) for d in s.uow.dedup.decisions(k)]
         groups = cluster_pairs(self._pairs(k), distinct, self._veto(k))
         groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
+        repo: CustomerRepository | ContactRepository = (
+            s.uow.customers if k == "customer" else s.uow.contacts
+        )
+        scope = s.actor.scope
+        owners: dict[str, str | None] = {}
         out: list[DuplicateCluster] = []
         for start in range(0, len(groups), _CLUSTER_CHUNK):
             chunk = groups[start : start + _CLUSTER_CHUNK]
-            # One read for the members of many clusters: per-cluster reads were 2/3 of a
-            # scan's time at 100k customers.
-            known: dict[str, Customer] = {}
-            if k == "customer":
-                ids = sorted({i for g in chunk for p in g for i in (p.left, p.right)})
-                known = {c.id: c for c in s.uow.customers.get_many(ids)}
+            # One narrow read for the members of many clusters: building whole records was
+            # half of a scan's time at 1M customers.
+            ids = sorted({i for g in chunk for p in g for i in (p.left, p.right)})
+            known = {m.id: m for m in repo.summaries(ids)}
+            found: list[DuplicateCluster] = []
             for group in chunk:
-                cluster = self._cluster(k, group, known)
-                if cluster is not None:
-                    out.append(cluster)
-                    if limit is not None and len(out) >= limit:
-                        return out
+                members = sorted(
+                    (
+                        m
+                        for m in (
+                            known.get(i) for i in {i for p in group for i in (p.left, p.right)}
+                        )
+                        if m is not None and not m.deleted
+                    ),
+                    key=lambda m: (m.created_at, m.id),
+                )
+                if len(members) < 2 or not all(
+                    scope.allows(m.owner_id, m.co_owner_ids) for m in members
+                ):
+                    continue
+                found.append(
+                    DuplicateCluster(
+                        k,
+                        tuple(
+                            ClusterMember(
+                                m.id,
+                                m.name,
+                                m.owner_id,
+                                self._owner_name(m.owner_id, owners),
+                                m.created_at,
+                            )
+                            for m in members
+                        ),
+                        tuple(sorted(group, key=lambda p: -p.score)),
+                    )
+                )
+                if limit is not None and len(out) + len(found) >= limit:
+                    break
+            out.extend(self._with_records(k, found) if records else found)
+            if limit is not None and len(out) >= limit:
+                return out
         return out
 
-    def _cluster(
-        self, kind: Kind, group: Sequence[StoredPair], known: Mapping[str, Customer]
-    ) -> DuplicateCluster | None:
-        s = self._s
-        ids = sorted({i for p in group for i in (p.left, p.right)})
-        records: list[Customer | Contact]
-        if kind == "customer":
-            records = [known[i] for i in ids if i in known and not known[i].is_deleted]
-            scoped = [
-                c.id
-                for c in records
-                if isinstance(c, Customer) and s.actor.scope.allows(c.owner_id, c.co_owner_ids)
-            ]
-        else:
-            records = [c for c in (s.uow.contacts.get(i) for i in ids) if c and not c.is_deleted]
-            scoped = [c.id for c in records if s.uow.contacts.get(c.id, s.actor.scope)]
-        if len(records) < 2 or len(scoped) < len(records):
+    def _owner_name(self, owner_id: str | None, names: dict[str, str | None]) -> str | None:
+        if owner_id is None:
             return None
-        members = []
-        for r in sorted(records, key=lambda r: (r.created_at, r.id)):
-            owner_id = r.owner_id if isinstance(r, Customer) else self._contact_owner(r)
-            owner = s.user(owner_id) if owner_id else None
-            members.append(ClusterMember(r.id, r.name, owner_id, owner.name if owner else None, r))
-        pairs = tuple(sorted(group, key=lambda p: -p.score))
-        return DuplicateCluster(kind, tuple(members), pairs)
+        if owner_id not in names:
+            user = self._s.user(owner_id)
+            names[owner_id] = user.name if user is not None else None
+        return names[owner_id]
+
+    def _with_records(
+        self, kind: Kind, clusters: Sequence[DuplicateCluster]
+    ) -> list[DuplicateCluster]:
+        s = self._s
+        ids = [m.id for c in clusters for m in c.members]
+        found: dict[str, Customer | Contact]
+        if kind == "customer":
+            found = {c.id: c for c in s.uow.customers.get_many(ids)}
+        else:
+            found = {c.id: c for c in (s.uow.contacts.get(i) for i in ids) if c is not None}
+        return [
+            attrs.evolve(
+                c,
+                members=tuple(attrs.evolve(m, record=found.get(m.id)) for m in c.members),
+            )
+            for c in clusters
+        ]
 
     def _veto(self, kind: Kind) -> Callable[[Sequence[tuple[str, str]]], bool]:
         """The matcher's hard rules between indexed records, on their stored match records:
@@ -581,10 +635,6 @@ class DedupService:
             return False
 
         return vetoed
-
-    def _contact_owner(self, contact: Contact) -> str | None:
-        parent = self._s.uow.customers.get(contact.customer_id)
-        return parent.owner_id if parent else None
 
     def mark_distinct(self, kind: str, left_id: str, right_id: str) -> Decision:
         """Record that two records are *not* duplicates: the pair never comes back in a scan

@@ -23,6 +23,7 @@ from crmkit.domain.customer import (
 from crmkit.domain.regions import Region
 from crmkit.domain.user import Credentials, Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.storage.ports import Summary
 from crmkit.storage.textsearch import normalize_query
 
 
@@ -122,6 +123,13 @@ _EMPTY_JSON = ("[]", "{}", None)
 def _ids(v: Any) -> tuple[str, ...]:
     # Most rows hold "[]": skip the JSON parser for them.
     return () if v in _EMPTY_JSON or v == [] else tuple(_json(v))
+
+
+def summary_from_row(r: Any) -> Summary:
+    """A :class:`Summary` from ``(id, name, owner_id, co_owner_ids, created_at, deleted_at)``
+    read without type processing, like ``store.READ``."""
+    id, name, owner_id, co_owner_ids, created_at, deleted_at = r
+    return Summary(id, name, owner_id, _ids(co_owner_ids), _dt(created_at), deleted_at is not None)
 
 
 def customer_from_row(r: Mapping[Any, Any]) -> Customer:

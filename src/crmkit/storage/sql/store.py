@@ -54,6 +54,7 @@ from crmkit.storage.ports import (
     ImportRepository,
     Page,
     Scope,
+    Summary,
     UserQuery,
     UserRepository,
 )
@@ -83,6 +84,11 @@ READ: list[ColumnClause[Any]] = [
 ]
 # Built once: select(*READ) coerces 32 columns, which costs more than the query on a page.
 SELECT_CUSTOMERS = select(*READ).select_from(customers)
+# Untyped like READ: a scan reads hundreds of thousands of these.
+SUMMARY: list[ColumnClause[Any]] = [
+    column(n) for n in ("id", "name", "owner_id", "co_owner_ids", "created_at", "deleted_at")
+]
+SELECT_SUMMARIES = select(*SUMMARY).select_from(customers)
 SELECT_SHARED_CUSTOMERS = select(*READ).select_from(
     customer_co_owners.join(customers, customers.c.id == customer_co_owners.c.customer_id)
 )
@@ -383,6 +389,14 @@ class SqlCustomers:
             out.extend(rows.customer_from_row(r._mapping) for r in self._conn.execute(stmt))
         return out
 
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        c = customers.c
+        out: builtins.list[Summary] = []
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            stmt = SELECT_SUMMARIES.where(c.id.in_(chunk))
+            out.extend(map(rows.summary_from_row, self._conn.execute(stmt)))
+        return out
+
     def update(self, customer: Customer, expected_version: int) -> None:
         """Compare-and-set on the version; rewrites co-owners, tags and the search text."""
         self._uow.refresh_search()
@@ -577,6 +591,19 @@ class SqlContacts:
             self._scoped(select(contacts).where(contacts.c.id == id), scope)
         ).first()
         return rows.contact_from_row(row._mapping) if row else None
+
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        c, parent = contacts.c, customers.c
+        out: builtins.list[Summary] = []
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            stmt = (
+                select(c.id, c.name, parent.owner_id, parent.co_owner_ids)
+                .add_columns(c.created_at, c.deleted_at)
+                .select_from(contacts.outerjoin(customers, parent.id == c.customer_id))
+                .where(c.id.in_(chunk))
+            )
+            out.extend(map(rows.summary_from_row, self._conn.execute(stmt)))
+        return out
 
     def update(self, contact: Contact, expected_version: int) -> None:
         old = self._conn.execute(
