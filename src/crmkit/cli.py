@@ -214,6 +214,10 @@ def import_(
     report: Annotated[
         Path | None, typer.Option(help="Write the per-row report here (.csv or .xlsx)")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes preparing rows ahead of the writes (default: CPUs - 1)"),
+    ] = None,
 ) -> None:
     """Import customers from a CSV or XLSX file; every row gets one outcome.
 
@@ -222,6 +226,7 @@ def import_(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from crmkit.adapters.tabular import TableError
+    from crmkit.workflows._pool import default_workers
 
     mapping = dict(item.split("=", 1) for item in (map_ or []) if "=" in item)
     crm = crmkit.open(db)
@@ -244,6 +249,7 @@ def import_(
                 on_duplicate=on_duplicate,
                 match_on=match_on,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
+                workers=default_workers() if workers is None else workers,
             )
     except TableError as exc:
         err().print(f"[red]{exc}[/red]")

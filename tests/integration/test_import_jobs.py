@@ -301,3 +301,57 @@ def test_rows_created_with_the_create_policy_are_offered_for_review(crm, team):
         assert row.outcome is Outcome.CREATED
         (cluster,) = s.dedup.scan()
     assert row.customer_id in cluster.ids
+
+
+def _shape(report: Any) -> list[tuple[Any, ...]]:
+    """A report without the ids that differ between runs."""
+    return [
+        (
+            r.row,
+            r.outcome,
+            tuple((p.column, p.field, p.code) for p in r.problems),
+            r.duplicate_of if r.duplicate_of and r.duplicate_of.startswith("row") else None,
+        )
+        for r in report.results
+    ]
+
+
+def test_worker_processes_prepare_rows_with_the_same_outcomes(clock):
+    # Big enough for the pool; in-file duplicates, bad cells and an unknown owner mixed in.
+    body = _rows(4100).split("\r\n")[1:-1]
+    body[7] = body[3]  # an in-file duplicate
+    body[100] = "坏号码有限公司,12345,山东省,,"
+    body[2000] = ",13900000000,山东省,,"
+    text = HEADER + "".join(f"{line}\r\n" for line in body)
+    reports = []
+    stored = []
+    for workers in (0, 1):
+        crm = open_test_crm(clock=clock)
+        admin = crm.bootstrap_admin(name="管理员", password="admin-pass-1")
+        with crm.session(actor=admin) as s:
+            reports.append(s.imports.run(_file(text), workers=workers))
+            stored.append(s.customers.count())
+        crm.close()
+    assert _shape(reports[0]) == _shape(reports[1])
+    assert stored[0] == stored[1] == reports[0].counts["created"]
+    assert reports[0].counts["created"] + reports[0].counts["duplicate"] + reports[0].counts[
+        "failed"
+    ] == len(body)
+
+
+def test_a_row_the_lifecycle_refuses_fails_alone(crm, team):
+    # A channel customer cannot be formal without a related customer: that row fails with
+    # the reason, in both languages, and the import goes on.
+    text = (
+        "公司名称,客户类别,渠道终端\r\n"
+        "渠道甲有限公司,正式客户,渠道\r\n"
+        "终端乙有限公司,正式客户,终端\r\n"
+    )
+    with crm.session(actor=team["admin"]) as s:
+        report = s.imports.run(_file(text))
+        assert s.customers.count() == 1
+    bad, good = report.results
+    assert good.outcome is Outcome.CREATED
+    assert bad.outcome is Outcome.FAILED
+    (problem,) = bad.problems
+    assert problem.code == "WorkflowError" and "渠道客户" in problem.message_zh

@@ -445,3 +445,21 @@ def test_blocking_never_misses_a_pair_sharing_a_phone_email_or_credit_code(
             ) or (recs[i].get("uscc") is not None and recs[i].get("uscc") == recs[j].get("uscc"))
             if share:
                 assert (i, j) in found
+
+
+def test_the_default_configurations_and_records_survive_pickling():
+    # Import workers receive the matcher configuration and send match records back.
+    import pickle
+
+    from crmkit.domain.dedup import CONTACT_MATCH, CUSTOMER_MATCH, Record, company_key
+
+    a = Record(
+        "a", {"name": company_key("金智电子科技（青岛）有限公司"), "phones": {"+8613800138000"}}
+    )
+    b = Record("b", {"name": company_key("青岛金智电子科技有限公司"), "birthday": date(1990, 1, 2)})
+    for config in (CUSTOMER_MATCH, CONTACT_MATCH):
+        copy = pickle.loads(pickle.dumps(config))
+        assert copy == config
+        assert Matcher(copy).score(a, b) == Matcher(config).score(a, b)
+        assert Matcher(copy).block_keys(a) == Matcher(config).block_keys(a)
+    assert pickle.loads(pickle.dumps(a)) == a

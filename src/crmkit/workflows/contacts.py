@@ -16,6 +16,7 @@ from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_in
 from crmkit.domain.dedup import contact_record
 from crmkit.domain.dedup.rules import RuleEvent
 from crmkit.domain.errors import ConcurrencyError, DuplicateMatch, FieldErrors, NotFound
+from crmkit.domain.intake import build_contact
 from crmkit.storage.ports import ContactQuery, Deleted, Page
 from crmkit.workflows._common import DELETED_MODES, page_limit
 from crmkit.workflows.context import Permission
@@ -136,19 +137,9 @@ class ContactService:
             ValidationError: a cross-field rule fails.
         """
         s = self._s
-        if first and "is_primary" not in data:
-            data = {**data, "is_primary": True}
-        contact = Contact(
-            id=new_id(),
-            created_at=at,
-            updated_at=at,
-            created_by=s.actor.id,
-            **{k: v for k, v in data.items() if v is not None},
+        return build_contact(
+            data, id=new_id(), actor_id=s.actor.id, first=first, at=at, today=s.today()
         )
-        errors = FieldErrors()
-        check_contact_rules(contact, errors, today=s.today())
-        errors.raise_if_any()
-        return contact
 
     def record_created(self, created: builtins.list[Contact], *, note: str | None = None) -> None:
         """Audit entries and events for contacts just stored by a bulk path."""

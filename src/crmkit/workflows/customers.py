@@ -24,7 +24,6 @@ from crmkit.domain.customer import (
     CustomerKind,
     check_category_move,
     check_customer_rules,
-    check_formal_requirements,
     parse_customer_input,
 )
 from crmkit.domain.dedup.rules import RuleEvent
@@ -36,6 +35,7 @@ from crmkit.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
+from crmkit.domain.intake import build_customer, parse_new_customer
 from crmkit.domain.regions import Region
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.values import normalize_company_name, normalize_person_name
@@ -259,33 +259,34 @@ class CustomerService:
         """
         s = self._s
         s.require(Permission.CUSTOMER_CREATE)
-        fields = dict(fields)
-        if "owner_id" not in fields and not s.actor.is_system:
-            fields["owner_id"] = s.actor.id
         errors = FieldErrors()
-        data = parse_customer_input(
+        data = parse_new_customer(
             fields,
             errors,
-            kind=None,
+            owner_default=self.owner_default,
             phone_region=s.runtime.region,
             custom_schema=s.runtime.customer_fields,
         )
-        self._check_assignment(data, None)
-        new_id_ = new_id()
-        self._check_references(data, errors, new_id_)
+        id = new_id()
+        self.check_new(data, errors, id)
         errors.raise_if_any()
-        now = s.now()
-        customer = Customer(
-            id=new_id_,
-            created_at=now,
-            updated_at=now,
-            created_by=s.actor.id,
-            **{k: v for k, v in data.items() if v is not None},
-        )
-        check_customer_rules(customer, errors, today=s.today())
-        errors.raise_if_any()
-        check_formal_requirements(customer, customer.category)
-        return customer
+        return build_customer(data, id=id, actor_id=s.actor.id, now=s.now(), today=s.today())
+
+    @property
+    def owner_default(self) -> str | None:
+        """Who owns a new customer whose fields name no owner: the actor (not a system one)."""
+        return None if self._s.actor.is_system else self._s.actor.id
+
+    def check_new(self, refs: Mapping[str, Any], errors: FieldErrors, id: str) -> None:
+        """The checks of a new customer's parsed fields that need the store: may the actor
+        assign this owner and co-owners, and do the users and customers named exist
+        (reference errors are added to ``errors``).
+
+        Raises:
+            PermissionDenied: the actor may not give the customer to this owner or share it.
+        """
+        self._check_assignment(refs, None)
+        self._check_references(refs, errors, id)
 
     def record_created(self, created: Sequence[Customer], *, note: str | None = None) -> None:
         """Audit entries and events for customers just stored."""

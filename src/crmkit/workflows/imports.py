@@ -31,7 +31,7 @@ from crmkit.adapters.tabular import (
     write_table,
 )
 from crmkit.domain.audit import AuditAction, diff
-from crmkit.domain.contact import Contact, parse_contact_input
+from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record, contact_record
 from crmkit.domain.dedup.codec import decode_record
@@ -55,12 +55,19 @@ from crmkit.domain.imports import (
     RowProblem,
     RowResult,
 )
-from crmkit.domain.messages import active_language, language
+from crmkit.domain.intake import (
+    PreparedRow,
+    PrepareSettings,
+    error_problem,
+    new_id,
+    row_problem,
+)
+from crmkit.domain.messages import active_language
 from crmkit.storage.ports import ImportQuery, Page, StoredPair
 from crmkit.workflows._common import page_limit
+from crmkit.workflows._pool import Inputs, RowPreparer
 from crmkit.workflows.context import Permission
 from crmkit.workflows.dedup import stored_pair as _stored_pair
-from crmkit.workflows.session import new_id
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -75,28 +82,6 @@ COMMIT_ROWS = 2000
 IMPORT_FIELDS: Final[tuple[str, ...]] = tuple(CUSTOMER_HEADER_SYNONYMS)
 # Columns that describe a contact or an owner rather than the customer itself.
 CONTACT_COLUMNS = ("contact_name", "contact_mobile", "contact_title")
-
-
-# A field error's path -> the mapped field whose column it came from.
-_COLUMN_OF = {
-    "owner_id": "owner",
-    "contact.name": "contact_name",
-    "contact.mobile": "contact_mobile",
-    "contact.title": "contact_title",
-}
-
-
-def _problem(error: FieldError, headers: Mapping[str, str]) -> RowProblem:
-    path = error.field.split("[", 1)[0]
-    field = _COLUMN_OF.get(path, path if path.startswith("custom.") else path.split(".", 1)[0])
-    return RowProblem(
-        headers.get(field),
-        error.field,
-        error.code,
-        error.value,
-        error.message("en"),
-        error.message("zh"),
-    )
 
 
 class ImportService:
@@ -138,6 +123,11 @@ class ImportService:
                 whole batches of 500). More is faster on a big store and holds other writers
                 up for longer.
             progress: called after each batch with ``(rows done, rows in the file)``.
+            workers: worker processes preparing rows (parse, check, match records) ahead
+                of the writes, for a file of 4,000 rows or more (default:
+                ``Settings.import_workers``, 0). Outcomes are the same either way. The
+                workers import the program's main module first, which therefore needs the
+                ``if __name__ == "__main__":`` guard.
 
         Raises:
             TableError: the file is not a readable table (no row outcome is possible).
@@ -305,6 +295,7 @@ class ImportService:
         atomic: bool = False,
         commit_every: int = COMMIT_ROWS,
         progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
     ) -> ImportReport:
         s = self._s
         s.require(Permission.CUSTOMER_CREATE)
@@ -341,20 +332,29 @@ class ImportService:
         done = job.rows_done if job is not None else 1
         results: list[RowResult] = list(earlier)
         uncommitted = 0
-        for batch in _batches((r for r in table.rows if r.number > done), BATCH):
-            outcomes = self._batch(batch, ctx)
-            results.extend(outcomes)
-            if progress is not None:
-                progress(len(results), table.row_count or len(results))
-            if job is not None:
-                s.uow.imports.put_rows(job.id, outcomes)
-                moved = attrs.evolve(job, rows_done=batch[-1].number, version=job.version + 1)
-                s.uow.imports.update(moved, expected_version=job.version)
-                job = moved
-                uncommitted += len(batch)
-                if not atomic and uncommitted >= commit_every:
-                    s.commit()
-                    uncommitted = 0
+        todo = table.row_count - (done - 1) if table.row_count is not None else None
+        preparer = RowPreparer(
+            s.runtime.settings.import_workers if workers is None else workers, todo
+        )
+        with preparer:
+            batches = (
+                self._inputs(batch, ctx)
+                for batch in _batches((r for r in table.rows if r.number > done), BATCH)
+            )
+            for (batch, early), prepared in preparer.map(batches, lambda: self._settings(ctx)):
+                outcomes = self._batch(batch, early, prepared, ctx)
+                results.extend(outcomes)
+                if progress is not None:
+                    progress(len(results), table.row_count or len(results))
+                if job is not None:
+                    s.uow.imports.put_rows(job.id, outcomes)
+                    moved = attrs.evolve(job, rows_done=batch[-1].number, version=job.version + 1)
+                    s.uow.imports.update(moved, expected_version=job.version)
+                    job = moved
+                    uncommitted += len(batch)
+                    if not atomic and uncommitted >= commit_every:
+                        s.commit()
+                        uncommitted = 0
         report = ImportReport(tuple(results), header_map, dry_run, job.id if job else None)
         if job is not None:
             now = s.now()
@@ -431,29 +431,65 @@ class ImportService:
                     out[r.row] = r.customer_id
         return out
 
+    def _settings(self, ctx: _Context) -> PrepareSettings:
+        s = self._s
+        return PrepareSettings(
+            actor_id=s.actor.id,
+            owner_default=s.customers.owner_default,
+            now=s.now(),
+            today=s.today(),
+            phone_region=s.runtime.region,
+            custom_schema=s.runtime.customer_fields,
+            match=s.runtime.dedup.customer_match,
+            headers=ctx.header_of,
+        )
+
+    def _inputs(
+        self, rows: list[SheetRow], ctx: _Context
+    ) -> tuple[tuple[list[SheetRow], dict[int, RowResult]], Inputs]:
+        """What preparing a batch needs from its rows (cells mapped to fields, owners
+        resolved to user ids), and the rows that fail before that."""
+        early: dict[int, RowResult] = {}
+        inputs: Inputs = []
+        for row in rows:
+            failed = self._row_problem(row)
+            if failed is not None:
+                early[row.number] = failed
+                continue
+            fields, contact_fields = _fields(row, ctx.header_map)
+            owner = fields.pop("owner", None)
+            if owner:
+                try:
+                    fields["owner_id"] = ctx.owners.resolve(owner)
+                except ValidationError as exc:
+                    early[row.number] = _failed(row.number, exc.errors, ctx.header_of)
+                    continue
+            inputs.append((row.number, fields, contact_fields))
+        return (rows, early), inputs
+
     def _batch(
         self,
         rows: list[SheetRow],
+        early: dict[int, RowResult],
+        ready: list[PreparedRow],
         ctx: _Context,
     ) -> list[RowResult]:
         s = self._s
         index = s.dedup_index
         prepared: list[_Prepared] = []
-        results: dict[int, RowResult] = {}
+        results: dict[int, RowResult] = dict(early)
+        by_number = {p.number: p for p in ready}
         for row in rows:
-            failed = self._row_problem(row)
-            if failed is not None:
-                results[row.number] = failed
+            if row.number in results:
                 continue
             again = self._again(row.number, ctx)
+            outcome = self._accept(row, by_number[row.number], ctx)
             if again is not None:
                 # Still a row of this file: later rows that duplicate it are duplicates.
-                seen = self._prepare(row, ctx)
-                if not isinstance(seen, RowResult):
-                    ctx.in_file.add(row.number, seen.record, seen.keys)
+                if not isinstance(outcome, RowResult):
+                    ctx.in_file.add(row.number, outcome.record, outcome.keys)
                 results[row.number] = again
                 continue
-            outcome = self._prepare(row, ctx)
             if isinstance(outcome, RowResult):
                 results[row.number] = outcome
                 continue
@@ -507,21 +543,13 @@ class ImportService:
             )
         return RowResult(number, Outcome.DUPLICATE, customer_id=earlier, duplicate_of=earlier)
 
-    def _prepare(self, row: SheetRow, ctx: _Context) -> _Prepared | RowResult:
-        """Validate one row into a customer (and contact) and its match record."""
-        s = self._s
-        fields, contact_fields = _fields(row, ctx.header_map)
+    def _accept(self, row: SheetRow, p: PreparedRow, ctx: _Context) -> _Prepared | RowResult:
+        """A prepared row after the checks that need the store (the rest of
+        ``customers.prepare``): its customer to create, or why it fails."""
+        errors = FieldErrors()
+        errors.extend(p.errors)
         try:
-            owner = fields.pop("owner", None)
-            if owner:
-                fields["owner_id"] = ctx.owners.resolve(owner)
-            customer = s.customers.prepare(**fields)
-        except ValidationError as exc:
-            return RowResult(
-                row.number,
-                Outcome.FAILED,
-                problems=tuple(_problem(e, ctx.header_of) for e in exc.errors),
-            )
+            self._s.customers.check_new(p.refs, errors, p.customer.id if p.customer else new_id())
         except PermissionDenied as exc:
             problem = RowProblem(
                 ctx.header_of.get("owner"),
@@ -532,28 +560,11 @@ class ImportService:
                 exc.message("zh"),
             )
             return RowResult(row.number, Outcome.FAILED, problems=(problem,))
-        contact: Contact | None = None
-        if contact_fields:
-            # Checked now so that a bad contact fails its row, not the whole batch.
-            errors = FieldErrors()
-            data = parse_contact_input(
-                {**contact_fields, "customer_id": customer.id},
-                errors,
-                phone_region=s.runtime.region,
-            )
-            try:
-                errors.raise_if_any()
-                contact = s.contacts.build(data, first=True, at=customer.created_at)
-            except ValidationError as exc:
-                return RowResult(
-                    row.number,
-                    Outcome.FAILED,
-                    problems=tuple(
-                        _problem(e.prefixed("contact"), ctx.header_of) for e in exc.errors
-                    ),
-                )
-        record = s.dedup_index.customer_record(customer, [contact] if contact else [])
-        return _Prepared(row, customer, contact, record, s.dedup_index.keys("customer", record))
+        if errors:
+            return _failed(row.number, errors.errors, ctx.header_of)
+        if p.failure or p.customer is None or p.record is None:
+            return RowResult(row.number, Outcome.FAILED, problems=p.failure)
+        return _Prepared(row, p.customer, p.contact, p.record, p.keys)
 
     def _store_candidates(self, prepared: list[_Prepared]) -> dict[int, list[Record]]:
         """Each row's candidates in the store: one key lookup and one record fetch for the
@@ -663,18 +674,9 @@ class ImportService:
             write = customers.prepare_update if ctx.dry_run else customers.update
             after = write(match_id, **changes)
         except ValidationError as exc:
-            return RowResult(
-                row.number,
-                Outcome.FAILED,
-                problems=tuple(_problem(e, ctx.header_of) for e in exc.errors),
-            )
+            return _failed(row.number, exc.errors, ctx.header_of)
         except CRMError as exc:  # e.g. a lifecycle move the customer cannot make
-            with language("en"):
-                en = str(exc)
-            with language("zh"):
-                zh = str(exc)
-            problem = RowProblem(None, "row", type(exc).__name__, None, en, zh)
-            return RowResult(row.number, Outcome.FAILED, problems=(problem,))
+            return RowResult(row.number, Outcome.FAILED, problems=(error_problem(exc),))
         from crmkit.workflows.merge import freeze
 
         old, new = freeze(before), freeze(after)
@@ -686,6 +688,12 @@ class ImportService:
         return RowResult(
             row.number, Outcome.UPDATED, customer_id=match_id, duplicate_of=match_id, undo=undo
         )
+
+
+def _failed(number: int, errors: Sequence[FieldError], headers: Mapping[str, str]) -> RowResult:
+    return RowResult(
+        number, Outcome.FAILED, problems=tuple(row_problem(e, headers) for e in errors)
+    )
 
 
 def _batches(rows: Iterator[SheetRow], size: int) -> Iterator[list[SheetRow]]:

@@ -23,6 +23,11 @@ class Settings:
     password_min_length: int = 8
     timezone: str = "Asia/Shanghai"
     max_page_size: int = 500
+    # Worker processes that prepare a large import's rows (parse, check, match records)
+    # while the session writes them: 0 (default) prepares in the session's process. Workers
+    # start by importing the program's main module (multiprocessing's forkserver or spawn),
+    # so a program that sets this needs the ``if __name__ == "__main__":`` guard.
+    import_workers: int = 0
 
 
 @attrs.define

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ import attrs
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.errors import DuplicateMatch, PermissionDenied
 from crmkit.domain.events import DomainEvent
+from crmkit.domain.intake import new_id as new_id  # re-exported: workflows import it from here
 from crmkit.domain.user import User
 from crmkit.storage.ports import UnitOfWork
 from crmkit.workflows.context import PERMISSION_LABELS_ZH, Actor, Permission
@@ -40,11 +40,6 @@ class DuplicateWarning:
     entity: str
     entity_id: str
     matches: tuple[DuplicateMatch, ...]
-
-
-def new_id() -> str:
-    """A new opaque entity id."""
-    return str(uuid.uuid4())
 
 
 class Session:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any, Literal
 
+import attrs
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel, JaroWinkler
 
@@ -88,15 +89,22 @@ def fuzzy(method: FuzzyMethod = "ratio") -> Comparator:
     Returns:
         A comparator of two strings; non-strings are compared as their ``str``.
     """
-    scorer = _FUZZY[method]
+    if method not in _FUZZY:
+        raise ValueError(f"unknown fuzzy method {method!r}")
+    return _Fuzzy(method)
 
-    def compare(a: Any, b: Any) -> float | None:
+
+# Comparators made by factories are small classes, not closures, so that a matcher
+# configuration can be sent to the worker processes that prepare an import's rows.
+@attrs.frozen
+class _Fuzzy:
+    method: FuzzyMethod
+
+    def __call__(self, a: Any, b: Any) -> float | None:
         sa, sb = str(a), str(b)
         if not sa or not sb:
             return None
-        return 1.0 if sa == sb else scorer(sa, sb)
-
-    return compare
+        return 1.0 if sa == sb else _FUZZY[self.method](sa, sb)
 
 
 def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
@@ -204,13 +212,17 @@ def date_within(days: int = 0) -> Comparator:
     Returns:
         A comparator of two ``date`` values.
     """
+    return _DateWithin(days)
 
-    def compare(a: Any, b: Any) -> float | None:
+
+@attrs.frozen
+class _DateWithin:
+    days: int
+
+    def __call__(self, a: Any, b: Any) -> float | None:
         if not isinstance(a, date) or not isinstance(b, date):
             return None
-        return 1.0 if abs((a - b).days) <= days else 0.0
-
-    return compare
+        return 1.0 if abs((a - b).days) <= self.days else 0.0
 
 
 def address(a: AddressKey, b: AddressKey) -> float | None:

@@ -114,17 +114,26 @@ def field_block(field: str, prefix: str = "") -> BlockingKey:
     Returns:
         ``record -> keys``.
     """
+    return _FieldBlock(field, prefix)
 
-    def keys(record: Record) -> Iterable[str]:
-        value = record.get(field)
+
+@attrs.frozen
+class _FieldBlock:
+    # A class rather than a closure: matcher configurations must pickle (see _pool).
+    field: str
+    prefix: str = ""
+
+    @property
+    def __name__(self) -> str:
+        return f"block_{self.field}"
+
+    def __call__(self, record: Record) -> Iterable[str]:
+        value = record.get(self.field)
         if value is None:
             return ()
         if isinstance(value, frozenset | set | tuple | list):
-            return [f"{prefix}{v}" for v in value if v is not None and v != ""]
-        return (f"{prefix}{value}",)
-
-    keys.__name__ = f"block_{field}"
-    return keys
+            return [f"{self.prefix}{v}" for v in value if v is not None and v != ""]
+        return (f"{self.prefix}{value}",)
 
 
 def _rule_tuple(rules: Iterable[FieldRule]) -> tuple[FieldRule, ...]:

@@ -78,6 +78,11 @@ class Record:
         """The value of ``field``, or None when unknown."""
         return self.values.get(field)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A read-only mapping does not pickle; records travel from the processes that
+        # prepare an import's rows.
+        return (Record, (self.id, dict(self.values)))
+
 
 # -- helpers ------------------------------------------------------------------------------
 def _many(value: Any) -> list[Any]:
