@@ -32,7 +32,8 @@ Parts (``--parts``, all by default):
     The held-out ``--import-n`` rows (the rest of ``generate(N + --import-n)``): raw
     ``sqlite3.executemany`` into a migrated empty store, validation alone
     (``customers.prepare`` per row), the dry run (``imports.preview``), and ``imports.run``
-    into an empty store and into (a copy of) the N-customer store.
+    into an empty store and into (a copy of) the N-customer store, once per ``--workers``
+    count (``imports.run(workers=...)``; default 0 and 1).
 
 ``--profile`` adds cProfile runs (import, scan, find_similar) and prints their hotspots.
 
@@ -226,10 +227,12 @@ class Imported:
         return self.row_of.get(text)
 
 
-def run_import(crm: crmkit.CRM, admin: Any, path: Path, policy: str) -> tuple[Any, float]:
+def run_import(
+    crm: crmkit.CRM, admin: Any, path: Path, policy: str, workers: int = 0
+) -> tuple[Any, float]:
     t = time.perf_counter()
     with crm.session(actor=admin) as s:
-        report = s.imports.run(path, on_duplicate=policy)
+        report = s.imports.run(path, on_duplicate=policy, workers=workers)
     return report, time.perf_counter() - t
 
 
@@ -763,6 +766,26 @@ def validation_only(
     return alone, with_contact, bad
 
 
+def timed_import(
+    sp: dict[str, Any], label: str, tag: str, path: Path, workers: int, *, fresh: bool
+) -> None:
+    """``imports.run`` of ``path`` into store ``tag`` (dropped after): seconds, outcomes
+    and comparisons per row under ``sp[label + "_s" | "_counts" | "_compared"]``."""
+    crm, admin = open_store("sqlite", tag, fresh=fresh)
+    # Counting Matcher.score calls costs well under 1% here (about one call per row).
+    (report, took), calls = count_comparisons(lambda: run_import(crm, admin, path, "skip", workers))
+    crm.close()
+    drop_store("sqlite", tag)
+    m = sp["rows"]
+    sp[f"{label}_s"], sp[f"{label}_counts"], sp[f"{label}_compared"] = (
+        took,
+        report.counts,
+        calls / m,
+    )
+    say(f"  import {label}, {workers} workers {took:.2f}s ({m / took:,.0f} rows/s)")
+    say(f"    {report.counts}")
+
+
 def part_speed(n: int, rows: Sequence[LabelledRow], args: argparse.Namespace, rec: dict) -> None:
     held = rows[n:]
     m = len(held)
@@ -780,25 +803,15 @@ def part_speed(n: int, rows: Sequence[LabelledRow], args: argparse.Namespace, re
         preview = s.imports.preview(path, on_duplicate="skip")
     sp["preview_s"] = time.perf_counter() - t
     say(f"  preview {sp['preview_s']:.2f}s {preview.counts}")
-    # Counting Matcher.score calls costs well under 1% here (about one call per row).
-    (report, sp["empty_s"]), calls = count_comparisons(lambda: run_import(crm, admin, path, "skip"))
-    sp["empty_counts"] = report.counts
-    sp["empty_compared"] = calls / m
     crm.close()
-    say(f"  import into empty {sp['empty_s']:.2f}s ({m / sp['empty_s']:,.0f} rows/s)")
-    say(f"    {report.counts}")
     drop_store("sqlite", "intake_empty")
+    for w in args.workers:
+        sfx = "" if w == 0 else f"_w{w}"
+        timed_import(sp, f"empty{sfx}", "intake_empty", path, w, fresh=True)
+        if Path(f"{OUT / base}.db").exists():
+            sqlite_copy(base, "intake_full")
+            timed_import(sp, f"full{sfx}", "intake_full", path, w, fresh=False)
     if Path(f"{OUT / base}.db").exists():
-        sqlite_copy(base, "intake_full")
-        crm, admin = open_store("sqlite", "intake_full", fresh=False)
-        (report, sp["full_s"]), calls = count_comparisons(
-            lambda: run_import(crm, admin, path, "skip")
-        )
-        sp["full_counts"] = report.counts
-        sp["full_compared"] = calls / m
-        crm.close()
-        say(f"  import into {n:,} {sp['full_s']:.2f}s ({m / sp['full_s']:,.0f} rows/s)")
-        say(f"    {report.counts}")
         if args.profile:
             sub = write_sheet(held[: args.profile_rows], OUT / "intake_prof", args.format)
             sqlite_copy(base, "intake_full")
@@ -889,12 +902,17 @@ def write_scale(summary: dict[Any, dict[str, Any]], args: argparse.Namespace) ->
                 ("validation alone (`customers.prepare` per row)", "empty", sp["valid_s"]),
                 ("validation + the row's contact", "empty", sp["valid_contact_s"]),
                 ("`imports.preview` (dry run)", "empty", sp["preview_s"]),
-                ("`imports.run`", "empty", sp["empty_s"]),
             ]
-            if "full_s" in sp:
-                lines.append(("`imports.run`", f"{n:,} customers", sp["full_s"]))
+            for w in args.workers:
+                sfx = "" if w == 0 else f"_w{w}"
+                run = "`imports.run`" + (f" (`workers={w}`)" if w else "")
+                lines.append((run, "empty", sp[f"empty{sfx}_s"]))
+                if f"full{sfx}_s" in sp:
+                    lines.append((run, f"{n:,} customers", sp[f"full{sfx}_s"]))
             for what, store, s in lines:
                 md(f"| {what} | {store} | {m:,} | {s:.2f} | {m / s:,.0f} | {(m / s) / v:.0%} |")
+            if "empty_counts" not in sp:
+                continue
             md(
                 f"\nOutcomes into the empty store {sp['empty_counts']}"
                 + (f", into {n:,} {sp['full_counts']}" if "full_counts" in sp else "")
@@ -903,13 +921,15 @@ def write_scale(summary: dict[Any, dict[str, Any]], args: argparse.Namespace) ->
                 + (f", {sp['full_compared']:.2f} into {n:,}" if "full_compared" in sp else "")
                 + "."
             )
-            if "full_s" in sp:
-                md(
-                    f"Import into {n:,} customers runs at "
-                    f"{sp['empty_s'] / sp['full_s']:.0%} of the empty-store rate (goal ≥ 80%); "
-                    f"import at {(m / sp['empty_s']) / v:.0%} of validation alone "
-                    "(goal ≥ 60%)."
-                )
+            for w in args.workers:
+                sfx = "" if w == 0 else f"_w{w}"
+                if f"full{sfx}_s" in sp:
+                    md(
+                        f"With {w} workers: import into {n:,} customers runs at "
+                        f"{sp[f'empty{sfx}_s'] / sp[f'full{sfx}_s']:.0%} of the empty-store "
+                        f"rate (goal ≥ 80%); import at "
+                        f"{(m / sp[f'empty{sfx}_s']) / v:.0%} of validation alone (goal ≥ 60%)."
+                    )
 
 
 def main() -> None:
@@ -932,6 +952,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--scan-repeat", type=int, default=3)
     parser.add_argument("--rebuild-sizes", type=int, nargs="*", default=[100_000])
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[0, 1],
+        help="speed: import with each of these worker counts (imports.run(workers=...))",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-rows", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="keep the loaded stores")

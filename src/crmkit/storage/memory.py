@@ -466,6 +466,14 @@ class _MemoryContacts:
         rows.sort(key=lambda r: r[0])
         return [r[1] for r in rows]
 
+    def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
+        wanted = set(customer_ids)
+        out: dict[str, builtins.list[Contact]] = {}
+        for _, c in sorted(self._rows.rows(), key=lambda r: r[0]):
+            if c.customer_id in wanted and c.deleted_at is None:
+                out.setdefault(c.customer_id, []).append(c)
+        return out
+
     def surname_index(self, scope: Scope) -> dict[str, int]:
         out: dict[str, int] = {}
         for _, c in self._rows.rows():

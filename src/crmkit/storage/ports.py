@@ -226,6 +226,10 @@ class ContactRepository(Protocol):
     ) -> builtins.list[Contact]:
         """All contacts of one customer, oldest first."""
 
+    def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
+        """The live contacts of many customers at once (bulk reads), oldest first; a
+        customer without any is absent."""
+
     def surname_index(self, scope: Scope) -> dict[str, int]:
         """Live contacts per surname letter (A–Z, #) inside ``scope``."""
 

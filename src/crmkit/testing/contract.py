@@ -252,6 +252,22 @@ class CustomerRepositoryContract(_StoreFixture):
             ]
             assert uow.customers.summaries([]) == []
 
+    def test_contacts_of_many_customers_come_in_one_read(self, store: Store) -> None:
+        c, d, e = make_customer(), make_customer(), make_customer()
+        add_customers(store, c, d, e)
+        first = make_contact(c.id, name="欧阳娜娜")
+        second = make_contact(c.id, name="司马光")
+        gone = make_contact(d.id, name="李四", deleted_at=BASE_TIME)
+        with store.unit_of_work() as uow:
+            for contact in (first, second, gone):
+                uow.contacts.add(contact)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.contacts.for_customers([c.id, d.id, e.id, "nope"]) == {
+                c.id: [first, second]
+            }
+            assert uow.contacts.for_customers([]) == {}
+
     def test_a_unit_of_work_reads_its_own_uncommitted_writes(self, store: Store) -> None:
         c = make_customer()
         with store.unit_of_work() as uow:

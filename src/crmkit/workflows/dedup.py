@@ -196,6 +196,31 @@ class DedupIndex:
         found = [m for m in self.matches(kind, record) if m.score > 0.0][: max(limit, 0)]
         return [d.public for d in self.describe(kind, found)]
 
+    def batch_candidates(
+        self, kind: Kind, keys: Sequence[frozenset[int]], *, exclude: Iterable[str] = ()
+    ) -> list[list[Record]]:
+        """For each of many records (given by their blocking keys), the indexed records
+        sharing most keys with it (at most ``config.candidates``): one key lookup and one
+        record read for the whole batch, as bulk paths (import, rebuild) need."""
+        if not keys:
+            return []
+        s = self._s
+        skip = set(exclude)
+        holders = s.uow.dedup.lookup(
+            {k for ks in keys for k in ks}, per_key=self.config.match(kind).max_block_size
+        )
+        wanted: list[list[str]] = []
+        for ks in keys:
+            shared: dict[str, int] = {}
+            for key in ks:
+                for id in holders.get(key, ()):
+                    if id not in skip:
+                        shared[id] = shared.get(id, 0) + 1
+            wanted.append(sorted(shared, key=lambda i: (-shared[i], i))[: self.config.candidates])
+        encoded = s.uow.dedup.records(kind, sorted({i for ids in wanted for i in ids}))
+        decoded = {i: decode_record(i, text) for i, text in encoded.items()}
+        return [[decoded[i] for i in ids if i in decoded] for ids in wanted]
+
     def check(
         self,
         kind: Kind,
@@ -407,6 +432,7 @@ class DuplicateCluster:
 
 
 _SCAN_PAGE = 5000
+_REBUILD_CHUNK = 1000
 _CLUSTER_CHUNK = 200  # clusters whose members are read together
 
 
@@ -718,18 +744,51 @@ class DedupService:
         """Re-index every live record of ``kind`` from scratch (after changing the matcher
         configuration, or for records written by a crmkit without the index). Admin only.
 
+        Works in bulk, a thousand records at a time: their match records and keys are
+        written, then each is compared with the candidates indexed so far (earlier
+        thousands and its own), one key lookup per thousand. All in the session's
+        transaction: until it commits, checks see the old index, and a failure leaves it.
+
         Returns:
             How many records were indexed.
         """
         s = self._s
         s.require(Permission.DEDUP_REBUILD)
         k = self._kind(kind)
+        index = s.dedup_index
+        index.flush()
         ids = self._live_ids(k)
         s.uow.dedup.remove(k, ids)
-        for id in ids:
-            s.dedup_index.touch(k, id)
-        s.dedup_index.flush()
+        matcher = index.matcher(k)
+        for start in range(0, len(ids), _REBUILD_CHUNK):
+            records = self._records(k, ids[start : start + _REBUILD_CHUNK])
+            keys = [index.keys(k, r) for r in records]
+            index.index(k, records, new=True, keys=keys)
+            pairs: dict[tuple[str, str], StoredPair] = {}
+            for record, found in zip(records, index.batch_candidates(k, keys), strict=True):
+                for other in found:
+                    if other.id == record.id:
+                        continue
+                    match = matcher.score(record, other)
+                    pair = stored_pair(match) if match is not None else None
+                    if pair is not None:
+                        pairs[(pair.left, pair.right)] = pair
+            if pairs:
+                s.uow.dedup.put_pairs(k, list(pairs.values()))
         return len(ids)
+
+    def _records(self, kind: Kind, ids: Sequence[str]) -> list[Record]:
+        """The match records of live records, read in bulk."""
+        s = self._s
+        if kind == "contact":
+            found = (s.uow.contacts.get(i) for i in ids)
+            return [contact_record(c) for c in found if c is not None and not c.is_deleted]
+        people = s.uow.contacts.for_customers(ids)
+        return [
+            s.dedup_index.customer_record(c, people.get(c.id, ()))
+            for c in s.uow.customers.get_many(ids)
+            if not c.is_deleted
+        ]
 
     def _live_ids(self, kind: Kind) -> builtins.list[str]:
         from crmkit.storage.ports import EVERYTHING, ContactQuery, CustomerQuery

@@ -34,7 +34,6 @@ from crmkit.domain.audit import AuditAction, diff
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record, contact_record
-from crmkit.domain.dedup.codec import decode_record
 from crmkit.domain.dedup.rules import MatchedRecord, RuleEvent, apply_rules
 from crmkit.domain.errors import (
     CRMError,
@@ -567,29 +566,9 @@ class ImportService:
         return _Prepared(row, p.customer, p.contact, p.record, p.keys)
 
     def _store_candidates(self, prepared: list[_Prepared]) -> dict[int, list[Record]]:
-        """Each row's candidates in the store: one key lookup and one record fetch for the
-        whole batch, then, per row, those sharing most keys with it."""
-        if not prepared:
-            return {}
-        s = self._s
-        limit = s.runtime.dedup.candidates
-        holders = s.uow.dedup.lookup(
-            {k for p in prepared for k in p.keys},
-            per_key=s.runtime.dedup.customer_match.max_block_size,
-        )
-        wanted: dict[int, list[str]] = {}
-        for p in prepared:
-            shared: dict[str, int] = {}
-            for key in p.keys:
-                for id in holders.get(key, ()):
-                    shared[id] = shared.get(id, 0) + 1
-            ranked = sorted(shared, key=lambda i: (-shared[i], i))[:limit]
-            wanted[p.row.number] = ranked
-        encoded = s.uow.dedup.records(
-            "customer", sorted({i for ids in wanted.values() for i in ids})
-        )
-        decoded = {i: decode_record(i, text) for i, text in encoded.items()}
-        return {n: [decoded[i] for i in ids if i in decoded] for n, ids in wanted.items()}
+        """Each row's candidates in the store (one lookup for the whole batch)."""
+        found = self._s.dedup_index.batch_candidates("customer", [p.keys for p in prepared])
+        return {p.row.number: records for p, records in zip(prepared, found, strict=True)}
 
     def _decide(self, p: _Prepared, duplicates: list[Match], ctx: _Context) -> RowResult | None:
         """The row's outcome given its duplicates in the store; None means "create it"."""

@@ -648,6 +648,19 @@ class SqlContacts:
             for r in self._conn.execute(stmt.order_by(contacts.c.seq))
         ]
 
+    def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
+        out: dict[str, builtins.list[Contact]] = {}
+        for chunk in chunks(list(dict.fromkeys(customer_ids))):
+            stmt = (
+                select(contacts)
+                .where(contacts.c.customer_id.in_(chunk), contacts.c.deleted_at.is_(None))
+                .order_by(contacts.c.seq)
+            )
+            for r in self._conn.execute(stmt):
+                contact = rows.contact_from_row(r._mapping)
+                out.setdefault(contact.customer_id, []).append(contact)
+        return out
+
     def surname_index(self, scope: Scope) -> dict[str, int]:
         stmt = self._scoped(
             select(contacts.c.surname_letter, func.count())
