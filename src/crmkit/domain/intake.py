@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from crmkit.domain.audit import snapshot
 from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_input
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.domain.customer import (
@@ -29,8 +30,8 @@ from crmkit.domain.customer import (
     check_formal_requirements,
     parse_customer_input,
 )
-from crmkit.domain.dedup import MatchConfig, Matcher, Record, customer_record
-from crmkit.domain.dedup.codec import key_hash
+from crmkit.domain.dedup import MatchConfig, Matcher, Record, contact_record, customer_record
+from crmkit.domain.dedup.codec import encode_record, key_hash
 from crmkit.domain.errors import CRMError, FieldError, FieldErrors, ValidationError
 from crmkit.domain.imports import RowProblem
 from crmkit.domain.messages import language
@@ -166,6 +167,7 @@ class PrepareSettings:
         phone_region: where numbers without a country code are from.
         custom_schema: the customer custom fields.
         match: the customer matcher configuration (for match records and blocking keys).
+        contact_match: the contact matcher configuration.
         headers: field -> the column header it came from, for row problems.
     """
 
@@ -176,6 +178,7 @@ class PrepareSettings:
     phone_region: str
     custom_schema: CustomFieldSchema
     match: MatchConfig
+    contact_match: MatchConfig
     headers: Mapping[str, str]
 
 
@@ -194,6 +197,13 @@ class PreparedRow:
         contact: the customer's first contact, when the row has one.
         record: the customer's match record (with the contact's phone, e-mail and name).
         keys: its blocking key hashes.
+        encoded: the record as the duplicate index stores it.
+        audit: the customer's creation diff for the audit log.
+        contact_index: the contact's encoded match record and blocking key hashes.
+        contact_audit: the contact's creation diff.
+
+    Everything a write needs that costs work to compute is here, computed where the row
+    was prepared (a worker process, for a large import).
     """
 
     number: int
@@ -204,6 +214,10 @@ class PreparedRow:
     contact: Contact | None = None
     record: Record | None = None
     keys: frozenset[int] = frozenset()
+    encoded: str = ""
+    audit: Mapping[str, tuple[Any, Any]] = attrs.field(factory=dict)
+    contact_index: tuple[str, frozenset[int]] | None = None
+    contact_audit: Mapping[str, tuple[Any, Any]] = attrs.field(factory=dict)
 
 
 def prepare_row(
@@ -211,10 +225,10 @@ def prepare_row(
     number: int,
     fields: Mapping[str, Any],
     contact_fields: Mapping[str, Any],
-    matcher: Matcher | None = None,
+    matchers: tuple[Matcher, Matcher] | None = None,
 ) -> PreparedRow:
     """Parse, build and check one row's customer and contact, and its match record
-    (``matcher``: one built from ``settings.match``, to reuse across rows)."""
+    (``matchers``: the customer and contact matchers of ``settings``, to reuse)."""
     errors = FieldErrors()
     data = parse_new_customer(
         fields,
@@ -263,8 +277,26 @@ def prepare_row(
         contact_emails=[c.email for c in people if c.email is not None],
         contact_names=[c.name for c in people],
     )
-    keys = block_key_hashes(matcher or Matcher(settings.match), "customer", record)
-    return PreparedRow(number, refs, customer=customer, contact=contact, record=record, keys=keys)
+    customers, contacts = matchers or (
+        Matcher(settings.match),
+        Matcher(settings.contact_match),
+    )
+    contact_index = None
+    if contact is not None:
+        crecord = contact_record(contact)
+        contact_index = (encode_record(crecord), block_key_hashes(contacts, "contact", crecord))
+    return PreparedRow(
+        number,
+        refs,
+        customer=customer,
+        contact=contact,
+        record=record,
+        keys=block_key_hashes(customers, "customer", record),
+        encoded=encode_record(record),
+        audit=snapshot(customer),
+        contact_index=contact_index,
+        contact_audit=snapshot(contact) if contact is not None else {},
+    )
 
 
 def prepare_rows(
@@ -272,8 +304,8 @@ def prepare_rows(
     rows: Sequence[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
 ) -> list[PreparedRow]:
     """:func:`prepare_row` for each ``(number, customer fields, contact fields)``."""
-    matcher = Matcher(settings.match)
-    return [prepare_row(settings, n, f, c, matcher) for n, f, c in rows]
+    matchers = (Matcher(settings.match), Matcher(settings.contact_match))
+    return [prepare_row(settings, n, f, c, matchers) for n, f, c in rows]
 
 
 def _problems(errors: Sequence[FieldError], headers: Mapping[str, str]) -> tuple[RowProblem, ...]:

@@ -263,9 +263,7 @@ class CustomerRepositoryContract(_StoreFixture):
                 uow.contacts.add(contact)
             uow.commit()
         with store.unit_of_work() as uow:
-            assert uow.contacts.for_customers([c.id, d.id, e.id, "nope"]) == {
-                c.id: [first, second]
-            }
+            assert uow.contacts.for_customers([c.id, d.id, e.id, "nope"]) == {c.id: [first, second]}
             assert uow.contacts.for_customers([]) == {}
 
     def test_a_unit_of_work_reads_its_own_uncommitted_writes(self, store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -141,15 +142,21 @@ class ContactService:
             data, id=new_id(), actor_id=s.actor.id, first=first, at=at, today=s.today()
         )
 
-    def record_created(self, created: builtins.list[Contact], *, note: str | None = None) -> None:
+    def record_created(
+        self,
+        created: builtins.list[Contact],
+        *,
+        note: str | None = None,
+        audit: Sequence[Mapping[str, tuple[Any, Any]]] | None = None,
+    ) -> None:
         """Audit entries and events for contacts just stored by a bulk path."""
         s = self._s
-        for contact in created:
+        for i, contact in enumerate(created):
             s.record(
                 "contact",
                 contact.id,
                 AuditAction.CREATE,
-                snapshot(contact),
+                audit[i] if audit is not None else snapshot(contact),
                 at=contact.created_at,
                 note=note,
             )

@@ -288,15 +288,21 @@ class CustomerService:
         self._check_assignment(refs, None)
         self._check_references(refs, errors, id)
 
-    def record_created(self, created: Sequence[Customer], *, note: str | None = None) -> None:
+    def record_created(
+        self,
+        created: Sequence[Customer],
+        *,
+        note: str | None = None,
+        audit: Sequence[Mapping[str, tuple[Any, Any]]] | None = None,
+    ) -> None:
         """Audit entries and events for customers just stored."""
         s = self._s
-        for customer in created:
+        for i, customer in enumerate(created):
             s.record(
                 "customer",
                 customer.id,
                 AuditAction.CREATE,
-                snapshot(customer),
+                audit[i] if audit is not None else snapshot(customer),
                 at=customer.created_at,
                 note=note,
             )

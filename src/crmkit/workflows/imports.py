@@ -33,7 +33,7 @@ from crmkit.adapters.tabular import (
 from crmkit.domain.audit import AuditAction, diff
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
-from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record, contact_record
+from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record
 from crmkit.domain.dedup.rules import MatchedRecord, RuleEvent, apply_rules
 from crmkit.domain.errors import (
     CRMError,
@@ -62,7 +62,7 @@ from crmkit.domain.intake import (
     row_problem,
 )
 from crmkit.domain.messages import active_language
-from crmkit.storage.ports import ImportQuery, Page, StoredPair
+from crmkit.storage.ports import ImportQuery, IndexEntry, Page, StoredPair
 from crmkit.workflows._common import page_limit
 from crmkit.workflows._pool import Inputs, RowPreparer
 from crmkit.workflows.context import Permission
@@ -440,6 +440,7 @@ class ImportService:
             phone_region=s.runtime.region,
             custom_schema=s.runtime.customer_fields,
             match=s.runtime.dedup.customer_match,
+            contact_match=s.runtime.dedup.contact_match,
             headers=ctx.header_of,
         )
 
@@ -563,7 +564,7 @@ class ImportService:
             return _failed(row.number, errors.errors, ctx.header_of)
         if p.failure or p.customer is None or p.record is None:
             return RowResult(row.number, Outcome.FAILED, problems=p.failure)
-        return _Prepared(row, p.customer, p.contact, p.record, p.keys)
+        return _Prepared(row, p.customer, p.contact, p.record, p.keys, p)
 
     def _store_candidates(self, prepared: list[_Prepared]) -> dict[int, list[Record]]:
         """Each row's candidates in the store (one lookup for the whole batch)."""
@@ -607,17 +608,26 @@ class ImportService:
         customers = [p.customer for p in to_create]
         contacts = [p.contact for p in to_create if p.contact is not None]
         s.uow.customers.add_many(customers, contacts=contacts)
-        s.dedup_index.index(
+        s.uow.dedup.put(
             "customer",
-            [p.record for p in to_create],
-            [x for p in to_create for x in p.pairs],
+            [IndexEntry(p.customer.id, p.ready.encoded, p.keys) for p in to_create],
             new=True,
-            keys=[p.keys for p in to_create],
         )
-        s.customers.record_created(customers, note="import")
-        if contacts:
-            s.dedup_index.index("contact", [contact_record(c) for c in contacts], new=True)
-            s.contacts.record_created(contacts, note="import")
+        pairs = [x for p in to_create for x in p.pairs]
+        if pairs:
+            s.uow.dedup.put_pairs("customer", pairs)
+        s.customers.record_created(
+            customers, note="import", audit=[p.ready.audit for p in to_create]
+        )
+        entries, people, audit = [], [], []
+        for p in to_create:
+            if p.contact is not None and p.ready.contact_index is not None:
+                entries.append(IndexEntry(p.contact.id, *p.ready.contact_index))
+                people.append(p.contact)
+                audit.append(p.ready.contact_audit)
+        if people:
+            s.uow.dedup.put("contact", entries, new=True)
+            s.contacts.record_created(people, note="import", audit=audit)
 
     def _row_problem(self, row: SheetRow) -> RowResult | None:
         if row.problem is not None:
@@ -721,6 +731,7 @@ class _Prepared:
     contact: Contact | None
     record: Record
     keys: frozenset[int]
+    ready: PreparedRow  # with the encoded records and audit diffs
     pairs: list[StoredPair] = attrs.Factory(list)
 
 
