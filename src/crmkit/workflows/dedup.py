@@ -261,14 +261,20 @@ class DedupIndex:
             pairs,
         )
 
-    def describe(self, kind: Kind, matches: Sequence[Match]) -> list[_Described]:
-        """Matches as the actor may see them: full records in scope, minimal outside it."""
+    def describe(
+        self, kind: Kind, matches: Sequence[Match], known: Mapping[str, Customer] | None = None
+    ) -> list[_Described]:
+        """Matches as the actor may see them: full records in scope, minimal outside it
+        (``known``: customers read already, by id, as a batch reads them at once)."""
         s = self._s
         ids = [m.right for m in matches]
         owners: dict[str, str] = {}
         out: list[_Described] = []
         if kind == "customer":
-            found = {c.id: c for c in s.uow.customers.get_many(ids)}
+            if known is not None and all(i in known for i in ids):
+                found = dict(known)
+            else:
+                found = {c.id: c for c in s.uow.customers.get_many(ids)}
             for m in matches:
                 c = found.get(m.right)
                 if c is None:

@@ -504,6 +504,7 @@ class ImportService:
         stored = self._store_candidates(prepared)
         matcher = index.matcher("customer")
         to_create: list[_Prepared] = []
+        duplicates: dict[int, list[Match]] = {}
         for p in prepared:
             found = [
                 m
@@ -511,9 +512,15 @@ class ImportService:
                 if m is not None
             ]
             found.sort(key=lambda m: -m.score)
-            duplicates = [m for m in found if ctx.is_match(m, p.record, stored[p.row.number])]
+            duplicates[p.row.number] = [
+                m for m in found if ctx.is_match(m, p.record, stored[p.row.number])
+            ]
             p.pairs = [x for x in (_stored_pair(m) for m in found) if x is not None]
-            result = self._decide(p, duplicates, ctx)
+        # The customers the rows duplicate, read once for the batch.
+        wanted = sorted({m.right for ms in duplicates.values() for m in ms})
+        known = {c.id: c for c in s.uow.customers.get_many(wanted)} if wanted else {}
+        for p in prepared:
+            result = self._decide(p, duplicates[p.row.number], ctx, known)
             if result is None:
                 to_create.append(p)
             else:
@@ -571,12 +578,19 @@ class ImportService:
         found = self._s.dedup_index.batch_candidates("customer", [p.keys for p in prepared])
         return {p.row.number: records for p, records in zip(prepared, found, strict=True)}
 
-    def _decide(self, p: _Prepared, duplicates: list[Match], ctx: _Context) -> RowResult | None:
-        """The row's outcome given its duplicates in the store; None means "create it"."""
+    def _decide(
+        self,
+        p: _Prepared,
+        duplicates: list[Match],
+        ctx: _Context,
+        known: Mapping[str, Customer],
+    ) -> RowResult | None:
+        """The row's outcome given its duplicates in the store (``known``: the batch's
+        duplicated customers); None means "create it"."""
         s = self._s
         if not duplicates:
             return None
-        described = {d.id: d for d in s.dedup_index.describe("customer", duplicates)}
+        described = {d.id: d for d in s.dedup_index.describe("customer", duplicates, known)}
         ordered = [described[m.right] for m in duplicates if m.right in described]
         if not ordered:
             return None
