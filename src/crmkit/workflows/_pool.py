@@ -60,10 +60,6 @@ class RowPreparer:
         if workers >= 1 and rows is not None and rows >= POOL_MIN_ROWS:
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
 
-    @property
-    def parallel(self) -> bool:
-        return self._pool is not None
-
     def __enter__(self) -> RowPreparer:
         return self
 
