@@ -18,7 +18,7 @@ import enum
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Generic, NamedTuple, Protocol, Self, TypeVar
 
 import attrs
 
@@ -140,8 +140,7 @@ class Page(Generic[T]):
         return len(self.items)
 
 
-@attrs.frozen
-class Summary:
+class Summary(NamedTuple):
     """The few fields a duplicate review lists and scopes a record by, read without
     building the whole record (a scan lists hundreds of thousands of them).
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +13,24 @@ from crmkit.domain.errors import FieldErrors, ValidationError
 from crmkit.storage.ports import Deleted
 
 DELETED_MODES = frozenset(Deleted)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large, acyclic result.
+
+    A scan of a million records creates millions of objects that live until it returns, and
+    every full collection walks all of them again: a fifth of the scan's time at 1M. They
+    hold no reference cycles, so reference counting frees them as usual; the collector
+    runs again as soon as the block ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def page_limit(limit: int, maximum: int) -> int:

@@ -66,7 +66,7 @@ from crmkit.storage.ports import (
     StoredPair,
     Verdict,
 )
-from crmkit.workflows._common import page_limit
+from crmkit.workflows._common import page_limit, paused_gc
 from crmkit.workflows.context import Permission
 
 if TYPE_CHECKING:
@@ -563,9 +563,13 @@ class DedupService:
         Raises:
             PermissionDenied: the actor may not review duplicates.
         """
-        s = self._s
-        s.require(Permission.DEDUP_REVIEW)
+        self._s.require(Permission.DEDUP_REVIEW)
         k = self._kind(kind)
+        with paused_gc():
+            return self._scan(k, limit, records)
+
+    def _scan(self, k: Kind, limit: int | None, records: bool) -> list[DuplicateCluster]:
+        s = self._s
         s.dedup_index.flush()
         distinct = [(d.left, d.right) for d in s.uow.dedup.decisions(k)]
         groups = cluster_pairs(self._pairs(k), distinct, self._veto(k))

@@ -18,7 +18,18 @@ import builtins
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_
+from sqlalchemy import (
+    ColumnClause,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.imports import (
@@ -41,6 +52,7 @@ from crmkit.storage.ports import (
 )
 from crmkit.storage.sql.common import cas_update, chunks, page, raise_taken
 from crmkit.storage.sql.engine import begin_writing
+from crmkit.storage.sql.rows import json_value
 from crmkit.storage.sql.tables import (
     co_ownership_requests,
     dedup_decisions,
@@ -57,6 +69,9 @@ if TYPE_CHECKING:
     from crmkit.storage.sql.store import SqlUnitOfWork
 
 _LOCK = select(func.pg_advisory_xact_lock(bindparam("k")))
+PAIR_COLUMNS: list[ColumnClause[Any]] = [
+    column(n) for n in ("left_id", "right_id", "score", "reasons", "vetoed")
+]
 
 
 class SqlDedup:
@@ -193,12 +208,19 @@ class SqlDedup:
 
     def pairs(self, kind: str, *, after: str | None, limit: int) -> Page[StoredPair]:
         p = dedup_pairs.c
-        stmt = select(dedup_pairs).where(p.kind == kind)
+        # Untyped columns, decoded here: a scan reads every stored pair.
+        stmt = select(*PAIR_COLUMNS).select_from(dedup_pairs).where(p.kind == kind)
         if after is not None:
             left, right = after.split("|", 1)
             stmt = stmt.where(tuple_(p.left_id, p.right_id) > tuple_(left, right))
         stmt = stmt.order_by(p.left_id, p.right_id).limit(limit + 1)
-        fetched = [self._pair(r._mapping) for r in self._conn.execute(stmt)]
+        reasons_of: dict[Any, tuple[str, ...]] = {}  # few distinct reason lists: decode each once
+        fetched = []
+        for left, right, score, reasons, vetoed in self._conn.execute(stmt):
+            key = reasons if isinstance(reasons, str) else tuple(reasons)
+            if key not in reasons_of:
+                reasons_of[key] = tuple(json_value(reasons))
+            fetched.append(StoredPair(left, right, float(score), reasons_of[key], bool(vetoed)))
         more = len(fetched) > limit
         fetched = fetched[:limit]
         last = fetched[-1] if fetched else None

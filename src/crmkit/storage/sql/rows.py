@@ -42,7 +42,8 @@ def _dt(v: Any) -> Any:
     return v.astimezone(UTC)
 
 
-def _json(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A JSON column value from SQLite text or a psycopg-decoded value."""
     if isinstance(v, str):
         if v == "[]":
             return []
@@ -122,7 +123,7 @@ _EMPTY_JSON = ("[]", "{}", None)
 
 def _ids(v: Any) -> tuple[str, ...]:
     # Most rows hold "[]": skip the JSON parser for them.
-    return () if v in _EMPTY_JSON or v == [] else tuple(_json(v))
+    return () if v in _EMPTY_JSON or v == [] else tuple(json_value(v))
 
 
 def summary_from_row(r: Any) -> Summary:
@@ -174,7 +175,9 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
         phone=Phone(phone) if phone else None,
         email=Email(email) if email else None,
         remarks=r["remarks"],
-        custom={} if custom in _EMPTY_JSON or custom == {} else custom_from_plain(_json(custom)),
+        custom={}
+        if custom in _EMPTY_JSON or custom == {}
+        else custom_from_plain(json_value(custom)),
         version=r["version"],
         created_at=_dt(r["created_at"]),
         updated_at=_dt(r["updated_at"]),
