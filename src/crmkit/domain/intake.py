@@ -30,7 +30,7 @@ from crmkit.domain.customer import (
     check_formal_requirements,
     parse_customer_input,
 )
-from crmkit.domain.dedup import MatchConfig, Matcher, Record, contact_record, customer_record
+from crmkit.domain.dedup import MatchConfig, Matcher, Record, contact_record, customer_record_with
 from crmkit.domain.dedup.codec import encode_record, key_hash
 from crmkit.domain.errors import CRMError, FieldError, FieldErrors, ValidationError
 from crmkit.domain.imports import RowProblem
@@ -270,13 +270,7 @@ def prepare_row(
         except ValidationError as exc:
             failure = _problems([e.prefixed("contact") for e in exc.errors], settings.headers)
             return PreparedRow(number, refs, customer=customer, failure=failure)
-    people = [contact] if contact is not None else []
-    record = customer_record(
-        customer,
-        contact_phones=[p for c in people for p in (c.mobile, c.phone) if p is not None],
-        contact_emails=[c.email for c in people if c.email is not None],
-        contact_names=[c.name for c in people],
-    )
+    record = customer_record_with(customer, [contact] if contact is not None else [])
     customers, contacts = matchers or (
         Matcher(settings.match),
         Matcher(settings.contact_match),

@@ -44,10 +44,10 @@ from crmkit.domain.dedup import (
     Matcher,
     Record,
     contact_record,
-    customer_record,
+    customer_record_with,
     record_from_fields,
 )
-from crmkit.domain.dedup.codec import decode_record, encode_record, key_hash
+from crmkit.domain.dedup.codec import decode_record, encode_record
 from crmkit.domain.dedup.rules import (
     CONTACT_RULES,
     CUSTOMER_RULES,
@@ -57,6 +57,7 @@ from crmkit.domain.dedup.rules import (
     apply_rules,
 )
 from crmkit.domain.errors import DuplicateError, DuplicateMatch, FieldErrors
+from crmkit.domain.intake import block_key_hashes
 from crmkit.storage.ports import (
     ContactRepository,
     CustomerRepository,
@@ -149,20 +150,27 @@ class DedupIndex:
     # -- records --------------------------------------------------------------------------
     def customer_record(self, customer: Customer, contacts: Iterable[Contact] = ()) -> Record:
         """The match record of a customer with its live contacts."""
-        people = [c for c in contacts if not c.is_deleted]
-        return customer_record(
-            customer,
-            contact_phones=[p for c in people for p in (c.mobile, c.phone) if p is not None],
-            contact_emails=[c.email for c in people if c.email is not None],
-            contact_names=[c.name for c in people],
-        )
+        return customer_record_with(customer, contacts)
+
+    def live_records(self, kind: Kind, ids: Sequence[str]) -> list[Record]:
+        """The match records of those of ``ids`` that are live, read in bulk."""
+        s = self._s
+        if kind == "contact":
+            found = (s.uow.contacts.get(i) for i in ids)
+            return [contact_record(c) for c in found if c is not None and not c.is_deleted]
+        people = s.uow.contacts.for_customers(ids)
+        return [
+            customer_record_with(c, people.get(c.id, ()))
+            for c in s.uow.customers.get_many(ids)
+            if not c.is_deleted
+        ]
 
     def record_from_fields(self, kind: Kind, fields: Mapping[str, Any], id: str = "") -> Record:
         return record_from_fields(fields, id=id, kind=kind, phone_region=self._s.runtime.region)
 
     def keys(self, kind: Kind, record: Record) -> frozenset[int]:
         """The record's blocking keys as the hashes the store indexes (kind hashed in)."""
-        return frozenset(key_hash(f"{kind}:{k}") for k in self.matcher(kind).block_keys(record))
+        return block_key_hashes(self.matcher(kind), kind, record)
 
     # -- matching -------------------------------------------------------------------------
     def matches(
@@ -271,10 +279,10 @@ class DedupIndex:
         owners: dict[str, str] = {}
         out: list[_Described] = []
         if kind == "customer":
-            if known is not None and all(i in known for i in ids):
-                found = dict(known)
-            else:
-                found = {c.id: c for c in s.uow.customers.get_many(ids)}
+            found: Mapping[str, Customer] = known or {}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                found = {**found, **{c.id: c for c in s.uow.customers.get_many(missing)}}
             for m in matches:
                 c = found.get(m.right)
                 if c is None:
@@ -352,7 +360,20 @@ class DedupIndex:
         entries = [
             IndexEntry(r.id, encode_record(r), k) for r, k in zip(records, keys, strict=True)
         ]
-        self._s.uow.dedup.put(kind, entries, new=new)
+        self.put(kind, entries, pairs, new=new)
+
+    def put(
+        self,
+        kind: Kind,
+        entries: Sequence[IndexEntry],
+        pairs: Iterable[StoredPair] = (),
+        *,
+        new: bool = False,
+    ) -> None:
+        """Store index entries encoded already (as an import's workers encode them), with
+        the pairs found when they were checked; ``new`` as for :meth:`index`."""
+        if entries:
+            self._s.uow.dedup.put(kind, entries, new=new)
         pairs = list(pairs)
         if pairs:
             self._s.uow.dedup.put_pairs(kind, pairs)
@@ -370,23 +391,13 @@ class DedupIndex:
 
     def flush(self) -> None:
         """Re-index what was touched: rebuild its record, compare it again, store both."""
-        s = self._s
         for kind in KINDS:
             ids = sorted(self._dirty[kind])
             self._dirty[kind].clear()
             if not ids:
                 continue
-            if kind == "customer":
-                records = []
-                for c in s.uow.customers.get_many(ids):
-                    if not c.is_deleted:
-                        records.append(self.customer_record(c, s.uow.contacts.for_customer(c.id)))
-                gone = sorted(set(ids) - {r.id for r in records})
-            else:
-                contacts = [s.uow.contacts.get(i) for i in ids]
-                records = [contact_record(c) for c in contacts if c and not c.is_deleted]
-                gone = sorted(set(ids) - {r.id for r in records})
-            self.remove(kind, gone)
+            records = self.live_records(kind, ids)
+            self.remove(kind, sorted(set(ids) - {r.id for r in records}))
             for record in records:
                 found = self.matches(kind, record)
                 self.index(kind, [record], (p for p in map(stored_pair, found) if p is not None))
@@ -771,34 +782,24 @@ class DedupService:
         s.uow.dedup.remove(k, ids)
         matcher = index.matcher(k)
         for start in range(0, len(ids), _REBUILD_CHUNK):
-            records = self._records(k, ids[start : start + _REBUILD_CHUNK])
+            records = index.live_records(k, ids[start : start + _REBUILD_CHUNK])
             keys = [index.keys(k, r) for r in records]
             index.index(k, records, new=True, keys=keys)
-            pairs: dict[tuple[str, str], StoredPair] = {}
+            # Two records of one chunk find each other: each pair is scored once.
+            compared: set[tuple[str, str]] = set()
+            pairs: list[StoredPair] = []
             for record, found in zip(records, index.batch_candidates(k, keys), strict=True):
                 for other in found:
-                    if other.id == record.id:
+                    pair_ids = (min(record.id, other.id), max(record.id, other.id))
+                    if other.id == record.id or pair_ids in compared:
                         continue
+                    compared.add(pair_ids)
                     match = matcher.score(record, other)
                     pair = stored_pair(match) if match is not None else None
                     if pair is not None:
-                        pairs[(pair.left, pair.right)] = pair
-            if pairs:
-                s.uow.dedup.put_pairs(k, list(pairs.values()))
+                        pairs.append(pair)
+            index.put(k, [], pairs)
         return len(ids)
-
-    def _records(self, kind: Kind, ids: Sequence[str]) -> list[Record]:
-        """The match records of live records, read in bulk."""
-        s = self._s
-        if kind == "contact":
-            found = (s.uow.contacts.get(i) for i in ids)
-            return [contact_record(c) for c in found if c is not None and not c.is_deleted]
-        people = s.uow.contacts.for_customers(ids)
-        return [
-            s.dedup_index.customer_record(c, people.get(c.id, ()))
-            for c in s.uow.customers.get_many(ids)
-            if not c.is_deleted
-        ]
 
     def _live_ids(self, kind: Kind) -> builtins.list[str]:
         from crmkit.storage.ports import EVERYTHING, ContactQuery, CustomerQuery

@@ -617,31 +617,31 @@ class ImportService:
         return None
 
     def _write(self, to_create: list[_Prepared]) -> None:
-        """The bulk path: one multi-row insert per table, audit and index in bulk."""
+        """The bulk path: one multi-row insert per table, audit and index in bulk, with the
+        index entries and audit diffs computed where the rows were prepared."""
         s = self._s
         customers = [p.customer for p in to_create]
-        contacts = [p.contact for p in to_create if p.contact is not None]
+        people = [(p.contact, p.ready) for p in to_create if p.contact is not None]
+        contacts = [c for c, _ in people]
         s.uow.customers.add_many(customers, contacts=contacts)
-        s.uow.dedup.put(
+        s.dedup_index.put(
             "customer",
             [IndexEntry(p.customer.id, p.ready.encoded, p.keys) for p in to_create],
+            [x for p in to_create for x in p.pairs],
             new=True,
         )
-        pairs = [x for p in to_create for x in p.pairs]
-        if pairs:
-            s.uow.dedup.put_pairs("customer", pairs)
         s.customers.record_created(
             customers, note="import", audit=[p.ready.audit for p in to_create]
         )
-        entries, people, audit = [], [], []
-        for p in to_create:
-            if p.contact is not None and p.ready.contact_index is not None:
-                entries.append(IndexEntry(p.contact.id, *p.ready.contact_index))
-                people.append(p.contact)
-                audit.append(p.ready.contact_audit)
         if people:
-            s.uow.dedup.put("contact", entries, new=True)
-            s.contacts.record_created(people, note="import", audit=audit)
+            s.dedup_index.put(
+                "contact",
+                [IndexEntry(c.id, *r.contact_index) for c, r in people if r.contact_index],
+                new=True,
+            )
+            s.contacts.record_created(
+                contacts, note="import", audit=[r.contact_audit for _, r in people]
+            )
 
     def _row_problem(self, row: SheetRow) -> RowResult | None:
         if row.problem is not None:

@@ -53,6 +53,7 @@ from crmkit.domain.dedup.records import (
     Record,
     contact_record,
     customer_record,
+    customer_record_with,
     record_from_fields,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "company_name_blocks",
     "contact_record",
     "customer_record",
+    "customer_record_with",
     "date_within",
     "email_key",
     "emails_shared",

@@ -44,7 +44,13 @@ from crmkit.domain.errors import ValidationError
 from crmkit.domain.regions import Region
 from crmkit.domain.values import USCC, Email, Phone, PhoneKind
 
-__all__ = ["Record", "contact_record", "customer_record", "record_from_fields"]
+__all__ = [
+    "Record",
+    "contact_record",
+    "customer_record",
+    "customer_record_with",
+    "record_from_fields",
+]
 
 
 def _freeze(values: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -212,6 +218,18 @@ def customer_record(
         phone_region="CN",
     )
     return Record(c.id, values)
+
+
+def customer_record_with(c: Customer, contacts: Iterable[Contact] = ()) -> Record:
+    """The match record of a customer with its live contacts (deleted ones are left out):
+    their phones, e-mails and names count towards the customer's record."""
+    people = [p for p in contacts if not p.is_deleted]
+    return customer_record(
+        c,
+        contact_phones=[n for p in people for n in (p.mobile, p.phone) if n is not None],
+        contact_emails=[p.email for p in people if p.email is not None],
+        contact_names=[p.name for p in people],
+    )
 
 
 def _split_personal(
