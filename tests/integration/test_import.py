@@ -58,6 +58,23 @@ def test_each_row_ends_in_one_outcome_that_names_the_column(crm, team):
         assert [c.name for c in s.customers.list()] == ["广州天河贸易有限公司"]
 
 
+def test_a_row_can_duplicate_an_earlier_duplicate_row(crm, team):
+    # Row 4 has a typo in the trade name (金知) and row 3's e-mail: it is row 3's company,
+    # though it shares nothing but a similar name with row 2, which row 3 duplicates.
+    sheet = (
+        "公司名称,手机号码,邮箱\r\n"
+        "青岛金智电子科技有限公司,13800138000,\r\n"
+        "金智电子科技（青岛）有限公司,,sales@jinzhi.cn\r\n"
+        "青岛金知电子科技有限公司,,SALES@JINZHI.CN\r\n"
+    )
+    with crm.session(actor=team["admin"]) as s:
+        report = s.imports.run(_file(sheet))
+    assert [(r.row, r.outcome, r.duplicate_of) for r in report.results] == [
+        (2, Outcome.CREATED, None),
+        (3, Outcome.DUPLICATE, "row 2"),
+        (4, Outcome.DUPLICATE, "row 3"),
+    ]
+
 def test_reimporting_the_same_file_creates_nothing_new(crm, team):
     with crm.session(actor=team["admin"]) as s:
         first = s.imports.run(_file())

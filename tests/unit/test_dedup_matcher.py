@@ -65,7 +65,34 @@ def test_the_same_company_written_another_way_is_a_duplicate_by_name_alone(other
         customer("a", name="青岛金智电子科技有限公司"), customer("b", name=other)
     )
     assert duplicate
-    assert reasons == ("name=",)
+    # The name decides; two names that both carry 青岛 also agree on the city.
+    assert reasons[0] == "name="
+    assert set(reasons[1:]) <= {"location="}
+
+
+def test_one_typo_in_the_industry_words_with_the_same_city_is_a_duplicate():
+    # 科枝 is no industry word crmkit knows, so the typo'd name has no industry part of its
+    # own: its start is read against the other's trade name (金智) and industry (电子科技).
+    duplicate, reasons = verdict(
+        customer("a", name="青岛金智电子科技有限公司"),
+        customer("b", name="金智电子科枝（青岛）有限公司"),
+    )
+    assert duplicate
+    assert reasons[:2] == ("name≈0.93", "location=")
+
+
+def test_a_typo_in_the_industry_words_alone_is_not_enough_in_different_cities_unknown():
+    # Without a place on one side the same name with a typo stays below the threshold…
+    duplicate, _ = verdict(
+        customer("a", name="金智电子科技有限公司"), customer("b", name="金智电子科枝有限公司")
+    )
+    assert not duplicate
+    # …and another trade name in the same city is another company.
+    duplicate, _ = verdict(
+        customer("a", name="青岛金智电子科技有限公司"),
+        customer("b", name="青岛金达电子科技有限公司"),
+    )
+    assert not duplicate
 
 
 def test_upper_case_english_names_with_swapped_words_are_duplicates():
@@ -162,7 +189,7 @@ def test_a_typo_needs_a_shared_phone_or_email_to_count():
         customer("a", name="青岛金智电子科技有限公司", email="jinzhi@qq.com"), typo
     )
     assert duplicate
-    assert reasons == ("name≈0.83", "email=")
+    assert reasons == ("name≈0.83", "email=", "location=")
 
 
 def test_a_shared_phone_with_an_unrelated_name_is_not_a_duplicate():
@@ -212,7 +239,15 @@ def test_reasons_say_which_fields_agreed_and_how_much():
     )
     assert match is not None
     assert match.is_duplicate
-    assert match.reasons == ("name≈0.83", "phone=", "email=", "contact=", "address=")
+    # 科枝 is a typo in the industry words: the trade names agree (0.7 + 0.3 × 0.75).
+    assert match.reasons == (
+        "name≈0.93",
+        "phone=",
+        "email=",
+        "contact=",
+        "address=",
+        "location=",
+    )
     assert match.score > 0.999
 
 

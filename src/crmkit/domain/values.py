@@ -52,14 +52,29 @@ def _formatted(e164: str, form: int) -> str:
     return phonenumbers.format_number(phonenumbers.parse(e164, None), form)
 
 
-@functools.lru_cache(maxsize=65536)
-def _kind_of(e164: str) -> PhoneKind:
-    t = phonenumbers.number_type(phonenumbers.parse(e164, None))
+def _classify(number: phonenumbers.PhoneNumber) -> PhoneKind:
+    t = phonenumbers.number_type(number)
     if t in _MOBILE_TYPES or t in _EITHER_TYPES:
         return PhoneKind.MOBILE
     if t in _FIXED_TYPES:
         return PhoneKind.FIXED_LINE
     return PhoneKind.OTHER
+
+
+# Kinds by E.164, filled by Phone.parse from the number it has just parsed (so a freshly
+# typed number is classified once, not parsed again) and on demand for stored numbers.
+_KINDS: dict[str, PhoneKind] = {}
+_KINDS_MAX = 65536
+
+
+def _kind_of(e164: str, number: phonenumbers.PhoneNumber | None = None) -> PhoneKind:
+    kind = _KINDS.get(e164)
+    if kind is None:
+        kind = _classify(number if number is not None else phonenumbers.parse(e164, None))
+        if len(_KINDS) >= _KINDS_MAX:
+            _KINDS.clear()  # bounded; refilled from use
+        _KINDS[e164] = kind
+    return kind
 
 
 @attrs.frozen
@@ -97,9 +112,10 @@ class Phone:
         if not phonenumbers.is_valid_number(number):
             raise _fail(field, "phone.invalid", raw)
         phone = cls(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-        if require is PhoneKind.MOBILE and phone.kind is not PhoneKind.MOBILE:
+        kind = _kind_of(phone.e164, number)
+        if require is PhoneKind.MOBILE and kind is not PhoneKind.MOBILE:
             raise _fail(field, "phone.not_mobile", raw)
-        if require is PhoneKind.FIXED_LINE and phone.kind is not PhoneKind.FIXED_LINE:
+        if require is PhoneKind.FIXED_LINE and kind is not PhoneKind.FIXED_LINE:
             raise _fail(field, "phone.not_fixed", raw)
         return phone
 

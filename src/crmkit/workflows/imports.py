@@ -494,12 +494,14 @@ class ImportService:
                 results[row.number] = outcome
                 continue
             twin = ctx.in_file.find(outcome.record, outcome.keys)
+            # Every row that becomes or duplicates a company stays findable: a later row may
+            # resemble this one (its other phone, its typo) more than the first.
+            ctx.in_file.add(row.number, outcome.record, outcome.keys)
             if twin is not None:
                 results[row.number] = RowResult(
                     row.number, Outcome.DUPLICATE, duplicate_of=f"row {twin}"
                 )
                 continue
-            ctx.in_file.add(row.number, outcome.record, outcome.keys)
             prepared.append(outcome)
         stored = self._store_candidates(prepared)
         matcher = index.matcher("customer")

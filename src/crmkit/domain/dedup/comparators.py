@@ -29,6 +29,7 @@ __all__ = [
     "fuzzy",
     "person_name",
     "phones_shared",
+    "same_city",
     "shared",
 ]
 
@@ -126,6 +127,8 @@ def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
             1 - TRADE_NAME_SHARE
         ) * _ratio(a.industry_word, b.industry_word)
         plain = max(plain, structured)
+    elif not latin:
+        plain = max(plain, _aligned(a, b), _aligned(b, a))
     if latin:
         plain = max(plain, _token_sort(" ".join(a.words), " ".join(b.words)))
     for x, y in ((a, b), (b, a)):
@@ -133,6 +136,18 @@ def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
             # Called by its trade name alone (金智 for 金智电子科技): like, not the same.
             plain = max(plain, TRADE_NAME_ONLY)
     return plain
+
+
+def _aligned(a: CompanyKey, b: CompanyKey) -> float:
+    """``a``'s trade name and industry words laid over ``b``'s brand when ``b``'s industry
+    words were not recognised (a typo in them: 金智电子科枝): ``b`` starting with ``a``'s trade
+    name is compared like two structured names, its remainder as the industry words."""
+    if not (a.trade_name and a.industry_word) or b.industry_word:
+        return 0.0
+    if len(b.brand) <= len(a.trade_name) or not b.brand.startswith(a.trade_name):
+        return 0.0
+    rest = b.brand[len(a.trade_name) :]
+    return TRADE_NAME_SHARE + (1 - TRADE_NAME_SHARE) * _ratio(a.industry_word, rest)
 
 
 def company_name(a: CompanyKey, b: CompanyKey) -> float | None:
@@ -176,6 +191,37 @@ def person_name(a: str, b: str) -> float | None:
     if not a or not b:
         return None
     return 1.0 if a == b else _ratio(a, b)
+
+
+# Province-level divisions that are cities (直辖市): their province code names the city.
+_MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
+
+
+def _city(code: str) -> str | None:
+    prefix = _places.code_prefix(code)
+    if len(prefix) >= 4:
+        return prefix[:4]
+    return prefix if prefix in _MUNICIPALITIES else None
+
+
+def same_city(a: str, b: str) -> float | None:
+    """Whether two places (GB/T 2260 codes) are in the same city.
+
+    Args:
+        a: one record's place (``370202`` 市南区, ``370200`` 青岛, ``370000`` 山东 …).
+        b: the other's.
+
+    Returns:
+        1.0 when both name a city (or a district of one) and it is the same city; 0.0 when
+        the places contradict; None when either is a province (山东 says too little to
+        agree with 青岛).
+    """
+    if not _places.compatible(a, b):
+        return 0.0
+    ca, cb = _city(a), _city(b)
+    if ca is None or cb is None:
+        return None
+    return 1.0 if ca == cb else 0.0
 
 
 def shared(a: Collection[Any], b: Collection[Any]) -> float | None:

@@ -19,6 +19,10 @@ email       0.4    0.0004   +10, likewise
 contact     0.3    0.01     +5 (same contact person name; 王伟 is common)
 address     0.4    0.006    +6 when the street parts agree; -1 when they clearly differ
                             (offices move, people write the warehouse)
+location    0.9    0.25     +2 when both places are known to the city and it is the same
+                            city (名称, else 地区, else 地址): similar names are common,
+                            but a quarter of them at most sit in one city; a contradiction
+                            is a veto (below), not a weight
 birthday    0.95   0.03     ±5 (individual customers)
 ==========  =====  =======  ===========================================================
 
@@ -29,8 +33,12 @@ a pair is called a duplicate when the evidence reaches 5 bits. What that means i
 * the same brand alone is a duplicate (8 − 5 = 3 bits, score 0.89);
 * a name similarity of 0.94 alone is, 0.92 alone is not: one character more or less in a
   six-character brand (金智电子科技 / 金智达电子科技) is as often another company;
+* with both in one city, 0.92 is (4.3 + 2 − 5): one character more or less in a
+  six-character brand, in the same city, is more often one company typed twice;
 * a name of 0.83 (one typo in 金智电子科技) with a shared phone or e-mail is a duplicate
   (0.2 + 10 − 5 bits), and so is one with the same contact person and street address;
+  a typo in the industry words only (金智电子科枝) scores 0.93, because the trade name,
+  which is what tells companies apart, agrees;
 * a shared phone with an unrelated name is not (−6 + 10 − 5): accountants and agents give
   their own number for many companies.
 
@@ -60,6 +68,7 @@ from crmkit.domain.dedup.comparators import (
     exact,
     person_name,
     phones_shared,
+    same_city,
     shared,
 )
 from crmkit.domain.dedup.matcher import FieldRule, MatchConfig, field_block
@@ -188,6 +197,7 @@ CUSTOMER_MATCH: Final = MatchConfig(
         FieldRule("emails", emails_shared, 10.0, label="email"),
         FieldRule("contacts", shared, 5.0, label="contact"),
         FieldRule("address", address, 6.0, disagree=-1.0, floor=0.7),
+        FieldRule("location", same_city, 2.0),
         FieldRule("birthday", date_within(0), 5.0, disagree=-5.0),
     ),
     threshold=0.5,
