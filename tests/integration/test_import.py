@@ -75,6 +75,7 @@ def test_a_row_can_duplicate_an_earlier_duplicate_row(crm, team):
         (4, Outcome.DUPLICATE, "row 3"),
     ]
 
+
 def test_reimporting_the_same_file_creates_nothing_new(crm, team):
     with crm.session(actor=team["admin"]) as s:
         first = s.imports.run(_file())

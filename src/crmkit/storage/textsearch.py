@@ -5,8 +5,8 @@ A query is NFKC-normalised and case-folded; a query that looks like a phone numb
 
 - A query of three or more characters matches a customer when it is a substring of the
   customer's name, of one of its live contacts' names, or of the digits of one of their phone
-  numbers (E.164 digits or the national number). SQL backends answer this from a trigram
-  index (SQLite FTS5 ``trigram``, PostgreSQL ``pg_trgm``).
+  numbers (E.164 digits, which end with the national number). SQL backends answer this from
+  a trigram index (SQLite FTS5 ``trigram``, PostgreSQL ``pg_trgm``).
 - A trigram index cannot answer a one- or two-character query, and scanning a million rows
   for one would be slow, so such a query matches the *start* of the customer's name or of a
   live contact's name (a B-tree range): "金智" finds 金智电子…, "张" finds every 张 contact.
@@ -31,9 +31,12 @@ def normalize_query(text: str) -> str:
 
 
 def phone_terms(phone: Phone | None) -> list[str]:
+    # The national number (138…) is the end of the E.164 digits (86138…), so every part of
+    # it is already a substring of those: indexing it again would only make the trigram
+    # index larger and every write slower.
     if phone is None:
         return []
-    return [phone.e164.lstrip("+"), phone.national_digits]
+    return [phone.e164.lstrip("+")]
 
 
 def search_terms(customer: Customer, contacts: Iterable[Contact]) -> list[str]:
