@@ -88,6 +88,30 @@ def test_reimporting_the_same_file_creates_nothing_new(crm, team):
     assert total == 2
 
 
+def test_reimporting_a_file_whose_rows_updated_one_customer_creates_nothing(crm, team):
+    # Both rows update the stored customer; the second moves it to 上海, so the first row
+    # (青岛) no longer matches it. Importing the file again must still create nothing.
+    sheet = (
+        "公司名称,地区\r\n"
+        "金智电子科技有限公司,山东省/青岛市/市南区\r\n"
+        "金智电子科技有限公司,上海市/浦东新区\r\n"
+    )
+    with crm.session(actor=team["admin"]) as s:
+        stored = s.customers.create(name="金智电子科技有限公司")
+        first = s.imports.run(_file(sheet), on_duplicate="update")
+    assert [(r.outcome, r.customer_id) for r in first.results] == [
+        (Outcome.UPDATED, stored.id),
+        (Outcome.UPDATED, stored.id),
+    ]
+    with crm.session(actor=team["admin"]) as s:
+        again = s.imports.run(_file(sheet), on_duplicate="update")
+        assert s.customers.count() == 1
+    assert [(r.outcome, r.duplicate_of) for r in again.results] == [
+        (Outcome.DUPLICATE, stored.id),
+        (Outcome.DUPLICATE, stored.id),
+    ]
+
+
 def test_a_dry_run_reports_the_same_outcomes_and_writes_nothing(crm, team):
     with crm.session(actor=team["admin"]) as s:
         preview = s.imports.preview(_file())

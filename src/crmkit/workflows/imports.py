@@ -417,7 +417,10 @@ class ImportService:
         return job, []
 
     def _imported_before(self, sha: str, job_id: str) -> dict[int, str]:
-        """Rows of this very file that an earlier, finished import created: row -> id."""
+        """Rows of this very file that an earlier, finished import created or updated a
+        customer with: row -> id. (An updated row counts too: a later row of the file may
+        have changed that customer so that this row no longer matches it, and importing
+        the file again must not then create it.)"""
         s = self._s
         out: dict[int, str] = {}
         for job in s.uow.imports.list(
@@ -426,7 +429,8 @@ class ImportService:
             if job.id == job_id:
                 continue
             for r in self._stored_rows(job.id):
-                if r.outcome is Outcome.CREATED and r.customer_id and r.row not in out:
+                applied = r.outcome in (Outcome.CREATED, Outcome.UPDATED)
+                if applied and r.customer_id and r.row not in out:
                     out[r.row] = r.customer_id
         return out
 
@@ -536,7 +540,8 @@ class ImportService:
         return [results[r.number] for r in rows]
 
     def _again(self, number: int, ctx: _Context) -> RowResult | None:
-        """A row an earlier import of this file created: a duplicate of that customer."""
+        """A row an earlier import of this file created or updated a customer with: a
+        duplicate of that customer."""
         earlier = ctx.imported_before.get(number)
         if earlier is None:
             return None
