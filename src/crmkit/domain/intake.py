@@ -14,12 +14,12 @@ Everything here is pure and picklable: an import prepares its next batch of rows
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import attrs
+import uuid_utils
 
 from crmkit.domain.audit import snapshot
 from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_input
@@ -43,8 +43,15 @@ REFERENCE_FIELDS = ("owner_id", "co_owner_ids", "parent_id", "related_customer_i
 
 
 def new_id() -> str:
-    """A new opaque entity id."""
-    return str(uuid.uuid4())
+    """A new entity id: a UUIDv7 (RFC 9562), in its usual 36-character text form.
+
+    Its first 48 bits are the creation time in milliseconds, so ids created together sort
+    together: each insert extends the end of every index on an id instead of landing on a
+    random page of it, which is what keeps imports into a large store fast (a random id
+    dirties a different page of each index for every row). The id discloses when the
+    record was created, which the record shows anyway; it stays opaque otherwise.
+    """
+    return str(uuid_utils.uuid7())
 
 
 def parse_new_customer(
