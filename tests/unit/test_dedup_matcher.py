@@ -81,7 +81,7 @@ def test_one_typo_in_the_industry_words_with_the_same_city_is_a_duplicate():
     assert reasons[:2] == ("name≈0.93", "location=")
 
 
-def test_a_typo_in_the_industry_words_alone_is_not_enough_in_different_cities_unknown():
+def test_an_industry_typo_without_a_shared_city_or_another_trade_name_is_not_a_duplicate():
     # Without a place on one side the same name with a typo stays below the threshold…
     duplicate, _ = verdict(
         customer("a", name="金智电子科技有限公司"), customer("b", name="金智电子科枝有限公司")

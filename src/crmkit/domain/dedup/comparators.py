@@ -123,9 +123,7 @@ def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
                 1 - TRADE_NAME_SHARE
             ) * _token_sort(a.industry_word, b.industry_word)
         # Same trade name, industry written differently (金智华瑞贸易 / 金智华瑞商贸).
-        structured = TRADE_NAME_SHARE * _ratio(a.trade_name, b.trade_name) + (
-            1 - TRADE_NAME_SHARE
-        ) * _ratio(a.industry_word, b.industry_word)
+        structured = _structured(a.trade_name, b.trade_name, a.industry_word, b.industry_word)
         plain = max(plain, structured)
     elif not latin:
         plain = max(plain, _aligned(a, b), _aligned(b, a))
@@ -146,8 +144,14 @@ def _aligned(a: CompanyKey, b: CompanyKey) -> float:
         return 0.0
     if len(b.brand) <= len(a.trade_name) or not b.brand.startswith(a.trade_name):
         return 0.0
-    rest = b.brand[len(a.trade_name) :]
-    return TRADE_NAME_SHARE + (1 - TRADE_NAME_SHARE) * _ratio(a.industry_word, rest)
+    return _structured(a.trade_name, a.trade_name, a.industry_word, b.brand[len(a.trade_name) :])
+
+
+def _structured(trade_a: str, trade_b: str, industry_a: str, industry_b: str) -> float:
+    """Two Chinese brands compared part by part, the trade name weighing most."""
+    return TRADE_NAME_SHARE * _ratio(trade_a, trade_b) + (1 - TRADE_NAME_SHARE) * _ratio(
+        industry_a, industry_b
+    )
 
 
 def company_name(a: CompanyKey, b: CompanyKey) -> float | None:

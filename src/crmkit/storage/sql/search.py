@@ -6,11 +6,10 @@ module turns it into SQL.
 **The indexed document.** Each customer row carries ``search_text``: its name, its live
 contacts' names and the digits of every phone number of both (E.164 digits, ``86138…``,
 which end with the national number, so ``138…`` matches too), NFKC-normalised, case-folded
-and joined with U+0001 (a
-character no query contains, so no match spans two terms). ``add``/``add_many``/``update``
-write it with the customer; contact writes and purges mark their customer *dirty* and the
-unit of work rewrites those documents (in one executemany) before the next customer list or
-count in the same unit of work and at commit.
+and joined with U+0001 (a character no query contains, so no match spans two terms).
+``add``/``add_many``/``update`` write it with the customer; contact writes and purges mark
+their customer *dirty* and the unit of work rewrites those documents (in one executemany)
+before the next customer list or count in the same unit of work and at commit.
 
 **SQLite.** An FTS5 external-content table ``customer_fts`` (``tokenize='trigram'``,
 ``content='customers'``, ``content_rowid='seq'``) indexes ``search_text``; triggers on
