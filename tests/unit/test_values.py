@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,6 +73,34 @@ def test_every_generated_mobile_parses_to_a_mobile(raw: str):
     phone = Phone.parse(raw)
     assert phone.kind is PhoneKind.MOBILE
     assert Phone.parse(phone.e164) == phone
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A1[0-9]{10}\Z"),  # shaped like a mobile, valid or not
+        st.from_regex(r"\A0[1-9][0-9]{1,2}-?[0-9]{7,8}\Z"),  # shaped like a landline
+        st.from_regex(r"\A\+[1-9][0-9]{6,13}\Z"),  # any country
+        st.text("0123456789 -+()", max_size=16),
+    )
+)
+def test_a_number_is_accepted_and_classified_exactly_as_libphonenumber_says(raw: str):
+    try:
+        number = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    valid = number is not None and phonenumbers.is_valid_number(number)
+    try:
+        phone = Phone.parse(raw)
+    except ValidationError:
+        assert not valid
+        return
+    assert valid and number is not None
+    assert phone.e164 == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    mobile = phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    assert phone.is_mobile is mobile
 
 
 def test_email_domains_are_normalised_and_dedup_keys_case_folded():

@@ -52,8 +52,8 @@ def _formatted(e164: str, form: int) -> str:
     return phonenumbers.format_number(phonenumbers.parse(e164, None), form)
 
 
-def _classify(number: phonenumbers.PhoneNumber) -> PhoneKind:
-    t = phonenumbers.number_type(number)
+def _classify(t: int) -> PhoneKind:
+    """The kind of a number whose libphonenumber type is ``t``."""
     if t in _MOBILE_TYPES or t in _EITHER_TYPES:
         return PhoneKind.MOBILE
     if t in _FIXED_TYPES:
@@ -67,10 +67,12 @@ _KINDS: dict[str, PhoneKind] = {}
 _KINDS_MAX = 65536
 
 
-def _kind_of(e164: str, number: phonenumbers.PhoneNumber | None = None) -> PhoneKind:
+def _kind_of(e164: str, number_type: int | None = None) -> PhoneKind:
     kind = _KINDS.get(e164)
     if kind is None:
-        kind = _classify(number if number is not None else phonenumbers.parse(e164, None))
+        if number_type is None:
+            number_type = phonenumbers.number_type(phonenumbers.parse(e164, None))
+        kind = _classify(number_type)
         if len(_KINDS) >= _KINDS_MAX:
             _KINDS.clear()  # bounded; refilled from use
         _KINDS[e164] = kind
@@ -109,10 +111,13 @@ class Phone:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException as exc:
             raise _fail(field, "phone.invalid", raw) from exc
-        if not phonenumbers.is_valid_number(number):
+        # A number is valid exactly when libphonenumber finds it a type (is_valid_number
+        # is that test): one pass over the region's number patterns instead of two.
+        number_type = phonenumbers.number_type(number)
+        if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
             raise _fail(field, "phone.invalid", raw)
         phone = cls(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-        kind = _kind_of(phone.e164, number)
+        kind = _kind_of(phone.e164, number_type)
         if require is PhoneKind.MOBILE and kind is not PhoneKind.MOBILE:
             raise _fail(field, "phone.not_mobile", raw)
         if require is PhoneKind.FIXED_LINE and kind is not PhoneKind.FIXED_LINE:

@@ -63,7 +63,7 @@ from crmkit.domain.intake import (
 )
 from crmkit.domain.messages import active_language
 from crmkit.storage.ports import ImportQuery, IndexEntry, Page, StoredPair
-from crmkit.workflows._common import page_limit
+from crmkit.workflows._common import page_limit, young_collections_only
 from crmkit.workflows._pool import Inputs, RowPreparer
 from crmkit.workflows.context import Permission
 from crmkit.workflows.dedup import stored_pair as _stored_pair
@@ -335,7 +335,7 @@ class ImportService:
         preparer = RowPreparer(
             s.runtime.settings.import_workers if workers is None else workers, todo
         )
-        with preparer:
+        with preparer, young_collections_only():
             batches = (
                 self._inputs(batch, ctx)
                 for batch in _batches((r for r in table.rows if r.number > done), BATCH)

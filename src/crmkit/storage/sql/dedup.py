@@ -50,7 +50,7 @@ from crmkit.storage.ports import (
     StoredPair,
     Verdict,
 )
-from crmkit.storage.sql.common import cas_update, chunks, page, raise_taken
+from crmkit.storage.sql.common import cas_update, chunks, insert_many, page, raise_taken
 from crmkit.storage.sql.engine import begin_writing
 from crmkit.storage.sql.rows import json_value
 from crmkit.storage.sql.tables import (
@@ -93,13 +93,16 @@ class SqlDedup:
             return
         if not new:
             self._forget(kind, [e.entity_id for e in entries])
-        self._conn.execute(
-            insert(dedup_entries),
+        insert_many(
+            self._conn,
+            dedup_entries,
             [{"kind": kind, "entity_id": e.entity_id, "record": e.record} for e in entries],
         )
-        keys = [{"key": k, "entity_id": e.entity_id} for e in entries for k in e.keys]
-        if keys:
-            self._conn.execute(insert(dedup_keys), keys)
+        insert_many(
+            self._conn,
+            dedup_keys,
+            [{"key": k, "entity_id": e.entity_id} for e in entries for k in e.keys],
+        )
 
     def remove(self, kind: str, ids: Sequence[str]) -> None:
         self._forget(kind, ids)
@@ -185,8 +188,9 @@ class SqlDedup:
                     p.kind == kind, tuple_(p.left_id, p.right_id).in_(list(chunk))
                 )
             )
-        self._conn.execute(
-            insert(dedup_pairs),
+        insert_many(
+            self._conn,
+            dedup_pairs,
             [
                 {
                     "kind": kind,
@@ -439,8 +443,9 @@ class SqlImports:
             self._conn.execute(
                 delete(import_rows).where(r.job_id == job_id, r.row.in_(list(chunk)))
             )
-        self._conn.execute(
-            insert(import_rows),
+        insert_many(
+            self._conn,
+            import_rows,
             [{"job_id": job_id, "row": x.row, "result": result_to_plain(x)} for x in results],
         )
 

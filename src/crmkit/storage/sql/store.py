@@ -59,7 +59,7 @@ from crmkit.storage.ports import (
     UserRepository,
 )
 from crmkit.storage.sql import rows
-from crmkit.storage.sql.common import cas_update, chunks, page, raise_taken
+from crmkit.storage.sql.common import cas_update, chunks, insert_many, page, raise_taken
 from crmkit.storage.sql.dedup import SqlDedup, SqlImports, SqlRequests
 from crmkit.storage.sql.engine import build_engine
 from crmkit.storage.sql.migrate import upgrade_to_head
@@ -337,9 +337,9 @@ class SqlCustomers:
         owners = [{"customer_id": c.id, "user_id": u} for c in batch for u in c.co_owner_ids]
         tags = [{"customer_id": c.id, "tag": t} for c in batch for t in c.tags]
         if owners:
-            self._conn.execute(insert(customer_co_owners), owners)
+            insert_many(self._conn, customer_co_owners, owners)
         if tags:
-            self._conn.execute(insert(customer_tags), tags)
+            insert_many(self._conn, customer_tags, tags)
 
     def add(self, customer: Customer) -> None:
         self.add_many([customer])
@@ -362,7 +362,7 @@ class SqlCustomers:
         values = [rows.customer_row(c, search_document(c, people.get(c.id, ()))) for c in batch]
         try:
             with self._conn.begin_nested():  # so the check below can still run on PostgreSQL
-                self._conn.execute(insert(customers), values)
+                insert_many(self._conn, customers, values)
         except IntegrityError as exc:
             raise_taken(self._conn, customers, "customer", [c.id for c in batch], exc)
         self._side_rows(batch)
@@ -571,7 +571,7 @@ class SqlContacts:
             return
         try:
             with self._conn.begin_nested():
-                self._conn.execute(insert(contacts), [rows.contact_row(c) for c in batch])
+                insert_many(self._conn, contacts, [rows.contact_row(c) for c in batch])
         except IntegrityError as exc:
             wanted = sorted({c.customer_id for c in batch})
             known = set(
@@ -785,7 +785,7 @@ class SqlAudit:
 
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
-            self._conn.execute(insert(audit_log), [rows.audit_row(e) for e in entries])
+            insert_many(self._conn, audit_log, [rows.audit_row(e) for e in entries])
 
     def history(self, entity_id: str) -> builtins.list[AuditEntry]:
         stmt = select(audit_log).where(audit_log.c.entity_id == entity_id).order_by(audit_log.c.seq)
