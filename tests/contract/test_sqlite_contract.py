@@ -31,3 +31,33 @@ class TestSqliteInMemoryStoreContract(StoreContract):
 
     def make_store(self) -> Store:
         return SqlStore("sqlite://")
+
+
+def test_the_text_index_matches_the_customers_after_batches_edits_and_purges(tmp_path: Path):
+    # New customers enter SQLite's FTS5 index one batch at a time (add_many), edits and
+    # deletions by trigger: FTS5's own check compares the index with the customers table.
+    import attrs
+    from sqlalchemy import text
+
+    from crmkit.testing.builders import make_customer
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'fts.db'}")
+    batch = [make_customer(name=f"青岛金智{i}号电子科技有限公司") for i in range(1200)]
+    with store.unit_of_work() as uow:
+        uow.customers.add_many(batch[:700])  # more than one chunk of ids
+        uow.customers.add_many(batch[700:])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        renamed = attrs.evolve(batch[3], name="北京华夏建材有限公司", version=2)
+        uow.customers.update(renamed, expected_version=1)
+        uow.customers.purge([batch[5].id])
+        uow.commit()
+    with store.engine.connect() as conn:
+        conn.execute(
+            text("INSERT INTO customer_fts(customer_fts, rank) VALUES ('integrity-check', 1)")
+        )
+        hits = conn.execute(
+            text("SELECT count(*) FROM customer_fts WHERE customer_fts MATCH '\"电子科技\"'")
+        ).scalar_one()
+    assert hits == 1200 - 2
+    store.close()

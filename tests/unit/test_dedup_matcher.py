@@ -497,4 +497,7 @@ def test_the_default_configurations_and_records_survive_pickling():
         assert copy == config
         assert Matcher(copy).score(a, b) == Matcher(config).score(a, b)
         assert Matcher(copy).block_keys(a) == Matcher(config).block_keys(a)
-    assert pickle.loads(pickle.dumps(a)) == a
+    copy = pickle.loads(pickle.dumps(a))
+    assert copy == a
+    with pytest.raises(TypeError):  # still read-only after the trip
+        copy.values["name"] = None  # type: ignore[index]

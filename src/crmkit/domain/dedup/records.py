@@ -86,8 +86,15 @@ class Record:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A read-only mapping does not pickle; records travel from the processes that
-        # prepare an import's rows.
-        return (Record, (self.id, dict(self.values)))
+        # prepare an import's rows. They arrive frozen already: not filtered again.
+        return (_restore_record, (self.id, dict(self.values)))
+
+
+def _restore_record(id: str, values: dict[str, Any]) -> Record:
+    record = object.__new__(Record)
+    object.__setattr__(record, "id", id)
+    object.__setattr__(record, "values", MappingProxyType(values))
+    return record
 
 
 # -- helpers ------------------------------------------------------------------------------

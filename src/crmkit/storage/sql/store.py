@@ -65,6 +65,7 @@ from crmkit.storage.sql.engine import build_engine
 from crmkit.storage.sql.migrate import upgrade_to_head
 from crmkit.storage.sql.search import customer_text_clause, like_escape, prefix
 from crmkit.storage.sql.tables import (
+    SQLITE_FTS_TABLE,
     audit_log,
     contacts,
     customer_co_owners,
@@ -89,6 +90,12 @@ SUMMARY: list[ColumnClause[Any]] = [
     column(n) for n in ("id", "name", "owner_id", "co_owner_ids", "created_at", "deleted_at")
 ]
 SELECT_SUMMARIES = select(*SUMMARY).select_from(customers)
+# New customers' search documents into SQLite's FTS5 index (updates and deletes keep it in
+# step by trigger: see search.py).
+_INDEX_NEW = text(
+    f"INSERT INTO {SQLITE_FTS_TABLE}(rowid, search_text) "
+    "SELECT seq, search_text FROM customers WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 SELECT_SHARED_CUSTOMERS = select(*READ).select_from(
     customer_co_owners.join(customers, customers.c.id == customer_co_owners.c.customer_id)
 )
@@ -349,8 +356,9 @@ class SqlCustomers:
         and the contacts given with them.
 
         A new customer's search document is its own name and phones plus those of the
-        contacts given with it; the FTS5 entry is written by the insert trigger (SQLite) or
-        indexed with the row (PostgreSQL), once. A taken id raises
+        contacts given with it; SQLite's FTS5 index takes the batch's documents in one
+        ``INSERT … SELECT`` (half the work of a trigger's statement per row), PostgreSQL
+        indexes them with the rows. A taken id raises
         ``ConcurrencyError(expected=0)``, like a stale update: someone else created it first.
         """
         if not batch:
@@ -365,6 +373,9 @@ class SqlCustomers:
                 insert_many(self._conn, customers, values)
         except IntegrityError as exc:
             raise_taken(self._conn, customers, "customer", [c.id for c in batch], exc)
+        if self._uow.dialect == "sqlite":
+            for chunk in chunks([c.id for c in batch]):
+                self._conn.execute(_INDEX_NEW, {"ids": list(chunk)})
         self._side_rows(batch)
         new = {c.id for c in batch}
         self._uow.sql_contacts.insert(
