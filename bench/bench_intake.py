@@ -678,7 +678,8 @@ def part_scale(backend: str, n: int, args: argparse.Namespace, summary: dict[str
 
 
 def raw_insert(tag: str, rows: Sequence[LabelledRow]) -> float:
-    """``sqlite3.executemany`` of the rows' values into a migrated, empty ``customers``."""
+    """``sqlite3.executemany`` of the rows' values into a migrated, empty ``customers``,
+    with their text-search entries."""
     crm, _ = open_store("sqlite", tag, fresh=True)
     crm.close()
     now = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -720,9 +721,16 @@ def raw_insert(tag: str, rows: Sequence[LabelledRow]) -> float:
     conn = sqlite3.connect(f"{OUT / tag}.db", isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
     t = time.perf_counter()
+    # New customers enter the FTS5 index a batch at a time, as the store's add_many does.
+    index = (
+        "INSERT INTO customer_fts(rowid, search_text) SELECT seq, search_text FROM customers "
+        "WHERE id IN ({})"
+    )
     conn.execute("BEGIN")
     for k in range(0, len(values), 500):  # the import's batch size, one commit each
-        conn.executemany(sql, values[k : k + 500])
+        batch = values[k : k + 500]
+        conn.executemany(sql, batch)
+        conn.execute(index.format(", ".join("?" * len(batch))), [v[0] for v in batch])
         conn.execute("COMMIT")
         conn.execute("BEGIN")
     conn.execute("COMMIT")
