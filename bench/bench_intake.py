@@ -18,8 +18,9 @@ Parts (``--parts``, all by default):
 ``load``
     For each ``--sizes`` N and backend: a store of N customers with duplicates (the first N
     rows of ``generate(N + --import-n)``), loaded through ``imports.run(on_duplicate=
-    "create")`` from files of ``--chunk`` rows that never hold one company twice, so the
-    duplicate index holds every pair a messy CRM would. Kept for ``--reuse``.
+    "create", workers=--load-workers)`` from files of ``--chunk`` rows that never hold one
+    company twice, so the duplicate index holds every pair a messy CRM would. Kept for
+    ``--reuse``.
 ``scan``
     ``dedup.scan()`` over each loaded store (time, clusters, pairwise quality against the
     truth), candidate pairs per record, and ``dedup.rebuild()`` at the sizes given in
@@ -487,7 +488,7 @@ def load_base(
             say(f"[{backend} {n:,}] --no-load: stopping before load file {k + 1}/{len(split)}")
             break
         path = write_sheet([rows[i] for i in f], OUT / f"{tag}_load{k}", "csv")
-        report, took = run_import(crm, admin, path, "create")
+        report, took = run_import(crm, admin, path, "create", args.load_workers)
         path.unlink()
         imp.add(f, report)
         done = len(imp.outcome)
@@ -966,6 +967,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--scan-repeat", type=int, default=3)
     parser.add_argument("--rebuild-sizes", type=int, nargs="*", default=[100_000])
+    parser.add_argument(
+        "--load-workers",
+        type=int,
+        default=1,
+        help="load: worker processes for the load's imports (imports.run(workers=...))",
+    )
     parser.add_argument(
         "--workers",
         type=int,
