@@ -40,7 +40,7 @@ def insert_many(conn: Connection, table: Table, values: Sequence[Mapping[str, An
         return
     names = tuple(values[0])
     sql, processors = _raw_insert(table, conn.dialect, names)
-    if not any(processors):
+    if not any(processors):  # e.g. the duplicate index's key rows, the most numerous
         params = [tuple([v[n] for n in names]) for v in values]
     else:
         pairs = tuple(zip(names, processors, strict=True))

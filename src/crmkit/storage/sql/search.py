@@ -16,8 +16,8 @@ before the next customer list or count in the same unit of work and at commit.
 ``add_many`` indexes a batch of new customers in one ``INSERT … SELECT`` (a trigger's
 statement per row cost twice as much); triggers on ``customers`` keep it in step on a change
 of ``search_text`` and on delete, so purging a customer removes its entry in the same
-statement. A query becomes an FTS5
-phrase, ``seq IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH '"q"')``.
+statement. A query becomes an FTS5 phrase,
+``seq IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH '"q"')``.
 
 **PostgreSQL.** A GIN index with ``gin_trgm_ops`` (extension ``pg_trgm``) on
 ``search_text``, queried with ``search_text LIKE '%q%'`` (the document and the query are

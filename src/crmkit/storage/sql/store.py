@@ -343,10 +343,8 @@ class SqlCustomers:
     def _side_rows(self, batch: Sequence[Customer]) -> None:
         owners = [{"customer_id": c.id, "user_id": u} for c in batch for u in c.co_owner_ids]
         tags = [{"customer_id": c.id, "tag": t} for c in batch for t in c.tags]
-        if owners:
-            insert_many(self._conn, customer_co_owners, owners)
-        if tags:
-            insert_many(self._conn, customer_tags, tags)
+        insert_many(self._conn, customer_co_owners, owners)
+        insert_many(self._conn, customer_tags, tags)
 
     def add(self, customer: Customer) -> None:
         self.add_many([customer])
