@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import itertools
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmkit import DedupConfig
+from crmkit.domain.dedup import CUSTOMER_MATCH
 from crmkit.testing import open_test_crm
-from crmkit.workflows.imports import Outcome
+from crmkit.workflows.imports import BATCH, Outcome
 
 SHEET = (
     "公司名称,手机号码,地区,负责人,联系人,联系人手机,备注\r\n"
@@ -119,6 +123,44 @@ def test_a_dry_run_reports_the_same_outcomes_and_writes_nothing(crm, team):
         assert s.audit.list(entity_type="customer").items == ()
         real = s.imports.run(_file())
     assert [r.outcome for r in preview.results] == [r.outcome for r in real.results]
+
+
+def test_a_dry_run_agrees_with_the_run_when_blocks_outgrow_their_cap(backend_url, clock):
+    # With blocks capped at two records, rows 2 and 3 (a duplicate) fill the file's slots
+    # for the key t:金智, so row 4 is not filed under it; the store holds rows 2 and 4
+    # under it. Row 5, a batch later, shares only that key with row 4 (a typo in the
+    # industry word, the same contact person). The dry run, which has only the file's
+    # index, creates it; so must the run, though the store could now show it row 4.
+    capped = DedupConfig(customer_match=attrs.evolve(CUSTOMER_MATCH, max_block_size=2))
+    crm = open_test_crm(backend_url, clock=clock, dedup=capped)
+    filler = "".join(
+        f"{a}{b}商贸有限公司,,\r\n"
+        for a, b in itertools.islice(
+            itertools.permutations("甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥春夏秋冬", 2), BATCH
+        )
+    )
+    sheet = (
+        "公司名称,手机号码,联系人\r\n"
+        "金智贸易有限公司,13800138001,\r\n"
+        "金智贸易有限公司,13800138001,\r\n"
+        "金智电子科技有限公司,13800138002,李四\r\n"
+        f"{filler}"
+        "金智电子科枝有限公司,13800138003,李四\r\n"
+    )
+    try:
+        admin = crm.bootstrap_admin(name="管理员", password="admin-pass-1")
+        with crm.session(actor=admin) as s:
+            preview = s.imports.preview(_file(sheet))
+            real = s.imports.run(_file(sheet))
+    finally:
+        crm.close()
+    assert [(r.outcome, r.duplicate_of) for r in preview.results[:3]] == [
+        (Outcome.CREATED, None),
+        (Outcome.DUPLICATE, "row 2"),
+        (Outcome.CREATED, None),
+    ]
+    assert [r.outcome for r in real.results] == [r.outcome for r in preview.results]
+    assert real.results[-1].outcome is Outcome.CREATED
 
 
 def test_update_policy_fills_the_matching_customer(crm, team):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -205,7 +205,7 @@ class DedupIndex:
         return [d.public for d in self.describe(kind, found)]
 
     def batch_candidates(
-        self, kind: Kind, keys: Sequence[frozenset[int]], *, exclude: Iterable[str] = ()
+        self, kind: Kind, keys: Sequence[frozenset[int]], *, exclude: Collection[str] = ()
     ) -> list[list[Record]]:
         """For each of many records (given by their blocking keys), the indexed records
         sharing most keys with it (at most ``config.candidates``): one key lookup and one
@@ -213,7 +213,6 @@ class DedupIndex:
         if not keys:
             return []
         s = self._s
-        skip = set(exclude)
         holders = s.uow.dedup.lookup(
             {k for ks in keys for k in ks}, per_key=self.config.match(kind).max_block_size
         )
@@ -222,7 +221,7 @@ class DedupIndex:
             shared: dict[str, int] = {}
             for key in ks:
                 for id in holders.get(key, ()):
-                    if id not in skip:
+                    if id not in exclude:
                         shared[id] = shared.get(id, 0) + 1
             wanted.append(sorted(shared, key=lambda i: (-shared[i], i))[: self.config.candidates])
         encoded = s.uow.dedup.records(kind, sorted({i for ids in wanted for i in ids}))

@@ -507,7 +507,7 @@ class ImportService:
                 )
                 continue
             prepared.append(outcome)
-        stored = self._store_candidates(prepared)
+        stored = self._store_candidates(prepared, ctx)
         matcher = index.matcher("customer")
         to_create: list[_Prepared] = []
         duplicates: dict[int, list[Match]] = {}
@@ -533,6 +533,8 @@ class ImportService:
                 results[p.row.number] = result
         if to_create and not ctx.dry_run:
             self._write(to_create)
+        if not ctx.dry_run:
+            ctx.created.update(p.customer.id for p in to_create)
         for p in to_create:
             results[p.row.number] = RowResult(
                 p.row.number, Outcome.CREATED, customer_id=None if ctx.dry_run else p.customer.id
@@ -580,9 +582,16 @@ class ImportService:
             return RowResult(row.number, Outcome.FAILED, problems=p.failure)
         return _Prepared(row, p.customer, p.contact, p.record, p.keys, p)
 
-    def _store_candidates(self, prepared: list[_Prepared]) -> dict[int, list[Record]]:
-        """Each row's candidates in the store (one lookup for the whole batch)."""
-        found = self._s.dedup_index.batch_candidates("customer", [p.keys for p in prepared])
+    def _store_candidates(
+        self, prepared: list[_Prepared], ctx: _Context
+    ) -> dict[int, list[Record]]:
+        """Each row's candidates in the store (one lookup for the whole batch), leaving out
+        the customers this import created: their rows are in the file's index, which
+        picks what to compare by its own caps. Finding them again through the store could
+        decide a row differently from the dry run, which has only the file's index."""
+        found = self._s.dedup_index.batch_candidates(
+            "customer", [p.keys for p in prepared], exclude=ctx.created
+        )
         return {p.row.number: records for p, records in zip(prepared, found, strict=True)}
 
     def _decide(
@@ -799,6 +808,7 @@ class _Context:
     match_on: str | None
     in_file: _FileIndex
     imported_before: dict[int, str] = attrs.Factory(dict)
+    created: set[str] = attrs.Factory(set)  # customers this run created
 
     def is_match(self, match: Match, record: Record, candidates: Sequence[Record]) -> bool:
         """Is this stored record the row's match: a duplicate by the matcher, or, with
