@@ -163,6 +163,39 @@ def test_a_dry_run_agrees_with_the_run_when_blocks_outgrow_their_cap(backend_url
     assert real.results[-1].outcome is Outcome.CREATED
 
 
+def test_a_contact_mobile_without_a_contact_name_is_kept_on_the_customer_or_reported(crm, team):
+    sheet = (
+        "公司名称,手机,电话,联系人,联系人手机,职务\r\n"
+        "青岛金智电子科技有限公司,,,,13900001234,\r\n"  # becomes the customer's mobile
+        "上海华东建材有限公司,13700001111,,,13900005678,\r\n"  # its phone
+        "北京华夏建材有限公司,13600002222,0532-88886666,,13900009999,\r\n"  # no room
+        "广州天河贸易有限公司,,,,12345,\r\n"  # not a mobile
+        "深圳南山科技有限公司,,,,,经理\r\n"  # a title of nobody
+        "杭州西湖茶叶有限公司,,,王五,13900001111,经理\r\n"  # a contact
+    )
+    with crm.session(actor=team["admin"]) as s:
+        report = s.imports.run(_file(sheet))
+        by_row = {r.row: r for r in report.results}
+        first = s.customers.get(by_row[2].customer_id)
+        second = s.customers.get(by_row[3].customer_id)
+        assert s.contacts.list(customer_id=first.id).items == ()
+        (wang,) = s.contacts.list(customer_id=by_row[7].customer_id).items
+    assert [r.outcome for r in report.results] == [Outcome.CREATED] * 2 + [Outcome.FAILED] * 3 + [
+        Outcome.CREATED
+    ]
+    assert first.mobile.e164 == "+8613900001234"
+    assert (second.mobile.e164, second.phone.e164) == ("+8613700001111", "+8613900005678")
+    assert (wang.name, wang.mobile.e164, wang.title) == ("王五", "+8613900001111", "经理")
+    problems = {n: [(p.column, p.code) for p in by_row[n].problems] for n in (4, 5, 6)}
+    assert problems == {
+        4: [("联系人", "required_with")],
+        5: [("联系人手机", "phone.invalid"), ("联系人", "required_with")],
+        6: [("联系人", "required_with")],
+    }
+    assert "联系人手机" in by_row[4].problems[0].message_zh
+    assert "职务" in by_row[6].problems[0].message_en
+
+
 def test_update_policy_fills_the_matching_customer(crm, team):
     with crm.session(actor=team["admin"]) as s:
         s.imports.run(_file())

@@ -21,6 +21,7 @@ _active: ContextVar[Language] = ContextVar("crmkit_language", default="zh")
 CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     # generic
     "required": ("is required", "必填"),
+    "required_with": ("is required when {given} is given", "填写了{given}时必填"),
     "too_long": ("is longer than {max} characters", "超过 {max} 个字符"),
     "invalid_type": ("has the wrong type (expected {expected})", "类型错误（应为 {expected}）"),
     "invalid_choice": ("must be one of: {choices}", "必须是以下之一：{choices}"),

@@ -62,6 +62,7 @@ from crmkit.domain.intake import (
     row_problem,
 )
 from crmkit.domain.messages import active_language
+from crmkit.domain.values import Phone, PhoneKind
 from crmkit.storage.ports import ImportQuery, IndexEntry, Page, StoredPair
 from crmkit.workflows._common import page_limit, young_collections_only
 from crmkit.workflows._pool import Inputs, RowPreparer
@@ -453,6 +454,7 @@ class ImportService:
     ) -> tuple[tuple[list[SheetRow], dict[int, RowResult]], Inputs]:
         """What preparing a batch needs from its rows (cells mapped to fields, owners
         resolved to user ids), and the rows that fail before that."""
+        s = self._s
         early: dict[int, RowResult] = {}
         inputs: Inputs = []
         for row in rows:
@@ -461,6 +463,11 @@ class ImportService:
                 early[row.number] = failed
                 continue
             fields, contact_fields = _fields(row, ctx.header_map)
+            try:
+                _place_nameless_contact(fields, contact_fields, s.runtime.region, ctx.header_of)
+            except ValidationError as exc:
+                early[row.number] = _failed(row.number, exc.errors, ctx.header_of)
+                continue
             owner = fields.pop("owner", None)
             if owner:
                 try:
@@ -743,11 +750,40 @@ def _fields(row: SheetRow, header_map: HeaderMapping) -> tuple[dict[str, Any], d
             fields[field] = value
     if custom:
         fields["custom"] = custom
-    if contact and not contact.get("name"):
-        # A contact's mobile or title without a name cannot make a contact; the customer's
-        # own mobile column is the place for a company number.
-        contact = {}
     return fields, contact
+
+
+def _place_nameless_contact(
+    fields: dict[str, Any], contact: dict[str, Any], region: str, header_of: Mapping[str, str]
+) -> None:
+    """A row's contact details without the contact's name, which a contact needs.
+
+    The contact's mobile still says how to reach the company: a valid one becomes the
+    customer's mobile, or else its phone, where the row leaves that empty (moved from
+    ``contact`` into ``fields``). Details that find no place fail the row rather than
+    vanish.
+
+    Raises:
+        ValidationError: ``contact.name`` ``required_with`` the columns given, and the
+            mobile's own error if it is not a valid mobile number.
+    """
+    if not contact or contact.get("name"):
+        return
+    errors = FieldErrors()
+    mobile = contact.get("mobile")
+    if mobile is not None:
+        slot = next((f for f in ("mobile", "phone") if f not in fields), None)
+        try:
+            Phone.parse(mobile, region, field="contact.mobile", require=PhoneKind.MOBILE)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+        else:
+            if slot is not None:
+                fields[slot] = contact.pop("mobile")
+    if contact:
+        given = ", ".join(header_of.get(f"contact_{f}", f) for f in contact)
+        errors.add("contact.name", "required_with", None, given=given)
+    errors.raise_if_any()
 
 
 # ``match_on`` choices: the match record field that must be equal.
