@@ -15,6 +15,7 @@ per statement). SQLite has one writer at a time: the lock takes the database's w
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,30 @@ if TYPE_CHECKING:
     from crmkit.storage.sql.store import SqlUnitOfWork
 
 _LOCK = select(func.pg_advisory_xact_lock(bindparam("k")))
+
+# A key's first holders (see ``SqlDedup.lookup``). PostgreSQL joins each key to its first
+# rows laterally. SQLite has no LATERAL: each key's rows are bounded by its per_key-th holder,
+# found by an index seek (a key with fewer holders keeps them all: no id sorts after
+# U+10FFFF), so the join reads an index range per key either way.
+_PG_LOOKUP = (
+    "SELECT ks.key, h.entity_id FROM unnest(%s::bigint[]) AS ks(key) "
+    "CROSS JOIN LATERAL (SELECT entity_id FROM dedup_keys WHERE key = ks.key "
+    "ORDER BY entity_id LIMIT %s) AS h"
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _sqlite_lookup(n: int) -> str:
+    keys = ", ".join(["(?)"] * n)
+    return (
+        f"WITH ks(key) AS (VALUES {keys}), bound(key, last) AS ("
+        "SELECT ks.key, coalesce((SELECT entity_id FROM dedup_keys AS d WHERE d.key = ks.key "
+        "ORDER BY d.entity_id LIMIT 1 OFFSET ?), char(1114111)) FROM ks) "
+        "SELECT bound.key, h.entity_id FROM bound JOIN dedup_keys AS h "
+        "ON h.key = bound.key AND h.entity_id <= bound.last ORDER BY bound.key, h.entity_id"
+    )
+
+
 PAIR_COLUMNS: list[ColumnClause[Any]] = [
     column(n) for n in ("left_id", "right_id", "score", "reasons", "vetoed")
 ]
@@ -145,20 +170,22 @@ class SqlDedup:
         return found[:limit]
 
     def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
-        k = dedup_keys.c
+        # Each key's first holders come straight off the primary key (key, entity_id), at
+        # most ``per_key`` rows read a key. Ranking the holders with a window function read
+        # every holder of a large block first, and blocks grow with the store: at 1M
+        # customers a trade name or a street is shared by hundreds.
+        wanted = sorted(set(keys))
         out: dict[int, builtins.list[str]] = {}
-        for chunk in chunks(sorted(set(keys))):
-            ranked = (
-                select(
-                    k.key,
-                    k.entity_id,
-                    func.row_number().over(partition_by=k.key, order_by=k.entity_id).label("n"),
-                )
-                .where(k.key.in_(chunk))
-                .subquery()
-            )
-            stmt = select(ranked.c.key, ranked.c.entity_id).where(ranked.c.n <= per_key)
-            for key, entity_id in self._conn.execute(stmt):
+        if not wanted:
+            return out
+        if self._conn.dialect.name == "postgresql":
+            found = self._conn.exec_driver_sql(_PG_LOOKUP, (wanted, per_key))
+            for key, entity_id in found:
+                out.setdefault(int(key), []).append(entity_id)
+            return out
+        for chunk in chunks(wanted):
+            sql = _sqlite_lookup(len(chunk))
+            for key, entity_id in self._conn.exec_driver_sql(sql, (*chunk, per_key - 1)):
                 out.setdefault(int(key), []).append(entity_id)
         return out
 
