@@ -673,7 +673,7 @@ def part_scale(backend: str, n: int, args: argparse.Namespace, summary: dict[str
             profiled(f"similar-{backend}-{n}", similar)
     crm.close()
     if "speed" in args.parts and backend == "sqlite":
-        part_speed(n, rows, args, rec)
+        part_speed(n, rows, args, rec, imp)
     if not args.keep and not args.reuse:
         drop_store(backend, tag)
 
@@ -783,7 +783,7 @@ def validation_only(
 
 def timed_import(
     sp: dict[str, Any], label: str, tag: str, path: Path, workers: int, *, fresh: bool
-) -> None:
+) -> Any:
     """``imports.run`` of ``path`` into store ``tag`` (dropped after): seconds, outcomes
     and comparisons per row under ``sp[label + "_s" | "_counts" | "_compared"]``."""
     crm, admin = open_store("sqlite", tag, fresh=fresh)
@@ -799,9 +799,45 @@ def timed_import(
     )
     say(f"  import {label}, {workers} workers {took:.2f}s ({m / took:,.0f} rows/s)")
     say(f"    {report.counts}")
+    return report
 
 
-def part_speed(n: int, rows: Sequence[LabelledRow], args: argparse.Namespace, rec: dict) -> None:
+def heldout_links(
+    rows: Sequence[LabelledRow], n: int, load: Imported, report: Any
+) -> dict[str, float]:
+    """Link precision / recall / F1 of the held-out rows' outcomes imported into the store
+    that ``load`` loaded (as ``link_quality`` counts them: a row is a repeat when its
+    company was created by the load or by an earlier held-out row)."""
+    seen = {rows[i].entity for i, o in load.outcome.items() if o == "created"}
+    held = Imported()
+    held.row_of = dict(load.row_of)
+    order = list(range(n, n + len(report.results)))
+    held.add(order, report)
+    files = dict.fromkeys(order, order)
+    repeats = found = reported = correct = 0
+    for i in order:
+        if held.outcome[i] == "failed":
+            continue
+        entity = rows[i].entity
+        is_repeat = entity in seen
+        repeats += is_repeat
+        if held.outcome[i] == "duplicate":
+            reported += 1
+            j = held.linked_row(i, files)
+            ok = j is not None and rows[j].entity == entity
+            correct += ok
+            found += ok and is_repeat
+        if held.outcome[i] == "created":
+            seen.add(entity)
+    precision = correct / reported if reported else 1.0
+    recall = found / repeats if repeats else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "repeats": repeats}
+
+
+def part_speed(
+    n: int, rows: Sequence[LabelledRow], args: argparse.Namespace, rec: dict, load: Imported
+) -> None:
     held = rows[n:]
     m = len(held)
     base = f"intake_sqlite_{n}"
@@ -825,7 +861,9 @@ def part_speed(n: int, rows: Sequence[LabelledRow], args: argparse.Namespace, re
         timed_import(sp, f"empty{sfx}", "intake_empty", path, w, fresh=True)
         if Path(f"{OUT / base}.db").exists():
             sqlite_copy(base, "intake_full")
-            timed_import(sp, f"full{sfx}", "intake_full", path, w, fresh=False)
+            full = timed_import(sp, f"full{sfx}", "intake_full", path, w, fresh=False)
+            sp[f"full{sfx}_links"] = heldout_links(rows, n, load, full)
+            say(f"    links {sp[f'full{sfx}_links']}")
     if Path(f"{OUT / base}.db").exists():
         if args.profile:
             sub = write_sheet(held[: args.profile_rows], OUT / "intake_prof", args.format)
@@ -944,6 +982,14 @@ def write_scale(summary: dict[Any, dict[str, Any]], args: argparse.Namespace) ->
                         f"{sp[f'empty{sfx}_s'] / sp[f'full{sfx}_s']:.0%} of the empty-store "
                         f"rate (goal ≥ 80%); import at "
                         f"{(m / sp[f'empty{sfx}_s']) / v:.0%} of validation alone (goal ≥ 60%)."
+                    )
+                links = sp.get(f"full{sfx}_links")
+                if links:
+                    md(
+                        f"Its duplicate links against the {n:,}-customer store ({w} workers): "
+                        f"P / R / F1 {links['precision']:.4f} / {links['recall']:.4f} / "
+                        f"{links['f1']:.4f} over {links['repeats']:,} rows whose company the "
+                        "store (or an earlier row) already held."
                     )
 
 
