@@ -172,6 +172,7 @@ def test_a_contact_mobile_without_a_contact_name_is_kept_on_the_customer_or_repo
         "广州天河贸易有限公司,,,,12345,\r\n"  # not a mobile
         "深圳南山科技有限公司,,,,,经理\r\n"  # a title of nobody
         "杭州西湖茶叶有限公司,,,王五,13900001111,经理\r\n"  # a contact
+        "南京秦淮商贸有限公司,13700002222,0532-88887777,,137 0000 2222,\r\n"  # its own number
     )
     with crm.session(actor=team["admin"]) as s:
         report = s.imports.run(_file(sheet))
@@ -180,12 +181,14 @@ def test_a_contact_mobile_without_a_contact_name_is_kept_on_the_customer_or_repo
         second = s.customers.get(by_row[3].customer_id)
         assert s.contacts.list(customer_id=first.id).items == ()
         (wang,) = s.contacts.list(customer_id=by_row[7].customer_id).items
+        own = s.customers.get(by_row[8].customer_id)
     assert [r.outcome for r in report.results] == [Outcome.CREATED] * 2 + [Outcome.FAILED] * 3 + [
         Outcome.CREATED
-    ]
+    ] * 2
     assert first.mobile.e164 == "+8613900001234"
     assert (second.mobile.e164, second.phone.e164) == ("+8613700001111", "+8613900005678")
     assert (wang.name, wang.mobile.e164, wang.title) == ("王五", "+8613900001111", "经理")
+    assert (own.mobile.e164, own.phone.e164) == ("+8613700002222", "+8653288887777")
     problems = {n: [(p.column, p.code) for p in by_row[n].problems] for n in (4, 5, 6)}
     assert problems == {
         4: [("联系人", "required_with")],

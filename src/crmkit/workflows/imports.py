@@ -772,18 +772,30 @@ def _place_nameless_contact(
     errors = FieldErrors()
     mobile = contact.get("mobile")
     if mobile is not None:
-        slot = next((f for f in ("mobile", "phone") if f not in fields), None)
         try:
-            Phone.parse(mobile, region, field="contact.mobile", require=PhoneKind.MOBILE)
+            number = Phone.parse(mobile, region, field="contact.mobile", require=PhoneKind.MOBILE)
         except ValidationError as exc:
             errors.extend(exc.errors)
         else:
-            if slot is not None:
-                fields[slot] = contact.pop("mobile")
+            if number in (_phone_or_none(fields.get(f), region) for f in ("mobile", "phone")):
+                del contact["mobile"]  # the customer's own number already: kept
+            else:
+                slot = next((f for f in ("mobile", "phone") if f not in fields), None)
+                if slot is not None:
+                    fields[slot] = contact.pop("mobile")
     if contact:
         given = ", ".join(header_of.get(f"contact_{f}", f) for f in contact)
         errors.add("contact.name", "required_with", None, given=given)
     errors.raise_if_any()
+
+
+def _phone_or_none(text: str | None, region: str) -> Phone | None:
+    if text is None:
+        return None
+    try:
+        return Phone.parse(text, region)
+    except ValidationError:
+        return None  # the row's own check reports it
 
 
 # ``match_on`` choices: the match record field that must be equal.
