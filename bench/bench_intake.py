@@ -964,14 +964,21 @@ def write_scale(summary: dict[Any, dict[str, Any]], args: argparse.Namespace) ->
                     lines.append((run, f"{n:,} customers", sp[f"full{sfx}_s"]))
             for what, store, s in lines:
                 md(f"| {what} | {store} | {m:,} | {s:.2f} | {m / s:,.0f} | {(m / s) / v:.0%} |")
-            if "empty_counts" not in sp:
-                continue
+            first = "" if args.workers[0] == 0 else f"_w{args.workers[0]}"  # outcomes agree
             md(
-                f"\nOutcomes into the empty store {sp['empty_counts']}"
-                + (f", into {n:,} {sp['full_counts']}" if "full_counts" in sp else "")
-                + f". Comparisons (`Matcher.score` calls) per row: {sp['empty_compared']:.2f} "
-                "into the empty store"
-                + (f", {sp['full_compared']:.2f} into {n:,}" if "full_compared" in sp else "")
+                f"\nOutcomes into the empty store {sp[f'empty{first}_counts']}"
+                + (
+                    f", into {n:,} {sp[f'full{first}_counts']}"
+                    if f"full{first}_counts" in sp
+                    else ""
+                )
+                + f". Comparisons (`Matcher.score` calls) per row: "
+                f"{sp[f'empty{first}_compared']:.2f} into the empty store"
+                + (
+                    f", {sp[f'full{first}_compared']:.2f} into {n:,}"
+                    if f"full{first}_compared" in sp
+                    else ""
+                )
                 + "."
             )
             for w in args.workers:
