@@ -35,7 +35,6 @@ from crmkit.domain.dedup.matcher import (
     Match,
     MatchConfig,
     Matcher,
-    PlaceRule,
     field_block,
 )
 from crmkit.domain.dedup.normalize import (
@@ -71,7 +70,6 @@ __all__ = [
     "Match",
     "MatchConfig",
     "Matcher",
-    "PlaceRule",
     "Record",
     "address",
     "address_key",
