@@ -86,6 +86,25 @@ def test_the_same_brand_in_another_city_is_not_a_duplicate(crm, team):
     assert other.name.startswith("北京")
 
 
+def test_bulk_lookups_leave_out_unread_what_the_place_veto_rules_out(crm, team):
+    # 金智商贸 shares only the trade-name key with the 青岛 row, from another city: never
+    # its duplicate, so not even read. The one in 北京 sharing the row's phone stays a
+    # candidate (a shared phone lifts the place veto), and so does the one with no place.
+    with crm.session(actor=team["admin"]) as s:
+        far = s.customers.create(name="北京金智商贸有限公司")
+        shared_phone = s.customers.create(name="北京华东建材有限公司", mobile="13800138000")
+        nowhere = s.customers.create(name="金智商贸有限公司")
+        index = s.dedup_index
+        row = index.record_from_fields(
+            "customer", {"name": "青岛金智电子科技有限公司", "mobile": "13800138000"}
+        )
+        keys = [index.keys("customer", row)]
+        plain = {r.id for r in index.batch_candidates("customer", keys)[0]}
+        placed = {r.id for r in index.batch_candidates("customer", keys, records=[row])[0]}
+    assert plain == {far.id, shared_phone.id, nowhere.id}
+    assert placed == {shared_phone.id, nowhere.id}
+
+
 def test_an_admin_creating_for_one_salesperson_a_customer_another_works_is_blocked(crm, team):
     _create(crm, team["zhang"], name=COMPANY)
     with crm.session(actor=team["admin"]) as s, pytest.raises(DuplicateError):

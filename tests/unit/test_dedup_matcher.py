@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from crmkit.domain.dedup import (
@@ -501,3 +501,54 @@ def test_the_default_configurations_and_records_survive_pickling():
     assert copy == a
     with pytest.raises(TypeError):  # still read-only after the trip
         copy.values["name"] = None  # type: ignore[index]
+
+
+# -- the place rule: what bulk lookups may skip unread -----------------------------------
+_PLACES = ("青岛", "北京", "济南", "上海", "")
+_BRANDS = ("金智电子科技", "金智科技", "金华泰电子", "华泰电子", "金智贸易", "Jinzhi Trading")
+
+
+@st.composite
+def _located_customers(draw: st.DrawFn, rid: str) -> Record:
+    """Customers made to collide: few brands, places, phones, e-mails and credit codes, a
+    place in the name (before it, in brackets) or in the region field, branches."""
+    brand = draw(st.sampled_from(_BRANDS))
+    place = draw(st.sampled_from(_PLACES))
+    suffix = draw(st.sampled_from(("有限公司", "股份有限公司", "有限公司北京分公司", "")))
+    name = draw(st.sampled_from((f"{place}{brand}{suffix}", f"{brand}（{place}）{suffix}", brand)))
+    fields: dict[str, Any] = {"name": name or brand}
+    optional = {
+        "region": st.sampled_from(("370202", "370200", "110105", "310115", "370000")),
+        "mobile": st.sampled_from(("13800138000", "13900139000")),
+        "email": st.sampled_from(("sales@jinzhi.cn", "SALES@JINZHI.CN", "info@huatai.cn")),
+        "uscc": st.sampled_from((USCC_A, USCC_B)),
+        "address": st.sampled_from(("青岛市市南区香港中路10号", "北京市朝阳区建国路88号")),
+        "contact": st.sampled_from(("李四", "王五")),
+    }
+    for field, values in optional.items():
+        if draw(st.booleans()):
+            fields[field] = draw(values)
+    return record_from_fields(fields, id=rid)
+
+
+@settings(max_examples=400)
+@given(a=_located_customers("a"), b=_located_customers("b"))
+def test_the_place_rule_never_skips_a_pair_the_matcher_calls_a_duplicate(a: Record, b: Record):
+    # What DedupIndex.batch_candidates leaves out unread: a holder in a place that
+    # contradicts the record's, sharing none of the record's exempt keys.
+    rule = CUSTOMER_MATCH.place
+    assert rule is not None
+    pa, pb = a.get(rule.field), b.get(rule.field)
+    shared = CUSTOMERS.block_keys(a) & CUSTOMERS.block_keys(b)
+    skipped = (
+        pa is not None
+        and pb is not None
+        and not rule.compatible(pa, pb)
+        and not shared & CUSTOMERS.exempt_keys(a)
+    )
+    event("skipped" if skipped else "compared")
+    if skipped:
+        match = CUSTOMERS.score(a, b)
+        assert match is None or not match.is_duplicate
+    # Exempt keys do not depend on which side asks.
+    assert shared & CUSTOMERS.exempt_keys(a) == shared & CUSTOMERS.exempt_keys(b)

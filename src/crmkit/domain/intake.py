@@ -14,7 +14,7 @@ Everything here is pure and picklable: an import prepares its next batch of rows
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -126,7 +126,12 @@ def _checked(
 def block_key_hashes(matcher: Matcher, kind: str, record: Record) -> frozenset[int]:
     """A record's blocking keys as the hashes the duplicate index stores (kind hashed in,
     so customers and contacts never share a key)."""
-    return frozenset(key_hash(f"{kind}:{k}") for k in matcher.block_keys(record))
+    return key_hashes(kind, matcher.block_keys(record))
+
+
+def key_hashes(kind: str, keys: Iterable[str]) -> frozenset[int]:
+    """Blocking keys (as :meth:`Matcher.block_keys` names them) as the index's hashes."""
+    return frozenset(key_hash(f"{kind}:{k}") for k in keys)
 
 
 # -- import rows --------------------------------------------------------------------------
@@ -321,6 +326,7 @@ __all__ = [
     "build_contact",
     "build_customer",
     "error_problem",
+    "key_hashes",
     "new_id",
     "parse_new_customer",
     "prepare_row",

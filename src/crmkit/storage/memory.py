@@ -39,6 +39,7 @@ from crmkit.storage.ports import (
     ImportQuery,
     ImportRepository,
     IndexEntry,
+    KeyHolder,
     Page,
     RequestQuery,
     Scope,
@@ -734,7 +735,7 @@ class _MemoryDedup:
         found.sort(key=lambda c: (-c.shared, c.entity_id))
         return found[:limit]
 
-    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
+    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[KeyHolder]]:
         wanted = set(keys)
         held: dict[int, set[str]] = {}
         with self._uow._store._lock:
@@ -746,7 +747,20 @@ class _MemoryDedup:
                     held[key].add(id)
                 elif key in held and (entry is _MISSING or key not in entry.keys):
                     held[key].discard(id)
-        return {k: sorted(ids)[:per_key] for k, ids in held.items() if ids}
+        return {
+            k: [KeyHolder(id, self._place(id)) for id in sorted(ids)[:per_key]]
+            for k, ids in held.items()
+            if ids
+        }
+
+    def _place(self, id: str) -> str | None:
+        # Keys carry their kind hashed in, so a key's holders are all of one kind; ids are
+        # unique across kinds.
+        for kind in ("customer", "contact"):
+            entry = self._entry(kind, id)
+            if entry is not None:
+                return entry.place
+        return None
 
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}

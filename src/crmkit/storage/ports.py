@@ -285,6 +285,16 @@ class IndexEntry:
     entity_id: str
     record: str
     keys: frozenset[int]
+    place: str | None = None
+    """The record's place (the match configuration's ``place.field``, a region code), kept
+    beside each key so that a lookup can say where a key's holders are."""
+
+
+class KeyHolder(NamedTuple):
+    """An indexed record holding a blocking key, and its place (None: unknown)."""
+
+    entity_id: str
+    place: str | None
 
 
 @attrs.frozen
@@ -351,10 +361,10 @@ class DedupRepository(Protocol):
         """Indexed records sharing at least one of ``keys``, those sharing most first (then
         any order), at most ``limit``, none of ``exclude``."""
 
-    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
-        """For each of ``keys`` held by some indexed record, the ids holding it (at most
-        ``per_key`` of them, any of them when there are more): the batched form of
-        :meth:`candidates`, for bulk paths."""
+    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[KeyHolder]]:
+        """For each of ``keys`` held by some indexed record, the records holding it with
+        their places (at most ``per_key`` of them, any of them when there are more): the
+        batched form of :meth:`candidates`, for bulk paths."""
 
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
         """The encoded records of those ``ids`` that are indexed."""

@@ -17,6 +17,7 @@ from crmkit.storage.ports import (
     Decision,
     ImportQuery,
     IndexEntry,
+    KeyHolder,
     RequestQuery,
     Store,
     StoredPair,
@@ -28,8 +29,8 @@ from crmkit.testing.builders import BASE_TIME
 KIND = "customer"
 
 
-def _entry(id: str, *keys: int, record: str = '{"x":1}') -> IndexEntry:
-    return IndexEntry(id, record, frozenset(keys))
+def _entry(id: str, *keys: int, record: str = '{"x":1}', place: str | None = None) -> IndexEntry:
+    return IndexEntry(id, record, frozenset(keys), place)
 
 
 def _put(store: Store, *entries: IndexEntry, kind: str = KIND) -> None:
@@ -77,16 +78,34 @@ class DedupRepositoryContract(StoreFixture):
         assert _candidates(store, 42) == []
         assert _candidates(store) == []
 
-    def test_lookup_lists_the_holders_of_each_key_up_to_a_cap(self, store: Store) -> None:
-        _put(store, _entry("a", 1, 2), _entry("b", 2), _entry("c", 2, 3))
+    def test_lookup_lists_the_holders_of_each_key_and_their_places_up_to_a_cap(
+        self, store: Store
+    ) -> None:
+        _put(
+            store,
+            _entry("a", 1, 2),
+            _entry("b", 2, place="370202"),
+            _entry("c", 2, 3, place="110000"),
+        )
         with store.unit_of_work() as uow:
-            uow.dedup.put(KIND, [_entry("d", 3)])
+            uow.dedup.put(KIND, [_entry("d", 3, place="3702")])
             uow.dedup.remove(KIND, ["a"])
             got = uow.dedup.lookup([1, 2, 3, 4], per_key=10)
-            assert {k: sorted(v) for k, v in got.items()} == {2: ["b", "c"], 3: ["c", "d"]}
+            assert {k: sorted(v) for k, v in got.items()} == {
+                2: [("b", "370202"), ("c", "110000")],
+                3: [("c", "110000"), ("d", "3702")],
+            }
+            assert all(isinstance(h, KeyHolder) for hs in got.values() for h in hs)
             capped = uow.dedup.lookup([2, 3], per_key=1)
             assert {k: len(v) for k, v in capped.items()} == {2: 1, 3: 1}
-            assert set(capped[2]) <= {"b", "c"}
+            assert {h.entity_id for h in capped[2]} <= {"b", "c"}
+
+    def test_a_put_again_replaces_the_place_of_every_key(self, store: Store) -> None:
+        _put(store, _entry("a", 1, 2, place="370202"))
+        _put(store, _entry("a", 1, 2, place="110000"))
+        with store.unit_of_work() as uow:
+            got = uow.dedup.lookup([1, 2], per_key=10)
+        assert got == {1: [("a", "110000")], 2: [("a", "110000")]}
 
     def test_kinds_are_kept_apart(self, store: Store) -> None:
         _put(store, _entry("a", 1))

@@ -597,7 +597,10 @@ class ImportService:
         picks what to compare by its own caps. Finding them again through the store could
         decide a row differently from the dry run, which has only the file's index."""
         found = self._s.dedup_index.batch_candidates(
-            "customer", [p.keys for p in prepared], exclude=ctx.created
+            "customer",
+            [p.keys for p in prepared],
+            exclude=ctx.created,
+            records=[p.record for p in prepared],
         )
         return {p.row.number: records for p, records in zip(prepared, found, strict=True)}
 
@@ -643,13 +646,19 @@ class ImportService:
         """The bulk path: one multi-row insert per table, audit and index in bulk, with the
         index entries and audit diffs computed where the rows were prepared."""
         s = self._s
+        index = s.dedup_index
         customers = [p.customer for p in to_create]
         people = [(p.contact, p.ready) for p in to_create if p.contact is not None]
         contacts = [c for c, _ in people]
         s.uow.customers.add_many(customers, contacts=contacts)
-        s.dedup_index.put(
+        index.put(
             "customer",
-            [IndexEntry(p.customer.id, p.ready.encoded, p.keys) for p in to_create],
+            [
+                IndexEntry(
+                    p.customer.id, p.ready.encoded, p.keys, index.place("customer", p.record)
+                )
+                for p in to_create
+            ],
             [x for p in to_create for x in p.pairs],
             new=True,
         )

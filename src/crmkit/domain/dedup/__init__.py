@@ -35,6 +35,7 @@ from crmkit.domain.dedup.matcher import (
     Match,
     MatchConfig,
     Matcher,
+    PlaceRule,
     field_block,
 )
 from crmkit.domain.dedup.normalize import (
@@ -70,6 +71,7 @@ __all__ = [
     "Match",
     "MatchConfig",
     "Matcher",
+    "PlaceRule",
     "Record",
     "address",
     "address_key",

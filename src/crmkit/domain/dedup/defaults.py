@@ -71,7 +71,7 @@ from crmkit.domain.dedup.comparators import (
     same_city,
     shared,
 )
-from crmkit.domain.dedup.matcher import FieldRule, MatchConfig, field_block
+from crmkit.domain.dedup.matcher import BlockingKey, FieldRule, MatchConfig, PlaceRule, field_block
 from crmkit.domain.dedup.normalize import AddressKey, CompanyKey
 from crmkit.domain.dedup.records import Record
 
@@ -190,6 +190,19 @@ def _person_order(record: Record) -> str:
     return str(record.get("person") or "")
 
 
+_USCC, _PHONES, _EMAILS = field_block("uscc"), field_block("phones"), field_block("emails")
+
+
+def _lifts_place_veto(block: BlockingKey, key: str) -> bool:
+    """Keys whose sharing keeps two records in contradicting places comparable: the USCC
+    (a decisive rule), a phone or an e-mail (they lift :func:`location_conflict`), and a
+    brand key (a brand with its place kept that equals the other's brand lifts it too, and
+    two such names share a ``b:`` key)."""
+    if block in (_USCC, _PHONES, _EMAILS):
+        return True
+    return block is company_name_blocks and key.startswith("b:")
+
+
 CUSTOMER_MATCH: Final = MatchConfig(
     rules=(
         FieldRule("name", company_name, 8.0, disagree=-6.0, floor=0.7),
@@ -202,16 +215,11 @@ CUSTOMER_MATCH: Final = MatchConfig(
     ),
     threshold=0.5,
     prior=-5.0,
-    blocking_keys=(
-        field_block("uscc"),
-        field_block("phones"),
-        field_block("emails"),
-        company_name_blocks,
-        address_blocks,
-    ),
+    blocking_keys=(_USCC, _PHONES, _EMAILS, company_name_blocks, address_blocks),
     decisive=(uscc_equal,),
     vetoes=(uscc_differs, branch_differs, location_conflict),
     sort_key=_name_order,
+    place=PlaceRule("location", _places.compatible, _lifts_place_veto),
 )
 """Customers: brand, phones, e-mails, contact names, address, birthday; USCC, branch and
 place rules. See the module docstring for the weights and why."""

@@ -44,6 +44,7 @@ __all__ = [
     "Match",
     "MatchConfig",
     "Matcher",
+    "PlaceRule",
     "field_block",
 ]
 
@@ -136,6 +137,31 @@ class _FieldBlock:
         return (f"{self.prefix}{value}",)
 
 
+@attrs.frozen
+class PlaceRule:
+    """Where a record is, so that a bulk lookup can leave out, unread, the candidates that
+    a veto rules out by place.
+
+    A configuration whose vetoes make two records in contradicting places non-duplicates,
+    unless they share some blocking keys (a phone, the USCC …), states that here. The
+    duplicate index keeps each record's place beside its keys, and a bulk lookup skips a
+    holder whose place contradicts the record's and that shares none of the ``exempt``
+    keys with it (see :meth:`Matcher.exempt_keys`). The rule must never skip a pair the
+    matcher would call a duplicate: a property test holds the default one to that.
+
+    Attributes:
+        field: the record field holding the place (a region code).
+        compatible: ``(a, b) -> True`` when two places may be one place (a city and a
+            district of it).
+        exempt: ``(blocking key function, key) -> True`` for keys that keep a holder a
+            candidate wherever it is (a shared phone lifts the place veto).
+    """
+
+    field: str
+    compatible: Callable[[str, str], bool]
+    exempt: Callable[[BlockingKey, str], bool]
+
+
 def _rule_tuple(rules: Iterable[FieldRule]) -> tuple[FieldRule, ...]:
     return tuple(rules)
 
@@ -166,6 +192,8 @@ class MatchConfig:
         max_block_size: blocks up to this size are compared all-pairs.
         window: in larger blocks, each record is compared with this many sorted neighbours.
         sort_key: orders a large block's members (similar names next to each other).
+        place: where a record is, for bulk lookups to skip what a place veto rules out
+            (None: they skip nothing).
     """
 
     rules: tuple[FieldRule, ...] = attrs.field(converter=_rule_tuple)
@@ -177,6 +205,7 @@ class MatchConfig:
     max_block_size: int = 100
     window: int = 8
     sort_key: Callable[[Record], str] = _by_id
+    place: PlaceRule | None = None
 
     def with_rules(self, *rules: FieldRule) -> MatchConfig:
         """This configuration with more rules, e.g. a custom field's.
@@ -343,6 +372,20 @@ class Matcher:
         """
         return frozenset(
             f"{n}:{key}" for n, fn in enumerate(self.config.blocking_keys) for key in fn(record)
+        )
+
+    def exempt_keys(self, record: Record) -> frozenset[str]:
+        """The record's blocking keys (as :meth:`block_keys` names them) that keep a
+        candidate sharing one of them worth comparing wherever it is, by the
+        configuration's :class:`PlaceRule` (empty without one)."""
+        rule = self.config.place
+        if rule is None:
+            return frozenset()
+        return frozenset(
+            f"{n}:{key}"
+            for n, fn in enumerate(self.config.blocking_keys)
+            for key in fn(record)
+            if rule.exempt(fn, key)
         )
 
     def candidates(self, records: Sequence[Record]) -> Iterator[tuple[int, int]]:

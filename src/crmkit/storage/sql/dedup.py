@@ -46,6 +46,7 @@ from crmkit.storage.ports import (
     Decision,
     ImportQuery,
     IndexEntry,
+    KeyHolder,
     Page,
     RequestQuery,
     StoredPair,
@@ -76,8 +77,8 @@ _LOCK = select(func.pg_advisory_xact_lock(bindparam("k")))
 # found by an index seek (a key with fewer holders keeps them all: no id sorts after
 # U+10FFFF), so the join reads an index range per key either way.
 _PG_LOOKUP = (
-    "SELECT ks.key, h.entity_id FROM unnest(%s::bigint[]) AS ks(key) "
-    "CROSS JOIN LATERAL (SELECT entity_id FROM dedup_keys WHERE key = ks.key "
+    "SELECT ks.key, h.entity_id, h.place FROM unnest(%s::bigint[]) AS ks(key) "
+    "CROSS JOIN LATERAL (SELECT entity_id, place FROM dedup_keys WHERE key = ks.key "
     "ORDER BY entity_id LIMIT %s) AS h"
 )
 
@@ -89,7 +90,7 @@ def _sqlite_lookup(n: int) -> str:
         f"WITH ks(key) AS (VALUES {keys}), bound(key, last) AS ("
         "SELECT ks.key, coalesce((SELECT entity_id FROM dedup_keys AS d WHERE d.key = ks.key "
         "ORDER BY d.entity_id LIMIT 1 OFFSET ?), char(1114111)) FROM ks) "
-        "SELECT bound.key, h.entity_id FROM bound JOIN dedup_keys AS h "
+        "SELECT bound.key, h.entity_id, h.place FROM bound JOIN dedup_keys AS h "
         "ON h.key = bound.key AND h.entity_id <= bound.last ORDER BY bound.key, h.entity_id"
     )
 
@@ -126,7 +127,11 @@ class SqlDedup:
         insert_many(
             self._conn,
             dedup_keys,
-            [{"key": k, "entity_id": e.entity_id} for e in entries for k in e.keys],
+            [
+                {"key": k, "entity_id": e.entity_id, "place": e.place}
+                for e in entries
+                for k in e.keys
+            ],
         )
 
     def remove(self, kind: str, ids: Sequence[str]) -> None:
@@ -169,24 +174,24 @@ class SqlDedup:
         ]
         return found[:limit]
 
-    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[str]]:
+    def lookup(self, keys: Collection[int], *, per_key: int) -> dict[int, builtins.list[KeyHolder]]:
         # Each key's first holders come straight off the primary key (key, entity_id), at
         # most ``per_key`` rows read a key. Ranking the holders with a window function read
         # every holder of a large block first, and blocks grow with the store: at 1M
         # customers a trade name or a street is shared by hundreds.
         wanted = sorted(set(keys))
-        out: dict[int, builtins.list[str]] = {}
+        out: dict[int, builtins.list[KeyHolder]] = {}
         if not wanted:
             return out
         if self._conn.dialect.name == "postgresql":
             found = self._conn.exec_driver_sql(_PG_LOOKUP, (wanted, per_key))
-            for key, entity_id in found:
-                out.setdefault(int(key), []).append(entity_id)
+            for key, entity_id, place in found:
+                out.setdefault(int(key), []).append(KeyHolder(entity_id, place))
             return out
         for chunk in chunks(wanted):
             sql = _sqlite_lookup(len(chunk))
-            for key, entity_id in self._conn.exec_driver_sql(sql, (*chunk, per_key - 1)):
-                out.setdefault(int(key), []).append(entity_id)
+            for key, entity_id, place in self._conn.exec_driver_sql(sql, (*chunk, per_key - 1)):
+                out.setdefault(int(key), []).append(KeyHolder(entity_id, place))
         return out
 
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:

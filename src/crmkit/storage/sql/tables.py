@@ -318,12 +318,15 @@ dedup_entries = Table(
     Column("record", Text, nullable=False),
 )
 # Blocking keys as 64-bit hashes (the kind is hashed in). The primary key is the lookup
-# path (key -> ids); the second index serves re-indexing and removal by entity.
+# path (key -> ids); the second index serves re-indexing and removal by entity. ``place``
+# is the record's (a region code, on every key row) so that a lookup returns where each
+# holder is without reading its match record.
 dedup_keys = Table(
     "dedup_keys",
     metadata,
     Column("key", BigInteger, primary_key=True, autoincrement=False),
     Column("entity_id", String(36), primary_key=True),
+    Column("place", String(12), nullable=True),
     sqlite_with_rowid=False,
 )
 Index("ix_dedup_keys_entity", dedup_keys.c.entity_id)
