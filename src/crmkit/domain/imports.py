@@ -33,14 +33,23 @@ class OnDuplicate(enum.StrEnum):
     CREATE = "create"  # create it anyway
 
 
+def _storable(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 @attrs.frozen
 class RowProblem:
-    """One reason a row failed: the sheet column, the field, a code and the messages."""
+    """One reason a row failed: the sheet column, the field, a code and the messages.
+
+    ``value`` is the offending value as typed, except that a NUL shows as U+FFFD: no
+    PostgreSQL text (or JSONB) can hold it, and the report a run returns must be the one
+    its store keeps.
+    """
 
     column: str | None
     field: str
     code: str
-    value: Any
+    value: Any = attrs.field(converter=_storable)
     message_en: str
     message_zh: str
 
@@ -149,12 +158,6 @@ class ImportJob:
         )
 
 
-def _storable(value: Any) -> Any:
-    # The offending value is kept as typed, except NUL, which no PostgreSQL text (or JSONB)
-    # can hold: it shows as U+FFFD.
-    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
-
-
 def result_to_plain(r: RowResult) -> dict[str, Any]:
     """A row result as JSON-ready values (what stores keep)."""
     from crmkit.domain.converter import to_plain
@@ -169,7 +172,7 @@ def result_to_plain(r: RowResult) -> dict[str, Any]:
                 "column": p.column,
                 "field": p.field,
                 "code": p.code,
-                "value": _storable(to_plain(p.value)) if p.value is not None else None,
+                "value": to_plain(p.value) if p.value is not None else None,
                 "message_en": p.message_en,
                 "message_zh": p.message_zh,
             }
