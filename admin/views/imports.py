@@ -271,10 +271,13 @@ class ImportView(BaseView):
                     _(
                         "Import reverted: %(deleted)s customers moved to the recycle bin, "
                         "%(restored)s customers given back their earlier values, "
-                        "%(kept)s changes kept because they were edited since.",
+                        "%(kept)s changes kept because they were edited since, "
+                        "%(contacts)s contacts it added to updated customers moved to the "
+                        "recycle bin.",
                         deleted=done.deleted,
                         restored=done.restored,
                         kept=done.kept_changes,
+                        contacts=done.contacts_deleted,
                     ),
                     "success",
                 )

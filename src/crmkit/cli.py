@@ -321,7 +321,8 @@ def imports_revert(
         crm.close()
     console().print(
         f"reverted: {done.deleted} customer(s) to the recycle bin, {done.restored} restored, "
-        f"{done.kept_changes} later change(s) kept"
+        f"{done.kept_changes} later change(s) kept, {done.contacts_deleted} added contact(s) "
+        "to the recycle bin"
     )
 
 

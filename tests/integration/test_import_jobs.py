@@ -213,6 +213,44 @@ def test_revert_bins_what_an_import_created_and_restores_what_it_updated(crm, te
         s.imports.revert(report.job_id)
 
 
+def test_updating_a_customer_adds_the_rows_contact_once_and_revert_takes_it_away(crm, team):
+    # "update" fills the matched customer with the row's cells: its contact is one of them,
+    # so it is added (not dropped) unless the customer knows that person already.
+    admin = team["admin"]
+    with crm.session(actor=admin) as s:
+        known = s.customers.create(name="青岛金智电子科技有限公司")
+        s.contacts.create(customer_id=known.id, name="王五", mobile="13900139000")
+        other = s.customers.create(name="上海远景建材有限公司")
+        bare = s.customers.create(name="济南华美服装有限公司")
+    sheet = HEADER + (
+        "上海远景建材有限公司,,,李四,13800138000\r\n"
+        "金智电子科技（青岛）有限公司,,,王五,\r\n"  # known already: not added again
+        "济南华美服装有限公司,,,,13700137000\r\n"  # no name: the mobile is the customer's
+    )
+    with crm.session(actor=admin) as s:
+        preview = s.imports.preview(_file(sheet), on_duplicate="update")
+        report = s.imports.run(_file(sheet), on_duplicate="update")
+        assert [r.outcome for r in report.results] == [Outcome.UPDATED] * 3
+        assert [r.outcome for r in preview.results] == [Outcome.UPDATED] * 3
+        assert [r.contact_id for r in preview.results] == [None] * 3
+        added = report.results[0].contact_id
+        assert added is not None and [r.contact_id for r in report.results[1:]] == [None, None]
+        assert s.contacts.get(added).customer_id == other.id
+        assert [c.name for c in s.contacts.list(customer_id=other.id)] == ["李四"]
+        assert [c.name for c in s.contacts.list(customer_id=known.id)] == ["王五"]
+        assert s.customers.get(bare.id).mobile.e164 == "+8613700137000"
+        assert s.imports.report(report.job_id).results == report.results
+        again = s.imports.run(_file(sheet), on_duplicate="update")
+        assert again.counts["created"] == 0
+        assert all(r.contact_id is None for r in again.results)
+        assert len(s.contacts.list(customer_id=other.id)) == 1
+    with crm.session(actor=admin) as s:
+        undone = s.imports.revert(report.job_id)
+        assert (undone.deleted, undone.contacts_deleted) == (0, 1)
+        assert len(s.contacts.list(customer_id=other.id)) == 0
+        assert s.customers.get(bare.id).mobile is None
+
+
 def test_a_reverted_import_can_be_run_again(crm, team):
     sheet = _rows(5)
     with crm.session(actor=team["admin"]) as s:

@@ -69,6 +69,8 @@ class RowResult:
         duplicate_of: ``"row 7"`` for a duplicate inside the file, a customer id for one in
             the store, ``"name (owner)"`` for a customer someone else works.
         problems: why the row failed, one per wrong field.
+        contact_id: the contact the row added: a created customer's first contact, or one
+            added to the customer the row updated (None: none, or a dry run).
         undo: for an updated row, the fields the import changed, ``field -> [before,
             after]`` (plain values), so that reverting the import can put them back.
     """
@@ -78,6 +80,7 @@ class RowResult:
     customer_id: str | None = None
     duplicate_of: str | None = None
     problems: tuple[RowProblem, ...] = ()
+    contact_id: str | None = None
     undo: Mapping[str, tuple[Any, Any]] | None = attrs.field(default=None, eq=False, repr=False)
 
 
@@ -167,6 +170,7 @@ def result_to_plain(r: RowResult) -> dict[str, Any]:
         "outcome": r.outcome.value,
         "customer_id": r.customer_id,
         "duplicate_of": r.duplicate_of,
+        "contact_id": r.contact_id,
         "problems": [
             {
                 "column": p.column,
@@ -190,6 +194,7 @@ def result_from_plain(d: Mapping[str, Any]) -> RowResult:
         outcome=Outcome(d["outcome"]),
         customer_id=d.get("customer_id"),
         duplicate_of=d.get("duplicate_of"),
+        contact_id=d.get("contact_id"),
         problems=tuple(RowProblem(**p) for p in d.get("problems") or ()),
         undo={k: (v[0], v[1]) for k, v in undo.items()} if undo is not None else None,
     )

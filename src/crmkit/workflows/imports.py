@@ -37,6 +37,7 @@ from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record
 from crmkit.domain.dedup.rules import MatchedRecord, RuleEvent, apply_rules
 from crmkit.domain.errors import (
     CRMError,
+    DuplicateError,
     DuplicateMatch,
     FieldError,
     FieldErrors,
@@ -220,8 +221,9 @@ class ImportService:
 
     def revert(self, job_id: str) -> RevertReport:
         """Undo a finished import as a whole (admin): customers it created go to the
-        recycle bin (with their contacts), and fields it updated get their old values back
-        where nobody changed them since. Audited; the job is marked reverted.
+        recycle bin (with their contacts), fields it updated get their old values back
+        where nobody changed them since, and contacts it added to customers it updated go
+        to the recycle bin. Audited; the job is marked reverted.
 
         Raises:
             PermissionDenied: the actor is not an admin.
@@ -234,10 +236,15 @@ class ImportService:
         job = self.job(job_id)
         now = s.now()
         reverted = job.revert(by=s.actor.id, at=now)
-        deleted = restored = kept = 0
+        deleted = restored = kept = contacts = 0
         for r in self._stored_rows(job.id):
             if r.customer_id is None:
                 continue
+            if r.outcome is Outcome.UPDATED and r.contact_id is not None:
+                added = s.uow.contacts.get(r.contact_id)
+                if added is not None and not added.is_deleted:
+                    s.contacts.delete(r.contact_id)
+                    contacts += 1
             current = s.uow.customers.get(r.customer_id)
             if r.outcome is Outcome.CREATED:
                 if current is None or current.is_deleted:
@@ -269,9 +276,14 @@ class ImportService:
                     )
                     restored += 1
         s.uow.imports.update(reverted, expected_version=job.version)
-        counts = {"deleted": deleted, "restored": restored, "kept_changes": kept}
+        counts = {
+            "deleted": deleted,
+            "restored": restored,
+            "kept_changes": kept,
+            "contacts_deleted": contacts,
+        }
         s.record("import", job.id, AuditAction.REVERT, {"counts": (None, counts)}, at=now)
-        return RevertReport(job.id, deleted, restored, kept)
+        return RevertReport(job.id, deleted, restored, kept, contacts)
 
     # -- the pipeline -------------------------------------------------------------------
     def _stored_rows(self, job_id: str) -> Iterator[RowResult]:
@@ -454,7 +466,6 @@ class ImportService:
     ) -> tuple[tuple[list[SheetRow], dict[int, RowResult]], Inputs]:
         """What preparing a batch needs from its rows (cells mapped to fields, owners
         resolved to user ids), and the rows that fail before that."""
-        s = self._s
         early: dict[int, RowResult] = {}
         inputs: Inputs = []
         for row in rows:
@@ -462,9 +473,8 @@ class ImportService:
             if failed is not None:
                 early[row.number] = failed
                 continue
-            fields, contact_fields = _fields(row, ctx.header_map)
             try:
-                _place_nameless_contact(fields, contact_fields, s.runtime.region, ctx.header_of)
+                fields, contact_fields = self._row_fields(row, ctx)
             except ValidationError as exc:
                 early[row.number] = _failed(row.number, exc.errors, ctx.header_of)
                 continue
@@ -477,6 +487,17 @@ class ImportService:
                     continue
             inputs.append((row.number, fields, contact_fields))
         return (rows, early), inputs
+
+    def _row_fields(self, row: SheetRow, ctx: _Context) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The row's customer fields and contact fields, a nameless contact's mobile
+        placed on the customer (see :func:`_place_nameless_contact`).
+
+        Raises:
+            ValidationError: the contact's details find no place.
+        """
+        fields, contact = _fields(row, ctx.header_map)
+        _place_nameless_contact(fields, contact, self._s.runtime.region, ctx.header_of)
+        return fields, contact
 
     def _batch(
         self,
@@ -544,7 +565,10 @@ class ImportService:
             ctx.created.update(p.customer.id for p in to_create)
         for p in to_create:
             results[p.row.number] = RowResult(
-                p.row.number, Outcome.CREATED, customer_id=None if ctx.dry_run else p.customer.id
+                p.row.number,
+                Outcome.CREATED,
+                customer_id=None if ctx.dry_run else p.customer.id,
+                contact_id=None if ctx.dry_run or p.contact is None else p.contact.id,
             )
         return [results[r.number] for r in rows]
 
@@ -630,7 +654,7 @@ class ImportService:
                 p.row.number, Outcome.DUPLICATE, customer_id=best.id, duplicate_of=best.id
             )
         if ctx.policy is OnDuplicate.UPDATE:
-            return self._update(p.row, best.id, ctx)
+            return self._update(p, best.id, ctx)
         # "Create anyway" still may not create a second customer someone else works.
         blocking, _ = apply_rules(
             s.runtime.dedup.customer_rules,
@@ -696,10 +720,12 @@ class ImportService:
             )
         return None
 
-    def _update(self, row: SheetRow, match_id: str, ctx: _Context) -> RowResult:
-        """Fill the matched customer with the row's fields; a dry run validates the same
+    def _update(self, p: _Prepared, match_id: str, ctx: _Context) -> RowResult:
+        """Fill the matched customer with the row's fields, and add the row's contact unless
+        the customer has one of that name or mobile already; a dry run validates the same
         changes without writing, so it reports the outcome the run will have."""
-        fields, _ = _fields(row, ctx.header_map)
+        row = p.row
+        fields, contact_fields = self._row_fields(row, ctx)  # _inputs raised already if bad
         fields.pop("owner", None)
         fields.pop("kind", None)
         changes = {k: v for k, v in fields.items() if v not in (None, "")}
@@ -720,9 +746,35 @@ class ImportService:
             for k in new
             if k not in {"version", "updated_at"} and old.get(k) != new.get(k)
         }
+        added = None
+        if p.contact is not None and not ctx.dry_run:
+            added = self._add_contact(match_id, p.contact, contact_fields)
         return RowResult(
-            row.number, Outcome.UPDATED, customer_id=match_id, duplicate_of=match_id, undo=undo
+            row.number,
+            Outcome.UPDATED,
+            customer_id=match_id,
+            duplicate_of=match_id,
+            contact_id=added,
+            undo=undo,
         )
+
+    def _add_contact(
+        self, customer_id: str, contact: Contact, fields: Mapping[str, Any]
+    ) -> str | None:
+        """The row's contact (checked when the row was prepared) added to the customer the
+        row updated, through ``contacts.create`` (rules, audit, events); None when the
+        customer has a contact of that name or mobile already, which is how re-importing
+        a file adds nothing, or when a duplicate rule blocks it."""
+        s = self._s
+        for c in s.uow.contacts.for_customer(customer_id):
+            if c.name == contact.name or (
+                contact.mobile is not None and c.mobile == contact.mobile
+            ):
+                return None
+        try:
+            return s.contacts.create(customer_id=customer_id, **fields).id
+        except DuplicateError:
+            return None
 
 
 def _failed(number: int, errors: Sequence[FieldError], headers: Mapping[str, str]) -> RowResult:
@@ -920,13 +972,15 @@ def _user_query(name: str) -> Any:
 @attrs.frozen
 class RevertReport:
     """What reverting an import did: customers sent to the recycle bin, customers whose
-    updated fields were put back, and field changes kept because someone changed the field
-    again since the import."""
+    updated fields were put back, field changes kept because someone changed the field
+    again since the import, and contacts the import had added to customers it updated,
+    sent to the recycle bin (a created customer's contacts go with it, uncounted)."""
 
     job_id: str
     deleted: int
     restored: int
     kept_changes: int
+    contacts_deleted: int = 0
 
 
 __all__ = [
