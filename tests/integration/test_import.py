@@ -199,6 +199,27 @@ def test_a_contact_mobile_without_a_contact_name_is_kept_on_the_customer_or_repo
     assert "职务" in by_row[6].problems[0].message_en
 
 
+def test_a_switchboard_extension_is_kept_through_import_export_and_edits(crm, team):
+    # Chinese lists write 转 or 分机 after a switchboard number: such a row used to fail.
+    sheet = (
+        "公司名称,电话\r\n"
+        "青岛金智电子科技有限公司,0532-88886666转8001\r\n"
+        "金智电子,0532-88886666\r\n"  # the same switchboard: the same company
+    )
+    with crm.session(actor=team["admin"]) as s:
+        report = s.imports.run(_file(sheet))
+        assert [r.outcome for r in report.results] == [Outcome.CREATED, Outcome.DUPLICATE]
+        jinzhi = s.customers.get(report.results[0].customer_id)
+        assert (jinzhi.phone.e164, jinzhi.phone.extension) == ("+8653288886666", "8001")
+        edited = s.customers.update(jinzhi.id, phone="0532-88886666 分机 8002")
+        assert edited.phone.extension == "8002"
+        before = s.audit.history(jinzhi.id)[-1].changes["phone"]
+        buffer = io.BytesIO()
+        s.customers.export(buffer, format="csv")
+    assert before == ("+8653288886666;ext=8001", "+8653288886666;ext=8002")
+    assert "0532 8888 6666 ext. 8002" in buffer.getvalue().decode("utf-8-sig")
+
+
 def test_update_policy_fills_the_matching_customer(crm, team):
     with crm.session(actor=team["admin"]) as s:
         s.imports.run(_file())

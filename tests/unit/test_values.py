@@ -94,6 +94,13 @@ def test_a_number_is_accepted_and_classified_exactly_as_libphonenumber_says(raw:
     except ValidationError:
         assert not valid
         return
+    if phone.extension is not None and not valid:
+        # Not one number, but one and an extension after a dash (0532-88888888-12): the
+        # number before the dash is, by libphonenumber's word, the one kept.
+        head, _, extension = raw.strip().rpartition("-")
+        assert extension.strip() == phone.extension
+        number = phonenumbers.parse(head, "CN")
+        valid = phonenumbers.is_valid_number(number)
     assert valid and number is not None
     assert phone.e164 == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     mobile = phonenumbers.number_type(number) in (
@@ -101,6 +108,44 @@ def test_a_number_is_accepted_and_classified_exactly_as_libphonenumber_says(raw:
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
     assert phone.is_mobile is mobile
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0532-88886666转8001",
+        "0532-88886666 转 8001",
+        "0532 8888 6666 分机 8001",
+        "0532-88886666分机号：8001",
+        "0532-88886666 内线8001",
+        "0532-88886666 ext. 8001",
+        "(0532) 88886666 x8001",
+        "0532-88886666#8001",
+        "0532-88886666-8001",
+        "０５３２－８８８８６６６６转８００１",
+    ],
+)
+def test_a_switchboard_number_keeps_its_extension_however_it_is_written(raw: str):
+    phone = Phone.parse(raw)
+    assert (phone.e164, phone.extension) == ("+8653288886666", "8001")
+    assert phone.kind is PhoneKind.FIXED_LINE
+    assert phone.national == "0532 8888 6666 ext. 8001"
+    assert Phone.parse(phone.national) == phone  # an exported number reads back
+    assert Phone.from_stored(phone.stored) == phone
+    assert phone.stored == "+8653288886666;ext=8001"
+    # Another extension is another line of the same number.
+    assert phone != Phone.parse("0532-88886666") and phone.e164 == Phone.parse("0532-88886666").e164
+
+
+def test_a_number_split_by_dashes_is_not_read_as_an_extension():
+    assert Phone.parse("0532-8888-6666") == Phone("+8653288886666")
+    assert Phone.parse("138-0013-8000") == Phone("+8613800138000")
+
+
+def test_a_mobile_with_an_extension_is_refused_where_a_mobile_is_required():
+    with pytest.raises(ValidationError) as caught:
+        Phone.parse("138 0013 8000 转 12", field="mobile", require=PhoneKind.MOBILE)
+    assert caught.value.errors[0].code == "phone.mobile_extension"
 
 
 def test_email_domains_are_normalised_and_dedup_keys_case_folded():

@@ -31,8 +31,8 @@ def _money_in(v: Mapping[str, Any], _: Any) -> Money:
 def converter() -> cattrs.Converter:
     """The shared converter (built on first use, never at import time)."""
     c = cattrs.Converter()
-    c.register_unstructure_hook(Phone, lambda p: p.e164)
-    c.register_structure_hook(Phone, lambda v, _: Phone.from_e164(v))
+    c.register_unstructure_hook(Phone, lambda p: p.stored)
+    c.register_structure_hook(Phone, lambda v, _: Phone.from_stored(v))
     c.register_unstructure_hook(Email, lambda e: e.value)
     c.register_structure_hook(Email, lambda v, _: Email(v))
     c.register_unstructure_hook(USCC, lambda u: u.value)

@@ -37,6 +37,7 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "phone.invalid": ("is not a valid phone number", "不是有效的电话号码"),
     "phone.not_mobile": ("is not a mobile number", "不是手机号码"),
     "phone.not_fixed": ("is not a fixed-line number", "不是固定电话号码"),
+    "phone.mobile_extension": ("a mobile number has no extension", "手机号码不带分机号"),
     "email.invalid": ("is not a valid email address: {reason}", "不是有效的电子邮箱：{reason}"),
     # names
     "name.punctuation_only": (

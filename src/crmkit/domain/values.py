@@ -51,11 +51,22 @@ _FIXED_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE}
 # For CN, libphonenumber never answers FIXED_LINE_OR_MOBILE; elsewhere (e.g. US) it does,
 # and such a number is accepted wherever a mobile is required.
 _EITHER_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# An extension as Chinese lists write it after a switchboard number (0532-88886666转8001,
+# 分机 8001, 内线 8001), or as libphonenumber's own markers (ext., x, #), which it would
+# also find but not the Chinese ones.
+_EXTENSION = re.compile(
+    r"(.*?\d)\s*(?:转|轉|分机号?|分機號?|内线|內線|ext\.?|x|#)\s*[:.]?\s*(\d{1,8})", re.IGNORECASE
+)
+# 0532-88886666-8001: a dash and a few digits after a complete number (tried only when the
+# whole text is no number: 0532-8888-6666 is one).
+_TRAILING_EXTENSION = re.compile(r"(.*\d)\s*-\s*(\d{1,6})")
 
 
 @functools.lru_cache(maxsize=65536)
-def _formatted(e164: str, form: int) -> str:
-    return phonenumbers.format_number(phonenumbers.parse(e164, None), form)
+def _formatted(e164: str, extension: str | None, form: int) -> str:
+    number = phonenumbers.parse(e164, None)
+    number.extension = extension
+    return phonenumbers.format_number(number, form)
 
 
 def _classify(t: int) -> PhoneKind:
@@ -87,14 +98,17 @@ def _kind_of(e164: str, number_type: int | None = None) -> PhoneKind:
 
 @attrs.frozen
 class Phone:
-    """A telephone number, stored as E.164 (``+8613800138000``).
+    """A telephone number, stored as E.164 (``+8613800138000``), with its extension if
+    it has one (a switchboard's ``转 8001``).
 
-    Only the E.164 string is kept: it is the identity of the number (``phonenumbers``
-    objects compare by their raw input), and everything else — mobile or fixed line, display
-    forms — derives from it on demand.
+    Only the E.164 string (and the extension) is kept: it is the identity of the number
+    (``phonenumbers`` objects compare by their raw input), and everything else — mobile or
+    fixed line, display forms — derives from it on demand. Duplicate matching compares
+    the E.164 alone: two extensions of one switchboard are one company's number.
     """
 
     e164: str
+    extension: str | None = None
 
     @classmethod
     def parse(
@@ -106,27 +120,27 @@ class Phone:
         require: PhoneKind | None = None,
     ) -> Phone:
         """Parse a number as people write it: ``+86 138-0013-8000``, ``0532-88888888``,
-        ``(0532) 8888 8888``, full-width digits.
+        ``(0532) 8888 8888``, full-width digits, and an extension after it
+        (``0532-88886666转8001``, ``分机 8001``, ``ext. 8001``, ``0532-88886666-8001``).
 
         Raises:
             ValidationError: ``phone.invalid``; ``phone.not_mobile`` / ``phone.not_fixed``
-                when ``require`` asks for a kind the number is not.
+                when ``require`` asks for a kind the number is not;
+                ``phone.mobile_extension`` for a mobile number with an extension.
         """
         text = normalize_text(str(raw))
         if region == "CN" and _CN_MOBILE_SHAPE.fullmatch(text):
             number = phonenumbers.PhoneNumber(country_code=86, national_number=int(text))
+            number_type = phonenumbers.number_type(number)
         else:
-            try:
-                number = phonenumbers.parse(text, region)
-            except phonenumbers.NumberParseException as exc:
-                raise _fail(field, "phone.invalid", raw) from exc
-        # A number is valid exactly when libphonenumber finds it a type (is_valid_number
-        # is that test): one pass over the region's number patterns instead of two.
-        number_type = phonenumbers.number_type(number)
+            number, number_type = _parse_with_extension(text, region, field, raw)
         if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
             raise _fail(field, "phone.invalid", raw)
-        phone = cls(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        phone = cls(e164, number.extension or None)
         kind = _kind_of(phone.e164, number_type)
+        if require is PhoneKind.MOBILE and phone.extension is not None:
+            raise _fail(field, "phone.mobile_extension", raw)
         if require is PhoneKind.MOBILE and kind is not PhoneKind.MOBILE:
             raise _fail(field, "phone.not_mobile", raw)
         if require is PhoneKind.FIXED_LINE and kind is not PhoneKind.FIXED_LINE:
@@ -137,6 +151,19 @@ class Phone:
     def from_e164(cls, e164: str) -> Phone:
         """Rebuild from storage (the number was validated when it was written)."""
         return cls(e164)
+
+    @property
+    def stored(self) -> str:
+        """One string for the number and its extension, RFC 3966's way
+        (``+8653288886666;ext=8001``): what JSON snapshots (audit, merges, import undo)
+        keep. :meth:`from_stored` reads it back."""
+        return self.e164 if self.extension is None else f"{self.e164};ext={self.extension}"
+
+    @classmethod
+    def from_stored(cls, text: str) -> Phone:
+        """Inverse of :attr:`stored`."""
+        e164, _, extension = text.partition(";ext=")
+        return cls(e164, extension or None)
 
     @property
     def kind(self) -> PhoneKind:
@@ -150,11 +177,12 @@ class Phone:
     def national(self) -> str:
         """National display form: ``138 0013 8000``, ``0532 8888 8888`` (cached: lists
         show it on every row, and libphonenumber parses and formats on every call)."""
-        return _formatted(self.e164, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return _formatted(self.e164, self.extension, phonenumbers.PhoneNumberFormat.NATIONAL)
 
     @property
     def international(self) -> str:
-        return _formatted(self.e164, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        """``+86 532 8888 6666 ext. 8001``."""
+        return _formatted(self.e164, self.extension, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
     @property
     def national_digits(self) -> str:
@@ -177,6 +205,36 @@ class Phone:
 
     def __str__(self) -> str:
         return self.e164
+
+
+def _parse_with_extension(
+    text: str, region: str, field: str, raw: Any
+) -> tuple[phonenumbers.PhoneNumber, int]:
+    """libphonenumber's parse and type of a number, its extension (if any) set aside
+    first: libphonenumber knows ``ext.`` but not 转 or 分机."""
+    marked = _EXTENSION.fullmatch(text)
+    main, extension = marked.groups() if marked else (text, None)
+    try:
+        number = phonenumbers.parse(main, region)
+    except phonenumbers.NumberParseException as exc:
+        raise _fail(field, "phone.invalid", raw) from exc
+    # A number is valid exactly when libphonenumber finds it a type (is_valid_number is
+    # that test): one pass over the region's number patterns instead of two.
+    number_type = phonenumbers.number_type(number)
+    if number_type == phonenumbers.PhoneNumberType.UNKNOWN and extension is None:
+        dashed = _TRAILING_EXTENSION.fullmatch(text)
+        if dashed is not None:
+            try:
+                head = phonenumbers.parse(dashed.group(1), region)
+            except phonenumbers.NumberParseException:
+                head = None
+            if head is not None:
+                head_type = phonenumbers.number_type(head)
+                if head_type != phonenumbers.PhoneNumberType.UNKNOWN:
+                    number, number_type, extension = head, head_type, dashed.group(2)
+    if extension is not None:
+        number.extension = extension
+    return number, number_type
 
 
 # -- e-mail -------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ class CustomerRepositoryContract(_StoreFixture):
             gender=Gender.UNKNOWN,
             birthday=date(1990, 5, 4),
             mobile=Phone.parse("+86 138-0013-8000"),
-            phone=Phone.parse("0532-88888888", region="CN"),
+            phone=Phone.parse("0532-88888888转8001", region="CN"),
             email=Email.parse("Zhang@Example.COM"),
             remarks="第一行\n第二行",
             custom={
@@ -194,6 +194,7 @@ class CustomerRepositoryContract(_StoreFixture):
         assert got.custom["listed"] is True and got.custom["delisted"] is False
         assert got.tags == ("VIP", "重点")
         assert got.mobile is not None and got.mobile.e164 == "+8613800138000"
+        assert got.phone is not None and got.phone.extension == "8001"
 
     def test_a_minimal_customer_round_trips_with_its_defaults(self, store: Store) -> None:
         c = make_customer(kind=CustomerKind.INDIVIDUAL, name="王五")
@@ -777,7 +778,7 @@ class ContactRepositoryContract(_StoreFixture):
             c.id,
             name="曾小贤",
             mobile=Phone.parse("13800138000"),
-            phone=Phone.parse("0532-88888888"),
+            phone=Phone.parse("0532-88888888 分机 12"),
             email=Email.parse("Zeng@Example.com"),
             is_primary=True,
             gender=Gender.MALE,
