@@ -25,6 +25,7 @@ from crmkit.domain.dedup import (
     fuzzy,
     record_from_fields,
 )
+from crmkit.domain.dedup.comparators import company_name, same_city
 from crmkit.domain.regions import Region
 from crmkit.domain.values import USCC, Email, Phone
 from crmkit.testing.builders import make_contact, make_customer
@@ -192,15 +193,36 @@ def test_a_typo_needs_a_shared_phone_or_email_to_count():
     assert reasons == ("name≈0.83", "email=", "location=")
 
 
-def test_a_shared_phone_with_an_unrelated_name_is_not_a_duplicate():
-    # An accountant's number, given for every company they keep books for.
+@pytest.mark.parametrize("city", ["", "青岛"])
+def test_a_shared_phone_with_an_unrelated_name_is_not_a_duplicate(city: str):
+    # An accountant's number, given for every company they keep books for: in their own
+    # city, so the same city is no evidence for such a pair (it was, and made it one).
     duplicate, reasons = verdict(
-        customer("a", name="金智电子科技有限公司", mobile="13800138000"),
-        customer("b", name="华美食品有限公司", mobile="13800138000"),
+        customer("a", name=f"{city}金智电子科技有限公司", mobile="13800138000"),
+        customer("b", name=f"{city}华美食品有限公司", mobile="13800138000"),
     )
     assert not duplicate
-    assert "phone=" in reasons
+    assert "phone=" in reasons and "location=" not in reasons
     assert reasons[0].startswith("name≠")
+
+
+def test_the_same_city_still_counts_for_similar_names():
+    _, reasons = verdict(
+        customer("a", name="青岛金智电子科技有限公司"),
+        customer("b", name="青岛金智达电子科技有限公司"),
+    )
+    assert "location=" in reasons
+
+
+def test_a_rule_given_another_must_come_after_it():
+    with pytest.raises(ValueError, match="earlier rule"):
+        MatchConfig(
+            rules=(
+                FieldRule("location", same_city, 2.0, given="name"),
+                FieldRule("name", company_name, 8.0),
+            ),
+            blocking_keys=(),
+        )
 
 
 def test_a_missing_field_is_no_evidence_either_way():

@@ -22,7 +22,9 @@ address     0.4    0.006    +6 when the street parts agree; -1 when they clearly
 location    0.9    0.25     +2 when both places are known to the city and it is the same
                             city (名称, else 地区, else 地址): similar names are common,
                             but a quarter of them at most sit in one city; a contradiction
-                            is a veto (below), not a weight
+                            is a veto (below), not a weight. Counted only when the names
+                            agree (above 0.7): two unrelated names met through a shared
+                            phone are nearly always in one city (the phone is local)
 birthday    0.95   0.03     ±5 (individual customers)
 ==========  =====  =======  ===========================================================
 
@@ -210,7 +212,7 @@ CUSTOMER_MATCH: Final = MatchConfig(
         FieldRule("emails", emails_shared, 10.0, label="email"),
         FieldRule("contacts", shared, 5.0, label="contact"),
         FieldRule("address", address, 6.0, disagree=-1.0, floor=0.7),
-        FieldRule("location", same_city, 2.0),
+        FieldRule("location", same_city, 2.0, given="name"),
         FieldRule("birthday", date_within(0), 5.0, disagree=-5.0),
     ),
     threshold=0.5,

@@ -84,6 +84,10 @@ class FieldRule:
             which suits phones and e-mails (a company has many).
         floor: similarity at or below which the field counts as disagreeing.
         label: short code in a match's reasons (default: the field name).
+        given: the code of an earlier rule that must find its field agreeing (above its
+            ``floor``) for this one to count at all: evidence that is only independent of
+            that field when it agrees (the same city says something about two similar
+            names, nothing about two unrelated names sharing a local phone).
     """
 
     field: str
@@ -92,6 +96,7 @@ class FieldRule:
     disagree: float = attrs.field(default=0.0, validator=_disagree_is_nonpositive, kw_only=True)
     floor: float = attrs.field(default=0.0, validator=_floor_in_range, kw_only=True)
     label: str | None = attrs.field(default=None, kw_only=True)
+    given: str | None = attrs.field(default=None, kw_only=True)
 
     @property
     def code(self) -> str:
@@ -163,7 +168,11 @@ class PlaceRule:
 
 
 def _rule_tuple(rules: Iterable[FieldRule]) -> tuple[FieldRule, ...]:
-    return tuple(rules)
+    out = tuple(rules)
+    for n, rule in enumerate(out):
+        if rule.given is not None and rule.given not in {r.code for r in out[:n]}:
+            raise ValueError(f"rule {rule.code!r} is given {rule.given!r}, not an earlier rule")
+    return out
 
 
 def _block_tuple(keys: Iterable[BlockingKey]) -> tuple[BlockingKey, ...]:
@@ -299,14 +308,19 @@ class Matcher:
         bits = cfg.prior
         compared = 0
         reasons: list[str] = []
+        agreed: set[str] = set()
         av, bv = a.values, b.values
         for rule in cfg.rules:
+            if rule.given is not None and rule.given not in agreed:
+                continue
             va, vb = av.get(rule.field), bv.get(rule.field)
             if va is None or vb is None:
                 continue
             similarity = rule.comparator(va, vb)
             if similarity is None:
                 continue
+            if similarity > rule.floor:
+                agreed.add(rule.code)
             compared += 1
             evidence = rule.evidence(similarity)
             bits += evidence
