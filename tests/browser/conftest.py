@@ -52,6 +52,31 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+def _closing(app: Any) -> Any:
+    """The app with each response closed as soon as it is sent, or dropped.
+
+    werkzeug's development server calls a response's ``close()`` only after draining the
+    request socket, and a browser that drops the connection (a page left while its scripts
+    load) makes that read raise first: the static file stays open, and its ResourceWarning
+    (an error under ``filterwarnings = error``) failed whichever test came next.
+    """
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        body = app(environ, start_response)
+
+        def sent() -> Iterator[bytes]:
+            try:
+                yield from body
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+        return sent()
+
+    return wrapped
+
+
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The admin panel served by werkzeug in a thread, with an admin and a salesperson."""
@@ -71,7 +96,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     crm: crmkit.CRM = app.extensions["crmkit_admin"].crm
     with crm.session(actor=crmkit.SYSTEM) as s:
         zhang = s.users.get_by_login("zhangsan")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
