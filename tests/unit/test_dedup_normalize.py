@@ -91,6 +91,8 @@ def test_spaces_full_width_spaces_and_punctuation_do_not_change_the_key(name: st
         "Ａｃｍｅ　Ｔｒａｄｉｎｇ　Ｃｏ．，Ｌｔｄ．",
         "The Acme Trading Limited",
         "Acme Trading Ltd",
+        "Acme Trading Company Limi ted",  # a stray space inside a known word
+        "Acme Tra ding Co., Ltd.",
     ],
 )
 def test_upper_case_and_full_width_english_names_with_any_suffix_share_one_brand(name: str):
@@ -99,6 +101,12 @@ def test_upper_case_and_full_width_english_names_with_any_suffix_share_one_brand
     assert key.words == ("acme", "trading")
     assert key.trade_name == "acme"
     assert key.industry_word == "trading"
+
+
+def test_two_words_are_joined_only_when_neither_is_a_known_word():
+    # "bio" + "tech" might be "biotech", but "tech" is a word of its own: left alone.
+    assert company_key("Bio Tech Co., Ltd.").words == ("bio", "tech")
+    assert company_key("Sun Rise Trading Ltd").words == ("sun", "rise", "trading")
 
 
 def test_an_english_place_in_brackets_or_in_front_is_a_location():

@@ -447,9 +447,37 @@ def _chinese_key(text: str) -> CompanyKey:
     )
 
 
+@functools.cache
+def _latin_vocabulary() -> frozenset[str]:
+    return frozenset(_LATIN_LEGAL) | _LATIN_INDUSTRY | frozenset(_LATIN_BRANCH)
+
+
+def _rejoined(words: list[str]) -> list[str]:
+    """Words with a stray space taken out of a known one (``limi ted`` → ``limited``,
+    ``te chnology`` → ``technology``): two neighbours, neither a known word, that make one.
+    Otherwise the split word hides a legal form or an industry word and the name reads as
+    another company's."""
+    known = _latin_vocabulary()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if (
+            i + 1 < len(words)
+            and word not in known
+            and words[i + 1] not in known
+            and word + words[i + 1] in known
+        ):
+            word += words[i + 1]
+            i += 1
+        out.append(word)
+        i += 1
+    return out
+
+
 def _latin_key(text: str) -> CompanyKey:
     parts = _Parts()
-    words = _squash(_without_groups(text, _bracket_latin, parts, sep=" ")).split()
+    words = _rejoined(_squash(_without_groups(text, _bracket_latin, parts, sep=" ")).split())
     if words and words[0] == "the" and len(words) > 1:
         words = words[1:]
     if len(words) > 1 and words[-1] in _LATIN_BRANCH:
