@@ -6,7 +6,19 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy import Connection, Dialect, Table, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    String,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.errors import ConcurrencyError, NotFound
@@ -21,6 +33,25 @@ CHUNK = 500  # ids per IN (...) list
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+# Ids per PostgreSQL array parameter: no bound on the statement's size, so bulk reads (a
+# scan reads a million rows' worth) make few round trips.
+PG_CHUNK = 10_000
+
+
+def id_chunks(conn: Connection, ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``ids`` in the slices :func:`one_of` takes best on this connection's database."""
+    return chunks(ids, PG_CHUNK if conn.dialect.name == "postgresql" else CHUNK)
+
+
+def one_of(conn: Connection, col: Any, ids: Sequence[str]) -> ColumnElement[bool]:
+    """``col IN ids``; on PostgreSQL ``col = ANY(array)``, one parameter: an IN list costs
+    SQLAlchemy and psycopg work for each id, and psycopg a new statement text for each
+    length (at 1M customers, a third of a scan's time)."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam(None, list(ids), type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return col.in_(ids)  # type: ignore[no-any-return]
 
 
 def insert_many(conn: Connection, table: Table, values: Sequence[Mapping[str, Any]]) -> None:

@@ -52,7 +52,15 @@ from crmkit.storage.ports import (
     StoredPair,
     Verdict,
 )
-from crmkit.storage.sql.common import cas_update, chunks, insert_many, page, raise_taken
+from crmkit.storage.sql.common import (
+    cas_update,
+    chunks,
+    id_chunks,
+    insert_many,
+    one_of,
+    page,
+    raise_taken,
+)
 from crmkit.storage.sql.engine import begin_writing
 from crmkit.storage.sql.rows import json_value
 from crmkit.storage.sql.tables import (
@@ -197,9 +205,12 @@ class SqlDedup:
     def records(self, kind: str, ids: Sequence[str]) -> dict[str, str]:
         e = dedup_entries.c
         out: dict[str, str] = {}
-        for chunk in chunks(list(dict.fromkeys(ids))):
-            for r in self._conn.execute(
-                select(e.entity_id, e.record).where(e.kind == kind, e.entity_id.in_(chunk))
+        conn = self._conn
+        for chunk in id_chunks(conn, list(dict.fromkeys(ids))):
+            for r in conn.execute(
+                select(e.entity_id, e.record).where(
+                    e.kind == kind, one_of(conn, e.entity_id, chunk)
+                )
             ):
                 out[r.entity_id] = r.record
         return out

@@ -19,7 +19,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Text,
     bindparam,
+    cast,
     column,
     delete,
     func,
@@ -59,7 +61,15 @@ from crmkit.storage.ports import (
     UserRepository,
 )
 from crmkit.storage.sql import rows
-from crmkit.storage.sql.common import cas_update, chunks, insert_many, page, raise_taken
+from crmkit.storage.sql.common import (
+    cas_update,
+    chunks,
+    id_chunks,
+    insert_many,
+    one_of,
+    page,
+    raise_taken,
+)
 from crmkit.storage.sql.dedup import SqlDedup, SqlImports, SqlRequests
 from crmkit.storage.sql.engine import build_engine
 from crmkit.storage.sql.migrate import upgrade_to_head
@@ -90,6 +100,11 @@ SUMMARY: list[ColumnClause[Any]] = [
     column(n) for n in ("id", "name", "owner_id", "co_owner_ids", "created_at", "deleted_at")
 ]
 SELECT_SUMMARIES = select(*SUMMARY).select_from(customers)
+# PostgreSQL hands jsonb back decoded, a json.loads a row; as text the empty list most
+# customers hold skips the parser (rows._ids), as on SQLite.
+SELECT_SUMMARIES_PG = select(
+    *SUMMARY[:3], cast(column("co_owner_ids"), Text).label("co_owner_ids"), *SUMMARY[4:]
+).select_from(customers)
 # New customers' search documents into SQLite's FTS5 index (updates and deletes keep it in
 # step by trigger: see search.py).
 _INDEX_NEW = text(
@@ -401,9 +416,11 @@ class SqlCustomers:
     def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
         c = customers.c
         out: builtins.list[Summary] = []
-        for chunk in chunks(list(dict.fromkeys(ids))):
-            stmt = SELECT_SUMMARIES.where(c.id.in_(chunk))
-            out.extend(map(rows.summary_from_row, self._conn.execute(stmt)))
+        conn = self._conn
+        query = SELECT_SUMMARIES_PG if conn.dialect.name == "postgresql" else SELECT_SUMMARIES
+        for chunk in id_chunks(conn, list(dict.fromkeys(ids))):
+            stmt = query.where(one_of(conn, c.id, chunk))
+            out.extend(map(rows.summary_from_row, conn.execute(stmt)))
         return out
 
     def update(self, customer: Customer, expected_version: int) -> None:
@@ -604,14 +621,15 @@ class SqlContacts:
     def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
         c, parent = contacts.c, customers.c
         out: builtins.list[Summary] = []
-        for chunk in chunks(list(dict.fromkeys(ids))):
+        conn = self._conn
+        for chunk in id_chunks(conn, list(dict.fromkeys(ids))):
             stmt = (
                 select(c.id, c.name, parent.owner_id, parent.co_owner_ids)
                 .add_columns(c.created_at, c.deleted_at)
                 .select_from(contacts.outerjoin(customers, parent.id == c.customer_id))
-                .where(c.id.in_(chunk))
+                .where(one_of(conn, c.id, chunk))
             )
-            out.extend(map(rows.summary_from_row, self._conn.execute(stmt)))
+            out.extend(map(rows.summary_from_row, conn.execute(stmt)))
         return out
 
     def update(self, contact: Contact, expected_version: int) -> None:
