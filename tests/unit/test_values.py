@@ -142,6 +142,13 @@ def test_a_number_split_by_dashes_is_not_read_as_an_extension():
     assert Phone.parse("138-0013-8000") == Phone("+8613800138000")
 
 
+def test_an_extension_longer_than_any_switchboard_has_is_refused():
+    with pytest.raises(ValidationError) as caught:
+        Phone.parse("+1 650 253 0000 ext. 1234567890123")
+    assert caught.value.errors[0].code == "phone.invalid"
+    assert Phone.parse("+1 650 253 0000 ext. 12345678").extension == "12345678"
+
+
 def test_a_mobile_with_an_extension_is_refused_where_a_mobile_is_required():
     with pytest.raises(ValidationError) as caught:
         Phone.parse("138 0013 8000 转 12", field="mobile", require=PhoneKind.MOBILE)

@@ -60,6 +60,8 @@ _EXTENSION = re.compile(
 # 0532-88886666-8001: a dash and a few digits after a complete number (tried only when the
 # whole text is no number: 0532-8888-6666 is one).
 _TRAILING_EXTENSION = re.compile(r"(.*\d)\s*-\s*(\d{1,6})")
+MAX_EXTENSION = 8
+"""Digits an extension may have (what stores keep beside the number)."""
 
 
 @functools.lru_cache(maxsize=65536)
@@ -135,6 +137,9 @@ class Phone:
         else:
             number, number_type = _parse_with_extension(text, region, field, raw)
         if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
+            raise _fail(field, "phone.invalid", raw)
+        if number.extension and len(number.extension) > MAX_EXTENSION:
+            # libphonenumber takes up to 20 digits after "ext."; no switchboard has them.
             raise _fail(field, "phone.invalid", raw)
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         phone = cls(e164, number.extension or None)

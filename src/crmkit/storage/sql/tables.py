@@ -189,7 +189,7 @@ customers = Table(
     Column("birthday", Date),
     Column("mobile", String(20)),
     Column("phone", String(20)),
-    Column("phone_ext", String(8)),  # the phone's extension (转 8001), if it has one
+    Column("phone_ext", String(8)),  # its extension (转 8001; values.MAX_EXTENSION digits)
     Column("email", String(254)),
     Column("remarks", Text),
     Column("custom", JSONType(), nullable=False),
@@ -251,7 +251,7 @@ contacts = Table(
     Column("title", String(50)),
     Column("mobile", String(20)),
     Column("phone", String(20)),
-    Column("phone_ext", String(8)),  # the phone's extension (转 8001), if it has one
+    Column("phone_ext", String(8)),  # its extension (转 8001; values.MAX_EXTENSION digits)
     Column("email", String(254)),
     Column("birthday", Date),
     Column("is_primary", Boolean, nullable=False),
