@@ -26,6 +26,7 @@ only its id, name, owner, score and reasons (``DuplicateMatch.visible`` is False
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -234,42 +235,34 @@ class DedupIndex:
         holders = s.uow.dedup.lookup({k for ks in keys for k in ks}, per_key=config.max_block_size)
         rule = config.place
         wanted: list[list[str]] = []
+        # Few distinct pairs of places meet in a batch: each is decided once.
+        compatible = functools.cache(rule.compatible) if rule is not None else None
         for n, ks in enumerate(keys):
-            record = records[n] if records is not None else None
-            place = self.place(kind, record) if record is not None else None
-            exempt = (
-                self._exempt_hashes(kind, record)
-                if record is not None and place is not None
-                else frozenset()
-            )
+            place = self.place(kind, records[n]) if records is not None else None
             shared: dict[str, int] = {}
-            elsewhere: set[str] = set()  # ruled out unless an exempt key is shared
-            near: dict[str, bool] = {}  # another place -> compatible with the record's
+            elsewhere: set[str] = set()  # ruled out unless they share an exempt key
             for key in ks:
-                lifts = key in exempt
                 for id, their_place in holders.get(key, ()):
                     if id in exclude:
                         continue
                     shared[id] = shared.get(id, 0) + 1
-                    if place is None or their_place is None or lifts or rule is None:
-                        continue
-                    if their_place not in near:
-                        near[their_place] = rule.compatible(place, their_place)
-                    if not near[their_place]:
+                    if (
+                        compatible is not None
+                        and place is not None
+                        and their_place is not None
+                        and not compatible(place, their_place)
+                    ):
                         elsewhere.add(id)
-            if elsewhere:
-                lifted = {
-                    id for key in ks & exempt for id, _ in holders.get(key, ()) if id in elsewhere
-                }
+            if elsewhere and records is not None:
+                # Exempt keys are worked out only for rows that meet a holder from elsewhere.
+                exempt = ks & key_hashes(kind, self.matcher(kind).exempt_keys(records[n]))
+                lifted = {id for key in exempt for id, _ in holders.get(key, ()) if id in elsewhere}
                 for id in elsewhere - lifted:
                     del shared[id]
             wanted.append(sorted(shared, key=lambda i: (-shared[i], i))[: self.config.candidates])
         encoded = s.uow.dedup.records(kind, sorted({i for ids in wanted for i in ids}))
         decoded = {i: decode_record(i, text) for i, text in encoded.items()}
         return [[decoded[i] for i in ids if i in decoded] for ids in wanted]
-
-    def _exempt_hashes(self, kind: Kind, record: Record) -> frozenset[int]:
-        return key_hashes(kind, self.matcher(kind).exempt_keys(record))
 
     def check(
         self,
