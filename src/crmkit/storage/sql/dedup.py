@@ -276,11 +276,13 @@ class SqlDedup:
     def pairs_of(self, kind: str, ids: Sequence[str]) -> builtins.list[StoredPair]:
         p = dedup_pairs.c
         found: dict[tuple[str, str], StoredPair] = {}
-        for chunk in chunks(list(dict.fromkeys(ids))):
+        conn = self._conn
+        for chunk in id_chunks(conn, list(dict.fromkeys(ids))):
             stmt = select(dedup_pairs).where(
-                p.kind == kind, or_(p.left_id.in_(chunk), p.right_id.in_(chunk))
+                p.kind == kind,
+                or_(one_of(conn, p.left_id, chunk), one_of(conn, p.right_id, chunk)),
             )
-            for r in self._conn.execute(stmt):
+            for r in conn.execute(stmt):
                 pair = self._pair(r._mapping)
                 found[(pair.left, pair.right)] = pair
         return [found[k] for k in sorted(found)]

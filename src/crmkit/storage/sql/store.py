@@ -270,13 +270,14 @@ class SqlUnitOfWork:
             return
         ids = sorted(self._dirty_search)
         self._dirty_search.clear()
-        for chunk in chunks(ids):
-            found = self.conn.execute(SELECT_CUSTOMERS.where(customers.c.id.in_(chunk)))
+        conn = self.conn
+        for chunk in id_chunks(conn, ids):
+            found = conn.execute(SELECT_CUSTOMERS.where(one_of(conn, customers.c.id, chunk)))
             by_id = {r.id: rows.customer_from_row(r._mapping) for r in found}
             people: dict[str, builtins.list[Contact]] = {}
-            for r in self.conn.execute(
+            for r in conn.execute(
                 select(contacts)
-                .where(contacts.c.customer_id.in_(chunk), contacts.c.deleted_at.is_(None))
+                .where(one_of(conn, contacts.c.customer_id, chunk), contacts.c.deleted_at.is_(None))
                 .order_by(contacts.c.seq)
             ):
                 people.setdefault(r.customer_id, []).append(rows.contact_from_row(r._mapping))
@@ -406,11 +407,12 @@ class SqlCustomers:
     def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[Customer]:
         out: builtins.list[Customer] = []
         clause = _scope_clause(scope)
-        for chunk in chunks(list(dict.fromkeys(ids))):
-            stmt = SELECT_CUSTOMERS.where(customers.c.id.in_(chunk))
+        conn = self._conn
+        for chunk in id_chunks(conn, list(dict.fromkeys(ids))):
+            stmt = SELECT_CUSTOMERS.where(one_of(conn, customers.c.id, chunk))
             if clause is not None:
                 stmt = stmt.where(clause)
-            out.extend(rows.customer_from_row(r._mapping) for r in self._conn.execute(stmt))
+            out.extend(rows.customer_from_row(r._mapping) for r in conn.execute(stmt))
         return out
 
     def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
@@ -550,14 +552,15 @@ class SqlCustomers:
     ) -> builtins.list[Customer]:
         found: dict[str, Customer] = {}
         c = customers.c
+        conn = self._conn
         queries = [
-            *((c.name_key, chunk) for chunk in chunks(list(name_keys))),
-            *((c.mobile, chunk) for chunk in chunks(list(phones))),
-            *((c.phone, chunk) for chunk in chunks(list(phones))),
+            *((c.name_key, chunk) for chunk in id_chunks(conn, list(name_keys))),
+            *((c.mobile, chunk) for chunk in id_chunks(conn, list(phones))),
+            *((c.phone, chunk) for chunk in id_chunks(conn, list(phones))),
         ]
         for col, chunk in queries:
-            stmt = SELECT_CUSTOMERS.where(col.in_(chunk), c.deleted_at.is_(None))
-            for r in self._conn.execute(stmt):
+            stmt = SELECT_CUSTOMERS.where(one_of(conn, col, chunk), c.deleted_at.is_(None))
+            for r in conn.execute(stmt):
                 found.setdefault(r.id, rows.customer_from_row(r._mapping))
         return list(found.values())
 
@@ -677,13 +680,14 @@ class SqlContacts:
 
     def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
         out: dict[str, builtins.list[Contact]] = {}
-        for chunk in chunks(list(dict.fromkeys(customer_ids))):
+        conn = self._conn
+        for chunk in id_chunks(conn, list(dict.fromkeys(customer_ids))):
             stmt = (
                 select(contacts)
-                .where(contacts.c.customer_id.in_(chunk), contacts.c.deleted_at.is_(None))
+                .where(one_of(conn, contacts.c.customer_id, chunk), contacts.c.deleted_at.is_(None))
                 .order_by(contacts.c.seq)
             )
-            for r in self._conn.execute(stmt):
+            for r in conn.execute(stmt):
                 contact = rows.contact_from_row(r._mapping)
                 out.setdefault(contact.customer_id, []).append(contact)
         return out
