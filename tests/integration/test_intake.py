@@ -367,22 +367,45 @@ def test_rebuild_reindexes_the_whole_store_to_the_same_clusters(crm, team):
         assert sorted(sorted(cl.ids) for cl in s.dedup.scan()) == before
 
 
-def test_rebuild_in_bulk_finds_the_pairs_the_writes_found(crm, team):
-    # More records than one rebuild chunk (1,000), duplicates spread across chunks.
+def _companies_and_variants(s, n: int, every: int) -> tuple[list[str], list[str]]:
+    """Import ``n`` distinct companies, then a suffix variant of every ``every``-th one
+    (``on_duplicate="create"``): the lines of each file."""
     from tests.integration.test_import_jobs import HEADER, _rows
 
-    lines = _rows(1150).split("\r\n")[1:-1]
-    variants = [line.replace("有限公司", "股份有限公司", 1) for line in lines[::10]]
+    lines = _rows(n).split("\r\n")[1:-1]
+    variants = [line.replace("有限公司", "股份有限公司", 1) for line in lines[::every]]
+    for body in (lines, variants):
+        text = HEADER + "".join(f"{line}\r\n" for line in body)
+        s.imports.run(io.BytesIO(text.encode()), on_duplicate="create")
+    return lines, variants
+
+
+def test_rebuild_in_bulk_finds_the_pairs_the_writes_found(crm, team):
+    # More records than one rebuild chunk (1,000), duplicates spread across chunks.
     with crm.session(actor=team["admin"]) as s:
-        for body in (lines, variants):
-            text = HEADER + "".join(f"{line}\r\n" for line in body)
-            s.imports.run(io.BytesIO(text.encode()), on_duplicate="create")
+        lines, variants = _companies_and_variants(s, 1150, 10)
         before = sorted(sorted(cl.ids) for cl in s.dedup.scan())
         assert len(before) == len(variants)
         assert s.dedup.rebuild() == len(lines) + len(variants)
         assert sorted(sorted(cl.ids) for cl in s.dedup.scan()) == before
         # The index serves checks as before: a new variant is found.
         assert s.customers.find_similar(name=lines[5].split(",")[0], limit=1)
+
+
+def test_a_scan_of_many_clusters_reads_them_in_growing_chunks_and_a_limit_cuts_any_of_them(
+    crm, team
+):
+    # 650 clusters: the members are read for 200 clusters, then 400, then the rest.
+    with crm.session(actor=team["admin"]) as s:
+        _, variants = _companies_and_variants(s, 1300, 2)
+        everything = s.dedup.scan()
+        assert len(everything) == len(variants)
+        assert all(len(cl.members) == 2 for cl in everything)
+        reasons = {p.reasons for cl in everything for p in cl.pairs}
+        assert reasons and all(r and all(isinstance(x, str) for x in r) for r in reasons)
+        assert len({i for cl in everything for i in cl.ids}) == 2 * len(variants)
+        assert [cl.ids for cl in s.dedup.scan(limit=620)] == [cl.ids for cl in everything[:620]]
+        assert [cl.ids for cl in s.dedup.scan(limit=150)] == [cl.ids for cl in everything[:150]]
 
 
 # -- concurrency ------------------------------------------------------------------------------
