@@ -486,9 +486,9 @@ class DuplicateCluster:
 
 _SCAN_PAGE = 5000
 _REBUILD_CHUNK = 1000
-# Clusters whose members are read together: 200 first, so a scan with a small limit reads
-# little, then more each time (to 5,000), so a whole scan of a large store makes dozens of
-# reads instead of hundreds (500 round trips to PostgreSQL at 1M customers).
+# Clusters whose members are read together: 200 at first, as a scan with a small limit
+# needs few, then twice as many each time up to 5,000, so that a whole scan of a large
+# store makes dozens of reads, not hundreds (500 round trips to PostgreSQL at 1M).
 _CLUSTER_CHUNK = 200
 _CLUSTER_CHUNK_MAX = 5000
 

@@ -12,8 +12,11 @@ from sqlalchemy import (
     Dialect,
     String,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
+    column,
     insert,
     select,
     update,
@@ -33,6 +36,17 @@ CHUNK = 500  # ids per IN (...) list
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def bulk_columns(*names: str, json: str = "") -> tuple[list[Any], list[Any]]:
+    """Untyped columns for reads of many rows, which the caller decodes itself (SQLAlchemy's
+    per-column result processing costs more than the query there), as SQLite and as
+    PostgreSQL read them: the ``json`` column as text on PostgreSQL too, since psycopg
+    would parse every row's jsonb, where the callers skip the parser for common values
+    (an empty list) or decode each distinct value once."""
+    plain: list[Any] = [column(n) for n in names]
+    pg = [cast(column(n), Text).label(n) if n == json else column(n) for n in names]
+    return plain, pg
 
 
 # Ids per PostgreSQL array parameter: no bound on the statement's size, so bulk reads (a

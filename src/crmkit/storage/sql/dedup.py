@@ -20,12 +20,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
-    ColumnClause,
-    Text,
     and_,
     bindparam,
-    cast,
-    column,
     delete,
     func,
     insert,
@@ -55,6 +51,7 @@ from crmkit.storage.ports import (
     Verdict,
 )
 from crmkit.storage.sql.common import (
+    bulk_columns,
     cas_update,
     chunks,
     id_chunks,
@@ -105,16 +102,11 @@ def _sqlite_lookup(n: int) -> str:
     )
 
 
-PAIR_COLUMNS: list[ColumnClause[Any]] = [
-    column(n) for n in ("left_id", "right_id", "score", "reasons", "vetoed")
-]
-# PostgreSQL's reasons as text: psycopg would parse every pair's jsonb (175,000 at 1M
-# customers) where a scan has a few dozen distinct reason lists to decode.
-PAIR_COLUMNS_PG: list[Any] = [
-    *PAIR_COLUMNS[:3],
-    cast(column("reasons"), Text).label("reasons"),
-    PAIR_COLUMNS[4],
-]
+# Reasons as text on both: a scan reads 175,000 pairs at 1M customers and meets a few
+# dozen distinct reason lists, each decoded once.
+PAIR_COLUMNS, PAIR_COLUMNS_PG = bulk_columns(
+    "left_id", "right_id", "score", "reasons", "vetoed", json="reasons"
+)
 
 
 class SqlDedup:
@@ -271,13 +263,12 @@ class SqlDedup:
             left, right = after.split("|", 1)
             stmt = stmt.where(tuple_(p.left_id, p.right_id) > tuple_(left, right))
         stmt = stmt.order_by(p.left_id, p.right_id).limit(limit + 1)
-        reasons_of: dict[Any, tuple[str, ...]] = {}  # few distinct reason lists: decode each once
+        reasons_of: dict[str, tuple[str, ...]] = {}  # few distinct reason lists: decode each once
         fetched = []
         for left, right, score, reasons, vetoed in self._conn.execute(stmt):
-            key = reasons if isinstance(reasons, str) else tuple(reasons)
-            if key not in reasons_of:
-                reasons_of[key] = tuple(json_value(reasons))
-            fetched.append(StoredPair(left, right, float(score), reasons_of[key], bool(vetoed)))
+            if reasons not in reasons_of:
+                reasons_of[reasons] = tuple(json_value(reasons))
+            fetched.append(StoredPair(left, right, float(score), reasons_of[reasons], bool(vetoed)))
         more = len(fetched) > limit
         fetched = fetched[:limit]
         last = fetched[-1] if fetched else None

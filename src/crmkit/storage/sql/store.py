@@ -19,9 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Text,
     bindparam,
-    cast,
     column,
     delete,
     func,
@@ -62,6 +60,7 @@ from crmkit.storage.ports import (
 )
 from crmkit.storage.sql import rows
 from crmkit.storage.sql.common import (
+    bulk_columns,
     cas_update,
     chunks,
     id_chunks,
@@ -96,15 +95,13 @@ READ: list[ColumnClause[Any]] = [
 # Built once: select(*READ) coerces 32 columns, which costs more than the query on a page.
 SELECT_CUSTOMERS = select(*READ).select_from(customers)
 # Untyped like READ: a scan reads hundreds of thousands of these.
-SUMMARY: list[ColumnClause[Any]] = [
-    column(n) for n in ("id", "name", "owner_id", "co_owner_ids", "created_at", "deleted_at")
-]
-SELECT_SUMMARIES = select(*SUMMARY).select_from(customers)
-# PostgreSQL hands jsonb back decoded, a json.loads a row; as text the empty list most
-# customers hold skips the parser (rows._ids), as on SQLite.
-SELECT_SUMMARIES_PG = select(
-    *SUMMARY[:3], cast(column("co_owner_ids"), Text).label("co_owner_ids"), *SUMMARY[4:]
-).select_from(customers)
+# Co-owners as text on PostgreSQL too: the empty list most customers hold skips the
+# parser (rows._ids).
+_SUMMARY, _SUMMARY_PG = bulk_columns(
+    "id", "name", "owner_id", "co_owner_ids", "created_at", "deleted_at", json="co_owner_ids"
+)
+SELECT_SUMMARIES = select(*_SUMMARY).select_from(customers)
+SELECT_SUMMARIES_PG = select(*_SUMMARY_PG).select_from(customers)
 # New customers' search documents into SQLite's FTS5 index (updates and deletes keep it in
 # step by trigger: see search.py).
 _INDEX_NEW = text(
