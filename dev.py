@@ -3,7 +3,7 @@
 
     python3 dev.py demo    # the main job: the admin panel on demo data, http://127.0.0.1:5000/
     python3 dev.py test    # the whole test suite (PostgreSQL and browser tests skip if absent)
-    python3 dev.py lint    # ruff + mypy strict
+    python3 dev.py lint    # ruff + mypy strict + the layers' import contracts (lint-imports)
     python3 dev.py tour    # a short guided tour of the library in the terminal
 
 The first run creates ``.venv`` and installs crmkit with its development extras; later runs
@@ -57,6 +57,7 @@ def main(argv: list[str]) -> None:
     elif command == "lint":
         run([str(BIN / "ruff"), "check", "src", "tests", "bench", "examples", "admin"])
         run([str(PY), "-m", "mypy"])
+        run([str(BIN / "lint-imports"), "--no-logo"])  # contracts: [tool.importlinter]
     elif command == "tour":
         run([str(PY), str(ROOT / "examples" / "tour.py"), *rest])
     else:  # the admin panel lives in admin/ at the root: run it as a module from here

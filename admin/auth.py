@@ -201,6 +201,7 @@ def require_login() -> ResponseReturnValue | None:
         flash(exc.message(), "error")
         return redirect(url_for("auth.login"))
     g.user = user
+    g.actor = s.actor  # what the user may do (``context.can``), as crmkit resolved it
     g.login_session = entry
     return None
 

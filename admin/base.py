@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_admin.model import BaseModelView
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from wtforms import Form
 
@@ -75,6 +76,8 @@ class ServiceModelView(BaseModelView):
     default_columns: ClassVar[tuple[str, ...]] = ()
     #: whether the service's ``list`` takes ``q``
     searchable: ClassVar[bool] = False
+    #: the search box's hint
+    search_placeholder: ClassVar[Any] = _l("Name, contact or phone")
     #: whether the service offers ``count(cap=…)``
     countable: ClassVar[bool] = True
     #: counts stop here: "10,000+" instead of a full COUNT over a big table
@@ -429,6 +432,19 @@ def save(form: Form, write: Callable[[crmkit.Session], Any]) -> tuple[bool, Any]
     return True, result
 
 
+def all_pages(fetch: Callable[[str | None], crmkit.Page[Any]]) -> list[Any]:
+    """Every item of a keyset-paged list, ``fetch(after)`` a page at a time (for the short
+    lists a select box offers: users, categories)."""
+    items: list[Any] = []
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        items.extend(page.items)
+        if page.next_after is None:
+            return items
+        after = page.next_after
+
+
 def user_names(s: crmkit.Session) -> dict[str, str]:
     """Every user's id → name (cached per request: owners appear on many rows).
 
@@ -438,14 +454,9 @@ def user_names(s: crmkit.Session) -> dict[str, str]:
     cached: dict[str, str] | None = g.get("user_names")
     if cached is not None:
         return cached
-    users: list[crmkit.User] = []
-    after: str | None = None
-    while True:
-        page = s.users.list(after=after, limit=200, deleted="include")
-        users.extend(page.items)
-        if page.next_after is None:
-            break
-        after = page.next_after
+    users: list[crmkit.User] = all_pages(
+        lambda after: s.users.list(after=after, limit=200, deleted="include")
+    )
     names = {u.id: u.name for u in users}
     g.all_users = tuple(users)
     g.user_names = names

@@ -98,6 +98,13 @@ def has_role(*roles: crmkit.Role | str) -> bool:
     return user is not None and user.role in {crmkit.Role(r) for r in roles}
 
 
+def can(permission: str) -> bool:
+    """Whether the logged-in user holds ``permission`` (``"product.write"`` …), as crmkit's
+    actor for this request says; screens hide what crmkit would refuse."""
+    actor: crmkit.Actor | None = g.get("actor")
+    return actor is not None and actor.can(permission)
+
+
 @contextmanager
 def work() -> Iterator[crmkit.Session]:
     """A crmkit unit of work as the logged-in user: commits when the block ends."""

@@ -105,6 +105,44 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 TITLES = ("总经理", "采购经理", "财务主管", "技术总监", "销售经理", "办公室主任", "董事长")
 CATEGORIES = ("potential",) * 5 + ("formal",) * 3 + ("signed",) * 2
 
+# The product catalogue: category path → (code, name, specification, unit, price, cost).
+# Prices include 13% VAT, as Chinese price lists are written; services carry 6%.
+CATALOGUE: dict[str, tuple[tuple[str, str, str, str, str, str], ...]] = {
+    "门锁/智能门锁": (
+        ("LK-100", "智能门锁", "指纹+密码 锌合金", "套", "1999.00", "1200.00"),
+        ("LK-200", "人脸识别智能门锁", "3D结构光 铝合金", "套", "3299.00", "2150.00"),
+        ("LK-300", "酒店刷卡锁", "IC卡 不锈钢", "套", "880.00", "520.00"),
+    ),
+    "门锁/机械门锁": (
+        ("LM-010", "执手锁", "304不锈钢 通用型", "把", "168.00", "85.00"),
+        ("LM-020", "防火门锁", "甲级防火 钢制", "把", "298.00", "160.00"),
+        ("LM-030", "C级锁芯", "铜芯 70mm", "个", "120.00", "48.00"),
+    ),
+    "门禁系统": (
+        ("AC-100", "门禁控制器", "四门 TCP/IP", "台", "2680.00", "1580.00"),
+        ("AC-110", "人脸识别门禁一体机", "7寸屏 双目活体", "台", "3580.00", "2300.00"),
+        ("AC-120", "IC卡读卡器", "Wiegand 26/34", "个", "260.00", "110.00"),
+        ("AC-130", "电磁锁", "280kg 单门", "把", "320.00", "150.00"),
+        ("AC-140", "出门按钮", "不锈钢 86型", "个", "35.00", "12.00"),
+    ),
+    "监控设备": (
+        ("CM-200", "网络摄像机", "400万 红外 筒机", "台", "599.00", "350.00"),
+        ("CM-210", "球形摄像机", "200万 23倍变焦", "台", "2899.00", "1800.00"),
+        ("CM-300", "硬盘录像机", "16路 H.265", "台", "1680.00", "980.00"),
+        ("CM-310", "监控硬盘", "4TB 监控级", "块", "699.00", "520.00"),
+    ),
+    "安装服务": (
+        ("SV-001", "门锁上门安装", "含开孔调试", "次", "150.00", "80.00"),
+        ("SV-002", "门禁系统安装调试", "按门计", "门", "600.00", "300.00"),
+        ("SV-003", "年度维保服务", "7×24 响应", "年", "4800.00", "2600.00"),
+    ),
+}
+# Project prices only managers and the named salesperson see (产品分组权限).
+RESTRICTED = (
+    ("PJ-900", "工程版智能门锁", "批量工程 不含安装", "套", "1380.00", "1100.00"),
+    ("PJ-910", "门禁工程套装", "10门 含控制器", "套", "19800.00", "15200.00"),
+)
+
 
 def person_name(rng: random.Random) -> str:
     given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
@@ -168,6 +206,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
                 )
                 people[name] = user
                 logins[user.login] = STAFF_PASSWORD
+        _catalogue(crm, admin, people["李小明"])
         sellers = [u for u in people.values() if u.role in {crmkit.Role.SALES, crmkit.Role.MANAGER}]
         step = timedelta(days=365) / (customers + 20)
         created: list[tuple[crmkit.User, crmkit.Customer]] = []
@@ -188,6 +227,51 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
     finally:
         crm.close()
     return logins
+
+
+def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:
+    """The product catalogue: categories two levels deep, ~20 products, one restricted group
+    (managers and ``insider`` only) with project prices, one product retired."""
+    with crm.session(actor=admin) as s:
+        categories: dict[str, str] = {}  # path → id
+        for path in CATALOGUE:
+            parent: str | None = None
+            for depth, name in enumerate(path.split("/"), start=1):
+                key = "/".join(path.split("/")[:depth])
+                if key not in categories:
+                    categories[key] = s.product_categories.create(
+                        name=name, parent_id=parent, sort=len(categories)
+                    ).id
+                parent = categories[key]
+        for path, items in CATALOGUE.items():
+            for code, name, spec, unit, price, cost in items:
+                s.products.create(
+                    code=code,
+                    name=name,
+                    specification=spec,
+                    unit=unit,
+                    price=price,
+                    cost=cost,
+                    tax_rate="6%" if code.startswith("SV") else "13%",
+                    category_id=categories[path],
+                    active=code != "LK-300",  # the card lock is retired
+                )
+        group = s.product_groups.create(
+            name="工程项目价",
+            members=["role:manager", f"user:{insider.id}"],
+            remarks="工程项目专用价格，仅经理和项目销售可见",
+        )
+        for code, name, spec, unit, price, cost in RESTRICTED:
+            s.products.create(
+                code=code,
+                name=name,
+                specification=spec,
+                unit=unit,
+                price=price,
+                cost=cost,
+                category_id=categories["门锁/智能门锁" if code == "PJ-900" else "门禁系统"],
+                group_id=group.id,
+            )
 
 
 def _create(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import Babel, LazyString, lazy_gettext
 
 import crmkit
@@ -102,7 +102,7 @@ ENUM_LABELS: dict[str, LazyString] = {
 FIELD_LABELS: dict[str, LazyString] = {
     "name": lazy_gettext("Name"),
     "kind": lazy_gettext("Kind"),
-    "category": lazy_gettext("Category"),
+    "category": lazy_gettext("Customer category"),
     "channel_type": lazy_gettext("Channel type"),
     "owner_id": lazy_gettext("Owner"),
     "owner": lazy_gettext("Owner"),
@@ -133,6 +133,18 @@ FIELD_LABELS: dict[str, LazyString] = {
     "manager_id": lazy_gettext("Manager"),
     "active": lazy_gettext("Active"),
     "locked": lazy_gettext("Locked"),
+    "code": lazy_gettext("Code"),
+    "specification": lazy_gettext("Specification"),
+    "unit": lazy_gettext("Unit"),
+    "category_id": lazy_gettext("Category"),
+    "group_id": lazy_gettext("Group"),
+    "price": lazy_gettext("List price"),
+    "cost": lazy_gettext("Cost"),
+    "margin": lazy_gettext("Gross margin"),
+    "tax_rate": lazy_gettext("Tax rate"),
+    "description": lazy_gettext("Description"),
+    "members": lazy_gettext("Members"),
+    "sort": lazy_gettext("Order"),
     "created_at": lazy_gettext("Created"),
     "updated_at": lazy_gettext("Updated"),
     "deleted_at": lazy_gettext("Deleted"),
@@ -161,6 +173,22 @@ def local_time(at: datetime) -> str:
     return at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
 
 
+def money(value: crmkit.Money) -> str:
+    """An amount as people write it, by Babel's currency format: ``¥1,999.00`` (English:
+    ``CN¥1,999.00``)."""
+    return value.format("en" if _lang() == "en" else "zh_CN")
+
+
+def percent(rate: Decimal) -> str:
+    """A fraction as a percentage: ``Decimal("0.13")`` → ``13%``, ``0.065`` → ``6.5%``."""
+    return f"{(rate * 100).normalize():f}%"
+
+
+def _lang() -> Lang:
+    """The request's language (简体中文 outside a request)."""
+    return current_lang() if has_request_context() else "zh"
+
+
 def show(value: Any) -> str:
     """Any crmkit value as the text a person reads (escaped later by the template)."""
     if value is None:
@@ -176,7 +204,7 @@ def show(value: Any) -> str:
     if isinstance(value, crmkit.Region):
         return value.path
     if isinstance(value, crmkit.Money):
-        return f"{value.amount} {value.currency}"
+        return money(value)
     if isinstance(value, datetime):
         return local_time(value)
     if isinstance(value, date | Decimal):

@@ -22,7 +22,6 @@ from flask import Flask, current_app
 
 import crmkit
 from admin.i18n import Lang
-from crmkit.adapters.tabular import TableError
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ class ImportRuns:
         crmkit.set_language(lang)  # this thread's own context: the request's language
         try:
             job_id = body(lambda done, total: self._set(token, done=done, total=total))
-        except (crmkit.CRMError, TableError) as exc:
+        except crmkit.CRMError as exc:
             self._set(token, state=RunState.FAILED, error=str(exc), ended=time.monotonic())
         except Exception:
             log.exception("import %s failed", token)

@@ -37,6 +37,9 @@ Parts (``--parts``, all by default):
     count (``imports.run(workers=...)``; default 0 and 1).
 
 ``--profile`` adds cProfile runs (import, scan, find_similar) and prints their hotspots.
+``--gc-tuning`` opens every store with ``Settings(bulk_gc_tuning=True)`` (the scan pauses
+the garbage collector, the import holds off its full collections); without it crmkit leaves
+the collector as the process set it, as it does by default.
 
     python bench/bench_intake.py --parts quality
     python bench/bench_intake.py --sizes 100000 1000000 --backends sqlite postgres --keep
@@ -94,6 +97,7 @@ HEADERS = {
 }
 CUSTOMER_FIELDS = ("name", "mobile", "phone", "email", "address", "region", "uscc")
 LINES: list[str] = []  # the markdown snippet
+SETTINGS: dict[str, Any] = {}  # crmkit.Settings fields every store is opened with
 
 
 def say(text: str = "") -> None:
@@ -166,10 +170,11 @@ def open_store(backend: str, tag: str, *, fresh: bool) -> tuple[crmkit.CRM, Any]
     if fresh:
         drop_store(backend, tag)
     hasher = Argon2Hasher.fast()
+    settings = crmkit.Settings(**SETTINGS)
     if backend == "sqlite":
-        crm = crmkit.open(f"sqlite:///{OUT / tag}.db", password_hasher=hasher)
+        crm = crmkit.open(f"sqlite:///{OUT / tag}.db", password_hasher=hasher, settings=settings)
     else:
-        crm = crmkit.open(PG_URL, schema=tag, password_hasher=hasher)
+        crm = crmkit.open(PG_URL, schema=tag, password_hasher=hasher, settings=settings)
     try:
         admin = crm.authenticate("admin", PASSWORD)
     except crmkit.CRMError:
@@ -1042,8 +1047,16 @@ def main() -> None:
         action="store_true",
         help="with --reuse: do not finish loading a partly loaded store, measure it as it is",
     )
+    parser.add_argument(
+        "--gc-tuning",
+        action="store_true",
+        help="open every store with Settings(bulk_gc_tuning=True): scans pause the garbage "
+        "collector, imports hold off its full collections",
+    )
     parser.add_argument("--json", type=Path, help="also dump the figures here")
     args = parser.parse_args()
+    if args.gc_tuning:
+        SETTINGS["bulk_gc_tuning"] = True
     OUT.mkdir(parents=True, exist_ok=True)
     command = "python bench/bench_intake.py " + " ".join(sys.argv[1:])
     md(f"Command: `{command}` — run on {datetime.now(UTC):%Y-%m-%d} on this 2-core machine.\n")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask_admin import Admin
 from flask_babel import lazy_gettext as _l
 
+from admin.entity import EntityModelView
 from admin.views.audit import AuditView
 from admin.views.backup import BackupView
 from admin.views.contacts import ContactView
 from admin.views.customers import CustomerView
 from admin.views.duplicates import DuplicateView
 from admin.views.imports import ImportView
+from admin.views.products import ProductCategoryView, ProductGroupView, ProductView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
 from admin.views.settings import SettingsView
@@ -20,19 +22,33 @@ from admin.views.users import UserView
 
 def register(admin: Admin) -> None:
     """Add every screen. Flask-Admin shows a menu item only where ``is_accessible`` says
-    the logged-in user's role may go, so sales staff never see the system screens."""
+    the logged-in user's role may go (the catalogue: whoever holds ``product.read`` …), so
+    sales staff never see the system screens."""
     system = "System"  # the menu key; its shown name is translated below
     admin.add_view(CustomerView(name=_l("Customers"), endpoint="customers"))
     admin.add_view(SharingView(name=_l("Co-ownership requests"), endpoint="sharing"))
     admin.add_view(ContactView(name=_l("Contacts"), endpoint="contacts"))
     admin.add_view(ImportView(name=_l("Import"), endpoint="imports"))
     admin.add_view(DuplicateView(name=_l("Duplicates"), endpoint="duplicates"))
+    catalogue = "Catalogue"  # shown as 产品
+    entity_screens: list[EntityModelView] = [
+        ProductView(name=_l("Products"), endpoint="products", category=catalogue),
+        ProductCategoryView(
+            name=_l("Product categories"), endpoint="product_categories", category=catalogue
+        ),
+        ProductGroupView(name=_l("Product groups"), endpoint="product_groups", category=catalogue),
+    ]
+    for screen in entity_screens:
+        admin.add_view(screen)
+    # The operation log shows a kernel entity's values as its screen does (names, not ids).
+    admin.app.extensions["crmkit_entity_screens"] = {s.permission: s for s in entity_screens}
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
     admin.add_view(RolesView(name=_l("Roles"), endpoint="roles", category=system))
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
     admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
     admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))
     admin.add_view(SettingsView(name=_l("Settings"), endpoint="settings", category=system))
-    menu = admin.get_category_menu_item(system)
-    if menu is not None:
-        menu.name = _l("System")
+    for key, shown in ((system, _l("System")), (catalogue, _l("Products"))):
+        menu = admin.get_category_menu_item(key)
+        if menu is not None:
+            menu.name = shown

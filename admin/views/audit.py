@@ -1,72 +1,37 @@
-"""The operation log (audit), with filters; and audit rows for detail pages."""
+"""The operation log (audit), with filters (its rows: :mod:`admin.history`)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
-import attrs
-from flask import flash, request, url_for
+from flask import current_app, flash, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 import crmkit
 from admin import context
-from admin.base import query_args, user_name, user_names
-from admin.i18n import FIELD_LABELS, enum_label, local_time
+from admin.base import query_args, user_names
+from admin.history import AuditRow, history_rows
+from admin.i18n import enum_label
 
-ENTITY_TYPES = {"customer": _l("Customer"), "contact": _l("Contact"), "user": _l("User")}
+ENTITY_TYPES = {
+    "customer": _l("Customer"),
+    "contact": _l("Contact"),
+    "user": _l("User"),
+    "product": _l("Product"),
+    "product_category": _l("Product category"),
+    "product_group": _l("Product group"),
+}
 
-
-@attrs.frozen
-class AuditRow:
-    """One audit entry in the words a person reads."""
-
-    at: str
-    actor: str
-    action: str
-    note: str | None
-    entity_type: str
-    entity_id: str
-    changes: tuple[tuple[str, str, str], ...]
-
-
-def _plain(field: str, value: Any) -> str:
-    """A stored before/after value as text; user ids become names, enums their labels."""
-    if value is None or value == [] or value == "":
-        return "∅"
-    if field in {"owner_id", "manager_id", "created_by"}:
-        return user_name(str(value))
-    if field == "co_owner_ids" and isinstance(value, list):
-        return ", ".join(user_name(str(v)) for v in value)
-    if isinstance(value, str):
-        return enum_label(value) if field in ENUM_FIELDS else value
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-ENUM_FIELDS = frozenset({"kind", "category", "channel_type", "settlement", "role", "gender"})
-
-
-def history_rows(s: crmkit.Session, entries: Iterable[crmkit.AuditEntry]) -> list[AuditRow]:
-    """Audit entries with actor names and field diffs as text (escaped by templates)."""
-    user_names(s)
-    return [
-        AuditRow(
-            at=local_time(e.at),
-            actor="system" if e.actor_id == crmkit.SYSTEM.id else user_name(e.actor_id),
-            action=enum_label(e.action),
-            note=e.note,
-            entity_type=e.entity_type,
-            entity_id=e.entity_id,
-            changes=tuple(
-                (str(FIELD_LABELS.get(field, field)), _plain(field, before), _plain(field, after))
-                for field, (before, after) in e.changes.items()
-            ),
-        )
-        for e in entries
-    ]
+# The screen (endpoint) that shows a record of each type: the log links to it.
+ENTITY_SCREENS = {
+    "customer": "customers",
+    "contact": "contacts",
+    "product": "products",
+    "product_category": "product_categories",
+    "product_group": "product_groups",
+}
 
 
 class AuditView(BaseView):
@@ -100,13 +65,14 @@ class AuditView(BaseView):
             except (crmkit.ValidationError, ValueError) as exc:
                 flash(str(exc), "error")
             else:
-                rows = history_rows(s, page.items)
+                rows = [row for e in page.items for row in entry_rows(s, e)]
                 next_after = page.next_after
         return self.render(
             "crm/audit.html",
             rows=rows,
             filters=filters,
             entity_types=ENTITY_TYPES,
+            entity_screens=ENTITY_SCREENS,
             actions=[(a.value, enum_label(a)) for a in crmkit.AuditAction],
             users=sorted(names.items(), key=lambda kv: kv[1]),
             next_url=url_for(".index", after=next_after, **query_args(filters))
@@ -114,6 +80,21 @@ class AuditView(BaseView):
             else None,
             first_url=url_for(".index", **query_args(filters)) if args.get("after") else None,
         )
+
+
+def entry_rows(s: crmkit.Session, entry: crmkit.AuditEntry) -> list[AuditRow]:
+    """One entry's row, its values shown as the record's own screen shows them (a product's
+    category by name, its tax rate as a percentage) when that screen knows how."""
+    screen = _screen(entry.entity_type)
+    if screen is None:
+        return history_rows(s, [entry])
+    screen.prepare_rows(s, [])
+    return history_rows(s, [entry], value=screen.history_value, label=screen.label)
+
+
+def _screen(entity_type: str) -> Any:
+    """The kernel entity screen of ``entity_type`` (see ``admin.views.register``), if any."""
+    return current_app.extensions.get("crmkit_entity_screens", {}).get(entity_type)
 
 
 def _instant(text: str | None) -> Any:

@@ -48,8 +48,6 @@ class BackupView(BaseView):
     @expose("/restore", methods=("POST",))
     def restore(self) -> ResponseReturnValue:
         """Replace everything with an uploaded backup, after crmkit checked it."""
-        from crmkit.adapters.sqlite_backup import BackupError
-
         upload = request.files.get("backup")
         if upload is None or not upload.filename:
             flash(_("Choose a backup file first."), "error")
@@ -61,7 +59,7 @@ class BackupView(BaseView):
         upload.save(incoming)
         try:
             context.holder().restore_from(incoming)
-        except (BackupError, ValueError) as exc:
+        except (crmkit.BackupError, ValueError) as exc:
             flash(_("Not restored: %(reason)s", reason=str(exc)), "error")
         else:
             flash(_("Restored from %(name)s.", name=upload.filename), "success")

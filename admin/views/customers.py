@@ -19,10 +19,17 @@ from wtforms.fields.choices import SelectChoice
 
 import crmkit
 from admin import context
-from admin.base import ListFilter, ServiceModelView, query_args, user_name, user_names
+from admin.base import (
+    ListFilter,
+    ServiceModelView,
+    all_pages,
+    query_args,
+    user_name,
+    user_names,
+)
 from admin.forms import SecureForm, options
+from admin.history import history_rows
 from admin.i18n import ENUM_LABELS, FIELD_LABELS, labels, show
-from admin.views.audit import history_rows
 
 
 def enum_pairs(values: Any) -> list[tuple[str, Any]]:
@@ -41,7 +48,7 @@ class CustomerForm(SecureForm):
     kind = SelectField(_l("Kind"), choices=lazy_choices(crmkit.CustomerKind), validate_choice=False)
     name = StringField(_l("Name"))
     category = SelectField(
-        _l("Category"), choices=lazy_choices(crmkit.Category), validate_choice=False
+        _l("Customer category"), choices=lazy_choices(crmkit.Category), validate_choice=False
     )
     channel_type = SelectField(
         _l("Channel type"), choices=lazy_choices(crmkit.ChannelType), validate_choice=False
@@ -99,14 +106,8 @@ def owner_pairs() -> list[tuple[str, str]]:
 
 
 def _all_users(s: crmkit.Session) -> list[crmkit.User]:
-    users: list[crmkit.User] = []
-    after: str | None = None
-    while True:
-        page = s.users.list(after=after, limit=200)
-        users.extend(page.items)
-        if page.next_after is None:
-            return users
-        after = page.next_after
+    users: list[crmkit.User] = all_pages(lambda after: s.users.list(after=after, limit=200))
+    return users
 
 
 class CustomerView(ServiceModelView):
@@ -131,7 +132,7 @@ class CustomerView(ServiceModelView):
 
     def list_filters(self) -> list[ListFilter]:
         filters = [
-            ListFilter("category", _l("Category"), lambda: enum_pairs(crmkit.Category)),
+            ListFilter("category", _l("Customer category"), lambda: enum_pairs(crmkit.Category)),
             ListFilter("kind", _l("Kind"), lambda: enum_pairs(crmkit.CustomerKind)),
             ListFilter("channel_type", _l("Channel type"), lambda: enum_pairs(crmkit.ChannelType)),
             ListFilter("region", _l("Region"), placeholder="山东省/青岛市"),

@@ -75,15 +75,13 @@ class ImportView(BaseView):
         token = secrets.token_urlsafe(12)
         path = _scratch() / f"import-{token}{suffix}"
         file.save(path)
-        from crmkit.adapters.tabular import TableError
-
         try:
             headers = _headers(path)
             with context.work() as s:
                 proposal = s.imports.preview(path)
-        except (crmkit.CRMError, TableError) as exc:
+        except crmkit.CRMError as exc:
             path.unlink(missing_ok=True)
-            if isinstance(exc, TableError):
+            if isinstance(exc, crmkit.TableError):
                 flash(_("The file cannot be read as a table: %(reason)s", reason=str(exc)), "error")
             else:
                 flash(str(exc), "error")

@@ -1,4 +1,5 @@
-"""The recycle bin (admins): deleted customers, contacts and users, and restoring them."""
+"""The recycle bin: deleted records of every kind, and restoring them (admins see every
+kind; others the catalogue kinds they may delete and so restore)."""
 
 from __future__ import annotations
 
@@ -20,19 +21,43 @@ KINDS: dict[str, Any] = {
     "customers": _l("Customers"),
     "contacts": _l("Contacts"),
     "users": _l("Users"),
+    "products": _l("Products"),
+    "product_categories": _l("Product categories"),
+    "product_groups": _l("Product groups"),
 }
+# The kernel entities' bins open to whoever may restore them (crmkit's ``<entity>.delete``:
+# a manager who deletes a product can bring it back); the others are the admins'.
+KERNEL_KINDS: dict[str, str] = {
+    "products": "product.delete",
+    "product_categories": "product_category.delete",
+    "product_groups": "product_group.delete",
+}
+DETAIL_HEADERS: dict[str, Any] = {
+    "customers": _l("Owner"),
+    "contacts": _l("Customer"),
+    "users": _l("Login"),
+    "products": _l("Code"),
+}
+
+
+def open_kinds() -> dict[str, Any]:
+    """The bins the logged-in user may open."""
+    if context.has_role(crmkit.Role.ADMIN):
+        return KINDS
+    return {k: v for k, v in KINDS.items() if k in KERNEL_KINDS and context.can(KERNEL_KINDS[k])}
 
 
 class RecycleBinView(BaseView):
     """回收站: what was deleted, newest first, one kind at a time; restore puts it back."""
 
     def is_accessible(self) -> bool:
-        return context.has_role(crmkit.Role.ADMIN)
+        return bool(open_kinds())
 
     @expose("/")
     def index(self) -> ResponseReturnValue:
-        kind = request.args.get("kind", "customers")
-        if kind not in KINDS:
+        kinds = open_kinds()
+        kind = request.args.get("kind") or next(iter(kinds))
+        if kind not in kinds:
             abort(404)
         after = request.args.get("after") or None
         rows: list[tuple[str, str, str, str]] = []  # id, name, detail, deleted at
@@ -45,14 +70,20 @@ class RecycleBinView(BaseView):
                 page = s.contacts.list(deleted="only", after=after, limit=50)
                 names = customer_names(s, [c.customer_id for c in page.items])
                 rows = [(c.id, c.name, names.get(c.customer_id, ""), _when(c)) for c in page.items]
-            else:
+            elif kind == "users":
                 page = s.users.list(deleted="only", after=after, limit=50)
                 rows = [(u.id, u.name, u.login, _when(u)) for u in page.items]
+            else:  # a kernel entity: every one lists its bin the same way
+                page = context.service(s, kind).list(deleted="only", after=after, limit=50)
+                rows = [
+                    (r.id, r.name, getattr(r, "code", None) or "", _when(r)) for r in page.items
+                ]
         return self.render(
             "crm/recycle.html",
             kind=kind,
-            kinds=KINDS,
+            kinds=kinds,
             rows=rows,
+            detail_header=DETAIL_HEADERS.get(kind, ""),
             next_url=url_for(".index", kind=kind, after=page.next_after)
             if page.next_after
             else None,
@@ -61,7 +92,7 @@ class RecycleBinView(BaseView):
     @expose("/restore/", methods=("POST",))
     def restore(self) -> ResponseReturnValue:
         kind = request.form.get("kind", "")
-        if kind not in KINDS:
+        if kind not in open_kinds():
             abort(404)
         try:
             with context.work() as s:

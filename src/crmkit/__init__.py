@@ -10,6 +10,8 @@
 """
 
 from crmkit._crm import CRM, open
+from crmkit.adapters.sqlite_backup import BackupError
+from crmkit.adapters.tabular import TableError
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.custom_fields import CustomField, CustomFieldSchema, CustomFieldType
@@ -44,15 +46,30 @@ from crmkit.domain.imports import (
     RowResult,
 )
 from crmkit.domain.messages import language, set_language
+from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.regions import Region
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Page
-from crmkit.workflows.context import SYSTEM, Actor
-from crmkit.workflows.dedup import ClusterMember, DedupConfig, DuplicateCluster
-from crmkit.workflows.imports import RevertReport
+from crmkit.storage.queues import Job
+from crmkit.storage.spec import EntitySpec, ScopeRule
+from crmkit.workflows.context import SYSTEM, Actor, Capability, Permission, Permissions
+from crmkit.workflows.dedup.config import DedupConfig
+from crmkit.workflows.dedup.scan import ClusterMember, DuplicateCluster
+from crmkit.workflows.dispatch import DispatchReport
+from crmkit.workflows.entity import EntityService
+from crmkit.workflows.imports.revert import RevertReport
+from crmkit.workflows.jobs import RunReport
 from crmkit.workflows.merge import MergeResult, ReferenceHandler, register_reference
+from crmkit.workflows.notify import (
+    DeliveryStatus,
+    Notification,
+    Notifier,
+    NotifierError,
+    NotifierTimeout,
+    SendResult,
+)
 from crmkit.workflows.runtime import Settings
 from crmkit.workflows.session import DuplicateWarning, Session
 
@@ -66,7 +83,9 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "AuthenticationError",
+    "BackupError",
     "CRMError",
+    "Capability",
     "Category",
     "ChannelType",
     "ClusterMember",
@@ -80,24 +99,38 @@ __all__ = [
     "Customer",
     "CustomerKind",
     "DedupConfig",
+    "DeliveryStatus",
+    "DispatchReport",
     "DuplicateCluster",
     "DuplicateError",
     "DuplicateMatch",
     "DuplicateRule",
     "DuplicateWarning",
     "Email",
+    "EntityService",
+    "EntitySpec",
     "FieldError",
     "ImportJob",
     "ImportReport",
     "ImportStatus",
+    "Job",
     "MergeResult",
     "Money",
     "NotFound",
+    "Notification",
+    "Notifier",
+    "NotifierError",
+    "NotifierTimeout",
     "OnDuplicate",
     "Outcome",
     "Page",
+    "Permission",
     "PermissionDenied",
+    "Permissions",
     "Phone",
+    "Product",
+    "ProductCategory",
+    "ProductGroup",
     "ReferenceHandler",
     "Region",
     "RequestStatus",
@@ -107,9 +140,13 @@ __all__ = [
     "RowResult",
     "RuleAction",
     "RuleEvent",
+    "RunReport",
+    "ScopeRule",
+    "SendResult",
     "Session",
     "Settings",
     "Settlement",
+    "TableError",
     "User",
     "ValidationError",
     "WorkflowError",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -16,9 +17,13 @@ from crmkit.domain.events import DomainEvent
 from crmkit.domain.user import Role, User
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
-from crmkit.workflows.context import SYSTEM, Actor
+from crmkit.workflows.context import SYSTEM, Actor, Permissions
 from crmkit.workflows.dedup import DedupConfig
+from crmkit.workflows.dispatch import DispatchReport, dispatch, publish_leftovers
+from crmkit.workflows.entity import custom_field_entities
 from crmkit.workflows.events import EventBus
+from crmkit.workflows.jobs import JobHandler, RunReport, run_due
+from crmkit.workflows.notify import Notifier, Notifiers
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
 from crmkit.workflows.users import authenticate
@@ -83,13 +88,38 @@ class CRM:
 
     @property
     def customer_fields(self) -> CustomFieldSchema:
-        """The custom fields customers accept (see :meth:`define_customer_field`)."""
+        """The custom fields customers accept (see :meth:`define_field`)."""
         return self._rt.customer_fields
 
+    @property
+    def permissions(self) -> Permissions:
+        """This CRM's permissions and which role holds which (``grant``, ``revoke``,
+        ``define``); sessions started afterwards see the change."""
+        return self._rt.permissions
+
     # -- setup -------------------------------------------------------------------------
+    def define_field(self, entity_type: str, field: CustomField) -> None:
+        """Add (or replace) a custom field on ``entity_type`` (``"customer"``,
+        ``"product"`` …); values are validated on every write.
+
+        Raises:
+            ValueError: ``entity_type`` takes no custom fields.
+        """
+        known = custom_field_entities()
+        if entity_type not in known:
+            raise ValueError(
+                f"{entity_type!r} takes no custom fields; these do: {', '.join(sorted(known))}"
+            )
+        schemas = self._rt.custom_fields
+        schemas[entity_type] = (schemas.get(entity_type) or CustomFieldSchema()).with_field(field)
+
+    def fields(self, entity_type: str) -> CustomFieldSchema:
+        """The custom fields ``entity_type`` accepts."""
+        return self._rt.custom_fields.get(entity_type) or CustomFieldSchema()
+
     def define_customer_field(self, field: CustomField) -> None:
-        """Add (or replace) a custom field on customers; values are validated on write."""
-        self._rt.customer_fields = self._rt.customer_fields.with_field(field)
+        """``define_field("customer", field)``."""
+        self.define_field("customer", field)
 
     def bootstrap_admin(self, name: str, password: str, *, login: str | None = None) -> User:
         """Create the first user, an admin, in an empty store.
@@ -119,8 +149,9 @@ class CRM:
     def session(self, actor: User | Actor | str) -> Iterator[Session]:
         """One unit of work as ``actor`` (a ``User``, a user id, or ``crmkit.SYSTEM``).
 
-        Commits when the block ends, rolls back if it raises; events reach subscribers
-        only after the commit.
+        Commits when the block ends, rolls back if it raises; events are stored with the
+        work and reach subscribers only after the commit (at least once: a process killed
+        in between delivers them later, see :meth:`dispatch`).
 
         Raises:
             NotFound: the actor is not a known user.
@@ -132,7 +163,8 @@ class CRM:
             yield session
             session.flush()
             uow.commit()
-        self._rt.bus.publish(session.events)
+        # Outside the unit of work: subscribers may open sessions of their own.
+        session.publish_committed()
 
     def _resolve(self, actor: User | Actor | str, uow: Any) -> Actor:
         if isinstance(actor, Actor):
@@ -148,7 +180,7 @@ class CRM:
             raise AuthenticationError("inactive")
         if user.locked:
             raise AuthenticationError("locked")
-        return Actor.for_user(user, uow.users.subordinate_ids(user.id))
+        return Actor.for_user(user, uow.users.subordinate_ids(user.id), self._rt.permissions)
 
     def authenticate(self, login: str, password: str) -> User:
         """The user with this login and password.
@@ -164,6 +196,49 @@ class CRM:
         """Call ``handler`` after commit for each event of ``event_type``; returns an
         unsubscribe function."""
         return self._rt.bus.subscribe(event_type, handler)
+
+    # -- work after the commit: the outbox and due jobs --------------------------------
+    def dispatch(self, limit: int = 500, worker: str | None = None) -> DispatchReport:
+        """Send the due notifications of the outbox through the notifiers, each once.
+
+        Also publishes committed events whose process stopped before publishing them, and
+        reconciles messages whose send timed out (asking the notifier, never resending
+        blindly). Safe to call from many threads, processes and machines at once; call it
+        from a timer or a worker loop. The protocol is in ``crmkit.workflows.dispatch``.
+
+        Args:
+            limit: at most this many messages sent (and as many reconciled) per call.
+            worker: this worker's name in the claims (default: host and process id).
+        """
+        return dispatch(self._rt, limit=limit, worker=worker)
+
+    def on_job(self, kind: str, handler: JobHandler) -> None:
+        """Run ``handler(session, job)`` for due jobs of ``kind`` (replacing any handler of
+        that kind on this CRM). The session is the system actor's; the job is marked done
+        in its transaction, so the handler's work happens once. It must not commit.
+
+        Raises:
+            ValueError: an empty kind.
+        """
+        if not kind:
+            raise ValueError("a job kind is required")
+        self._rt.job_handlers[kind] = handler
+
+    def run_due(
+        self, now: datetime | None = None, limit: int = 100, worker: str | None = None
+    ) -> RunReport:
+        """Run the scheduled jobs due at ``now`` (default: the clock's time) whose kind has a
+        handler here (:meth:`on_job`), each once even with many workers. Idempotent: jobs
+        done are not run again. See ``crmkit.workflows.jobs``.
+
+        Args:
+            now: the time to run jobs for.
+            limit: at most this many jobs per call.
+            worker: this worker's name in the claims (default: host and process id).
+        """
+        return run_due(
+            self._rt, lambda: self.session(SYSTEM), now=now, limit=limit, worker=worker
+        )
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -184,11 +259,13 @@ def open(
     *,
     region: str = "CN",
     clock: Clock | None = None,
-    notifier: Any = None,
+    notifier: Notifier | Iterable[Notifier] | None = None,
     settings: Settings | None = None,
     password_hasher: PasswordHasher | None = None,
     custom_fields: CustomFieldSchema | None = None,
     dedup: DedupConfig | None = None,
+    subscribers: Mapping[type[DomainEvent], Callable[[Any], None] | Iterable[Callable[[Any], None]]]
+    | None = None,
     **store_options: Any,
 ) -> CRM:
     """Open a CRM.
@@ -200,14 +277,26 @@ def open(
             a ``Store`` object itself.
         region: default phone region for numbers written without a country code.
         clock: where time comes from (default: the system clock, UTC).
-        notifier: the notification adapter (used by later workflows).
+        notifier: the notification adapter (a ``crmkit.Notifier``), or several: each
+            serves the channels it names in ``channels``, one naming ``"*"`` the rest.
+            ``crm.dispatch()`` sends through them; without one it sends nothing (the
+            messages wait).
         settings: policy settings (recycle-bin retention, lockout threshold, …).
         password_hasher: argon2id by default.
         custom_fields: the custom fields customers accept.
         dedup: duplicate matching and rules (``crmkit.DedupConfig``); the tuned defaults
             block a customer another salesperson works and warn about one's own.
+        subscribers: event handlers by event type (as ``crm.subscribe``), registered
+            before anything else. Given them, ``open`` publishes to them the events a
+            previous process committed but was killed before publishing; without them
+            such events wait for ``crm.dispatch()`` (publishing them to nobody would mark
+            them published for nothing).
         **store_options: passed to the storage backend.
+
+    Raises:
+        ValueError: two notifiers serve the same channel; an unknown URL scheme.
     """
+    notifiers = Notifiers(notifier)  # before the store opens: a bad mix fails first
     store = open_store(url, **store_options)
     runtime = Runtime(
         store=store,
@@ -216,8 +305,15 @@ def open(
         hasher=password_hasher or Argon2Hasher(),
         bus=EventBus(),
         region=region,
-        customer_fields=custom_fields or CustomFieldSchema(),
-        notifier=notifier,
+        custom_fields={"customer": custom_fields} if custom_fields else {},
+        notifiers=notifiers,
         dedup=dedup or DedupConfig(),
     )
-    return CRM(runtime)
+    crm = CRM(runtime)
+    if subscribers:
+        for event_type, handlers in subscribers.items():
+            for handler in [handlers] if callable(handlers) else handlers:
+                crm.subscribe(event_type, handler)
+        # This process takes over what an earlier one committed but never published.
+        publish_leftovers(runtime, take_held=True)
+    return crm

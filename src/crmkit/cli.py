@@ -225,7 +225,6 @@ def import_(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from crmkit.adapters.tabular import TableError
     from crmkit.workflows._pool import default_workers
 
     mapping = dict(item.split("=", 1) for item in (map_ or []) if "=" in item)
@@ -251,10 +250,7 @@ def import_(
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
                 workers=default_workers() if workers is None else workers,
             )
-    except TableError as exc:
-        err().print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    except crmkit.CRMError as exc:
+    except crmkit.CRMError as exc:  # a TableError too: the file is not a table at all
         raise _fail(exc) from exc
     except ValueError as exc:  # an unknown --on-duplicate policy
         err().print(f"[red]{exc}[/red]")

@@ -122,7 +122,7 @@ def test_restore_refuses_a_file_that_is_not_a_crmkit_database(
     junk.write_bytes(b"not a database at all")
     result = runner.invoke(app, ["restore", str(junk), "--db", db, "--yes"])
     assert result.exit_code == 1
-    assert "not a SQLite database" in result.output
+    assert "不是 SQLite 数据库" in result.output  # the CLI speaks Chinese unless --lang en
 
 
 def test_export_writes_the_callers_customers_to_xlsx(runner: CliRunner, db: str, tmp_path: Path):

@@ -16,7 +16,7 @@ from crmkit.domain.dedup.rules import (
     apply_rules,
 )
 from crmkit.storage.ports import StoredPair
-from crmkit.workflows.dedup import cluster_pairs
+from crmkit.workflows.dedup.scan import cluster_pairs
 
 IDS = "abcdefgh"
 

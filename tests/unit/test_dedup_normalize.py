@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -14,6 +17,7 @@ from crmkit.domain.dedup import (
     fold_text,
     person_key,
     phone_key,
+    text,
     uscc_key,
 )
 from crmkit.domain.regions import Region, regions_table
@@ -276,3 +280,29 @@ def test_person_keys_are_idempotent(text: str):
 def test_phone_keys_are_idempotent(number: str):
     key = phone_key(number)
     assert key is None or phone_key(key) == key
+
+
+def test_the_word_lists_are_data_files_read_on_first_use_not_at_import():
+    # A fresh interpreter: importing crmkit reads no list; taking a name apart reads them.
+    code = (
+        "import crmkit\n"
+        "from crmkit.domain.dedup import company_key, person_key, text\n"
+        "assert text.word_list.cache_info().currsize == 0\n"
+        "assert company_key('青岛金智电子科技有限公司').brand == '金智电子科技'\n"
+        "assert company_key('Acme Trading Co., Ltd.').legal_form == 'co ltd'\n"
+        "assert person_key('张总') == '张'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    for name in (
+        "cn_legal_forms",
+        "cn_branch_strong",
+        "cn_branch_weak",
+        "cn_industry",
+        "cn_honorifics",
+        "latin_legal_forms",
+        "latin_branch",
+        "latin_industry",
+        "latin_titles",
+        "national_words",
+    ):
+        assert text.word_list(name), name

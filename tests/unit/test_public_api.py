@@ -1,4 +1,4 @@
-"""The public face: ``crmkit.__all__`` is complete and importable; doctests run."""
+"""The public face: ``crmkit.__all__`` is exactly the list below and importable; doctests run."""
 
 from __future__ import annotations
 
@@ -6,6 +6,95 @@ import doctest
 
 import crmkit
 import crmkit.testing.clocks
+
+# crmkit's public face, exactly: adding or removing a public name is a change made on purpose,
+# here and in ``__all__`` (httpx tests its ``__all__`` the same way). The order is ruff's
+# RUF022 (isort-style: CONSTANTS, then Classes, then functions), which ``__all__`` keeps.
+PUBLIC_NAMES = [
+    "CRM",
+    "SYSTEM",
+    "USCC",
+    "Actor",
+    "AuditAction",
+    "AuditEntry",
+    "AuthenticationError",
+    "BackupError",
+    "CRMError",
+    "Capability",
+    "Category",
+    "ChannelType",
+    "ClusterMember",
+    "CoOwnershipRequest",
+    "ConcurrencyError",
+    "Contact",
+    "CreditRating",
+    "CustomField",
+    "CustomFieldSchema",
+    "CustomFieldType",
+    "Customer",
+    "CustomerKind",
+    "DedupConfig",
+    "DeliveryStatus",
+    "DispatchReport",
+    "DuplicateCluster",
+    "DuplicateError",
+    "DuplicateMatch",
+    "DuplicateRule",
+    "DuplicateWarning",
+    "Email",
+    "EntityService",
+    "EntitySpec",
+    "FieldError",
+    "ImportJob",
+    "ImportReport",
+    "ImportStatus",
+    "Job",
+    "MergeResult",
+    "Money",
+    "NotFound",
+    "Notification",
+    "Notifier",
+    "NotifierError",
+    "NotifierTimeout",
+    "OnDuplicate",
+    "Outcome",
+    "Page",
+    "Permission",
+    "PermissionDenied",
+    "Permissions",
+    "Phone",
+    "Product",
+    "ProductCategory",
+    "ProductGroup",
+    "ReferenceHandler",
+    "Region",
+    "RequestStatus",
+    "RevertReport",
+    "Role",
+    "RowProblem",
+    "RowResult",
+    "RuleAction",
+    "RuleEvent",
+    "RunReport",
+    "ScopeRule",
+    "SendResult",
+    "Session",
+    "Settings",
+    "Settlement",
+    "TableError",
+    "User",
+    "ValidationError",
+    "WorkflowError",
+    "__version__",
+    "language",
+    "open",
+    "register_reference",
+    "set_language",
+]
+
+
+def test_all_is_exactly_the_public_face():
+    assert crmkit.__all__ == PUBLIC_NAMES
 
 
 def test_all_lists_each_public_name_once_and_every_name_exists():
@@ -26,6 +115,8 @@ def test_every_error_class_is_exported():
         "NotFound",
         "ConcurrencyError",
         "WorkflowError",
+        "TableError",
+        "BackupError",
     ):
         assert issubclass(getattr(crmkit, name), crmkit.CRMError)
 

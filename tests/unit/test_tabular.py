@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import crmkit
 from crmkit.adapters.tabular import (
     TableError,
     cell_text,
@@ -80,12 +81,36 @@ def test_xlsx_cells_come_back_as_text_with_row_numbers(tmp_path: Path):
 
 
 def test_garbage_and_empty_files_are_table_errors():
-    with pytest.raises(TableError):
+    with pytest.raises(TableError) as empty:
         read_table(io.BytesIO(b""))
-    with pytest.raises(TableError):
+    assert empty.value.reason == "empty"
+    with pytest.raises(TableError) as garbage:
         read_table(io.BytesIO(b"PK\x03\x04 not really a zip"))
-    with pytest.raises(TableError):
+    assert garbage.value.reason == "not_xlsx"
+    with pytest.raises(TableError) as headless:
         read_table(io.BytesIO(b"\r\n\r\n"))
+    assert headless.value.reason == "no_header"
+
+
+def test_a_table_error_is_a_crm_error_and_a_value_error_that_speaks_both_languages():
+    with pytest.raises(TableError) as caught:
+        read_table(io.BytesIO(_xlsx_bytes()), sheet="客户")
+    error = caught.value
+    assert isinstance(error, crmkit.CRMError)
+    assert isinstance(error, ValueError)
+    assert (error.reason, error.sheet) == ("no_sheet", "客户")
+    assert error.message("en") == "no sheet named '客户'"
+    assert error.message("zh") == "没有名为“客户”的工作表"
+    with crmkit.language("en"):
+        assert str(error) == "no sheet named '客户'"
+
+
+def _xlsx_bytes() -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["公司名称"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def test_huge_cells_are_cut_just_past_the_excel_limit_so_validation_can_flag_them():

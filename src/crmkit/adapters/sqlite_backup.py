@@ -11,9 +11,31 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from crmkit.domain.errors import CRMError
+from crmkit.domain.messages import Language, render_summary
 
-class BackupError(Exception):
-    """The file is not a usable crmkit backup."""
+
+class BackupError(CRMError, ValueError):
+    """The file is not a usable crmkit backup; nothing was changed.
+
+    Attributes:
+        path: the file offered as a backup.
+        reason: why, as a stable code: ``missing``, ``damaged`` (SQLite's integrity check
+            failed), ``not_sqlite`` or ``not_crmkit`` (a SQLite file without crmkit's tables).
+        detail: what SQLite said, or the tables missing, untranslated.
+    """
+
+    def __init__(self, path: Path, reason: str, detail: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+        super().__init__(self.message())
+
+    def message(self, lang: Language | None = None) -> str:
+        return render_summary(f"backup_{self.reason}", lang, path=self.path, detail=self.detail)
+
+    def __str__(self) -> str:
+        return self.message()
 
 
 def sqlite_path(url: str) -> Path:
@@ -39,18 +61,18 @@ def backup_sqlite(db: Path, dest: Path) -> Path:
 def check_backup(path: Path) -> None:
     """Raise ``BackupError`` unless ``path`` is an intact crmkit SQLite database."""
     if not path.exists():
-        raise BackupError(f"{path} does not exist")
+        raise BackupError(path, "missing")
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             ok = conn.execute("PRAGMA integrity_check").fetchone()
             if not ok or ok[0] != "ok":
-                raise BackupError(f"{path} is damaged: {ok}")
+                raise BackupError(path, "damaged", str(ok))
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path} is not a SQLite database: {exc}") from exc
+        raise BackupError(path, "not_sqlite", str(exc)) from exc
     missing = {"alembic_version", "customers", "users", "audit_log"} - tables
     if missing:
-        raise BackupError(f"{path} is not a crmkit database (missing {sorted(missing)})")
+        raise BackupError(path, "not_crmkit", str(sorted(missing)))
 
 
 def restore_sqlite(backup: Path, db: Path) -> None:

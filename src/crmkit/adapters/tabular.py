@@ -21,14 +21,43 @@ from typing import IO, Any, Literal
 
 import attrs
 
+from crmkit.domain.errors import CRMError
+from crmkit.domain.messages import Language, render_summary
+
 Format = Literal["csv", "xlsx"]
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_CELL = 32_767  # Excel's own limit; longer cells are cut and flagged
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-class TableError(Exception):
-    """The file cannot be read as a table at all (not a row-level problem)."""
+class TableError(CRMError, ValueError):
+    """The file cannot be read as a table at all (not a row-level problem).
+
+    Attributes:
+        reason: why, as a stable code: ``empty``, ``no_header``, ``header_encoding`` (the
+            header row's bytes fit no encoding; ``row`` says which), ``not_xlsx`` (``detail``:
+            what the XLSX reader said) or ``no_sheet`` (``sheet``: the name asked for).
+        row: the sheet row at fault, if one is.
+        sheet: the sheet asked for, if it is missing.
+        detail: the underlying reader's own words, untranslated.
+    """
+
+    def __init__(
+        self, reason: str, *, row: int | None = None, sheet: str | None = None, detail: str = ""
+    ) -> None:
+        self.reason = reason
+        self.row = row
+        self.sheet = sheet
+        self.detail = detail
+        super().__init__(self.message())
+
+    def message(self, lang: Language | None = None) -> str:
+        return render_summary(
+            f"table_{self.reason}", lang, row=self.row, sheet=self.sheet, detail=self.detail
+        )
+
+    def __str__(self) -> str:
+        return self.message()
 
 
 @attrs.frozen
@@ -102,7 +131,7 @@ def read_table(
     data, own_name = source_bytes(source)
     name = name or own_name
     if not data:
-        raise TableError("the file is empty")
+        raise TableError("empty")
     kind: Format = format or (
         "xlsx" if data.startswith(XLSX_MAGIC) or name.endswith(".xlsx") else "csv"
     )
@@ -210,9 +239,9 @@ def _table_from_rows(
             headers = [t.strip() if t else None for t in texts]
             break
         if problem is not None:
-            raise TableError(f"row {number}: the header row cannot be decoded")
+            raise TableError("header_encoding", row=number)
     if headers is None:
-        raise TableError("no header row")
+        raise TableError("no_header")
 
     def data_rows() -> Iterator[SheetRow]:
         for number, cells, problem in raw:
@@ -231,14 +260,14 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
         values_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formula_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise TableError(f"not a readable XLSX file: {exc}") from exc
+        raise TableError("not_xlsx", detail=str(exc)) from exc
     try:
         values_ws = values_book[sheet] if sheet else values_book.worksheets[0]
         formula_ws = formula_book[sheet] if sheet else formula_book.worksheets[0]
     except KeyError as exc:
         values_book.close()
         formula_book.close()
-        raise TableError(f"no sheet named {sheet!r}") from exc
+        raise TableError("no_sheet", sheet=sheet) from exc
 
     def rows() -> Iterator[tuple[int, Sequence[Any], str | None]]:
         try:

@@ -9,10 +9,15 @@ The hierarchy::
     │   └── AuthenticationError                wrong login/password, locked or disabled account
     ├── NotFound (also LookupError)            absent, deleted, or outside the actor's scope
     ├── ConcurrencyError                       a stale version was written
-    └── WorkflowError                          a transition the state machine forbids
+    ├── WorkflowError                          a transition the state machine forbids
+    ├── TableError (also ValueError)           a file that is not a table at all
+    └── BackupError (also ValueError)          a file that is not a usable crmkit backup
 
 Errors carry their context as attributes, so callers (forms, import reports, APIs) never
 parse messages. Messages render in the active language (see ``crmkit.language``).
+``TableError`` and ``BackupError`` are raised by the adapters that read those files and live
+beside them (``crmkit.adapters.tabular``, ``crmkit.adapters.sqlite_backup``), so that the
+domain names no file format; all of them are exported as ``crmkit.<Name>``.
 """
 
 from __future__ import annotations

@@ -115,3 +115,33 @@ class RecordsUnmerged(EntityEvent):
     kind: str
     winner_id: str
     loser_ids: tuple[str, ...]
+
+
+# -- any entity on the kernel (products, and the documents to come) ---------------------------
+@attrs.frozen(kw_only=True)
+class RecordCreated(EntityEvent):
+    """A kernel entity was created; ``entity_type`` is its spec's name (``"product"``)."""
+
+    entity_type: str
+
+
+@attrs.frozen(kw_only=True)
+class RecordUpdated(EntityEvent):
+    entity_type: str
+    fields: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RecordDeleted(EntityEvent):
+    entity_type: str
+
+
+@attrs.frozen(kw_only=True)
+class RecordRestored(EntityEvent):
+    entity_type: str
+
+
+@attrs.frozen(kw_only=True)
+class RecordsPurged(DomainEvent):
+    entity_type: str
+    entity_ids: tuple[str, ...]

@@ -33,6 +33,18 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "not_found_ref": ("refers to a record that does not exist", "引用的记录不存在"),
     "immutable": ("cannot be changed", "不可修改"),
+    "taken": ("is already used by another record", "已被其他记录使用"),
+    "ref_cycle": ("would make the record its own ancestor", "会使记录成为自己的上级"),
+    "member.invalid": (
+        "is not a member token (user:<id> or role:<role>)",
+        "不是有效的成员（user:<用户> 或 role:<角色>）",
+    ),
+    "rate.invalid": ("is not a rate from 0 to less than 100%", "不是 0 到 100%（不含）之间的比率"),
+    "number.positive": ("must be greater than zero", "必须大于零"),
+    "money.currency_mismatch": (
+        "is in another currency than the price",
+        "与价格的币种不一致",
+    ),
     # phones and emails
     "phone.invalid": ("is not a valid phone number", "不是有效的电话号码"),
     "phone.not_mobile": ("is not a mobile number", "不是手机号码"),
@@ -128,6 +140,26 @@ SUMMARIES: Final[Mapping[str, tuple[str, str]]] = {
         "登录失败次数过多，账号已锁定，请联系管理员",
     ),
     "auth_inactive": ("the account is disabled", "账号已停用"),
+    # a file that is not a table at all (TableError)
+    "table_empty": ("the file is empty", "文件是空的"),
+    "table_no_header": ("no header row", "没有表头行"),
+    "table_header_encoding": (
+        "row {row}: the header row cannot be decoded",
+        "第 {row} 行：表头行的字符无法识别（编码错误）",
+    ),
+    "table_not_xlsx": ("not a readable XLSX file: {detail}", "不是可读取的 XLSX 文件：{detail}"),
+    "table_no_sheet": ("no sheet named {sheet!r}", "没有名为“{sheet}”的工作表"),
+    # a file that is not a usable backup (BackupError)
+    "backup_missing": ("{path} does not exist", "{path} 不存在"),
+    "backup_damaged": ("{path} is damaged: {detail}", "{path} 已损坏：{detail}"),
+    "backup_not_sqlite": (
+        "{path} is not a SQLite database: {detail}",
+        "{path} 不是 SQLite 数据库：{detail}",
+    ),
+    "backup_not_crmkit": (
+        "{path} is not a crmkit database (missing {detail})",
+        "{path} 不是 crmkit 数据库（缺少 {detail}）",
+    ),
 }
 
 ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {
@@ -138,6 +170,9 @@ ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {
     "merge": "合并记录",
     "co_ownership_request": "共享客户申请",
     "import": "导入批次",
+    "product": "产品",
+    "product_category": "产品类别",
+    "product_group": "产品分组",
 }
 
 FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
@@ -159,6 +194,48 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "manager_id": ("manager", "上级"),
     "login": ("login", "登录名"),
     "customer_id": ("customer", "所属客户"),
+    "code": ("code", "编码"),
+    "specification": ("specification", "规格型号"),
+    "unit": ("unit", "单位"),
+    "category_id": ("category", "类别"),
+    "group_id": ("group", "分组"),
+    "price": ("list price", "标准价格"),
+    "cost": ("cost", "成本"),
+    "tax_rate": ("tax rate", "税率"),
+    "active": ("active", "启用"),
+    "description": ("description", "说明"),
+    "members": ("members", "成员"),
+    "sort": ("order", "排序"),
+}
+
+# The labels of crmkit's permissions, by code; the admin's roles screen lists them.
+PERMISSION_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    "customer.read": ("View customers", "查看客户"),
+    "customer.create": ("Create customers", "新建客户"),
+    "customer.write": ("Edit customers", "修改客户"),
+    "customer.assign": ("Assign customers to salespeople", "分配客户负责人"),
+    "customer.purge": ("Purge the recycle bin", "彻底删除回收站数据"),
+    "user.manage": ("Manage users", "管理用户"),
+    "audit.read_all": ("Read the whole operation log", "查看全部操作日志"),
+    "dedup.review": ("Review and merge duplicates", "查重与合并"),
+    "dedup.rebuild": ("Rebuild the duplicate index", "重建查重索引"),
+    "sharing.decide": ("Decide co-ownership requests", "审批共享客户申请"),
+    "import.revert": ("Revert imports", "撤销导入"),
+    "product.read": ("View products", "查看产品"),
+    "product.create": ("Create products", "新建产品"),
+    "product.write": ("Edit products", "修改产品"),
+    "product.delete": ("Delete products", "删除产品"),
+    "product.purge": ("Purge deleted products", "彻底删除产品"),
+    "product_category.read": ("View product categories", "查看产品类别"),
+    "product_category.create": ("Create product categories", "新建产品类别"),
+    "product_category.write": ("Edit product categories", "修改产品类别"),
+    "product_category.delete": ("Delete product categories", "删除产品类别"),
+    "product_category.purge": ("Purge deleted product categories", "彻底删除产品类别"),
+    "product_group.read": ("View product groups", "查看产品分组"),
+    "product_group.create": ("Create product groups", "新建产品分组"),
+    "product_group.write": ("Edit product groups and their members", "修改产品分组及成员"),
+    "product_group.delete": ("Delete product groups", "删除产品分组"),
+    "product_group.purge": ("Purge deleted product groups", "彻底删除产品分组"),
 }
 
 

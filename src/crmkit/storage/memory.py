@@ -23,6 +23,14 @@ from crmkit.domain.errors import ConcurrencyError, FieldError, NotFound, Validat
 from crmkit.domain.imports import ImportJob, RowResult
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.user import Credentials, User
+from crmkit.storage.memory_entities import MemoryNumbers, MemoryRepository
+from crmkit.storage.memory_queues import (
+    MemoryEvents,
+    MemoryJobs,
+    MemoryOutbox,
+    QueueOverlay,
+    QueueTables,
+)
 from crmkit.storage.ports import (
     EVERYTHING,
     AuditQuery,
@@ -40,7 +48,9 @@ from crmkit.storage.ports import (
     ImportRepository,
     IndexEntry,
     KeyHolder,
+    NumberRepository,
     Page,
+    Repository,
     RequestQuery,
     Scope,
     StoredPair,
@@ -48,6 +58,8 @@ from crmkit.storage.ports import (
     UserQuery,
     UserRepository,
 )
+from crmkit.storage.queues import EventRepository, JobRepository, OutboxRepository
+from crmkit.storage.spec import EntitySpec
 from crmkit.storage.textsearch import customer_matches_text, normalize_query
 
 T = TypeVar("T")
@@ -74,6 +86,10 @@ class _Tables:
     dedup_keys: dict[int, set[str]] = attrs.Factory(dict)
     dedup_pairs: dict[tuple[str, str, str], StoredPair] = attrs.Factory(dict)
     dedup_decisions: dict[tuple[str, str, str], Decision] = attrs.Factory(dict)
+    # Generic entities (storage.spec): table -> id -> object, and their seqs.
+    entities: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    entity_seqs: dict[str, dict[str, int]] = attrs.Factory(dict)
+    numbers: dict[tuple[str, int], int] = attrs.Factory(dict)
     next_seq: int = 1
 
 
@@ -88,6 +104,9 @@ class MemoryStore:
         # Duplicate-index key locks held by open units of work (``DedupRepository.lock``).
         self._key_owners: dict[int, object] = {}
         self._key_released = threading.Condition(self._lock)
+        # Events, outbox and jobs, with their row locks (``memory_queues``); the condition
+        # above also wakes units of work waiting for those rows.
+        self._queues = QueueTables()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -192,6 +211,27 @@ class MemoryUnitOfWork:
         self.dedup: DedupRepository = _MemoryDedup(self)
         self.co_ownership: CoOwnershipRepository = _MemoryRequests(self, self._requests)
         self.imports: ImportRepository = _MemoryImports(self, self._jobs)
+        self._queues = QueueOverlay(store._queues, store._lock, store._key_released)
+        self.events: EventRepository = MemoryEvents(self._queues)
+        self.outbox: OutboxRepository = MemoryOutbox(self._queues)
+        self.jobs: JobRepository = MemoryJobs(self._queues)
+        self._repos: dict[str, MemoryRepository[Any]] = {}
+        self._numbers = MemoryNumbers(self)
+        self.numbers: NumberRepository = self._numbers
+
+    def repo(self, spec: EntitySpec[T]) -> Repository[T]:
+        """The generic repository of ``spec`` (one per table and unit of work)."""
+        found = self._repos.get(spec.table)
+        if found is None:
+            t = self._store._tables
+            with self._store._lock:
+                rows = t.entities.setdefault(spec.table, {})
+                seqs = t.entity_seqs.setdefault(spec.table, {})
+            found = self._repos[spec.table] = MemoryRepository(self, spec, _Overlay(rows, seqs))
+        return found
+
+    def _all_overlays(self) -> tuple[_Overlay, ...]:
+        return self._overlays + tuple(r._rows for r in self._repos.values())
 
     def _next_seq(self) -> int:
         with self._store._lock:
@@ -212,13 +252,7 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         with self._store._lock:
-            for overlay in (
-                self._customers,
-                self._contacts,
-                self._users,
-                self._requests,
-                self._jobs,
-            ):
+            for overlay in self._all_overlays():
                 conflict = overlay.conflicts()
                 if conflict is not None:
                     self.rollback()
@@ -228,24 +262,30 @@ class MemoryUnitOfWork:
                 if user is not _MISSING and taken.get(user.login, user.id) != user.id:
                     self.rollback()
                     raise ValidationError([FieldError("login", "user.login_taken", user.login)])
-            for overlay in (
-                self._customers,
-                self._contacts,
-                self._users,
-                self._requests,
-                self._jobs,
-            ):
+            for repo in self._repos.values():
+                # What the tables would hold: others' commits, under this one's writes.
+                after = list(repo._rows.rows())
+                for row in repo._rows.written.values():
+                    if row is not _MISSING:
+                        try:
+                            repo.check_unique(row, after)
+                        except ValidationError:
+                            self.rollback()
+                            raise
+            for overlay in self._all_overlays():
                 overlay.apply()
             self._store._tables.credentials.update(self._credentials)
             self._store._tables.audit.extend(self._audit)
             self._store._tables.job_rows.update(self._job_rows)
             self._dedup.apply(self._store._tables)
+            self._queues.apply()
             self._release_keys()
+        self._numbers.taken.clear()
         # The unit of work may go on: what follows is a new transaction.
         self._clear()
 
     def _clear(self) -> None:
-        for overlay in self._overlays:
+        for overlay in self._all_overlays():
             overlay.written.clear()
             overlay.new_seqs.clear()
             overlay.base_versions.clear()
@@ -253,9 +293,11 @@ class MemoryUnitOfWork:
         self._audit.clear()
         self._job_rows.clear()
         self._dedup = _DedupOverlay()
+        self._queues.clear()  # also releases the queue rows this unit of work held
 
     def rollback(self) -> None:
         self._clear()
+        self._numbers.give_back()
         with self._store._lock:
             self._release_keys()
 

@@ -18,7 +18,7 @@ import enum
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, NamedTuple, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, NamedTuple, Protocol, Self, TypeVar
 
 import attrs
 
@@ -28,6 +28,10 @@ from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
 from crmkit.domain.imports import ImportJob, ImportStatus, RowResult
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Credentials, Role, User
+from crmkit.storage.spec import EntitySpec, Filter
+
+if TYPE_CHECKING:  # crmkit.storage.queues imports Page from here
+    from crmkit.storage.queues import EventRepository, JobRepository, OutboxRepository
 
 T = TypeVar("T")
 
@@ -37,10 +41,13 @@ class Scope:
     """Which customers an actor may see.
 
     ``owner_ids`` is the set of users whose owned or co-owned customers are visible;
-    ``None`` means everything (admin, finance, service, system).
+    ``None`` means everything (admin, finance, service, system). ``principals`` are the
+    member tokens the actor holds (``user:<id>``, ``role:<role>``) for entities whose groups
+    restrict who sees them; ``None`` sees every group (admin, system).
     """
 
     owner_ids: frozenset[str] | None = None
+    principals: frozenset[str] | None = None
 
     @classmethod
     def everything(cls) -> Scope:
@@ -437,6 +444,62 @@ class ImportRepository(Protocol):
         """A keyset page of the job's row outcomes, by row number (``undo`` included)."""
 
 
+@attrs.frozen(kw_only=True)
+class EntityQuery:
+    """Filters for a generic repository's ``list`` and ``count``: every filter holds."""
+
+    filters: tuple[Filter, ...] = ()
+    deleted: Deleted = Deleted.EXCLUDE
+    text: str | None = None  # contained (any case) in one of the spec's ``text`` fields
+
+
+E = TypeVar("E")
+
+
+class Repository(Protocol[E]):
+    """The one repository every entity declared by an :class:`EntitySpec` gets.
+
+    Semantics (the generic contract in ``crmkit.testing.contract`` checks them): ``add``
+    refuses an id that exists (``ConcurrencyError``, expected version 0) and a value taken
+    in a ``unique`` field among live records (``ValidationError`` naming it); ``update`` is
+    a compare-and-set on ``version``; children are written and read with their parent;
+    pages are keyset pages in the spec's order (``newest_first``); ``get`` returns deleted
+    records too, lists only what ``deleted`` asks for.
+    """
+
+    spec: EntitySpec[E]
+
+    def add(self, obj: E) -> None: ...
+
+    def add_many(self, objs: Sequence[E]) -> None: ...
+
+    def get(self, id: str, scope: Scope = EVERYTHING) -> E | None: ...
+
+    def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[E]:
+        """Those of ``ids`` that exist and are in scope, in no particular order."""
+
+    def update(self, obj: E, expected_version: int) -> None:
+        """As ``CustomerRepository.update``."""
+
+    def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[E]:
+        """A keyset page of the records matching ``query`` inside ``scope``."""
+
+    def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
+        """How many match; stops counting at ``cap`` when given."""
+
+    def purge(self, ids: Sequence[str]) -> None:
+        """Delete for good, with children and members."""
+
+
+class NumberRepository(Protocol):
+    """Document-number sequences, one per (prefix, year)."""
+
+    def next(self, prefix: str, year: int) -> int:
+        """The next number of the sequence (1 for a new one). Allocated in the unit of
+        work's transaction: concurrent units of work get distinct numbers, and a rolled-back
+        one gives its number back."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Use as a context manager: leaving it without ``commit()`` rolls back."""
 
@@ -447,6 +510,13 @@ class UnitOfWork(Protocol):
     dedup: DedupRepository
     co_ownership: CoOwnershipRepository
     imports: ImportRepository
+    numbers: NumberRepository
+    events: EventRepository
+    outbox: OutboxRepository
+    jobs: JobRepository
+
+    def repo(self, spec: EntitySpec[E]) -> Repository[E]:
+        """The generic repository of ``spec``'s entity type on this unit of work."""
 
     def __enter__(self) -> Self: ...
 

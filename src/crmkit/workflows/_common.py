@@ -7,24 +7,43 @@ import gc
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crmkit.domain.errors import FieldErrors, ValidationError
 from crmkit.storage.ports import Deleted
 
+if TYPE_CHECKING:
+    from crmkit.workflows.runtime import Settings
+
 DELETED_MODES = frozenset(Deleted)
 
 
+def bulk_gc_tuning(settings: Settings) -> bool:
+    """May crmkit tune the garbage collector while a scan or an import runs?
+
+    Only when the application says so (``Settings.bulk_gc_tuning``). The collector's
+    settings belong to the whole process: a library that switches it off or raises its
+    thresholds does so for every thread of its host, whose own code may count on them.
+    What the default costs (SQLite, December 2026): a scan of 100,000 customers 0.60 s
+    instead of 0.52 s, an import of 20,000 rows 11.3 s instead of 9.5 s (medians of five).
+    """
+    return settings.bulk_gc_tuning
+
+
 @contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building a large, acyclic result.
+def paused_gc(allowed: bool) -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large, acyclic result, if the
+    application ``allowed`` it (see :func:`bulk_gc_tuning`); else change nothing.
 
     A scan of a million records creates millions of objects that live until it returns, and
     every full collection walks all of them again: a fifth of the scan's time at 1M. They
     hold no reference cycles, so reference counting frees them as usual; the collector
     runs again as soon as the block ends.
     """
+    if not allowed:
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -40,8 +59,9 @@ _young_only_saved: tuple[int, int, int] = (700, 10, 10)
 
 
 @contextlib.contextmanager
-def young_collections_only() -> Iterator[None]:
-    """Keep the collector to its young generations while a long job builds up state.
+def young_collections_only(allowed: bool) -> Iterator[None]:
+    """Keep the collector to its young generations while a long job builds up state, if
+    the application ``allowed`` it (see :func:`bulk_gc_tuning`); else change nothing.
 
     An import keeps every row's outcome and the file's duplicate index until it returns, so
     the heap grows all along, and CPython walks the whole heap in a full collection each
@@ -51,6 +71,9 @@ def young_collections_only() -> Iterator[None]:
     Nested and concurrent blocks share one setting, restored when the last one ends.
     """
     global _young_only_depth, _young_only_saved
+    if not allowed:
+        yield
+        return
     with _young_only_lock:
         if _young_only_depth == 0:
             _young_only_saved = gc.get_threshold()

@@ -21,7 +21,7 @@ from crmkit.domain.intake import build_contact
 from crmkit.storage.ports import ContactQuery, Deleted, Page
 from crmkit.workflows._common import DELETED_MODES, page_limit
 from crmkit.workflows.context import Permission
-from crmkit.workflows.dedup import DuplicateCheck
+from crmkit.workflows.dedup.index import DuplicateCheck
 from crmkit.workflows.merge import MergeResult, merge_records, unmerge_records
 from crmkit.workflows.session import DuplicateWarning, new_id
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import attrs
 
+from crmkit.domain.messages import PERMISSION_LABELS
 from crmkit.domain.user import SYSTEM_ACTOR_ID, Role, User
 from crmkit.storage.ports import EVERYTHING, Scope
 
@@ -25,19 +28,7 @@ class Permission(enum.StrEnum):
     IMPORT_REVERT = "import.revert"  # see every import job and revert one
 
 
-PERMISSION_LABELS_ZH: Final = {
-    Permission.CUSTOMER_READ: "查看客户",
-    Permission.CUSTOMER_CREATE: "新建客户",
-    Permission.CUSTOMER_WRITE: "修改客户",
-    Permission.CUSTOMER_ASSIGN: "分配客户负责人",
-    Permission.CUSTOMER_PURGE: "彻底删除回收站数据",
-    Permission.USER_MANAGE: "管理用户",
-    Permission.AUDIT_READ_ALL: "查看全部操作日志",
-    Permission.DEDUP_REVIEW: "查重与合并",
-    Permission.DEDUP_REBUILD: "重建查重索引",
-    Permission.SHARING_DECIDE: "审批共享客户申请",
-    Permission.IMPORT_REVERT: "撤销导入",
-}
+PERMISSION_LABELS_ZH: Final = {p: PERMISSION_LABELS[p.value][1] for p in Permission}
 
 _SALES: Final = frozenset(
     {Permission.CUSTOMER_READ, Permission.CUSTOMER_CREATE, Permission.CUSTOMER_WRITE}
@@ -53,6 +44,108 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.FINANCE: frozenset({Permission.CUSTOMER_READ}),
     Role.SERVICE: frozenset({Permission.CUSTOMER_READ}),
 }
+"""The customer-side grants, as ``Permissions.default()`` starts them."""
+
+ALL_ROLES: Final = frozenset(Role)
+# The catalogue: everyone reads it (quotes pick from it), managers keep it, admins purge.
+_CATALOGUE_GRANTS: Final[dict[str, frozenset[Role]]] = {
+    "read": ALL_ROLES,
+    "create": frozenset({Role.ADMIN, Role.MANAGER}),
+    "write": frozenset({Role.ADMIN, Role.MANAGER}),
+    "delete": frozenset({Role.ADMIN, Role.MANAGER}),
+    "purge": frozenset({Role.ADMIN}),
+}
+ENTITY_ACTIONS: Final = ("read", "create", "write", "delete", "purge")
+
+
+@attrs.frozen
+class Capability:
+    """One permission: its code (``"product.write"``) and its labels."""
+
+    code: str
+    label_en: str
+    label_zh: str
+
+    def label(self, lang: str = "zh") -> str:
+        return self.label_en if lang == "en" else self.label_zh
+
+
+class Permissions:
+    """The permissions one CRM knows and which role holds which: a registry owned by the
+    ``CRM`` instance (``crm.permissions``), so two CRMs in one process never share grants.
+
+    Codes are ``<capability>.<action>``; an entity service checks
+    ``<spec name>.read/create/write/delete/purge``. Applications add their own with
+    :meth:`define` and change grants with :meth:`grant` / :meth:`revoke`.
+    """
+
+    def __init__(self) -> None:
+        self._defined: dict[str, Capability] = {}
+        self._grants: dict[Role, set[str]] = {role: set() for role in Role}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def default(cls) -> Permissions:
+        """crmkit's own permissions with its default grants."""
+        registry = cls()
+        for permission in Permission:
+            roles = [r for r, held in ROLE_PERMISSIONS.items() if permission in held]
+            registry.define(permission.value, roles=roles)
+        for entity in ("product", "product_category", "product_group"):
+            for action in ENTITY_ACTIONS:
+                grants = _CATALOGUE_GRANTS[action]
+                if entity == "product_group" and action != "read":
+                    grants = frozenset({Role.ADMIN})  # who sees which products: admins only
+                registry.define(f"{entity}.{action}", roles=grants)
+        return registry
+
+    def define(
+        self,
+        code: str,
+        *,
+        label_en: str | None = None,
+        label_zh: str | None = None,
+        roles: Iterable[Role] = (),
+    ) -> Capability:
+        """Add (or relabel) a permission and grant it to ``roles``. Labels default to the
+        message catalogue's (``crmkit.domain.messages.PERMISSION_LABELS``), else the code."""
+        en, zh = PERMISSION_LABELS.get(code, (code, code))
+        capability = Capability(code, label_en or en, label_zh or zh)
+        with self._lock:
+            self._defined[code] = capability
+            for role in roles:
+                self._grants[role].add(code)
+        return capability
+
+    def grant(self, role: Role, *codes: str) -> None:
+        """Let ``role`` do ``codes`` (each must be defined)."""
+        with self._lock:
+            for code in codes:
+                if code not in self._defined:
+                    raise KeyError(f"unknown permission {code!r}")
+                self._grants[role].add(code)
+
+    def revoke(self, role: Role, *codes: str) -> None:
+        with self._lock:
+            self._grants[role].difference_update(codes)
+
+    def granted(self, role: Role) -> frozenset[str]:
+        """What ``role`` may do. Admins hold every permission there is."""
+        with self._lock:
+            if role is Role.ADMIN:
+                return frozenset(self._defined)
+            return frozenset(self._grants[role])
+
+    def get(self, code: str) -> Capability:
+        return self._defined.get(code) or Capability(code, code, code)
+
+    def __iter__(self) -> Iterator[Capability]:
+        with self._lock:
+            return iter(list(self._defined.values()))
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._defined
+
 
 # Roles whose data scope is limited to their own (and their subordinates') customers.
 SCOPED_ROLES: Final = frozenset({Role.SALES, Role.MANAGER})
@@ -60,31 +153,44 @@ SCOPED_ROLES: Final = frozenset({Role.SALES, Role.MANAGER})
 
 @attrs.frozen
 class Actor:
-    """The user (or the system) a unit of work runs as, with their resolved data scope."""
+    """The user (or the system) a unit of work runs as, with their resolved data scope and
+    permissions (``None``: the system, which may do everything)."""
 
     id: str
     name: str
     role: Role | None
     scope: Scope
+    permissions: frozenset[str] | None = None
 
     @classmethod
     def system(cls) -> Actor:
         return cls(SYSTEM_ACTOR_ID, "system", None, EVERYTHING)
 
     @classmethod
-    def for_user(cls, user: User, subordinate_ids: frozenset[str]) -> Actor:
-        if user.role in SCOPED_ROLES:
-            scope = Scope(frozenset({user.id}) | subordinate_ids)
-        else:
-            scope = EVERYTHING
-        return cls(user.id, user.name, user.role, scope)
+    def for_user(
+        cls,
+        user: User,
+        subordinate_ids: frozenset[str],
+        permissions: Permissions | None = None,
+    ) -> Actor:
+        """The actor for ``user``: whose records they see (their own and their team's for
+        scoped roles; every group they are a member of) and what ``permissions`` (default:
+        crmkit's defaults) grants their role."""
+        principals = (
+            None
+            if user.role is Role.ADMIN
+            else frozenset({f"user:{user.id}", f"role:{user.role.value}"})
+        )
+        owners = frozenset({user.id}) | subordinate_ids if user.role in SCOPED_ROLES else None
+        granted = (permissions or Permissions.default()).granted(user.role)
+        return cls(user.id, user.name, user.role, Scope(owners, principals), granted)
 
     @property
     def is_system(self) -> bool:
         return self.role is None
 
-    def can(self, permission: Permission) -> bool:
-        return self.is_system or permission in ROLE_PERMISSIONS[self.role]  # type: ignore[index]
+    def can(self, permission: Permission | str) -> bool:
+        return self.permissions is None or str(permission) in self.permissions
 
     def may_own_for(self, user_id: str) -> bool:
         """May this actor make ``user_id`` the owner of a customer?"""

@@ -43,7 +43,7 @@ from crmkit.storage.ports import CustomerQuery, Deleted, Page, Scope
 from crmkit.workflows import sharing
 from crmkit.workflows._common import DELETED_MODES, as_instant, page_limit, reject_unknown
 from crmkit.workflows.context import PERMISSION_LABELS_ZH, Permission
-from crmkit.workflows.dedup import DuplicateCheck
+from crmkit.workflows.dedup.index import DuplicateCheck
 from crmkit.workflows.merge import MergeResult, merge_records, unmerge_records
 from crmkit.workflows.session import DuplicateWarning, new_id
 

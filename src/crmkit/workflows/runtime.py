@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -10,8 +10,13 @@ from crmkit.adapters.passwords import PasswordHasher
 from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.storage.ports import Store
+from crmkit.workflows.context import Permissions
 from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.events import EventBus
+from crmkit.workflows.notify import Notifiers
+
+if TYPE_CHECKING:
+    from crmkit.workflows.jobs import JobHandler
 
 
 @attrs.frozen
@@ -28,6 +33,21 @@ class Settings:
     # start by importing the program's main module (multiprocessing's forkserver or spawn),
     # so a program that sets this needs the ``if __name__ == "__main__":`` guard.
     import_workers: int = 0
+    # Let imports and scans retune the process's garbage collector while they run (a
+    # fifth of a 1M scan's time goes to full collections). Off by default: a library must
+    # not change what the host process's other threads see.
+    bulk_gc_tuning: bool = False
+    # The outbox and due jobs (``crm.dispatch``, ``crm.run_due``): claims a message or a job
+    # gets before it is dead; the first retry's wait, doubling on each retry up to the cap
+    # (deterministic, no jitter); how long a worker's claim (and a writer's hold on its
+    # events) lasts before another worker may take the row over; how many times a notifier
+    # is asked about a message in doubt before it is left for a person.
+    outbox_max_attempts: int = 5
+    job_max_attempts: int = 5
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    claim_lease_seconds: float = 300.0
+    status_checks: int = 3
 
 
 @attrs.define
@@ -38,6 +58,16 @@ class Runtime:
     hasher: PasswordHasher
     bus: EventBus
     region: str = "CN"
-    customer_fields: CustomFieldSchema = attrs.Factory(CustomFieldSchema)
-    notifier: Any = None
+    # Custom fields by entity type ("customer", "product" …): ``crm.define_field``.
+    custom_fields: dict[str, CustomFieldSchema] = attrs.Factory(dict)
+    permissions: Permissions = attrs.Factory(Permissions.default)
+    # The notifiers by channel (``crmkit.open(notifier=...)``) and the job handlers by kind
+    # (``crm.on_job``): each CRM has its own, nothing is registered globally.
+    notifiers: Notifiers = attrs.Factory(Notifiers)
     dedup: DedupConfig = attrs.Factory(DedupConfig)
+    job_handlers: dict[str, JobHandler] = attrs.Factory(dict)
+
+    @property
+    def customer_fields(self) -> CustomFieldSchema:
+        """The custom fields customers accept."""
+        return self.custom_fields.get("customer") or CustomFieldSchema()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,10 @@ from crmkit.domain.events import DomainEvent
 from crmkit.domain.intake import new_id as new_id  # re-exported: workflows import it from here
 from crmkit.domain.user import User
 from crmkit.storage.ports import UnitOfWork
-from crmkit.workflows.context import PERMISSION_LABELS_ZH, Actor, Permission
+from crmkit.storage.queues import Job, OutboxMessage
+from crmkit.workflows.context import Actor, Permission
+from crmkit.workflows.dispatch import deliver, outbox_message, stored_event
+from crmkit.workflows.jobs import new_job
 
 if TYPE_CHECKING:
     from crmkit.workflows.audit import AuditService
@@ -23,6 +26,11 @@ if TYPE_CHECKING:
     from crmkit.workflows.customers import CustomerService
     from crmkit.workflows.dedup import DedupIndex, DedupService
     from crmkit.workflows.imports import ImportService
+    from crmkit.workflows.products import (
+        ProductCategoryService,
+        ProductGroupService,
+        ProductService,
+    )
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.users import UserService
 
@@ -54,6 +62,9 @@ class Session:
     imports: ImportService
     dedup: DedupService
     dedup_index: DedupIndex
+    products: ProductService
+    product_categories: ProductCategoryService
+    product_groups: ProductGroupService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.audit import AuditService
@@ -61,16 +72,27 @@ class Session:
         from crmkit.workflows.customers import CustomerService
         from crmkit.workflows.dedup import DedupIndex, DedupService
         from crmkit.workflows.imports import ImportService
+        from crmkit.workflows.products import (
+            ProductCategoryService,
+            ProductGroupService,
+            ProductService,
+        )
         from crmkit.workflows.users import UserService
 
         self.runtime = runtime
         self.uow = uow
+        self._uow = uow
         self.actor = actor
         self.events: list[DomainEvent] = []
         self.warnings: list[DuplicateWarning] = []
         # Audit entries wait here and are written together (one multi-row INSERT) before
         # any audit read and at commit: a bulk import writes thousands.
         self._audit: list[AuditEntry] = []
+        # So do notifications and jobs (by key: the first of a key wins), and events;
+        # events written but not yet committed wait in ``_written`` for their publishing.
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._jobs: dict[str, Job] = {}
+        self._written: list[tuple[str, DomainEvent]] = []
         self._users: dict[str, User | None] = {}
         self._now: datetime | None = None
         self.customers = CustomerService(self)
@@ -80,24 +102,51 @@ class Session:
         self.imports = ImportService(self)
         self.dedup = DedupService(self)
         self.dedup_index = DedupIndex(self)
+        self.products = ProductService(self)
+        self.product_categories = ProductCategoryService(self)
+        self.product_groups = ProductGroupService(self)
 
     def commit(self) -> None:
         """Make everything done so far durable now and go on in a new transaction.
 
-        Events of the committed work reach subscribers at once. Long bulk jobs (imports)
-        commit batch by batch this way, so that an interruption keeps what was done and
-        other writers are not held up for the whole job.
+        Events of the committed work reach subscribers at once (they were stored with the
+        work, so a crash before they are published does not lose them: see
+        ``crmkit.workflows.dispatch``). Long bulk jobs (imports) commit batch by batch this
+        way, so that an interruption keeps what was done and other writers are not held up
+        for the whole job.
         """
         self.flush()
         self.uow.commit()
-        events, self.events = self.events, []
-        self.runtime.bus.publish(events)
+        self.publish_committed(self.uow)
 
     def flush(self) -> None:
         """Finish deferred work before commit: re-index records whose contacts changed,
-        write the pending audit entries."""
+        write the pending audit entries, events, notifications and jobs."""
         self.dedup_index.flush()
         self.flush_audit()
+        self.flush_queues()
+
+    def flush_queues(self) -> None:
+        """Write the events, notifications and jobs recorded so far, each kind in one
+        multi-row insert (an import publishes an event per row)."""
+        if self.events:
+            lease = self.now() + timedelta(seconds=self.runtime.settings.claim_lease_seconds)
+            events, self.events = self.events, []
+            rows = [stored_event(e, lease) for e in events]
+            self.uow.events.append_many(rows)
+            self._written.extend((row.id, e) for row, e in zip(rows, events, strict=True))
+        if self._outbox:
+            messages, self._outbox = list(self._outbox.values()), {}
+            self.uow.outbox.add_many(messages)
+        if self._jobs:
+            jobs, self._jobs = list(self._jobs.values()), {}
+            self.uow.jobs.add_many(jobs)
+
+    def publish_committed(self, uow: UnitOfWork | None = None) -> None:
+        """After a commit: publish the committed events to the subscribers and mark them
+        published (in ``uow``, or a unit of work of its own when None)."""
+        written, self._written = self._written, []
+        deliver(self.runtime, written, uow)
 
     def flush_audit(self) -> None:
         """Write the audit entries recorded so far (before reading the audit log)."""
@@ -126,10 +175,12 @@ class Session:
         return self.now().astimezone(ZoneInfo(self.runtime.settings.timezone)).date()
 
     # -- permissions --------------------------------------------------------------------
-    def require(self, permission: Permission) -> None:
+    def require(self, permission: Permission | str) -> None:
+        """Raise ``PermissionDenied`` unless the actor holds ``permission``."""
         if not self.actor.can(permission):
+            code = str(permission)
             raise PermissionDenied(
-                self.actor.name, permission.value, PERMISSION_LABELS_ZH[permission]
+                self.actor.name, code, self.runtime.permissions.get(code).label_zh
             )
 
     # -- audit and events ---------------------------------------------------------------
@@ -157,5 +208,68 @@ class Session:
         )
 
     def publish(self, event: DomainEvent) -> None:
-        """Queue an event; it reaches subscribers only if the session commits."""
+        """Queue an event; it is stored with the session's work and reaches subscribers
+        only if the session commits (at least once: see ``crmkit.workflows.dispatch``)."""
         self.events.append(event)
+
+    # -- notifications and jobs (internal entries for the services) ----------------------
+    def queue_notification(
+        self, channel: str, recipient: str, payload: Mapping[str, Any], *, key: str
+    ) -> OutboxMessage:
+        """Queue a message for ``crm.dispatch()`` to send after this session commits (the
+        transactional outbox: nothing leaves if the session rolls back).
+
+        Args:
+            channel: the notifier channel (``"sms"``, ``"email"``, ``"wecom"`` ...).
+            recipient: the address on that channel.
+            payload: what to send, JSON-ready (template and variables ...).
+            key: names the message (``"birthday:2027:<customer id>"``); the stored
+                idempotency key is ``<key>:<recipient>``, so queueing the same message to
+                the same recipient again, in this session or any later one, stores
+                nothing new.
+
+        Returns:
+            The message queued: the first one under its key in this session. If the
+            store holds the key already, that message stays and this one is dropped.
+
+        Raises:
+            ValueError: an empty channel, recipient or key, or a key too long.
+        """
+        message = outbox_message(
+            channel=channel, recipient=recipient, payload=dict(payload), key=key, now=self.now()
+        )
+        return self._outbox.setdefault(message.key, message)
+
+    def schedule(
+        self, kind: str, due_at: datetime, payload: Mapping[str, Any], *, key: str | None = None
+    ) -> Job:
+        """Schedule a job for ``crm.run_due()`` (committed with this session's work).
+
+        Args:
+            kind: which handler (``crm.on_job(kind, ...)``) runs it.
+            due_at: when (timezone-aware).
+            payload: the handler's input, JSON-ready.
+            key: makes scheduling idempotent: a job under a key already scheduled (in any
+                state, done included) is kept and this one dropped. None: always a new job.
+
+        Returns:
+            The job queued: the first one under its key in this session.
+
+        Raises:
+            ValueError: an empty kind, a naive ``due_at`` or a key too long.
+        """
+        job = new_job(kind=kind, due_at=due_at, payload=dict(payload), key=key, now=self.now())
+        return self._jobs.setdefault(job.key, job)
+
+    def cancel_job(self, key: str) -> bool:
+        """Cancel the job scheduled under ``key`` unless it is done (or dead).
+
+        Returns:
+            True if a job was cancelled. A run of it under way then rolls back.
+        """
+        if self._jobs.pop(key, None) is not None:
+            self.flush_queues()  # an earlier job under the key may be stored already
+            self.uow.jobs.cancel(key)
+            return True
+        self.flush_queues()
+        return self.uow.jobs.cancel(key)

@@ -1,11 +1,14 @@
 """Duplicate detection (pure domain): normalised keys, comparators, a configurable matcher.
 
-``normalize`` turns names, phones, e-mails, credit codes and addresses into comparison keys;
-``records`` builds match records from customers, contacts or plain rows; ``comparators``
-measure similarity; ``matcher`` scores pairs, blocks and clusters; ``defaults`` holds the
-tuned :data:`CUSTOMER_MATCH` and :data:`CONTACT_MATCH`.
+``keys`` turns names, phones, e-mails, credit codes and addresses into comparison keys: a
+company name is taken apart by ``company_cn`` or ``company_latin`` into a
+``company.CompanyKey``, text is folded by ``text``, and the word lists they recognise parts
+by are data files in ``data/``. ``records`` builds match records from customers, contacts or
+plain rows; ``comparators`` measure similarity; ``matcher`` scores pairs, blocks and
+clusters; ``defaults`` holds the tuned :data:`CUSTOMER_MATCH` and :data:`CONTACT_MATCH`.
 """
 
+from crmkit.domain.dedup.company import CompanyKey
 from crmkit.domain.dedup.comparators import (
     Comparator,
     address,
@@ -27,6 +30,16 @@ from crmkit.domain.dedup.defaults import (
     uscc_differs,
     uscc_equal,
 )
+from crmkit.domain.dedup.keys import (
+    AddressKey,
+    address_key,
+    company_key,
+    email_key,
+    individual_key,
+    person_key,
+    phone_key,
+    uscc_key,
+)
 from crmkit.domain.dedup.matcher import (
     BlockingKey,
     Cluster,
@@ -38,18 +51,6 @@ from crmkit.domain.dedup.matcher import (
     PlaceRule,
     field_block,
 )
-from crmkit.domain.dedup.normalize import (
-    AddressKey,
-    CompanyKey,
-    address_key,
-    company_key,
-    email_key,
-    fold_text,
-    individual_key,
-    person_key,
-    phone_key,
-    uscc_key,
-)
 from crmkit.domain.dedup.records import (
     Record,
     contact_record,
@@ -57,6 +58,7 @@ from crmkit.domain.dedup.records import (
     customer_record_with,
     record_from_fields,
 )
+from crmkit.domain.dedup.text import fold_text
 
 __all__ = [
     "CONTACT_MATCH",

@@ -1,7 +1,7 @@
 """Place names inside company names: GB/T 2260 divisions found at a name's start, in its
 brackets or before its branch word, in Chinese or in pinyin.
 
-These helpers are private to the dedup package; ``normalize`` is their only user.
+These helpers are private to the dedup package: the name parsers and the comparators use them.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from crmkit.domain.dedup.normalize import AddressKey, CompanyKey
+from crmkit.domain.dedup.company import CompanyKey
+from crmkit.domain.dedup.keys import AddressKey
 from crmkit.domain.dedup.records import Record
 
 __all__ = ["RECORD_FORMAT", "decode_record", "encode_record", "key_hash"]

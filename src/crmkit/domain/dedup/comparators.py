@@ -17,7 +17,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel, JaroWinkler
 
 from crmkit.domain.dedup import _places
-from crmkit.domain.dedup.normalize import AddressKey, CompanyKey
+from crmkit.domain.dedup.company import CompanyKey
+from crmkit.domain.dedup.keys import AddressKey
 
 __all__ = [
     "Comparator",

@@ -62,6 +62,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from crmkit.domain.dedup import _places
+from crmkit.domain.dedup.company import CompanyKey
 from crmkit.domain.dedup.comparators import (
     address,
     company_name,
@@ -73,8 +74,8 @@ from crmkit.domain.dedup.comparators import (
     same_city,
     shared,
 )
+from crmkit.domain.dedup.keys import AddressKey
 from crmkit.domain.dedup.matcher import BlockingKey, FieldRule, MatchConfig, PlaceRule, field_block
-from crmkit.domain.dedup.normalize import AddressKey, CompanyKey
 from crmkit.domain.dedup.records import Record
 
 __all__ = [

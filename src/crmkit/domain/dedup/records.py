@@ -28,18 +28,18 @@ import attrs
 
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer, CustomerKind
-from crmkit.domain.dedup.normalize import (
+from crmkit.domain.dedup.company import CompanyKey
+from crmkit.domain.dedup.keys import (
     AddressKey,
-    CompanyKey,
     address_key,
     company_key,
     email_key,
-    fold_text,
     individual_key,
     person_key,
     phone_key,
     uscc_key,
 )
+from crmkit.domain.dedup.text import fold_text
 from crmkit.domain.errors import ValidationError
 from crmkit.domain.regions import Region
 from crmkit.domain.values import USCC, Email, Phone, PhoneKind

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, NoReturn, Self
+from typing import Any, NoReturn, Self, TypeVar
 
 from sqlalchemy import (
     ColumnClause,
@@ -52,12 +52,16 @@ from crmkit.storage.ports import (
     DedupRepository,
     Deleted,
     ImportRepository,
+    NumberRepository,
     Page,
+    Repository,
     Scope,
     Summary,
     UserQuery,
     UserRepository,
 )
+from crmkit.storage.queues import EventRepository, JobRepository, OutboxRepository
+from crmkit.storage.spec import EntitySpec
 from crmkit.storage.sql import rows
 from crmkit.storage.sql.common import (
     bulk_columns,
@@ -71,7 +75,9 @@ from crmkit.storage.sql.common import (
 )
 from crmkit.storage.sql.dedup import SqlDedup, SqlImports, SqlRequests
 from crmkit.storage.sql.engine import build_engine
+from crmkit.storage.sql.entities import SqlNumbers, SqlRepository
 from crmkit.storage.sql.migrate import upgrade_to_head
+from crmkit.storage.sql.queues import SqlEvents, SqlJobs, SqlOutbox  # their tables too
 from crmkit.storage.sql.search import customer_text_clause, like_escape, prefix
 from crmkit.storage.sql.tables import (
     SQLITE_FTS_TABLE,
@@ -84,6 +90,8 @@ from crmkit.storage.sql.tables import (
     users,
 )
 from crmkit.storage.textsearch import normalize_query, search_document
+
+T = TypeVar("T")
 
 # Customer rows are read as plain driver values (no SQLAlchemy type processing) and decoded
 # once in ``rows.customer_from_row``: half the cost of a page of 50 at a million rows.
@@ -234,6 +242,8 @@ class SqlUnitOfWork:
         self.conn: Connection = store.engine.connect()
         self.dialect = store.dialect_name
         self._dirty_search: set[str] = set()
+        self._repos: dict[str, SqlRepository[Any]] = {}
+        self.numbers: NumberRepository = SqlNumbers(self)
         self.customers: CustomerRepository = SqlCustomers(self)
         self.sql_contacts = SqlContacts(self)
         self.contacts: ContactRepository = self.sql_contacts
@@ -242,6 +252,16 @@ class SqlUnitOfWork:
         self.dedup: DedupRepository = SqlDedup(self)
         self.co_ownership: CoOwnershipRepository = SqlRequests(self)
         self.imports: ImportRepository = SqlImports(self)
+        self.events: EventRepository = SqlEvents(self)
+        self.outbox: OutboxRepository = SqlOutbox(self)
+        self.jobs: JobRepository = SqlJobs(self)
+
+    def repo(self, spec: EntitySpec[T]) -> Repository[T]:
+        """The generic repository of ``spec`` (one per table and unit of work)."""
+        found = self._repos.get(spec.table)
+        if found is None:
+            found = self._repos[spec.table] = SqlRepository(self, spec)
+        return found
 
     def __enter__(self) -> Self:
         return self

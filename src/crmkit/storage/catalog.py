@@ -1,0 +1,39 @@
+"""The specs of the entities crmkit ships on the kernel (see :mod:`crmkit.storage.spec`).
+
+Each entity's storage is its spec here and the migration that creates its table; the memory
+and SQL backends need nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.storage.spec import EntitySpec, ScopeRule
+
+PRODUCT_CATEGORIES: Final = EntitySpec(
+    "product_category",
+    ProductCategory,
+    table="product_categories",
+    indexed=("name", "parent_id"),
+    newest_first=False,
+)
+PRODUCT_GROUPS: Final = EntitySpec(
+    "product_group",
+    ProductGroup,
+    table="product_groups",
+    indexed=("name",),
+    members="members",
+    newest_first=False,
+)
+PRODUCTS: Final = EntitySpec(
+    "product",
+    Product,
+    table="products",
+    indexed=("name", "code", "specification", "category_id", "active"),
+    scope=ScopeRule.group("group_id", PRODUCT_GROUPS),
+    unique=("code",),
+    text=("name", "code", "specification"),
+)
+
+BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (PRODUCT_CATEGORIES, PRODUCT_GROUPS, PRODUCTS)

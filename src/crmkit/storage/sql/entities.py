@@ -1,0 +1,517 @@
+"""The SQL generic repository: every :class:`EntitySpec` on SQLite and PostgreSQL.
+
+A spec's table holds the indexed fields as typed columns and the whole object as JSON
+(``data``): filters, scope and keyset order run on the columns and their ``(field, seq)``
+indexes; the object comes back through crmkit's one cattrs converter, so no per-entity row
+mapper exists. Child collections live in their own tables, written and read with the parent
+in its transaction. Member tokens (co-owners, group members) share one table,
+``entity_members``, that scope queries join.
+
+The tables are built from the specs here; Alembic migrations create them, and
+``tests/contract/test_sql_schema.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+import typing
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from crmkit.domain.converter import converter
+from crmkit.domain.errors import ConcurrencyError, NotFound
+from crmkit.domain.values import Money
+from crmkit.storage.catalog import BUILTIN_SPECS
+from crmkit.storage.memory_entities import unique_error
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Scope
+from crmkit.storage.spec import (
+    ChildSpec,
+    EntitySpec,
+    Filter,
+    Op,
+    ScopeKind,
+    check_filter,
+    column_value,
+    plain_type,
+)
+from crmkit.storage.sql.common import id_chunks, insert_many, one_of
+from crmkit.storage.sql.search import like_escape
+from crmkit.storage.sql.tables import ExactDecimal, JSONType, SeqType, UTCDateTime, metadata
+
+if TYPE_CHECKING:
+    from crmkit.storage.sql.store import SqlUnitOfWork
+
+T = TypeVar("T")
+
+# Member tokens of every entity that has them: co-owners (user ids) and group members
+# (``user:<id>``, ``role:<role>``). Keyed by the entity's table.
+entity_members = Table(
+    "entity_members",
+    metadata,
+    Column("entity_table", String(63), primary_key=True),
+    Column("entity_id", String(36), primary_key=True),
+    Column("member", String(64), primary_key=True),
+)
+Index(
+    "ix_entity_members_member",
+    entity_members.c.entity_table,
+    entity_members.c.member,
+    entity_members.c.entity_id,
+)
+
+# Document-number sequences: one row per prefix and year, counted up inside the creating
+# transaction (the row lock orders concurrent creators; a rollback gives the number back).
+doc_numbers = Table(
+    "doc_numbers",
+    metadata,
+    Column("prefix", String(16), primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)
+
+
+def column_type(kind: type) -> Any:
+    """The SQL type of an indexed field of Python type ``kind``."""
+    if issubclass(kind, enum.Enum):
+        return String(40)
+    if issubclass(kind, bool):
+        return Boolean()
+    if issubclass(kind, int):
+        return Integer()
+    if issubclass(kind, Decimal | Money):
+        return ExactDecimal()
+    if issubclass(kind, datetime):
+        return UTCDateTime()
+    if issubclass(kind, date):
+        return Date()
+    if issubclass(kind, str):
+        return String(255)
+    raise TypeError(f"no column type for {kind!r}")
+
+
+# Tables of entities crmkit does not ship (an application's, the contract kit's): they are
+# not crmkit's to migrate, so they stay out of the metadata its migrations are checked
+# against. ``app_metadata.create_all(engine, tables=[...])`` creates them where no
+# migration does (tests).
+app_metadata = MetaData()
+
+
+def metadata_of(spec: EntitySpec[Any]) -> MetaData:
+    return metadata if any(spec is b for b in BUILTIN_SPECS) else app_metadata
+
+
+def entity_table(spec: EntitySpec[Any]) -> Table:
+    """The table of ``spec`` (built once: crmkit's own in its metadata, others apart)."""
+    meta = metadata_of(spec)
+    found = meta.tables.get(spec.table)
+    if found is not None:
+        return found
+    columns: list[Any] = [
+        Column("seq", SeqType, primary_key=True, autoincrement=True),
+        Column("id", String(36), nullable=False, unique=True),
+        Column("version", Integer, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    ]
+    if spec.soft_delete:
+        columns.append(Column("deleted_at", UTCDateTime))
+    if spec.number:
+        columns.append(Column("number", String(32), unique=True))
+    columns += [Column(name, column_type(spec.field_types[name])) for name in spec.columns]
+    columns.append(Column("data", JSONType(), nullable=False))
+    table = Table(spec.table, meta, *columns)
+    for name in spec.columns:
+        Index(f"ix_{spec.table}_{name}_seq", table.c[name], table.c.seq)
+    if spec.soft_delete:
+        Index(f"ix_{spec.table}_deleted_at", table.c.deleted_at)
+    for name in spec.unique:
+        live = table.c.deleted_at.is_(None) if spec.soft_delete else None
+        Index(
+            f"uq_{spec.table}_{name}_live",
+            table.c[name],
+            unique=True,
+            sqlite_where=live,
+            postgresql_where=live,
+        )
+    for child in spec.children:
+        child_table(spec, child)
+    return table
+
+
+def child_table(spec: EntitySpec[Any], child: ChildSpec) -> Table:
+    meta = metadata_of(spec)
+    found = meta.tables.get(child.table)
+    if found is not None:
+        return found
+    hints = typing.get_type_hints(child.type)
+    table = Table(
+        child.table,
+        meta,
+        Column("seq", SeqType, primary_key=True, autoincrement=True),
+        Column(
+            "parent_id",
+            String(36),
+            ForeignKey(f"{spec.table}.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        Column("position", Integer, nullable=False),
+        *[Column(n, column_type(plain_type(hints[n]))) for n in child.indexed],
+        Column("data", JSONType(), nullable=False),
+    )
+    Index(f"ix_{child.table}_parent", table.c.parent_id, table.c.position)
+    for name in child.indexed:
+        Index(f"ix_{child.table}_{name}", table.c[name])
+    return table
+
+
+def _dump_child(item: Any) -> Any:
+    return converter().unstructure(item)
+
+
+class SqlRepository(Generic[T]):
+    """``Repository[T]`` on one SQL connection (the unit of work's)."""
+
+    def __init__(self, uow: SqlUnitOfWork, spec: EntitySpec[T]) -> None:
+        self.spec = spec
+        self._uow = uow
+        self._conn: Connection = uow.conn
+        self.table = entity_table(spec)
+
+    # -- writes ---------------------------------------------------------------------------
+    def _row(self, obj: Any) -> dict[str, Any]:
+        spec = self.spec
+        row = {
+            "id": obj.id,
+            "version": obj.version,
+            "created_at": obj.created_at,
+            **spec.column_values(obj),
+            "data": spec.encode(obj),
+        }
+        if spec.soft_delete:
+            row["deleted_at"] = obj.deleted_at
+        if spec.number:
+            row["number"] = obj.number
+        return row
+
+    def add(self, obj: T) -> None:
+        self.add_many([obj])
+
+    def add_many(self, objs: Sequence[T]) -> None:
+        if not objs:
+            return
+        try:
+            with self._conn.begin_nested():  # so the checks below can run on PostgreSQL
+                insert_many(self._conn, self.table, [self._row(o) for o in objs])
+        except IntegrityError as exc:
+            self._explain(objs, exc, new=True)
+        self._write_side(objs, replace=False)
+
+    def update(self, obj: T, expected_version: int) -> None:
+        values = self._row(obj)
+        t = self.table
+        try:
+            with self._conn.begin_nested():
+                result = self._conn.execute(
+                    update(t).where(t.c.id == values["id"], t.c.version == expected_version),
+                    values,
+                )
+        except IntegrityError as exc:
+            self._explain([obj], exc, new=False)
+        if result.rowcount != 1:
+            actual = self._conn.execute(select(t.c.version).where(t.c.id == values["id"])).scalar()
+            if actual is None:
+                raise NotFound(self.spec.name, values["id"])
+            raise ConcurrencyError(self.spec.name, values["id"], expected_version, actual)
+        self._write_side([obj], replace=True)
+
+    def _explain(self, objs: Sequence[Any], exc: IntegrityError, *, new: bool) -> None:
+        """Turn a failed write into crmkit's error: a taken id, else a taken unique value."""
+        t = self.table
+        if new:
+            ids = [o.id for o in objs]
+            for chunk in id_chunks(self._conn, ids):
+                row = self._conn.execute(
+                    select(t.c.id, t.c.version).where(one_of(self._conn, t.c.id, chunk))
+                ).first()
+                if row is not None:
+                    raise ConcurrencyError(self.spec.name, row.id, 0, row.version) from exc
+        for obj in objs:
+            for name in self.spec.unique:
+                value = self.spec.column_values(obj)[name]
+                clauses = [t.c[name] == value, t.c.id != obj.id]
+                if self.spec.soft_delete:
+                    clauses.append(t.c.deleted_at.is_(None))
+                if value is not None and self._conn.execute(select(t.c.id).where(*clauses)).first():
+                    raise unique_error(self.spec, name, getattr(obj, name)) from exc
+        raise exc
+
+    def _write_side(self, objs: Sequence[Any], *, replace: bool) -> None:
+        """Children and member tokens, replaced wholesale on update."""
+        spec = self.spec
+        ids = [o.id for o in objs]
+        if spec.members:
+            m = entity_members
+            if replace:
+                self._conn.execute(
+                    delete(m).where(m.c.entity_table == spec.table, m.c.entity_id.in_(ids))
+                )
+            insert_many(
+                self._conn,
+                m,
+                [
+                    {"entity_table": spec.table, "entity_id": o.id, "member": token}
+                    for o in objs
+                    for token in dict.fromkeys(getattr(o, spec.members))
+                ],
+            )
+        for child in spec.children:
+            ct = child_table(spec, child)
+            if replace:
+                self._conn.execute(delete(ct).where(ct.c.parent_id.in_(ids)))
+            insert_many(
+                self._conn,
+                ct,
+                [
+                    {
+                        "parent_id": o.id,
+                        "position": i,
+                        **spec.child_values(child, item),
+                        "data": _dump_child(item),
+                    }
+                    for o in objs
+                    for i, item in enumerate(getattr(o, child.attribute))
+                ],
+            )
+
+    def purge(self, ids: Sequence[str]) -> None:
+        spec, t, m = self.spec, self.table, entity_members
+        for chunk in id_chunks(self._conn, list(ids)):
+            for child in spec.children:
+                ct = child_table(spec, child)
+                self._conn.execute(delete(ct).where(one_of(self._conn, ct.c.parent_id, chunk)))
+            self._conn.execute(
+                delete(m).where(
+                    m.c.entity_table == spec.table, one_of(self._conn, m.c.entity_id, chunk)
+                )
+            )
+            self._conn.execute(delete(t).where(one_of(self._conn, t.c.id, chunk)))
+
+    # -- reads ----------------------------------------------------------------------------
+    def _decode(self, rows: Iterable[Any]) -> builtins.list[T]:
+        rows = list(rows)
+        spec = self.spec
+        kids: dict[str, dict[str, builtins.list[Any]]] = {}
+        if spec.children and rows:
+            ids = [r.id for r in rows]
+            for child in spec.children:
+                ct = child_table(spec, child)
+                found = kids.setdefault(child.attribute, {})
+                for chunk in id_chunks(self._conn, ids):
+                    for r in self._conn.execute(
+                        select(ct.c.parent_id, ct.c.data)
+                        .where(one_of(self._conn, ct.c.parent_id, chunk))
+                        .order_by(ct.c.parent_id, ct.c.position)
+                    ):
+                        found.setdefault(r.parent_id, []).append(
+                            converter().structure(r.data, child.type)
+                        )
+        return [
+            spec.decode(r.data, {a: by_parent.get(r.id, []) for a, by_parent in kids.items()})
+            for r in rows
+        ]
+
+    def _select(self) -> Any:
+        return select(self.table.c.seq, self.table.c.id, self.table.c.data)
+
+    def get(self, id: str, scope: Scope = EVERYTHING) -> T | None:
+        stmt = self._select().where(self.table.c.id == id)
+        clause = scope_clause(self.spec, self.table, scope, self._conn)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        found = self._decode(self._conn.execute(stmt))
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[T]:
+        out: builtins.list[T] = []
+        clause = scope_clause(self.spec, self.table, scope, self._conn)
+        for chunk in id_chunks(self._conn, list(dict.fromkeys(ids))):
+            stmt = self._select().where(one_of(self._conn, self.table.c.id, chunk))
+            if clause is not None:
+                stmt = stmt.where(clause)
+            out += self._decode(self._conn.execute(stmt))
+        return out
+
+    def _where(self, query: EntityQuery, scope: Scope) -> builtins.list[ColumnElement[bool]]:
+        t = self.table
+        dialect = self._conn.dialect.name
+        out = [filter_clause(self.spec, t, f, dialect) for f in query.filters]
+        if query.text:
+            out.append(
+                or_(
+                    *[
+                        filter_clause(self.spec, t, Filter(name, Op.CONTAINS, query.text), dialect)
+                        for name in self.spec.text
+                    ]
+                )
+            )
+        if self.spec.soft_delete:
+            if query.deleted == Deleted.EXCLUDE:
+                out.append(t.c.deleted_at.is_(None))
+            elif query.deleted == Deleted.ONLY:
+                out.append(t.c.deleted_at.is_not(None))
+        clause = scope_clause(self.spec, t, scope, self._conn)
+        if clause is not None:
+            out.append(clause)
+        return out
+
+    def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[T]:
+        t = self.table
+        stmt = self._select().where(*self._where(query, scope))
+        desc = self.spec.newest_first
+        if after is not None:
+            stmt = stmt.where(t.c.seq < int(after) if desc else t.c.seq > int(after))
+        stmt = stmt.order_by(t.c.seq.desc() if desc else t.c.seq.asc()).limit(limit + 1)
+        fetched = self._conn.execute(stmt).all()
+        more = len(fetched) > limit
+        fetched = fetched[:limit]
+        items = tuple(self._decode(fetched))
+        return Page(items, str(fetched[-1].seq) if more and fetched else None)
+
+    def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
+        inner = select(self.table.c.seq).where(*self._where(query, scope))
+        if cap is not None:
+            inner = inner.limit(cap)
+        counted = self._conn.execute(select(func.count()).select_from(inner.subquery())).scalar()
+        return int(counted or 0)
+
+
+def filter_clause(
+    spec: EntitySpec[Any], table: Table, f: Filter, dialect: str
+) -> ColumnElement[bool]:
+    """The SQL reading of ``f`` (see :func:`crmkit.storage.spec.matches`)."""
+    check_filter(spec, f)
+    col = table.c[f.field]
+    if f.op is Op.NULL:
+        return col.is_(None) if f.value else col.is_not(None)
+    if f.op is Op.IN:
+        values = [column_value(v) for v in f.value]
+        return col.in_(values) if values else ~true()
+    value = column_value(f.value)
+    if f.op is Op.CONTAINS:
+        pattern = f"%{like_escape(str(value))}%"
+        if dialect == "postgresql":
+            return col.ilike(pattern, escape="\\")
+        return func.lower(col).like(pattern.lower(), escape="\\")
+    ops = {
+        Op.EQ: col.__eq__,
+        Op.NE: col.__ne__,
+        Op.GE: col.__ge__,
+        Op.GT: col.__gt__,
+        Op.LE: col.__le__,
+        Op.LT: col.__lt__,
+    }
+    clause = ops[f.op](value)
+    if f.op is Op.NE:  # a stored NULL differs from any value, as in memory
+        return or_(clause, col.is_(None))
+    return clause
+
+
+def scope_clause(
+    spec: EntitySpec[Any], table: Any, scope: Scope, conn: Connection
+) -> ColumnElement[bool] | None:
+    """The rows of ``table`` that ``scope`` may see under ``spec``'s rule, or None for all."""
+    rule = spec.scope
+    if rule.kind is ScopeKind.EVERYONE:
+        return None
+    col = table.c[rule.field]
+    m = entity_members
+    if rule.kind is ScopeKind.GROUP:
+        if scope.principals is None:
+            return None
+        assert rule.parent is not None
+        groups = entity_table(rule.parent).alias()
+        tokens = sorted(scope.principals)
+        of_group = and_(m.c.entity_table == rule.parent.table, m.c.entity_id == groups.c.id)
+        open_or_mine = or_(
+            ~exists().where(of_group), exists().where(of_group, m.c.member.in_(tokens))
+        )
+        return or_(col.is_(None), col.in_(select(groups.c.id).where(open_or_mine)))
+    if scope.owner_ids is None:
+        return None
+    ids = sorted(scope.owner_ids)
+    if rule.kind is ScopeKind.OWNER:
+        clause = col.in_(ids)
+        if rule.co_owners and spec.members:
+            shared = select(m.c.entity_id).where(
+                m.c.entity_table == spec.table, m.c.member.in_(ids)
+            )
+            clause = or_(clause, table.c.id.in_(shared))
+        return clause  # type: ignore[no-any-return]
+    if rule.kind is ScopeKind.CUSTOMER:
+        from crmkit.storage.sql.store import _scope_clause
+        from crmkit.storage.sql.tables import customers
+
+        visible = _scope_clause(scope)
+        return col.in_(select(customers.c.id).where(visible))  # type: ignore[arg-type, no-any-return]
+    assert rule.parent is not None
+    parent = entity_table(rule.parent)
+    inner = scope_clause(rule.parent, parent, scope, conn)
+    return col.in_(select(parent.c.id).where(inner if inner is not None else true()))  # type: ignore[no-any-return]
+
+
+class SqlNumbers:
+    """``NumberRepository``: one row per sequence, counted up in the caller's transaction."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._conn = uow.conn
+
+    def next(self, prefix: str, year: int) -> int:
+        n = doc_numbers
+        for _ in range(3):
+            number = self._conn.execute(
+                update(n)
+                .where(n.c.prefix == prefix, n.c.year == year)
+                .values(last=n.c.last + 1)
+                .returning(n.c.last)
+            ).scalar()
+            if number is not None:
+                return int(number)
+            try:
+                with self._conn.begin_nested():
+                    self._conn.execute(insert(n).values(prefix=prefix, year=year, last=1))
+                return 1
+            except IntegrityError:
+                continue  # another transaction created the sequence first: count on it
+        raise RuntimeError(f"could not allocate a {prefix}-{year} number")
+
+
+# crmkit's own entities' tables, beside the hand-written ones in tables.py (integrators'
+# specs get theirs on first use, created by their own migrations).
+for _spec in BUILTIN_SPECS:
+    entity_table(_spec)

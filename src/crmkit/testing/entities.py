@@ -1,0 +1,209 @@
+"""Entities for the generic repository contract, and hypothesis strategies per spec.
+
+crmkit's own specs do not use every kernel feature yet, so the contract also drives a few
+test entities that do: :data:`MEMOS` (owner scope with co-owners, children, a document
+number, indexed ints, dates, enums and amounts), :data:`MEMO_NOTES` (scope through a parent
+memo, hard delete) and :data:`VISITS` (scope through the customer). On SQL their tables live
+outside crmkit's migrations (``crmkit.storage.sql.entities.app_metadata``);
+:func:`create_test_tables` creates them.
+
+:func:`entity_strategy` gives a strategy of valid objects for any spec the contract runs.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+from hypothesis import strategies as st
+
+from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.values import Money
+from crmkit.storage.catalog import PRODUCT_CATEGORIES, PRODUCT_GROUPS, PRODUCTS
+from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
+
+
+class MemoStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+@attrs.frozen(kw_only=True)
+class MemoLine:
+    text: str
+    qty: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class Memo:
+    id: str
+    title: str
+    owner_id: str | None = None
+    shared_with: tuple[str, ...] = ()
+    priority: int = 0
+    due: date | None = None
+    amount: Decimal | None = None
+    status: MemoStatus = MemoStatus.OPEN
+    lines: tuple[MemoLine, ...] = ()
+    number: str | None = None
+    version: int = 1
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MemoNote:
+    id: str
+    memo_id: str
+    body: str
+    version: int = 1
+    created_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class Visit:
+    id: str
+    customer_id: str
+    summary: str
+    version: int = 1
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+MEMOS: Final = EntitySpec(
+    "test_memo",
+    Memo,
+    table="test_memos",
+    indexed=("title", "priority", "due", "amount", "status"),
+    scope=ScopeRule.owner("owner_id", co_owners=True),
+    members="shared_with",
+    children=(ChildSpec("lines", MemoLine, table="test_memo_lines", indexed=("qty",)),),
+    number="MM",
+    unique=("title",),
+    text=("title",),
+)
+MEMO_NOTES: Final = EntitySpec(
+    "test_memo_note",
+    MemoNote,
+    table="test_memo_notes",
+    indexed=("body",),
+    scope=ScopeRule.via_parent("memo_id", MEMOS),
+    soft_delete=False,
+    newest_first=False,
+)
+VISITS: Final = EntitySpec(
+    "test_visit",
+    Visit,
+    table="test_visits",
+    indexed=("summary",),
+    scope=ScopeRule.via_customer("customer_id"),
+)
+TEST_SPECS: Final = (MEMOS, MEMO_NOTES, VISITS)
+
+
+def create_test_tables(store: Any) -> None:
+    """Create the test entities' tables in a SQL store (memory stores need nothing)."""
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        return
+    from crmkit.storage.sql.entities import app_metadata, child_table, entity_table
+
+    tables = []
+    for spec in TEST_SPECS:
+        tables.append(entity_table(spec))
+        tables += [child_table(spec, c) for c in spec.children]
+    app_metadata.create_all(engine, tables=tables)
+
+
+# -- strategies ---------------------------------------------------------------------------
+BASE = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+# Text a database keeps as it is: no NUL (PostgreSQL refuses it), no lone surrogates.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
+    lambda t: t.strip() == t and t != ""
+)
+USERS: Final = ("u-1", "u-2", "u-3")
+_WORDS = st.sampled_from(["门锁", "智能门锁", "Lock", "lock", "配件", "服务"])
+
+
+def _ids() -> st.SearchStrategy[str]:
+    return st.builds(lambda: str(uuid.uuid4()))
+
+
+def _times() -> st.SearchStrategy[datetime]:
+    return st.integers(0, 10_000).map(lambda m: BASE + timedelta(minutes=m))
+
+
+def _money() -> st.SearchStrategy[Money | None]:
+    return st.none() | st.decimals(0, 100_000, places=2).map(lambda d: Money(d))
+
+
+STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
+    PRODUCTS.name: lambda: st.builds(
+        Product,
+        id=_ids(),
+        name=_WORDS | _TEXT,
+        code=st.none() | st.sampled_from(["LK-1", "LK-2", "LK-3"]),
+        specification=st.none() | _TEXT,
+        unit=st.none() | st.sampled_from(["套", "台"]),
+        category_id=st.none() | st.sampled_from(["c-1", "c-2"]),
+        group_id=st.none(),
+        price=_money(),
+        cost=_money(),
+        tax_rate=st.sampled_from([Decimal("0.13"), Decimal("0.06"), Decimal("0")]),
+        active=st.booleans(),
+        description=st.none() | _TEXT,
+        custom=st.just({}) | st.just({"颜色": "黑", "保修年限": Decimal("2")}),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    PRODUCT_CATEGORIES.name: lambda: st.builds(
+        ProductCategory,
+        id=_ids(),
+        name=_WORDS,
+        parent_id=st.none() | st.sampled_from(["c-1", "c-2"]),
+        sort=st.integers(0, 5),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    PRODUCT_GROUPS.name: lambda: st.builds(
+        ProductGroup,
+        id=_ids(),
+        name=_WORDS,
+        members=st.lists(st.sampled_from(["role:sales", "user:u-1"]), unique=True).map(tuple),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    MEMOS.name: lambda: st.builds(
+        Memo,
+        id=_ids(),
+        title=st.sampled_from(["a", "b", "c", "d"]) | _TEXT,
+        owner_id=st.none() | st.sampled_from(USERS),
+        shared_with=st.lists(st.sampled_from(USERS), unique=True, max_size=2).map(tuple),
+        priority=st.integers(-3, 3),
+        due=st.none() | st.dates(date(2026, 1, 1), date(2026, 1, 10)),
+        amount=st.none() | st.sampled_from([Decimal("1.50"), Decimal("0.3"), Decimal("7")]),
+        status=st.sampled_from(list(MemoStatus)),
+        lines=st.lists(st.builds(MemoLine, text=_TEXT, qty=st.integers(1, 3)), max_size=3).map(
+            tuple
+        ),
+        number=st.none(),  # numbers come from the store's sequences, not from callers
+        created_at=_times(),
+    ),
+}
+
+
+def entity_strategy(spec: EntitySpec[Any]) -> st.SearchStrategy[Any]:
+    """Valid, new objects of ``spec``'s entity (fresh ids; references to nothing).
+
+    Raises:
+        KeyError: no strategy is known for the spec (pass your own to the contract).
+    """
+    return STRATEGIES[spec.name]()

@@ -1,0 +1,453 @@
+"""One service lifecycle for every entity on the kernel.
+
+:class:`EntityService` gives an entity its verbs (``create``, ``get``, ``list``, ``count``,
+``update``, ``delete``, ``restore``, ``purge``) with the same steps each time: the
+permission (``<spec name>.<action>`` in the CRM's :class:`~crmkit.workflows.context.Permissions`),
+the actor's data scope (inside the repository query), validation of every field at once
+(the entity's :class:`~crmkit.domain.fields.InputField` s, its custom fields, its references
+and its rules), the version check, an audit entry with field diffs and an event. An entity
+service declares its spec and fields and overrides the hooks that hold its own rules
+(:meth:`EntityService.check`, :meth:`EntityService.on_created` …); it never copies the
+lifecycle.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import attrs
+
+from crmkit.domain import events as ev
+from crmkit.domain.audit import AuditAction, diff, snapshot
+from crmkit.domain.common import parse_bool, parse_date
+from crmkit.domain.custom_fields import CustomFieldSchema
+from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound
+from crmkit.domain.fields import InputField, parse_input
+from crmkit.domain.numbers import format_number
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Repository
+from crmkit.storage.spec import EntitySpec, Filter, Op
+from crmkit.workflows._common import page_limit
+from crmkit.workflows.session import new_id
+
+if TYPE_CHECKING:
+    from crmkit.workflows.session import Session
+
+T = TypeVar("T")
+
+# ``list(price__ge=…)``: the suffixes a filter keyword may carry, and their operators.
+_SUFFIXES: dict[str, Op] = {op.value: op for op in Op}
+
+
+class EntityService(Generic[T]):
+    """The lifecycle every kernel entity's service shares.
+
+    Class attributes a subclass sets:
+        spec: the entity's :class:`~crmkit.storage.spec.EntitySpec`.
+        fields: the input fields callers may set.
+        references: field -> the spec of the record it must name (checked to exist, live).
+        custom: whether the entity takes custom fields (``crm.define_field(spec.name, …)``).
+
+    Permissions checked: ``<spec.name>.read`` (get, list, count), ``.create``, ``.write``
+    (update), ``.delete`` (delete, restore) and ``.purge``.
+    """
+
+    spec: ClassVar[EntitySpec[Any]]
+    fields: ClassVar[tuple[InputField, ...]] = ()
+    references: ClassVar[Mapping[str, EntitySpec[Any]]] = {}
+    custom: ClassVar[bool] = False
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    @property
+    def repo(self) -> Repository[T]:
+        return self._s._uow.repo(self.spec)
+
+    def require(self, action: str) -> None:
+        self._s.require(f"{self.spec.name}.{action}")
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, id: str, *, include_deleted: bool = False) -> T:
+        """The record with ``id``.
+
+        Raises:
+            NotFound: it does not exist, is in the recycle bin (unless ``include_deleted``),
+                or lies outside the actor's data scope.
+            PermissionDenied: the actor may not read this entity type.
+        """
+        self.require("read")
+        found = self.repo.get(id, self._s.actor.scope)
+        if found is None or (self._deleted(found) and not include_deleted):
+            raise NotFound(self.spec.name, id)
+        return found
+
+    def get_many(self, ids: builtins.list[str]) -> builtins.list[T]:
+        """Those of ``ids`` that exist, are live and in scope (in no particular order)."""
+        self.require("read")
+        found = self.repo.get_many(ids, self._s.actor.scope)
+        return [obj for obj in found if not self._deleted(obj)]
+
+    def list(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        q: str | None = None,
+        deleted: Deleted | str = Deleted.EXCLUDE,
+        **filters: Any,
+    ) -> Page[T]:
+        """A keyset page of records in the actor's scope.
+
+        Args:
+            after: the previous page's ``next_after``.
+            limit: page size (clamped to ``Settings.max_page_size``).
+            q: text that one of the spec's text fields contains (any case).
+            deleted: ``"exclude"`` (default), ``"only"`` (the recycle bin) or ``"include"``.
+            **filters: ``field=value`` on an indexed field, or ``field__op=value`` with
+                ``op`` one of ``ne in ge gt le lt contains null``.
+
+        Raises:
+            ValidationError: an unknown filter or a value of the wrong type.
+        """
+        self.require("read")
+        size = page_limit(limit, self._s.runtime.settings.max_page_size)
+        return self.repo.list(
+            self.query(filters, q=q, deleted=deleted), self._s.actor.scope, after=after, limit=size
+        )
+
+    def count(
+        self,
+        *,
+        cap: int | None = None,
+        q: str | None = None,
+        deleted: Deleted | str = Deleted.EXCLUDE,
+        **filters: Any,
+    ) -> int:
+        """How many records :meth:`list` would page through (at most ``cap``)."""
+        self.require("read")
+        return self.repo.count(
+            self.query(filters, q=q, deleted=deleted), self._s.actor.scope, cap=cap
+        )
+
+    def query(
+        self,
+        filters: Mapping[str, Any],
+        *,
+        q: str | None = None,
+        deleted: Deleted | str = Deleted.EXCLUDE,
+    ) -> EntityQuery:
+        """Filter keywords as an :class:`EntityQuery`, every wrong one reported at once."""
+        errors = FieldErrors()
+        out: list[Filter] = []
+        for key, value in filters.items():
+            name, _, suffix = key.partition("__")
+            op = _SUFFIXES.get(suffix or "eq")
+            if name not in self.spec.columns or op is None:
+                errors.add(key, "unknown_field", value)
+                continue
+            if op is Op.CONTAINS and name not in self.spec.text:
+                errors.add(key, "unknown_field", value)
+                continue
+            if op is Op.NULL:
+                out.append(Filter(name, op, bool(value)))
+                continue
+            if op is Op.IN:
+                values = [self._filter_value(name, v, key, errors) for v in value]
+                out.append(Filter(name, op, tuple(values)))
+                continue
+            out.append(Filter(name, op, self._filter_value(name, value, key, errors)))
+        text = (q or "").strip()
+        if text and not self.spec.text:
+            errors.add("q", "unknown_field", q)
+        mode = deleted if isinstance(deleted, Deleted) else None
+        if mode is None:
+            try:
+                mode = Deleted(deleted)
+            except ValueError:
+                errors.add("deleted", "invalid_choice", deleted, choices="exclude, only, include")
+        errors.raise_if_any()
+        return EntityQuery(filters=tuple(out), deleted=mode or Deleted.EXCLUDE, text=text or None)
+
+    def _filter_value(self, name: str, value: Any, key: str, errors: FieldErrors) -> Any:
+        kind = self.spec.field_types[name]
+        if value is None or isinstance(value, kind):
+            return value
+        if issubclass(kind, enum.Enum):
+            try:
+                return kind(value)
+            except ValueError:
+                errors.add(key, "invalid_choice", value, choices=", ".join(m.value for m in kind))
+                return None
+        if issubclass(kind, bool):
+            return parse_bool(value, errors, key)
+        if issubclass(kind, datetime | date):
+            return parse_date(value, errors, key)
+        if issubclass(kind, str):
+            return str(value)
+        return value
+
+    # -- writes ---------------------------------------------------------------------------
+    def create(self, **fields: Any) -> T:
+        """Validate ``fields`` and store a new record.
+
+        Raises:
+            ValidationError: every wrong field at once.
+            PermissionDenied: the actor may not create this entity type.
+        """
+        s = self._s
+        self.require("create")
+        errors = FieldErrors()
+        data = parse_input(self.fields, fields, errors, partial=False, extra=self._extra_keys())
+        if self.custom:
+            data["custom"] = self.custom_schema().validate(fields.get("custom") or {}, errors)
+        self.check_references(data, errors, None)
+        self.check_unique(data, None, errors)
+        errors.raise_if_any()
+        now = s.now()
+        base: dict[str, Any] = {"id": new_id(), "created_at": now}
+        names = {a.name for a in attrs.fields(self.spec.type)}
+        if "updated_at" in names:
+            base["updated_at"] = now
+        if "created_by" in names:
+            base["created_by"] = s.actor.id
+        if self.spec.number:
+            year = s.today().year
+            base["number"] = format_number(
+                self.spec.number, year, s._uow.numbers.next(self.spec.number, year)
+            )
+        build: Any = self.spec.type
+        entity: T = build(**self.prepare(fields, data, errors), **base)
+        self.check(entity, None, errors)
+        errors.raise_if_any()
+        self.repo.add(entity)
+        self.on_created(entity)
+        obj: Any = entity
+        s.record(self.spec.name, obj.id, AuditAction.CREATE, snapshot(entity), at=now)
+        s.publish(
+            ev.RecordCreated(
+                actor_id=s.actor.id, at=now, entity_id=obj.id, entity_type=self.spec.name
+            )
+        )
+        return entity
+
+    def update(self, id: str, version: int | None = None, **changes: Any) -> T:
+        """Change some fields of a record; the others are kept.
+
+        Args:
+            id: the record.
+            version: the version the caller read; if the stored one differs, nothing is
+                written and ``ConcurrencyError`` is raised.
+            **changes: the fields to change.
+
+        Raises:
+            ValidationError: every wrong field at once.
+            ConcurrencyError: ``version`` is not the stored version.
+            NotFound: absent, in the recycle bin, or outside the actor's scope.
+            PermissionDenied: the actor may not edit this entity type.
+        """
+        s = self._s
+        self.require("write")
+        current: Any = self.get(id)
+        self._check_version(current, version)
+        errors = FieldErrors()
+        data = parse_input(self.fields, changes, errors, partial=True, extra=self._extra_keys())
+        if self.custom and "custom" in changes:
+            data["custom"] = self.custom_schema().validate(
+                changes.get("custom") or {}, errors, base=current.custom
+            )
+        self.check_references(data, errors, current)
+        self.check_unique(data, current, errors)
+        errors.raise_if_any()
+        now = s.now()
+        data = self.prepare(changes, data, errors, current)
+        stamp: dict[str, Any] = {"version": current.version + 1}
+        if hasattr(current, "updated_at"):
+            stamp["updated_at"] = now
+        updated: T = attrs.evolve(current, **data, **stamp)
+        self.check(updated, current, errors)
+        errors.raise_if_any()
+        changed = diff(current, updated)
+        if not changed:
+            return current  # type: ignore[no-any-return]
+        self.repo.update(updated, expected_version=current.version)
+        self.on_updated(current, updated)
+        s.record(self.spec.name, id, AuditAction.UPDATE, changed, at=now)
+        s.publish(
+            ev.RecordUpdated(
+                actor_id=s.actor.id,
+                at=now,
+                entity_id=id,
+                entity_type=self.spec.name,
+                fields=tuple(changed),
+            )
+        )
+        return updated
+
+    def delete(self, id: str, version: int | None = None) -> None:
+        """Move a record to the recycle bin (or away, for entities without one).
+
+        Raises:
+            NotFound / ConcurrencyError / PermissionDenied: as for :meth:`update`.
+        """
+        s = self._s
+        self.require("delete")
+        current: Any = self.get(id)
+        self._check_version(current, version)
+        now = s.now()
+        self.on_deleting(current)
+        if not self.spec.soft_delete:
+            self.repo.purge([id])
+            s.record(self.spec.name, id, AuditAction.PURGE, at=now)
+            s.publish(
+                ev.RecordsPurged(
+                    actor_id=s.actor.id, at=now, entity_type=self.spec.name, entity_ids=(id,)
+                )
+            )
+            return
+        deleted = self._stamped(current, now, deleted_at=now)
+        self.repo.update(deleted, expected_version=current.version)
+        s.record(self.spec.name, id, AuditAction.DELETE, diff(current, deleted), at=now)
+        s.publish(
+            ev.RecordDeleted(actor_id=s.actor.id, at=now, entity_id=id, entity_type=self.spec.name)
+        )
+
+    def restore(self, id: str) -> T:
+        """Bring a record back from the recycle bin.
+
+        Raises:
+            ValidationError: a value it holds was taken meanwhile (a unique field).
+        """
+        s = self._s
+        self.require("delete")
+        current: Any = self.get(id, include_deleted=True)
+        if not self._deleted(current):
+            return current  # type: ignore[no-any-return]
+        now = s.now()
+        restored: T = self._stamped(current, now, deleted_at=None)
+        self.repo.update(restored, expected_version=current.version)
+        s.record(self.spec.name, id, AuditAction.RESTORE, diff(current, restored), at=now)
+        s.publish(
+            ev.RecordRestored(actor_id=s.actor.id, at=now, entity_id=id, entity_type=self.spec.name)
+        )
+        return restored
+
+    def purge(self, *, older_than: timedelta | None = None) -> int:
+        """Delete for good what has been in the recycle bin longer than ``older_than``
+        (default: ``Settings.recycle_retention_days``); returns how many."""
+        s = self._s
+        self.require("purge")
+        age = (
+            older_than
+            if older_than is not None
+            else timedelta(days=s.runtime.settings.recycle_retention_days)
+        )
+        cutoff = s.now() - age
+        query = EntityQuery(deleted=Deleted.ONLY)
+        ids: list[str] = []
+        after: str | None = None
+        while True:
+            page = self.repo.list(query, s.actor.scope, after=after, limit=500)
+            ids += [o.id for o in page.items if o.deleted_at <= cutoff]  # type: ignore[attr-defined]
+            if page.next_after is None:
+                break
+            after = page.next_after
+        if not ids:
+            return 0
+        self.repo.purge(ids)
+        now = s.now()
+        for id in ids:
+            s.record(self.spec.name, id, AuditAction.PURGE, at=now)
+        s.publish(
+            ev.RecordsPurged(
+                actor_id=s.actor.id, at=now, entity_type=self.spec.name, entity_ids=tuple(ids)
+            )
+        )
+        return len(ids)
+
+    # -- hooks ----------------------------------------------------------------------------
+    def prepare(
+        self,
+        raw: Mapping[str, Any],  # noqa: ARG002  (for overrides)
+        data: dict[str, Any],
+        errors: FieldErrors,  # noqa: ARG002
+        current: T | None = None,  # noqa: ARG002
+    ) -> dict[str, Any]:
+        """The parsed fields, with what the entity derives from them (default: as they
+        are). ``raw`` is the caller's input, ``current`` the stored record on update."""
+        return data
+
+    def check(self, entity: T, current: T | None, errors: FieldErrors) -> None:
+        """The entity's rules across fields and records; add every problem to ``errors``."""
+
+    def on_created(self, entity: T) -> None:
+        """Cascades after a create (in the same unit of work)."""
+
+    def on_updated(self, before: T, after: T) -> None:
+        """Cascades after an update."""
+
+    def on_deleting(self, entity: T) -> None:
+        """Checks and cascades before a delete (raise to refuse it)."""
+
+    # -- helpers --------------------------------------------------------------------------
+    def custom_schema(self) -> CustomFieldSchema:
+        return self._s.runtime.custom_fields.get(self.spec.name) or CustomFieldSchema()
+
+    def check_references(
+        self, data: Mapping[str, Any], errors: FieldErrors, current: T | None
+    ) -> None:
+        """Every reference given names a live record (in any scope: a reference is not a
+        read)."""
+        for field, target in self.references.items():
+            value = data.get(field)
+            if value is None or (current is not None and getattr(current, field) == value):
+                continue
+            found: Any = self._s._uow.repo(target).get(value)
+            if found is None or (target.soft_delete and found.deleted_at is not None):
+                errors.add(field, "not_found_ref", value)
+
+    def check_unique(self, data: Mapping[str, Any], current: Any, errors: FieldErrors) -> None:
+        """Report every ``unique`` value given that another live record holds, with the
+        other errors (the store refuses it all the same, should a concurrent writer take
+        it first)."""
+        for field in self.spec.unique:
+            value = data.get(field)
+            if value is None or (current is not None and getattr(current, field) == value):
+                continue
+            query = EntityQuery(filters=(Filter(field, Op.EQ, value),))
+            if self.repo.count(query, EVERYTHING, cap=1):
+                errors.add(field, "taken", value)
+
+    def _extra_keys(self) -> frozenset[str]:
+        return frozenset({"custom"}) if self.custom else frozenset()
+
+    def _deleted(self, obj: Any) -> bool:
+        return self.spec.soft_delete and obj.deleted_at is not None
+
+    def _check_version(self, current: Any, version: int | None) -> None:
+        if version is not None and version != current.version:
+            raise ConcurrencyError(self.spec.name, current.id, version, current.version)
+
+    def _stamped(self, current: Any, now: datetime, **changes: Any) -> Any:
+        stamp: dict[str, Any] = {"version": current.version + 1, **changes}
+        if hasattr(current, "updated_at"):
+            stamp["updated_at"] = now
+        return attrs.evolve(current, **stamp)
+
+
+def custom_field_entities() -> frozenset[str]:
+    """The entity types that take custom fields: customers and every entity service that
+    says so (found at call time, so an application's own services count too)."""
+    import crmkit.workflows.products  # noqa: F401  (crmkit's own services, defined there)
+
+    found = {"customer"}
+    pending: list[type[EntityService[Any]]] = list(EntityService.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        if cls.__dict__.get("custom") and "spec" in cls.__dict__:
+            found.add(cls.spec.name)
+    return frozenset(found)

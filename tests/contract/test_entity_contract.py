@@ -1,0 +1,44 @@
+"""The generic repository contract on every backend crmkit ships."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from crmkit.storage.memory import MemoryStore
+from crmkit.storage.ports import Store
+from crmkit.storage.sql import SqlStore
+from crmkit.testing.entity_contract import EntityRepositoryContract
+from tests.contract.conftest import SchemaStore, require_postgres
+
+
+class TestMemoryEntities(EntityRepositoryContract):
+    state_machine_examples = 30
+
+    def make_store(self) -> Store:
+        return MemoryStore()
+
+
+class TestSqliteEntities(EntityRepositoryContract):
+    state_machine_examples = 10
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path: Path) -> None:
+        self.folder = tmp_path
+
+    def make_store(self) -> Store:
+        return SqlStore(f"sqlite:///{self.folder / uuid.uuid4().hex}.db")
+
+
+@pytest.mark.postgres
+class TestPostgresEntities(EntityRepositoryContract):
+    state_machine_examples = 6
+
+    @pytest.fixture(autouse=True)
+    def _needs_postgres(self) -> None:
+        require_postgres()
+
+    def make_store(self) -> Store:
+        return SchemaStore()
