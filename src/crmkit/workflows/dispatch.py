@@ -4,11 +4,14 @@
 (one multi-row insert per flush), publishes them to the in-process subscribers after the
 commit, then marks them published. A process killed in between leaves them unpublished;
 ``crmkit.open(..., subscribers=...)`` publishes such leftovers to the subscribers it is
-given, and ``crm.dispatch()`` publishes those whose writer's hold has run out. Delivery is
-therefore **at least once**: a subscriber may see an event again after a crash (or when two
-processes take over leftovers at once) and must tolerate it, but it never misses a committed
-one. An event whose class cannot be found by name (a class renamed, or defined in a module
-not imported yet) is logged and left unpublished.
+given (all of them: the opening process takes over), and ``crm.dispatch()`` publishes those
+whose writer's hold (``claim_lease_seconds``) has run out, so that workers dispatching in a
+live deployment do not race the sessions publishing their own events. Delivery is
+therefore **at least once**: a subscriber may see an event again (the process died after
+some subscribers ran; a process was opened while another was between its commit and its
+publishing; a subscriber ran longer than the hold) and must tolerate it, but it never misses
+a committed one. An event whose class cannot be found by name (a class renamed, or defined
+in a module not imported yet) is logged and left unpublished.
 
 **Outbox.** ``crm.dispatch()`` drains due messages in three steps, each claim committed on its
 own before anything leaves the process:
@@ -96,8 +99,8 @@ def _error_text(exc: BaseException) -> str:
 # -- events ------------------------------------------------------------------------------------
 def stored_event(event: DomainEvent, lease_until: datetime | None) -> StoredEvent:
     """``event`` as the events table keeps it (its class name and other fields as JSON)."""
-    plain = to_plain(event)
-    payload = {k: v for k, v in plain.items() if k not in ("actor_id", "at")}
+    payload = to_plain(event)  # a new dict: the columns' fields are taken out of it
+    del payload["actor_id"], payload["at"]
     return StoredEvent(
         id=new_id(),
         type=type(event).__name__,
