@@ -88,7 +88,7 @@ def ensure_users(url: str) -> None:
             now = crm.clock.now()
             digest = HASHER.hash(PASSWORD)
             for i, owner in enumerate(storage.OWNERS):
-                s.uow.users.add(
+                s._uow.users.add(
                     User(
                         id=owner,
                         name=f"销售{i:03d}",
@@ -100,7 +100,7 @@ def ensure_users(url: str) -> None:
                         created_by=admin.id,
                     )
                 )
-                s.uow.users.put_credentials(Credentials(user_id=owner, password_hash=digest))
+                s._uow.users.put_credentials(Credentials(user_id=owner, password_hash=digest))
     finally:
         crm.close()
 

@@ -1,7 +1,7 @@
 """Intake benchmark (issue 3): duplicate quality and speed through crmkit's real workflows.
 
 Everything goes through the public API (``crm.session(...)``: ``imports.run``,
-``dedup.scan``, ``dedup.rebuild``, ``customers.find_similar``, ``customers.prepare``) on
+``dedup.scan``, ``dedup.rebuild``, ``customers.find_similar``, ``customers._prepare``) on
 spreadsheets with Chinese headers written from the labelled generator ``dedup_data.py``.
 
 Parts (``--parts``, all by default):
@@ -32,7 +32,7 @@ Parts (``--parts``, all by default):
 ``speed`` (SQLite)
     The held-out ``--import-n`` rows (the rest of ``generate(N + --import-n)``): raw
     ``sqlite3.executemany`` into a migrated empty store, validation alone
-    (``customers.prepare`` per row), the dry run (``imports.preview``), and ``imports.run``
+    (``customers._prepare`` per row), the dry run (``imports.preview``), and ``imports.run``
     into an empty store and into (a copy of) the N-customer store, once per ``--workers``
     count (``imports.run(workers=...)``; default 0 and 1).
 
@@ -749,7 +749,7 @@ def raw_insert(tag: str, rows: Sequence[LabelledRow]) -> float:
 def validation_only(
     crm: crmkit.CRM, admin: Any, rows: Sequence[LabelledRow]
 ) -> tuple[float, float, int]:
-    """``customers.prepare`` per row (no writes); then the same plus the row's contact as
+    """``customers._prepare`` per row (no writes); then the same plus the row's contact as
     the import checks it. Returns both times and the rows rejected."""
     from crmkit.domain.contact import parse_contact_input
     from crmkit.domain.errors import FieldErrors
@@ -760,7 +760,7 @@ def validation_only(
     with crm.session(actor=admin) as s:
         for f in fields:
             try:
-                s.customers.prepare(**f)
+                s.customers._prepare(**f)
             except crmkit.ValidationError:
                 bad += 1
     alone = time.perf_counter() - t
@@ -768,7 +768,7 @@ def validation_only(
     with crm.session(actor=admin) as s:
         for f, r in zip(fields, rows, strict=True):
             try:
-                c = s.customers.prepare(**f)
+                c = s.customers._prepare(**f)
             except crmkit.ValidationError:
                 continue
             if r.row.get("contact"):
@@ -957,7 +957,7 @@ def write_scale(summary: dict[Any, dict[str, Any]], args: argparse.Namespace) ->
             v = m / sp["valid_s"]
             lines = [
                 ("raw `sqlite3.executemany` (same rows, minimal columns)", "empty", sp["raw_s"]),
-                ("validation alone (`customers.prepare` per row)", "empty", sp["valid_s"]),
+                ("validation alone (`customers._prepare` per row)", "empty", sp["valid_s"]),
                 ("validation + the row's contact", "empty", sp["valid_contact_s"]),
                 ("`imports.preview` (dry run)", "empty", sp["preview_s"]),
             ]

@@ -105,7 +105,7 @@ def backend(crm: crmkit.CRM) -> str:
     scheme = crm.url.split(":", 1)[0] if ":" in crm.url else crm.url
     name, _sep, driver = scheme.partition("+")
     shown = f"{name} ({driver})" if driver else name
-    return f"{shown} — {type(crm.store).__name__}"
+    return f"{shown} — {crm.backend}"
 
 
 def minutes(delta: timedelta) -> int:

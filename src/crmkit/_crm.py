@@ -67,8 +67,11 @@ class CRM:
 
     # -- properties --------------------------------------------------------------------
     @property
-    def store(self) -> Store:
-        return self._rt.store
+    def backend(self) -> str:
+        """Which storage backend this CRM runs on: its class name (``SqlStore``,
+        ``MemoryStore`` or an integrator's). The store itself is not public: every
+        change goes through a session's services."""
+        return type(self._rt.store).__name__
 
     @property
     def url(self) -> str:
@@ -129,7 +132,7 @@ class CRM:
             ValidationError: a bad name or too short a password.
         """
         with self.session(actor=SYSTEM) as s:
-            if s.uow.users.count():
+            if s._uow.users.count():
                 raise WorkflowError(
                     "store",
                     "initialised",
@@ -236,9 +239,7 @@ class CRM:
             limit: at most this many jobs per call.
             worker: this worker's name in the claims (default: host and process id).
         """
-        return run_due(
-            self._rt, lambda: self.session(SYSTEM), now=now, limit=limit, worker=worker
-        )
+        return run_due(self._rt, lambda: self.session(SYSTEM), now=now, limit=limit, worker=worker)
 
     def close(self) -> None:
         """Release the store's connections."""

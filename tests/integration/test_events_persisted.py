@@ -22,7 +22,7 @@ from crmkit.adapters.passwords import Argon2Hasher
 from crmkit.domain.events import CustomerCreated, DomainEvent, EntityEvent
 from crmkit.storage.queues import StoredEvent
 from crmkit.storage.sql import SqlStore
-from crmkit.testing import ManualClock, open_test_crm
+from crmkit.testing import ManualClock, open_test_crm, store_of
 
 LEASE = timedelta(seconds=crmkit.Settings().claim_lease_seconds)
 
@@ -41,7 +41,7 @@ class QuoteSigned(EntityEvent):
 
 
 def _events(crm: CRM) -> list[StoredEvent]:
-    with crm.store.unit_of_work() as uow:
+    with store_of(crm).unit_of_work() as uow:
         return list(uow.events.list(after=None, limit=1000))
 
 
@@ -154,7 +154,7 @@ def test_an_event_of_an_unknown_type_is_logged_and_left_unpublished(
     stray = StoredEvent(
         id="ev-stray", type="NoSuchEventAnywhere", payload={}, actor_id=admin.id, at=clock.now()
     )
-    with crm.store.unit_of_work() as uow:
+    with store_of(crm).unit_of_work() as uow:
         uow.events.append_many([stray])
         uow.commit()
     got: list[DomainEvent] = []
@@ -197,7 +197,7 @@ def test_an_import_writes_its_events_in_one_insert_per_batch(tmp_path: Path):
         ):
             inserts.append(len(params) if many else 1)
 
-    store = crm.store
+    store = store_of(crm)
     assert isinstance(store, SqlStore)
     sa_event.listen(store.engine, "before_cursor_execute", count)
     with crm.session(actor=admin) as s:

@@ -17,7 +17,7 @@ import crmkit
 from crmkit.adapters.tabular import read_table
 from crmkit.domain.imports import ImportStatus, Outcome
 from crmkit.storage.ports import Store
-from crmkit.testing import open_test_crm
+from crmkit.testing import open_test_crm, store_of
 
 HEADER = "公司名称,手机,地区,联系人,联系人手机\r\n"
 BRANDS = [
@@ -118,7 +118,7 @@ def sheet() -> str:
 def test_an_import_interrupted_by_a_database_error_resumes_without_duplicating(backend_url, sheet):
     inner = open_test_crm(backend_url)
     admin = inner.bootstrap_admin(name="管理员", password="admin-pass-1")
-    crm = open_test_crm(FailingStore(inner.store, fail_on=2))
+    crm = open_test_crm(FailingStore(store_of(inner), fail_on=2))
     with pytest.raises(ConnectionError), crm.session(actor=admin) as s:
         s.imports.run(_file(sheet), commit_every=500)  # a commit after every batch
     with crm.session(actor=admin) as s:

@@ -14,7 +14,7 @@ from crmkit import CRM, SYSTEM, Job
 from crmkit.domain.events import CustomerCreated
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.queues import JobStatus
-from crmkit.testing import ManualClock, open_test_crm
+from crmkit.testing import ManualClock, open_test_crm, store_of
 from crmkit.workflows.runtime import Settings
 from crmkit.workflows.session import Session
 
@@ -36,7 +36,7 @@ def _schedule(crm: CRM, *jobs: tuple[str, timedelta, str | None], payload=None) 
 
 
 def _job(crm: CRM, key: str) -> Job:
-    with crm.store.unit_of_work() as uow:
+    with store_of(crm).unit_of_work() as uow:
         found = uow.jobs.get_by_key(key)
     assert found is not None
     return found
@@ -175,7 +175,7 @@ def test_a_claim_left_by_a_dead_worker_is_run_again_after_its_lease(jobs_crm: CR
     ran: list[int] = []
     jobs_crm.on_job("remind", lambda _s, job: ran.append(job.attempts))
     _schedule(jobs_crm, ("remind", timedelta(0), "k"))
-    with jobs_crm.store.unit_of_work() as uow:  # claimed by a worker that then died
+    with store_of(jobs_crm).unit_of_work() as uow:  # claimed by a worker that then died
         uow.jobs.claim(
             kinds={"remind"},
             now=clock.now(),
@@ -250,7 +250,7 @@ def _two_workers_run_each_job_once(crms: list[CRM], n: int) -> None:
     assert not errors, errors
     assert len(calls) == n, f"{len(calls) - len(set(calls))} runs twice"
     assert len(set(calls)) == n
-    with crms[0].store.unit_of_work() as uow:
+    with store_of(crms[0]).unit_of_work() as uow:
         assert uow.jobs.count(JobStatus.DONE) == n
         assert uow.outbox.count() == n
 

@@ -14,7 +14,7 @@ import pytest
 import crmkit
 from crmkit import CRM, SYSTEM
 from crmkit.storage.queues import OutboxMessage, OutboxStatus
-from crmkit.testing import ManualClock, open_test_crm
+from crmkit.testing import ManualClock, open_test_crm, store_of
 from crmkit.testing.notifiers import RecordingNotifier, ScriptedNotifier
 from crmkit.workflows.dispatch import resolve_message
 from crmkit.workflows.runtime import Settings
@@ -46,7 +46,7 @@ def _queue(crm: CRM, *messages: tuple[str, str], channel: str = "sms") -> None:
 
 
 def _message(crm: CRM, key: str = "hello", recipient: str = MOBILE) -> OutboxMessage:
-    with crm.store.unit_of_work() as uow:
+    with store_of(crm).unit_of_work() as uow:
         found = uow.outbox.get_by_key(f"{key}:{recipient}")
     assert found is not None
     return found
@@ -191,7 +191,7 @@ def test_a_claim_left_by_a_dead_worker_is_reconciled_not_resent_blindly(
     outbox_crm: CRM, notifier: ScriptedNotifier, clock: ManualClock
 ):
     _queue(outbox_crm, ("hello", MOBILE))
-    with outbox_crm.store.unit_of_work() as uow:  # a worker claims, then dies
+    with store_of(outbox_crm).unit_of_work() as uow:  # a worker claims, then dies
         (claimed,) = uow.outbox.claim(
             OutboxStatus.PENDING,
             channels=None,
@@ -225,7 +225,7 @@ def test_a_worker_hands_back_what_it_cannot_send_in_the_first_half_of_its_lease(
         _queue(crm, *[(f"m{i}", MOBILE) for i in range(5)])
         report = crm.dispatch()
         assert (report.claimed, report.sent, report.released) == (5, 2, 3)
-        with crm.store.unit_of_work() as uow:
+        with store_of(crm).unit_of_work() as uow:
             back = list(uow.outbox.list(status=OutboxStatus.PENDING, after=None, limit=10))
         assert [m.attempts for m in back] == [0, 0, 0]
         assert crm.dispatch().sent == 2
@@ -292,7 +292,7 @@ def _each_once(crms: list[CRM], notifier: RecordingNotifier, n: int) -> None:
     counts = notifier.keys()
     assert len(counts) == n, f"{n - len(counts)} messages never sent"
     assert max(counts.values()) == 1, f"sent twice: {[k for k, c in counts.items() if c > 1][:5]}"
-    with crms[0].store.unit_of_work() as uow:
+    with store_of(crms[0]).unit_of_work() as uow:
         assert uow.outbox.count(OutboxStatus.SENT) == n
 
 

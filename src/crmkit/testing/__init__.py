@@ -17,10 +17,17 @@ from crmkit.storage.ports import Store
 from crmkit.testing.clocks import ManualClock, TickingClock
 
 
+def store_of(crm: CRM) -> Store:
+    """The store under ``crm``, for tests that must look below the services (a claim left
+    by a worker that died, rows as a backend keeps them). Applications never need it:
+    every change goes through a session's services."""
+    return crm._rt.store
+
+
 def open_test_crm(url: str | Store | None = None, *, clock: Any = None, **options: Any) -> CRM:
     """``crmkit.open`` with test-friendly defaults: cheap argon2id and a ticking clock."""
     options.setdefault("password_hasher", Argon2Hasher.fast())
     return open(url, clock=clock or TickingClock(), **options)
 
 
-__all__ = ["ManualClock", "TickingClock", "open_test_crm"]
+__all__ = ["ManualClock", "TickingClock", "open_test_crm", "store_of"]

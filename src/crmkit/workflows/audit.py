@@ -35,7 +35,7 @@ class AuditService:
         if not s.actor.can(Permission.AUDIT_READ_ALL) and not self._may_see(entity_id):
             raise NotFound("audit", entity_id)
         s.flush_audit()
-        return s.uow.audit.history(entity_id)
+        return s._uow.audit.history(entity_id)
 
     def list(
         self,
@@ -73,7 +73,7 @@ class AuditService:
         )
         limit = page_limit(limit, s.runtime.settings.max_page_size)
         s.flush_audit()
-        return s.uow.audit.list(query, after=after, limit=limit)
+        return s._uow.audit.list(query, after=after, limit=limit)
 
     def _may_see(self, entity_id: str) -> bool:
         s = self._s
@@ -82,6 +82,6 @@ class AuditService:
         scope = s.actor.scope
         if not s.actor.can(Permission.CUSTOMER_READ):
             return False
-        if s.uow.customers.get(entity_id, scope) is not None:
+        if s._uow.customers.get(entity_id, scope) is not None:
             return True
-        return s.uow.contacts.get(entity_id, scope) is not None
+        return s._uow.contacts.get(entity_id, scope) is not None

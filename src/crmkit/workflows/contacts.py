@@ -38,7 +38,7 @@ class ContactService:
     def get(self, id: str, *, include_deleted: bool = False) -> Contact:
         """The contact; ``NotFound`` if absent, deleted, or its customer is out of scope."""
         self._s.require(Permission.CUSTOMER_READ)
-        contact = self._s.uow.contacts.get(id, self._s.actor.scope)
+        contact = self._s._uow.contacts.get(id, self._s.actor.scope)
         if contact is None or (contact.is_deleted and not include_deleted):
             raise NotFound("contact", id)
         return contact
@@ -70,7 +70,7 @@ class ContactService:
             deleted=Deleted(deleted),
         )
         limit = page_limit(limit, self._s.runtime.settings.max_page_size)
-        return self._s.uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)
+        return self._s._uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)
 
     def export(
         self, target: str | Path | IO[bytes], *, format: Format = "csv", **filters: Any
@@ -89,7 +89,7 @@ class ContactService:
     def surname_index(self) -> dict[str, int]:
         """How many contacts in scope sit under each surname letter (the 百家姓 index)."""
         self._s.require(Permission.CUSTOMER_READ)
-        return self._s.uow.contacts.surname_index(self._s.actor.scope)
+        return self._s._uow.contacts.surname_index(self._s.actor.scope)
 
     def create(self, **fields: Any) -> Contact:
         """Add a contact to a customer the actor may edit.
@@ -107,19 +107,19 @@ class ContactService:
         customer_id = data.get("customer_id")
         siblings: builtins.list[Contact] = []
         if customer_id is not None:
-            customer = s.uow.customers.get(customer_id, s.actor.scope)
+            customer = s._uow.customers.get(customer_id, s.actor.scope)
             if customer is None or customer.is_deleted:
                 errors.add("customer_id", "not_found_ref", customer_id)
             else:
-                siblings = s.uow.contacts.for_customer(customer_id)
+                siblings = s._uow.contacts.for_customer(customer_id)
         errors.raise_if_any()
         now = s.now()
-        contact = self.build(data, first=not siblings, at=now)
+        contact = self._build(data, first=not siblings, at=now)
         owner_id = customer.owner_id if customer_id is not None and customer else None
         check = self._check(contact, RuleEvent.CREATE, owner_id)
         if contact.is_primary:
             self._clear_primary(siblings, now)
-        s.uow.contacts.add(contact)
+        s._uow.contacts.add(contact)
         self._indexed(contact, check)
         s.record("contact", contact.id, AuditAction.CREATE, snapshot(contact), at=now)
         s.publish(
@@ -129,7 +129,7 @@ class ContactService:
         )
         return contact
 
-    def build(self, data: dict[str, Any], *, first: bool, at: datetime) -> Contact:
+    def _build(self, data: dict[str, Any], *, first: bool, at: datetime) -> Contact:
         """A new contact from parsed fields (``parse_contact_input``), checked by the
         cross-field rules; the first contact of a customer is its primary one. Not stored:
         :meth:`create` and bulk paths (import) store it.
@@ -142,7 +142,7 @@ class ContactService:
             data, id=new_id(), actor_id=s.actor.id, first=first, at=at, today=s.today()
         )
 
-    def record_created(
+    def _record_created(
         self,
         created: builtins.list[Contact],
         *,
@@ -180,7 +180,7 @@ class ContactService:
         data = parse_contact_input(changes, errors, phone_region=s.runtime.region, partial=True)
         target = data.get("customer_id")
         if target is not None and target != current.customer_id:
-            moved_to = s.uow.customers.get(target, s.actor.scope)
+            moved_to = s._uow.customers.get(target, s.actor.scope)
             if moved_to is None or moved_to.is_deleted:
                 errors.add("customer_id", "not_found_ref", target)
         errors.raise_if_any()
@@ -195,11 +195,11 @@ class ContactService:
         if not changed:
             return current
         if updated.is_primary and not current.is_primary:
-            others = [c for c in s.uow.contacts.for_customer(updated.customer_id) if c.id != id]
+            others = [c for c in s._uow.contacts.for_customer(updated.customer_id) if c.id != id]
             self._clear_primary(others, now)
-        parent = s.uow.customers.get(updated.customer_id)
+        parent = s._uow.customers.get(updated.customer_id)
         check = self._check(updated, RuleEvent.EDIT, parent.owner_id if parent else None)
-        s.uow.contacts.update(updated, expected_version=current.version)
+        s._uow.contacts.update(updated, expected_version=current.version)
         self._indexed(updated, check)
         if updated.customer_id != current.customer_id:
             s.dedup_index.touch("customer", current.customer_id)
@@ -218,7 +218,7 @@ class ContactService:
             raise ConcurrencyError("contact", id, version, current.version)
         now = s.now()
         gone = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
-        s.uow.contacts.update(gone, expected_version=current.version)
+        s._uow.contacts.update(gone, expected_version=current.version)
         s.dedup_index.remove("contact", [id])
         s.dedup_index.touch("customer", current.customer_id)
         s.record("contact", id, AuditAction.DELETE, diff(current, gone), at=now)
@@ -231,7 +231,7 @@ class ContactService:
         current = self.get(id, include_deleted=True)
         if not current.is_deleted:
             return current
-        customer = s.uow.customers.get(current.customer_id, s.actor.scope)
+        customer = s._uow.customers.get(current.customer_id, s.actor.scope)
         if customer is None or customer.is_deleted:
             errors = FieldErrors()
             errors.add("customer_id", "not_found_ref", current.customer_id)
@@ -244,7 +244,7 @@ class ContactService:
             version=current.version + 1,
             updated_at=now,
         )
-        s.uow.contacts.update(back, expected_version=current.version)
+        s._uow.contacts.update(back, expected_version=current.version)
         s.dedup_index.touch("contact", id)
         s.dedup_index.touch("customer", current.customer_id)
         s.record("contact", id, AuditAction.RESTORE, diff(current, back), at=now)
@@ -293,7 +293,7 @@ class ContactService:
                 cleared = attrs.evolve(
                     other, is_primary=False, version=other.version + 1, updated_at=now
                 )
-                self._s.uow.contacts.update(cleared, expected_version=other.version)
+                self._s._uow.contacts.update(cleared, expected_version=other.version)
                 self._s.record(
                     "contact", other.id, AuditAction.UPDATE, diff(other, cleared), at=now
                 )

@@ -92,7 +92,7 @@ class CustomerService:
 
     @property
     def _repo(self):  # type: ignore[no-untyped-def]
-        return self._s.uow.customers
+        return self._s._uow.customers
 
     # -- reads -------------------------------------------------------------------------
     def get(self, id: str, *, include_deleted: bool = False) -> Customer:
@@ -199,14 +199,14 @@ class CustomerService:
             ValidationError: naming every wrong field at once.
             PermissionDenied: the actor may not create customers, or not for that owner.
         """
-        customer = self.prepare(**fields)
+        customer = self._prepare(**fields)
         index = self._s.dedup_index
         record = index.customer_record(customer)
         check = index.check("customer", record, event=RuleEvent.CREATE, owner_id=customer.owner_id)
         self._repo.add(customer)
         index.index("customer", [record], check.pairs)
         self._warn(customer.id, check)
-        self.record_created([customer])
+        self._record_created([customer])
         return customer
 
     def _warn(self, customer_id: str, check: DuplicateCheck) -> None:
@@ -224,7 +224,7 @@ class CustomerService:
             ValidationError: as :meth:`create`.
             DuplicateError: the create would be blocked (a customer someone else works).
         """
-        customer = self.prepare(**fields)
+        customer = self._prepare(**fields)
         record = self._s.dedup_index.customer_record(customer)
         return self._s.dedup_index.check(
             "customer", record, event=RuleEvent.CREATE, owner_id=customer.owner_id
@@ -251,7 +251,7 @@ class CustomerService:
         self._s.require(Permission.CUSTOMER_READ)
         return self._s.dedup_index.similar("customer", fields, limit)
 
-    def prepare(self, **fields: Any) -> Customer:
+    def _prepare(self, **fields: Any) -> Customer:
         """Validate ``fields`` as :meth:`create` does and return the new customer, unsaved.
 
         Bulk paths (import) prepare many customers, then store them with one ``add_many``
@@ -263,21 +263,21 @@ class CustomerService:
         data = parse_new_customer(
             fields,
             errors,
-            owner_default=self.owner_default,
+            owner_default=self._owner_default,
             phone_region=s.runtime.region,
             custom_schema=s.runtime.customer_fields,
         )
         id = new_id()
-        self.check_new(data, errors, id)
+        self._check_new(data, errors, id)
         errors.raise_if_any()
         return build_customer(data, id=id, actor_id=s.actor.id, now=s.now(), today=s.today())
 
     @property
-    def owner_default(self) -> str | None:
+    def _owner_default(self) -> str | None:
         """Who owns a new customer whose fields name no owner: the actor (not a system one)."""
         return None if self._s.actor.is_system else self._s.actor.id
 
-    def check_new(self, refs: Mapping[str, Any], errors: FieldErrors, id: str) -> None:
+    def _check_new(self, refs: Mapping[str, Any], errors: FieldErrors, id: str) -> None:
         """The checks of a new customer's parsed fields that need the store: may the actor
         assign this owner and co-owners, and do the users and customers named exist
         (reference errors are added to ``errors``).
@@ -288,7 +288,7 @@ class CustomerService:
         self._check_assignment(refs, None)
         self._check_references(refs, errors, id)
 
-    def record_created(
+    def _record_created(
         self,
         created: Sequence[Customer],
         *,
@@ -340,7 +340,7 @@ class CustomerService:
         now = updated.updated_at
         index = s.dedup_index
         if _MATCHED_FIELDS.intersection(changed):
-            record = index.customer_record(updated, s.uow.contacts.for_customer(id))
+            record = index.customer_record(updated, s._uow.contacts.for_customer(id))
             check = index.check(
                 "customer",
                 record,
@@ -369,7 +369,7 @@ class CustomerService:
             )
         return updated
 
-    def prepare_update(self, id: str, version: int | None = None, **changes: Any) -> Customer:
+    def _prepare_update(self, id: str, version: int | None = None, **changes: Any) -> Customer:
         """Validate ``changes`` as :meth:`update` does and return the customer as it would
         be, unsaved (a dry run's check: duplicate rules are not applied).
 
@@ -445,7 +445,7 @@ class CustomerService:
         now = s.now()
         deleted = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
         self._repo.update(deleted, expected_version=current.version)
-        contacts = s.uow.contacts.for_customer(id)
+        contacts = s._uow.contacts.for_customer(id)
         s.dedup_index.remove("customer", [id])
         s.dedup_index.remove("contact", [c.id for c in contacts])
         for contact in contacts:
@@ -456,7 +456,7 @@ class CustomerService:
                 version=contact.version + 1,
                 updated_at=now,
             )
-            s.uow.contacts.update(gone, expected_version=contact.version)
+            s._uow.contacts.update(gone, expected_version=contact.version)
             s.record("contact", contact.id, AuditAction.DELETE, at=now, note=f"with customer {id}")
         s.record(
             "customer",
@@ -481,7 +481,7 @@ class CustomerService:
         )
         self._repo.update(restored, expected_version=current.version)
         s.dedup_index.touch("customer", id)
-        for contact in s.uow.contacts.for_customer(id, include_deleted=True):
+        for contact in s._uow.contacts.for_customer(id, include_deleted=True):
             if contact.deleted_with == id:
                 s.dedup_index.touch("contact", contact.id)
                 back = attrs.evolve(
@@ -491,7 +491,7 @@ class CustomerService:
                     version=contact.version + 1,
                     updated_at=now,
                 )
-                s.uow.contacts.update(back, expected_version=contact.version)
+                s._uow.contacts.update(back, expected_version=contact.version)
                 s.record(
                     "contact", contact.id, AuditAction.RESTORE, at=now, note=f"with customer {id}"
                 )
@@ -530,7 +530,9 @@ class CustomerService:
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk : chunk + 500]
                 people = [
-                    c.id for i in part for c in s.uow.contacts.for_customer(i, include_deleted=True)
+                    c.id
+                    for i in part
+                    for c in s._uow.contacts.for_customer(i, include_deleted=True)
                 ]
                 s.dedup_index.remove("customer", part)
                 s.dedup_index.remove("contact", people)

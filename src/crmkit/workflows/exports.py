@@ -167,7 +167,7 @@ def export_contacts(
 
     Returns how many rows were written.
     """
-    customers = service._s.uow.customers
+    customers = service._s._uow.customers
     names: dict[str, str] = {}
 
     def cells(page: Sequence[Contact]) -> Iterator[list[Any]]:

@@ -164,7 +164,7 @@ def _run_one(
                 claimed_by=None,
                 lease_until=None,
             )
-            if not s.uow.jobs.settle(finished, claimed_by=token):
+            if not s._uow.jobs.settle(finished, claimed_by=token):
                 raise _ClaimLost
         return "done"
     except _ClaimLost:

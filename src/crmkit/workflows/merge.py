@@ -166,11 +166,11 @@ class _ContactsFollow:
     def repoint(
         self, s: Session, winner_id: str, loser_ids: Sequence[str], *, dry_run: bool
     ) -> list[Moved]:
-        winner_has_primary = any(c.is_primary for c in s.uow.contacts.for_customer(winner_id))
+        winner_has_primary = any(c.is_primary for c in s._uow.contacts.for_customer(winner_id))
         moved: list[Moved] = []
         now = s.now()
         for loser in loser_ids:
-            for c in s.uow.contacts.for_customer(loser, include_deleted=True):
+            for c in s._uow.contacts.for_customer(loser, include_deleted=True):
                 primary = c.is_primary and not winner_has_primary and not c.is_deleted
                 winner_has_primary = winner_has_primary or primary
                 moved.append(
@@ -191,14 +191,14 @@ class _ContactsFollow:
                         version=c.version + 1,
                         updated_at=now,
                     )
-                    s.uow.contacts.update(new, expected_version=c.version)
+                    s._uow.contacts.update(new, expected_version=c.version)
                     s.dedup_index.touch("contact", c.id)
         return moved
 
     def undo(self, s: Session, moved: Sequence[Moved]) -> None:
         now = s.now()
         for m in moved:
-            c = s.uow.contacts.get(m.entity_id)
+            c = s._uow.contacts.get(m.entity_id)
             if c is None or c.customer_id != m.after["customer_id"]:
                 continue
             back = attrs.evolve(
@@ -208,7 +208,7 @@ class _ContactsFollow:
                 version=c.version + 1,
                 updated_at=now,
             )
-            s.uow.contacts.update(back, expected_version=c.version)
+            s._uow.contacts.update(back, expected_version=c.version)
             s.dedup_index.touch("contact", c.id)
             s.dedup_index.touch("customer", m.before["customer_id"])
 
@@ -222,7 +222,7 @@ class _CustomerLinks:
     def repoint(
         self, s: Session, winner_id: str, loser_ids: Sequence[str], *, dry_run: bool
     ) -> list[Moved]:
-        repo = s.uow.customers
+        repo = s._uow.customers
         gone = set(loser_ids)
         moved: list[Moved] = []
         now = s.now()
@@ -261,7 +261,7 @@ class _CustomerLinks:
         return moved
 
     def undo(self, s: Session, moved: Sequence[Moved]) -> None:
-        repo = s.uow.customers
+        repo = s._uow.customers
         now = s.now()
         for m in moved:
             c = repo.get(m.entity_id)
@@ -292,7 +292,7 @@ class _PendingRequests:
         for loser in loser_ids:
             query = RequestQuery(status=RequestStatus.PENDING, customer_id=loser)
             for req in _all_pages(
-                lambda a, q=query: s.uow.co_ownership.list(q, after=a, limit=500)
+                lambda a, q=query: s._uow.co_ownership.list(q, after=a, limit=500)
             ):
                 moved.append(
                     Moved(
@@ -300,7 +300,7 @@ class _PendingRequests:
                     )
                 )
                 if not dry_run:
-                    s.uow.co_ownership.update(
+                    s._uow.co_ownership.update(
                         attrs.evolve(req, customer_id=winner_id, version=req.version + 1),
                         expected_version=req.version,
                     )
@@ -308,9 +308,9 @@ class _PendingRequests:
 
     def undo(self, s: Session, moved: Sequence[Moved]) -> None:
         for m in moved:
-            req = s.uow.co_ownership.get(m.entity_id)
+            req = s._uow.co_ownership.get(m.entity_id)
             if req is not None and req.customer_id == m.after:
-                s.uow.co_ownership.update(
+                s._uow.co_ownership.update(
                     attrs.evolve(req, customer_id=m.before, version=req.version + 1),
                     expected_version=req.version,
                 )
@@ -390,7 +390,7 @@ def _survive(
 
 # -- merge and unmerge -------------------------------------------------------------------------
 def _load(s: Session, kind: Kind, id: str, *, include_deleted: bool = False) -> Entity:
-    repo: Any = s.uow.customers if kind == "customer" else s.uow.contacts
+    repo: Any = s._uow.customers if kind == "customer" else s._uow.contacts
     found: Entity | None = repo.get(id, s.actor.scope)
     if found is None or (found.is_deleted and not include_deleted):
         raise NotFound(kind, id)
@@ -452,7 +452,7 @@ def merge_records(
     if dry_run:
         return MergeResult(None, kind, merged, tuple(losers_ids), changes, tuple(moved), True)
 
-    repo: Any = s.uow.customers if kind == "customer" else s.uow.contacts
+    repo: Any = s._uow.customers if kind == "customer" else s._uow.contacts
     merge_id = new_id()
     repo.update(merged, expected_version=winner.version)
     for loser in losers:
@@ -509,7 +509,7 @@ def merges(s: Session, *, after: str | None = None, limit: int = 50) -> Any:
 
     s.require(Permission.DEDUP_REVIEW)
     s.flush_audit()
-    return s.uow.audit.list(
+    return s._uow.audit.list(
         AuditQuery(entity_type="merge", action=AuditAction.MERGE), after=after, limit=limit
     )
 
@@ -524,7 +524,7 @@ def unmerge_records(s: Session, kind: Kind, merge_id: str) -> MergeResult:
     """
     s.require(Permission.DEDUP_REVIEW)
     s.flush_audit()
-    entries = [e for e in s.uow.audit.history(merge_id) if e.entity_type == "merge"]
+    entries = [e for e in s._uow.audit.history(merge_id) if e.entity_type == "merge"]
     done = next((e for e in entries if e.action is AuditAction.MERGE), None)
     if done is None or done.changes["kind"][1] != kind:
         raise NotFound("merge", merge_id)
@@ -535,7 +535,7 @@ def unmerge_records(s: Session, kind: Kind, merge_id: str) -> MergeResult:
     losers_plain: list[dict[str, Any]] = done.changes["losers"][0]
     moved = [Moved(**m) for m in done.changes["moved"][1]]
     winner = _load(s, kind, before_plain["id"])
-    repo: Any = s.uow.customers if kind == "customer" else s.uow.contacts
+    repo: Any = s._uow.customers if kind == "customer" else s._uow.contacts
     now = s.now()
     current = freeze(winner)
     restored_plain = dict(current)

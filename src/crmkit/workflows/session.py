@@ -80,7 +80,6 @@ class Session:
         from crmkit.workflows.users import UserService
 
         self.runtime = runtime
-        self.uow = uow
         self._uow = uow
         self.actor = actor
         self.events: list[DomainEvent] = []
@@ -116,8 +115,8 @@ class Session:
         for the whole job.
         """
         self.flush()
-        self.uow.commit()
-        self.publish_committed(self.uow)
+        self._uow.commit()
+        self.publish_committed(self._uow)
 
     def flush(self) -> None:
         """Finish deferred work before commit: re-index records whose contacts changed,
@@ -133,14 +132,14 @@ class Session:
             lease = self.now() + timedelta(seconds=self.runtime.settings.claim_lease_seconds)
             events, self.events = self.events, []
             rows = [stored_event(e, lease) for e in events]
-            self.uow.events.append_many(rows)
+            self._uow.events.append_many(rows)
             self._written.extend((row.id, e) for row, e in zip(rows, events, strict=True))
         if self._outbox:
             messages, self._outbox = list(self._outbox.values()), {}
-            self.uow.outbox.add_many(messages)
+            self._uow.outbox.add_many(messages)
         if self._jobs:
             jobs, self._jobs = list(self._jobs.values()), {}
-            self.uow.jobs.add_many(jobs)
+            self._uow.jobs.add_many(jobs)
 
     def publish_committed(self, uow: UnitOfWork | None = None) -> None:
         """After a commit: publish the committed events to the subscribers and mark them
@@ -152,14 +151,14 @@ class Session:
         """Write the audit entries recorded so far (before reading the audit log)."""
         if self._audit:
             entries, self._audit = self._audit, []
-            self.uow.audit.append_many(entries)
+            self._uow.audit.append_many(entries)
 
     # -- users, read once per session -------------------------------------------------
     def user(self, id: str) -> User | None:
         """The user ``id`` (cached for the session: owners are looked up per row in bulk
         paths). User writes through ``session.users`` clear the cache."""
         if id not in self._users:
-            self._users[id] = self.uow.users.get(id)
+            self._users[id] = self._uow.users.get(id)
         return self._users[id]
 
     def forget_users(self) -> None:
@@ -269,7 +268,7 @@ class Session:
         """
         if self._jobs.pop(key, None) is not None:
             self.flush_queues()  # an earlier job under the key may be stored already
-            self.uow.jobs.cancel(key)
+            self._uow.jobs.cancel(key)
             return True
         self.flush_queues()
-        return self.uow.jobs.cancel(key)
+        return self._uow.jobs.cancel(key)

@@ -34,7 +34,7 @@ def request(s: Session, customer_id: str, note: str | None) -> CoOwnershipReques
     s.require(Permission.CUSTOMER_CREATE)
     # The requester usually cannot read the customer (that is why they ask): look it up
     # outside their scope, and tell them no more than a duplicate match did.
-    customer = s.uow.customers.get(customer_id)
+    customer = s._uow.customers.get(customer_id)
     if customer is None or customer.is_deleted:
         raise NotFound("customer", customer_id)
     me = s.actor.id
@@ -48,7 +48,7 @@ def request(s: Session, customer_id: str, note: str | None) -> CoOwnershipReques
             reason="you already work this customer",
             reason_zh="你已是该客户的负责人或共享负责人",
         )
-    pending = s.uow.co_ownership.list(
+    pending = s._uow.co_ownership.list(
         RequestQuery(status=RequestStatus.PENDING, customer_id=customer_id, requester_id=me),
         after=None,
         limit=1,
@@ -64,7 +64,7 @@ def request(s: Session, customer_id: str, note: str | None) -> CoOwnershipReques
         note=(note or "").strip() or None,
         created_at=now,
     )
-    s.uow.co_ownership.add(req)
+    s._uow.co_ownership.add(req)
     s.record(ENTITY, req.id, AuditAction.CREATE, snapshot(req), at=now)
     s.publish(
         ev.CoOwnershipRequested(
@@ -90,7 +90,7 @@ def may_decide(s: Session, req: CoOwnershipRequest) -> bool:
 
 
 def _load(s: Session, request_id: str) -> CoOwnershipRequest:
-    req = s.uow.co_ownership.get(request_id)
+    req = s._uow.co_ownership.get(request_id)
     if req is None:
         raise NotFound(ENTITY, request_id)
     return req
@@ -111,10 +111,10 @@ def decide(
         )
     now = s.now()
     decided = req.decide(status, by=s.actor.id, at=now, note=(note or "").strip() or None)
-    s.uow.co_ownership.update(decided, expected_version=req.version)
+    s._uow.co_ownership.update(decided, expected_version=req.version)
     s.record(ENTITY, req.id, AuditAction.UPDATE, diff(req, decided), at=now)
     if status is RequestStatus.GRANTED:
-        customer = s.uow.customers.get(req.customer_id)
+        customer = s._uow.customers.get(req.customer_id)
         if customer is None or customer.is_deleted:
             raise NotFound("customer", req.customer_id)
         if req.requester_id not in customer.co_owner_ids and req.requester_id != customer.owner_id:
@@ -124,7 +124,7 @@ def decide(
                 version=customer.version + 1,
                 updated_at=now,
             )
-            s.uow.customers.update(shared, expected_version=customer.version)
+            s._uow.customers.update(shared, expected_version=customer.version)
             s.record(
                 "customer",
                 customer.id,
@@ -170,7 +170,7 @@ def listing(
         query = RequestQuery(status=wanted, customer_id=customer_id, owner_ids=team)
     else:
         query = RequestQuery(status=wanted, customer_id=customer_id, requester_id=actor.id)
-    return s.uow.co_ownership.list(query, after=after, limit=limit)
+    return s._uow.co_ownership.list(query, after=after, limit=limit)
 
 
 def mine(
@@ -179,6 +179,6 @@ def mine(
     s.require(Permission.CUSTOMER_READ)
     wanted = RequestStatus(status) if status is not None else None
     limit = page_limit(limit, s.runtime.settings.max_page_size)
-    return s.uow.co_ownership.list(
+    return s._uow.co_ownership.list(
         RequestQuery(status=wanted, requester_id=s.actor.id), after=after, limit=limit
     )

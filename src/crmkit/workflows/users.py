@@ -37,13 +37,13 @@ class UserService:
         self._s = session
 
     def get(self, id: str, *, include_deleted: bool = False) -> User:
-        user = self._s.uow.users.get(id)
+        user = self._s._uow.users.get(id)
         if user is None or (user.is_deleted and not include_deleted):
             raise NotFound("user", id)
         return user
 
     def get_by_login(self, login: str) -> User:
-        user = self._s.uow.users.get_by_login(login.strip().lower())
+        user = self._s._uow.users.get_by_login(login.strip().lower())
         if user is None or user.is_deleted:
             raise NotFound("user", login)
         return user
@@ -78,12 +78,12 @@ class UserService:
             deleted=Deleted(deleted),
         )
         limit = page_limit(limit, self._s.runtime.settings.max_page_size)
-        return self._s.uow.users.list(query, after=after, limit=limit)
+        return self._s._uow.users.list(query, after=after, limit=limit)
 
     def subordinates(self, id: str) -> builtins.list[User]:
         """Everyone who reports to ``id``, directly or not."""
-        ids = self._s.uow.users.subordinate_ids(id)
-        return [u for u in (self._s.uow.users.get(i) for i in sorted(ids)) if u is not None]
+        ids = self._s._uow.users.subordinate_ids(id)
+        return [u for u in (self._s._uow.users.get(i) for i in sorted(ids)) if u is not None]
 
     def create(self, *, password: str | None = None, **fields: Any) -> User:
         """Create a user. The login is derived from the name by the pinyin rule (张三 →
@@ -99,12 +99,12 @@ class UserService:
         data = parse_user_input(fields, errors, phone_region=s.runtime.region)
         self._check_password(password, errors, required=False)
         self._check_manager(data.get("manager_id"), None, errors)
-        if data.get("login") and s.uow.users.get_by_login(data["login"]) is not None:
+        if data.get("login") and s._uow.users.get_by_login(data["login"]) is not None:
             errors.add("login", "user.login_taken", data["login"])
         errors.raise_if_any()
         if not data.get("login"):
             base = derive_login(data["name"])
-            data["login"] = next_free_login(data["name"], s.uow.users.logins_starting_with(base))
+            data["login"] = next_free_login(data["name"], s._uow.users.logins_starting_with(base))
         now = s.now()
         user = User(
             id=new_id(),
@@ -113,9 +113,9 @@ class UserService:
             created_by=s.actor.id,
             **{k: v for k, v in data.items() if v is not None},
         )
-        s.uow.users.add(user)
+        s._uow.users.add(user)
         s.forget_users()
-        s.uow.users.put_credentials(
+        s._uow.users.put_credentials(
             Credentials(
                 user_id=user.id,
                 password_hash=s.runtime.hasher.hash(password) if password else None,
@@ -138,7 +138,7 @@ class UserService:
             self._check_manager(data["manager_id"], id, errors)
         login = data.get("login")
         if login and login != current.login:
-            other = s.uow.users.get_by_login(login)
+            other = s._uow.users.get_by_login(login)
             if other is not None and other.id != id:
                 errors.add("login", "user.login_taken", login)
         errors.raise_if_any()
@@ -148,7 +148,7 @@ class UserService:
         changed = diff(current, updated)
         if not changed:
             return current
-        s.uow.users.update(updated, expected_version=current.version)
+        s._uow.users.update(updated, expected_version=current.version)
         s.forget_users()
         s.record("user", id, AuditAction.UPDATE, changed, at=now)
         s.publish(ev.UserUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed)))
@@ -165,7 +165,7 @@ class UserService:
         gone = attrs.evolve(
             current, active=False, deleted_at=now, version=current.version + 1, updated_at=now
         )
-        s.uow.users.update(gone, expected_version=current.version)
+        s._uow.users.update(gone, expected_version=current.version)
         s.forget_users()
         s.record("user", id, AuditAction.DELETE, diff(current, gone), at=now)
 
@@ -179,7 +179,7 @@ class UserService:
         back = attrs.evolve(
             current, active=True, deleted_at=None, version=current.version + 1, updated_at=now
         )
-        s.uow.users.update(back, expected_version=current.version)
+        s._uow.users.update(back, expected_version=current.version)
         s.forget_users()
         s.record("user", id, AuditAction.RESTORE, diff(current, back), at=now)
         return back
@@ -189,7 +189,7 @@ class UserService:
         s = self._s
         user = self.get(id)
         if s.actor.id == id and not s.actor.can(Permission.USER_MANAGE):
-            creds = s.uow.users.get_credentials(id)
+            creds = s._uow.users.get_credentials(id)
             if (
                 creds is None
                 or creds.password_hash is None
@@ -202,8 +202,8 @@ class UserService:
         errors = FieldErrors()
         self._check_password(password, errors, required=True)
         errors.raise_if_any()
-        old = s.uow.users.get_credentials(user.id) or Credentials(user_id=user.id)
-        s.uow.users.put_credentials(
+        old = s._uow.users.get_credentials(user.id) or Credentials(user_id=user.id)
+        s._uow.users.put_credentials(
             attrs.evolve(old, password_hash=s.runtime.hasher.hash(password))
         )
         s.record("user", id, AuditAction.PASSWORD, at=s.now())
@@ -213,13 +213,13 @@ class UserService:
         s = self._s
         s.require(Permission.USER_MANAGE)
         current = self.get(id)
-        old = s.uow.users.get_credentials(id) or Credentials(user_id=id)
-        s.uow.users.put_credentials(attrs.evolve(old, failed_count=0, failed_on=None))
+        old = s._uow.users.get_credentials(id) or Credentials(user_id=id)
+        s._uow.users.put_credentials(attrs.evolve(old, failed_count=0, failed_on=None))
         if not current.locked:
             return current
         now = s.now()
         unlocked = attrs.evolve(current, locked=False, version=current.version + 1, updated_at=now)
-        s.uow.users.update(unlocked, expected_version=current.version)
+        s._uow.users.update(unlocked, expected_version=current.version)
         s.forget_users()
         s.record("user", id, AuditAction.UNLOCK, diff(current, unlocked), at=now)
         return unlocked
@@ -239,7 +239,7 @@ class UserService:
     ) -> None:
         if manager_id is None:
             return
-        users = self._s.uow.users
+        users = self._s._uow.users
         manager = users.get(manager_id)
         if manager is None or manager.is_deleted:
             errors.add("manager_id", "not_found_ref", manager_id)

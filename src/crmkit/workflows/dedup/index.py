@@ -104,12 +104,12 @@ class DedupIndex:
         """The match records of those of ``ids`` that are live, read in bulk."""
         s = self._s
         if kind == "contact":
-            found = (s.uow.contacts.get(i) for i in ids)
+            found = (s._uow.contacts.get(i) for i in ids)
             return [contact_record(c) for c in found if c is not None and not c.is_deleted]
-        people = s.uow.contacts.for_customers(ids)
+        people = s._uow.contacts.for_customers(ids)
         return [
             customer_record_with(c, people.get(c.id, ()))
-            for c in s.uow.customers.get_many(ids)
+            for c in s._uow.customers.get_many(ids)
             if not c.is_deleted
         ]
 
@@ -131,9 +131,9 @@ class DedupIndex:
         if not keys:
             return []
         if lock:
-            self._s.uow.dedup.lock(keys)
+            self._s._uow.dedup.lock(keys)
         skip = {record.id, *exclude}
-        found = self._s.uow.dedup.candidates(
+        found = self._s._uow.dedup.candidates(
             kind, keys, limit=self.config.candidates, exclude=sorted(skip)
         )
         matcher = self.matcher(kind)
@@ -179,7 +179,7 @@ class DedupIndex:
             return []
         s = self._s
         config = self.config.match(kind)
-        holders = s.uow.dedup.lookup({k for ks in keys for k in ks}, per_key=config.max_block_size)
+        holders = s._uow.dedup.lookup({k for ks in keys for k in ks}, per_key=config.max_block_size)
         rule = config.place
         wanted: list[list[str]] = []
         # Few distinct pairs of places meet in a batch: each is decided once.
@@ -207,7 +207,7 @@ class DedupIndex:
                 for id in elsewhere - lifted:
                     del shared[id]
             wanted.append(sorted(shared, key=lambda i: (-shared[i], i))[: self.config.candidates])
-        encoded = s.uow.dedup.records(kind, sorted({i for ids in wanted for i in ids}))
+        encoded = s._uow.dedup.records(kind, sorted({i for ids in wanted for i in ids}))
         decoded = {i: decode_record(i, text) for i, text in encoded.items()}
         return [[decoded[i] for i in ids if i in decoded] for ids in wanted]
 
@@ -264,7 +264,7 @@ class DedupIndex:
             found: Mapping[str, Customer] = known or {}
             missing = [i for i in ids if i not in found]
             if missing:
-                found = {**found, **{c.id: c for c in s.uow.customers.get_many(missing)}}
+                found = {**found, **{c.id: c for c in s._uow.customers.get_many(missing)}}
             for m in matches:
                 c = found.get(m.right)
                 if c is None:
@@ -278,10 +278,10 @@ class DedupIndex:
                     )
                 )
         else:
-            contacts = [s.uow.contacts.get(i) for i in ids]
+            contacts = [s._uow.contacts.get(i) for i in ids]
             by_id = {c.id: c for c in contacts if c is not None}
             parents = {
-                c.id: c for c in s.uow.customers.get_many([c.customer_id for c in by_id.values()])
+                c.id: c for c in s._uow.customers.get_many([c.customer_id for c in by_id.values()])
             }
             for m in matches:
                 contact = by_id.get(m.right)
@@ -312,7 +312,7 @@ class DedupIndex:
         if isinstance(record, Customer):
             visible = s.actor.scope.allows(record.owner_id, record.co_owner_ids)
         else:
-            visible = s.uow.contacts.get(record.id, s.actor.scope) is not None
+            visible = s._uow.contacts.get(record.id, s.actor.scope) is not None
         return DuplicateMatch(
             id=match.right,
             name=name,
@@ -356,17 +356,17 @@ class DedupIndex:
         """Store index entries encoded already (as an import's workers encode them), with
         the pairs found when they were checked; ``new`` as for :meth:`index`."""
         if entries:
-            self._s.uow.dedup.put(kind, entries, new=new)
+            self._s._uow.dedup.put(kind, entries, new=new)
         pairs = list(pairs)
         if pairs:
-            self._s.uow.dedup.put_pairs(kind, pairs)
+            self._s._uow.dedup.put_pairs(kind, pairs)
 
     def remove(self, kind: Kind, ids: Sequence[str]) -> None:
         """Forget records that left the live set (deleted, merged, purged)."""
         for id in ids:
             self._dirty[kind].discard(id)
         if ids:
-            self._s.uow.dedup.remove(kind, list(ids))
+            self._s._uow.dedup.remove(kind, list(ids))
 
     def touch(self, kind: Kind, id: str) -> None:
         """Re-index ``id`` before the unit of work ends (or before the next check)."""

@@ -151,11 +151,11 @@ def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[Duplicat
     """The clusters of ``k`` for the session's actor (``DedupService.scan``, permission and
     kind checked already)."""
     s.dedup_index.flush()
-    distinct = [(d.left, d.right) for d in s.uow.dedup.decisions(k)]
+    distinct = [(d.left, d.right) for d in s._uow.dedup.decisions(k)]
     groups = cluster_pairs(_pairs(s, k), distinct, _veto(s, k))
     groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
     repo: CustomerRepository | ContactRepository = (
-        s.uow.customers if k == "customer" else s.uow.contacts
+        s._uow.customers if k == "customer" else s._uow.contacts
     )
     scope = s.actor.scope
     owners: dict[str, str | None] = {}
@@ -209,7 +209,7 @@ def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[Duplicat
 def _pairs(s: Session, kind: Kind) -> Iterator[StoredPair]:
     after: str | None = None
     while True:
-        page = s.uow.dedup.pairs(kind, after=after, limit=_SCAN_PAGE)
+        page = s._uow.dedup.pairs(kind, after=after, limit=_SCAN_PAGE)
         yield from page.items
         if page.next_after is None:
             return
@@ -231,9 +231,9 @@ def _with_records(
     ids = [m.id for c in clusters for m in c.members]
     found: dict[str, Customer | Contact]
     if kind == "customer":
-        found = {c.id: c for c in s.uow.customers.get_many(ids)}
+        found = {c.id: c for c in s._uow.customers.get_many(ids)}
     else:
-        found = {c.id: c for c in (s.uow.contacts.get(i) for i in ids) if c is not None}
+        found = {c.id: c for c in (s._uow.contacts.get(i) for i in ids) if c is not None}
     return [
         attrs.evolve(
             c,
@@ -252,7 +252,7 @@ def _veto(s: Session, kind: Kind) -> Callable[[Sequence[tuple[str, str]]], bool]
     def vetoed(pairs: Sequence[tuple[str, str]]) -> bool:
         missing = sorted({i for pair in pairs for i in pair if i not in known})
         if missing:
-            found = s.uow.dedup.records(kind, missing)
+            found = s._uow.dedup.records(kind, missing)
             for id in missing:
                 text = found.get(id)
                 known[id] = decode_record(id, text) if text is not None else None

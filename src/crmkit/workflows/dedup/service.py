@@ -83,7 +83,7 @@ class DedupService:
         decision = Decision(
             left=left, right=right, verdict=Verdict.DISTINCT, actor_id=s.actor.id, at=now
         )
-        s.uow.dedup.decide(k, decision)
+        s._uow.dedup.decide(k, decision)
         for one, other in ((left, right), (right, left)):
             s.record(
                 k,
@@ -98,7 +98,7 @@ class DedupService:
     def decisions(self, kind: str = "customers") -> builtins.list[Decision]:
         """Every verdict recorded for ``kind``."""
         self._s.require(Permission.DEDUP_REVIEW)
-        return self._s.uow.dedup.decisions(self._kind(kind))
+        return self._s._uow.dedup.decisions(self._kind(kind))
 
     def merges(self, *, after: str | None = None, limit: int = 50) -> Page[AuditEntry]:
         """Past merges of customers and contacts, newest first: one keyset page.
@@ -133,7 +133,7 @@ class DedupService:
         def in_scope(entry: AuditEntry) -> bool:
             kind = entry.changes["kind"][1]
             winner_id = entry.changes["winner"][1]["id"]
-            repo: Any = s.uow.customers if kind == "customer" else s.uow.contacts
+            repo: Any = s._uow.customers if kind == "customer" else s._uow.contacts
             return repo.get(winner_id, scope) is not None
 
         return Page(tuple(e for e in page.items if in_scope(e)), page.next_after)
@@ -156,7 +156,7 @@ class DedupService:
         index = s.dedup_index
         index.flush()
         ids = self._live_ids(k)
-        s.uow.dedup.remove(k, ids)
+        s._uow.dedup.remove(k, ids)
         matcher = index.matcher(k)
         for start in range(0, len(ids), _REBUILD_CHUNK):
             records = index.live_records(k, ids[start : start + _REBUILD_CHUNK])
@@ -187,11 +187,11 @@ class DedupService:
         after: str | None = None
         while True:
             if kind == "customer":
-                page: Any = s.uow.customers.list(
+                page: Any = s._uow.customers.list(
                     CustomerQuery(), EVERYTHING, after=after, limit=1000
                 )
             else:
-                page = s.uow.contacts.list(ContactQuery(), EVERYTHING, after=after, limit=1000)
+                page = s._uow.contacts.list(ContactQuery(), EVERYTHING, after=after, limit=1000)
             out.extend(r.id for r in page.items)
             if page.next_after is None:
                 return out

@@ -177,7 +177,7 @@ def _update(s: Session, p: Prepared, match_id: str, ctx: ImportContext) -> RowRe
     customers = s.customers
     try:
         before = customers.get(match_id)
-        write = customers.prepare_update if ctx.dry_run else customers.update
+        write = customers._prepare_update if ctx.dry_run else customers.update
         after = write(match_id, **changes)
     except ValidationError as exc:
         return failed(row.number, exc.errors, ctx.header_of)
@@ -211,7 +211,7 @@ def _add_contact(
     row updated, through ``contacts.create`` (rules, audit, events); None when the
     customer has a contact of that name or mobile already, which is how re-importing
     a file adds nothing, or when a duplicate rule blocks it."""
-    for c in s.uow.contacts.for_customer(customer_id):
+    for c in s._uow.contacts.for_customer(customer_id):
         if c.name == contact.name or (contact.mobile is not None and c.mobile == contact.mobile):
             return None
     try:

@@ -68,7 +68,7 @@ def stored_rows(s: Session, job_id: str) -> Iterator[RowResult]:
     """The row outcomes an import job kept, in row order."""
     after: str | None = None
     while True:
-        page = s.uow.imports.rows(job_id, after=after, limit=1000)
+        page = s._uow.imports.rows(job_id, after=after, limit=1000)
         yield from page.items
         if page.next_after is None:
             return
@@ -138,9 +138,9 @@ def run_import(
             if progress is not None:
                 progress(len(results), table.row_count or len(results))
             if job is not None:
-                s.uow.imports.put_rows(job.id, outcomes)
+                s._uow.imports.put_rows(job.id, outcomes)
                 moved = attrs.evolve(job, rows_done=batch[-1].number, version=job.version + 1)
-                s.uow.imports.update(moved, expected_version=job.version)
+                s._uow.imports.update(moved, expected_version=job.version)
                 job = moved
                 uncommitted += len(batch)
                 if not atomic and uncommitted >= commit_every:
@@ -156,7 +156,7 @@ def run_import(
             finished_at=now,
             version=job.version + 1,
         )
-        s.uow.imports.update(finished, expected_version=job.version)
+        s._uow.imports.update(finished, expected_version=job.version)
         s.record(
             "import",
             job.id,
@@ -182,7 +182,7 @@ def _start(
 ) -> tuple[ImportJob, list[RowResult]]:
     """The job to run: an unfinished one of this file and actor (resumed, with the
     outcomes it kept), else a new one."""
-    running = s.uow.imports.list(
+    running = s._uow.imports.list(
         ImportQuery(actor_id=s.actor.id, status=ImportStatus.RUNNING, file_sha256=sha),
         after=None,
         limit=1,
@@ -205,7 +205,7 @@ def _start(
         },
         created_at=s.now(),
     )
-    s.uow.imports.add(job)
+    s._uow.imports.add(job)
     return job, []
 
 
@@ -215,7 +215,7 @@ def _imported_before(s: Session, sha: str, job_id: str) -> dict[int, str]:
     have changed that customer so that this row no longer matches it, and importing
     the file again must not then create it.)"""
     out: dict[int, str] = {}
-    for job in s.uow.imports.list(
+    for job in s._uow.imports.list(
         ImportQuery(status=ImportStatus.FINISHED, file_sha256=sha), after=None, limit=50
     ).items:
         if job.id == job_id:
@@ -230,7 +230,7 @@ def _imported_before(s: Session, sha: str, job_id: str) -> dict[int, str]:
 def _settings(s: Session, ctx: ImportContext) -> PrepareSettings:
     return PrepareSettings(
         actor_id=s.actor.id,
-        owner_default=s.customers.owner_default,
+        owner_default=s.customers._owner_default,
         now=s.now(),
         today=s.today(),
         phone_region=s.runtime.region,
@@ -323,7 +323,7 @@ def _batch(
         p.pairs = [x for x in (stored_pair(m) for m in found) if x is not None]
     # The customers the rows duplicate, read once for the batch.
     wanted = sorted({m.right for ms in duplicates.values() for m in ms})
-    known = {c.id: c for c in s.uow.customers.get_many(wanted)} if wanted else {}
+    known = {c.id: c for c in s._uow.customers.get_many(wanted)} if wanted else {}
     for p in prepared:
         result = decide(s, p, duplicates[p.row.number], ctx, known)
         if result is None:
@@ -350,11 +350,11 @@ def _again(s: Session, number: int, ctx: ImportContext) -> RowResult | None:
     earlier = ctx.imported_before.get(number)
     if earlier is None:
         return None
-    customer = s.uow.customers.get(earlier)
+    customer = s._uow.customers.get(earlier)
     if customer is None or customer.is_deleted:
         return None
     if not s.actor.scope.allows(customer.owner_id, customer.co_owner_ids):
-        owner = s.uow.users.get(customer.owner_id) if customer.owner_id else None
+        owner = s._uow.users.get(customer.owner_id) if customer.owner_id else None
         return RowResult(
             number,
             Outcome.DUPLICATE,
@@ -365,11 +365,11 @@ def _again(s: Session, number: int, ctx: ImportContext) -> RowResult | None:
 
 def _accept(s: Session, row: SheetRow, p: PreparedRow, ctx: ImportContext) -> Prepared | RowResult:
     """A prepared row after the checks that need the store (the rest of
-    ``customers.prepare``): its customer to create, or why it fails."""
+    ``customers._prepare``): its customer to create, or why it fails."""
     errors = FieldErrors()
     errors.extend(p.errors)
     try:
-        s.customers.check_new(p.refs, errors, p.customer.id if p.customer else new_id())
+        s.customers._check_new(p.refs, errors, p.customer.id if p.customer else new_id())
     except PermissionDenied as exc:
         problem = RowProblem(
             ctx.header_of.get("owner"),
@@ -394,7 +394,7 @@ def _write(s: Session, to_create: list[Prepared]) -> None:
     customers = [p.customer for p in to_create]
     people = [(p.contact, p.ready) for p in to_create if p.contact is not None]
     contacts = [c for c, _ in people]
-    s.uow.customers.add_many(customers, contacts=contacts)
+    s._uow.customers.add_many(customers, contacts=contacts)
     index.put(
         "customer",
         [
@@ -404,13 +404,13 @@ def _write(s: Session, to_create: list[Prepared]) -> None:
         [x for p in to_create for x in p.pairs],
         new=True,
     )
-    s.customers.record_created(customers, note="import", audit=[p.ready.audit for p in to_create])
+    s.customers._record_created(customers, note="import", audit=[p.ready.audit for p in to_create])
     if people:
         s.dedup_index.put(
             "contact",
             [IndexEntry(c.id, *r.contact_index) for c, r in people if r.contact_index],
             new=True,
         )
-        s.contacts.record_created(
+        s.contacts._record_created(
             contacts, note="import", audit=[r.contact_audit for _, r in people]
         )

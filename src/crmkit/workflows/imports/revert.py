@@ -40,11 +40,11 @@ def revert_job(s: Session, job: ImportJob) -> RevertReport:
         if r.customer_id is None:
             continue
         if r.outcome is Outcome.UPDATED and r.contact_id is not None:
-            added = s.uow.contacts.get(r.contact_id)
+            added = s._uow.contacts.get(r.contact_id)
             if added is not None and not added.is_deleted:
                 s.contacts.delete(r.contact_id)
                 contacts += 1
-        current = s.uow.customers.get(r.customer_id)
+        current = s._uow.customers.get(r.customer_id)
         if r.outcome is Outcome.CREATED:
             if current is None or current.is_deleted:
                 continue
@@ -63,7 +63,7 @@ def revert_job(s: Session, job: ImportJob) -> RevertReport:
                 back: Any = attrs.evolve(
                     thaw(Customer, plain), version=current.version + 1, updated_at=now
                 )
-                s.uow.customers.update(back, expected_version=current.version)
+                s._uow.customers.update(back, expected_version=current.version)
                 s.dedup_index.touch("customer", current.id)
                 s.record(
                     "customer",
@@ -74,7 +74,7 @@ def revert_job(s: Session, job: ImportJob) -> RevertReport:
                     note=f"import {job.id} reverted",
                 )
                 restored += 1
-    s.uow.imports.update(reverted, expected_version=job.version)
+    s._uow.imports.update(reverted, expected_version=job.version)
     counts = {
         "deleted": deleted,
         "restored": restored,

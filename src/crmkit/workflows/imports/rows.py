@@ -152,7 +152,7 @@ class OwnerLookup:
     def resolve(self, text: str) -> str:
         key = text.strip()
         if key not in self._cache:
-            users = self._s.uow.users
+            users = self._s._uow.users
             user = users.get_by_login(key.lower())
             if user is None:
                 page = users.list(_user_query(key), after=None, limit=2)

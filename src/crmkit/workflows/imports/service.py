@@ -109,12 +109,12 @@ class ImportService:
         s.require(Permission.CUSTOMER_READ)
         mine = None if s.actor.can(Permission.IMPORT_REVERT) else s.actor.id
         limit = page_limit(limit, s.runtime.settings.max_page_size)
-        return s.uow.imports.list(ImportQuery(actor_id=mine), after=after, limit=limit)
+        return s._uow.imports.list(ImportQuery(actor_id=mine), after=after, limit=limit)
 
     def job(self, job_id: str) -> ImportJob:
         """One import job (``NotFound`` if absent or someone else's, for a non-admin)."""
         s = self._s
-        job = s.uow.imports.get(job_id)
+        job = s._uow.imports.get(job_id)
         if job is None or (
             job.actor_id != s.actor.id and not s.actor.can(Permission.IMPORT_REVERT)
         ):
