@@ -61,7 +61,7 @@ from crmkit.workflows.dispatch import DispatchReport
 from crmkit.workflows.entity import EntityService
 from crmkit.workflows.imports.revert import RevertReport
 from crmkit.workflows.jobs import RunReport
-from crmkit.workflows.merge import MergeResult, ReferenceHandler, register_reference
+from crmkit.workflows.merge import MergeResult, ReferenceHandler
 from crmkit.workflows.notify import (
     DeliveryStatus,
     Notification,
@@ -153,6 +153,5 @@ __all__ = [
     "__version__",
     "language",
     "open",
-    "register_reference",
     "set_language",
 ]

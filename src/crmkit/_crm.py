@@ -23,6 +23,7 @@ from crmkit.workflows.dispatch import DispatchReport, dispatch, publish_leftover
 from crmkit.workflows.entity import custom_field_entities
 from crmkit.workflows.events import EventBus
 from crmkit.workflows.jobs import JobHandler, RunReport, run_due
+from crmkit.workflows.merge import ReferenceHandler
 from crmkit.workflows.notify import Notifier, Notifiers
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
@@ -119,6 +120,12 @@ class CRM:
     def fields(self, entity_type: str) -> CustomFieldSchema:
         """The custom fields ``entity_type`` accepts."""
         return self._rt.custom_fields.get(entity_type) or CustomFieldSchema()
+
+    def register_reference(self, handler: ReferenceHandler) -> None:
+        """Make this CRM's merges of ``handler.kind`` records re-point ``handler``'s
+        references too (records of an application's own that point at customers or
+        contacts). Registering the same name again replaces the earlier handler."""
+        self._rt.references.register(handler)
 
     def define_customer_field(self, field: CustomField) -> None:
         """``define_field("customer", field)``."""

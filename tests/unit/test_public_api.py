@@ -88,7 +88,6 @@ PUBLIC_NAMES = [
     "__version__",
     "language",
     "open",
-    "register_reference",
     "set_language",
 ]
 

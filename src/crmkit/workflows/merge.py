@@ -11,7 +11,7 @@
 * **References follow.** Every record pointing at a loser is re-pointed to the winner: its
   contacts, customers whose parent or related customer it was, pending co-ownership
   requests. Later kinds of records (opportunities, orders, tickets …) register their own
-  :class:`ReferenceHandler` with :func:`register_reference`, so merging stays complete as
+  :class:`ReferenceHandler` with ``crm.register_reference``, so merging stays complete as
   crmkit grows.
 * **Losers** go to the recycle bin with ``merged_into`` pointing at the winner, and leave
   the duplicate index.
@@ -29,6 +29,7 @@ nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -111,21 +112,30 @@ class ReferenceHandler(Protocol):
         """Move back what still points at the winner."""
 
 
-_REFERENCES: list[ReferenceHandler] = []
+class MergeReferences:
+    """The reference handlers one CRM's merges run (``crm.register_reference``): a
+    registry owned by the ``CRM`` instance, so two CRMs in a process never share one."""
+
+    def __init__(self, handlers: Sequence[ReferenceHandler] = ()) -> None:
+        self._handlers: list[ReferenceHandler] = []
+        self._lock = threading.Lock()
+        for handler in handlers:
+            self.register(handler)
+
+    def register(self, handler: ReferenceHandler) -> None:
+        """Make merges of ``handler.kind`` records re-point ``handler``'s references too.
+        Registering the same name again replaces the earlier handler."""
+        with self._lock:
+            kept = [h for h in self._handlers if h.name != handler.name]
+            self._handlers = [*kept, handler]
+
+    def of(self, kind: str) -> list[ReferenceHandler]:
+        """The handlers merges of ``kind`` run, in registration order."""
+        return [h for h in self._handlers if h.kind == kind]
 
 
-def register_reference(handler: ReferenceHandler) -> None:
-    """Make merges of ``handler.kind`` records re-point ``handler``'s references too.
-
-    Registering the same name again replaces the earlier handler.
-    """
-    _REFERENCES[:] = [h for h in _REFERENCES if h.name != handler.name]
-    _REFERENCES.append(handler)
-
-
-def references(kind: str) -> list[ReferenceHandler]:
-    """The handlers merges of ``kind`` run, in registration order."""
-    return [h for h in _REFERENCES if h.kind == kind]
+def references(s: Session, kind: str) -> list[ReferenceHandler]:
+    return s.runtime.references.of(kind)
 
 
 # -- plain state (for the audit entry) -----------------------------------------------------
@@ -316,8 +326,10 @@ class _PendingRequests:
                 )
 
 
-for _handler in (_ContactsFollow(), _CustomerLinks(), _PendingRequests()):
-    register_reference(_handler)
+def default_references() -> MergeReferences:
+    """crmkit's own handlers: contacts follow their customer, customers' links to one
+    another, pending co-ownership requests."""
+    return MergeReferences([_ContactsFollow(), _CustomerLinks(), _PendingRequests()])
 
 
 # -- survivorship ----------------------------------------------------------------------------
@@ -447,7 +459,7 @@ def merge_records(
     merged = attrs.evolve(merged, version=winner.version + 1, updated_at=now)
     changes = _diff_plain(winner, merged)
     moved: list[Moved] = []
-    for handler in references(kind):
+    for handler in references(s, kind):
         moved.extend(handler.repoint(s, winner.id, losers_ids, dry_run=True))
     if dry_run:
         return MergeResult(None, kind, merged, tuple(losers_ids), changes, tuple(moved), True)
@@ -461,7 +473,7 @@ def merge_records(
         )
         repo.update(gone, expected_version=loser.version)
     moved = []
-    for handler in references(kind):
+    for handler in references(s, kind):
         moved.extend(handler.repoint(s, winner.id, losers_ids, dry_run=False))
     s.dedup_index.remove(kind, losers_ids)
     s.dedup_index.touch(kind, winner.id)
@@ -566,7 +578,7 @@ def unmerge_records(s: Session, kind: Kind, merge_id: str) -> MergeResult:
     by_handler: dict[str, list[Moved]] = {}
     for m in moved:
         by_handler.setdefault(m.handler, []).append(m)
-    for handler in references(kind):
+    for handler in references(s, kind):
         if handler.name in by_handler:
             handler.undo(s, by_handler[handler.name])
     s.dedup_index.touch(kind, winner.id)

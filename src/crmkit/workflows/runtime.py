@@ -17,6 +17,7 @@ from crmkit.workflows.notify import Notifiers
 
 if TYPE_CHECKING:
     from crmkit.workflows.jobs import JobHandler
+    from crmkit.workflows.merge import MergeReferences
 
 
 @attrs.frozen
@@ -61,6 +62,7 @@ class Runtime:
     # Custom fields by entity type ("customer", "product" …): ``crm.define_field``.
     custom_fields: dict[str, CustomFieldSchema] = attrs.Factory(dict)
     permissions: Permissions = attrs.Factory(Permissions.default)
+    references: MergeReferences = attrs.Factory(lambda: _default_references())
     # The notifiers by channel (``crmkit.open(notifier=...)``) and the job handlers by kind
     # (``crm.on_job``): each CRM has its own, nothing is registered globally.
     notifiers: Notifiers = attrs.Factory(Notifiers)
@@ -71,3 +73,9 @@ class Runtime:
     def customer_fields(self) -> CustomFieldSchema:
         """The custom fields customers accept."""
         return self.custom_fields.get("customer") or CustomFieldSchema()
+
+
+def _default_references() -> MergeReferences:
+    from crmkit.workflows.merge import default_references  # merge imports the session
+
+    return default_references()
