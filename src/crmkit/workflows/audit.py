@@ -11,6 +11,7 @@ from crmkit.domain.errors import FieldErrors, NotFound
 from crmkit.storage.ports import AuditQuery, Page
 from crmkit.workflows._common import page_limit
 from crmkit.workflows.context import Permission
+from crmkit.workflows.entity import entity_specs
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -25,17 +26,18 @@ class AuditService:
     def history(self, entity_id: str) -> builtins.list[AuditEntry]:
         """Every change to one record, oldest first, with actor and field diffs.
 
-        Admins may read any record's history; others only that of records in their scope
-        (deleted ones included) and their own account.
+        Admins may read any record's history; others only that of records they may read
+        (in their scope, deleted ones included) and their own account.
 
         Raises:
             NotFound: the record is unknown or outside the actor's scope.
         """
         s = self._s
-        if not s.actor.can(Permission.AUDIT_READ_ALL) and not self._may_see(entity_id):
-            raise NotFound("audit", entity_id)
         s.flush_audit()
-        return s._uow.audit.history(entity_id)
+        entries = s._uow.audit.history(entity_id)
+        if s.actor.can(Permission.AUDIT_READ_ALL) or self._may_see(entity_id, entries):
+            return entries
+        raise NotFound("audit", entity_id)
 
     def list(
         self,
@@ -75,11 +77,18 @@ class AuditService:
         s.flush_audit()
         return s._uow.audit.list(query, after=after, limit=limit)
 
-    def _may_see(self, entity_id: str) -> bool:
+    def _may_see(self, entity_id: str, entries: builtins.list[AuditEntry]) -> bool:
         s = self._s
         if entity_id == s.actor.id:
             return True
         scope = s.actor.scope
+        kind = entries[0].entity_type if entries else None
+        spec = entity_specs().get(kind) if kind else None
+        if spec is not None:  # a kernel entity: its own read permission and scope rule
+            return (
+                s.actor.can(f"{spec.name}.read")
+                and s._uow.repo(spec).get(entity_id, scope) is not None
+            )
         if not s.actor.can(Permission.CUSTOMER_READ):
             return False
         if s._uow.customers.get(entity_id, scope) is not None:

@@ -438,16 +438,27 @@ class EntityService(Generic[T]):
         return attrs.evolve(current, **stamp)
 
 
-def custom_field_entities() -> frozenset[str]:
-    """The entity types that take custom fields: customers and every entity service that
-    says so (found at call time, so an application's own services count too)."""
+def entity_services() -> builtins.list[type[EntityService[Any]]]:
+    """Every entity service class with a spec: crmkit's own and any an application
+    defined (found at call time)."""
     import crmkit.workflows.products  # noqa: F401  (crmkit's own services, defined there)
 
-    found = {"customer"}
-    pending: list[type[EntityService[Any]]] = list(EntityService.__subclasses__())
+    found: builtins.list[type[EntityService[Any]]] = []
+    pending: builtins.list[type[EntityService[Any]]] = list(EntityService.__subclasses__())
     while pending:
         cls = pending.pop()
         pending += cls.__subclasses__()
-        if cls.__dict__.get("custom") and "spec" in cls.__dict__:
-            found.add(cls.spec.name)
-    return frozenset(found)
+        if "spec" in cls.__dict__:
+            found.append(cls)
+    return found
+
+
+def entity_specs() -> dict[str, EntitySpec[Any]]:
+    """The specs of :func:`entity_services`, by entity type."""
+    return {cls.spec.name: cls.spec for cls in entity_services()}
+
+
+def custom_field_entities() -> frozenset[str]:
+    """The entity types that take custom fields: customers and every entity service that
+    says so (found at call time, so an application's own services count too)."""
+    return frozenset({"customer"} | {c.spec.name for c in entity_services() if c.custom})
