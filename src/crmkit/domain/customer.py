@@ -32,6 +32,7 @@ from crmkit.domain.common import (
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.regions import Region
+from crmkit.domain.states import StateMachine
 from crmkit.domain.values import (
     USCC,
     Email,
@@ -77,6 +78,12 @@ CATEGORY_TRANSITIONS: Final[Mapping[Category, frozenset[Category]]] = MappingPro
         Category.SIGNED: frozenset({Category.FORMAL, Category.ABANDONED}),
         Category.ABANDONED: frozenset({Category.POTENTIAL}),
     }
+)
+
+
+# The lifecycle as a state machine (labels read from the enum when an error is raised).
+CATEGORY_MOVES: Final[StateMachine[Category]] = StateMachine(
+    "customer", CATEGORY_TRANSITIONS, labels_zh={c: c.label_zh for c in Category}
 )
 
 
@@ -351,14 +358,9 @@ def check_category_move(customer: Customer, target: Category) -> None:
     current = customer.category
     if target is current:
         return
-    if target not in CATEGORY_TRANSITIONS[current]:
-        raise WorkflowError(
-            "customer",
-            current.value,
-            f"move to {target.value}",
-            state_zh=current.label_zh,
-            move_zh=f"转为{target.label_zh}",
-        )
+    CATEGORY_MOVES.check(
+        current, target, move=f"move to {target.value}", move_zh=f"转为{target.label_zh}"
+    )
     check_formal_requirements(customer, target)
 
 

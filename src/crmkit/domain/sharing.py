@@ -16,7 +16,7 @@ from typing import Final
 
 import attrs
 
-from crmkit.domain.errors import WorkflowError
+from crmkit.domain.states import StateMachine
 
 
 class RequestStatus(enum.StrEnum):
@@ -49,6 +49,11 @@ REQUEST_TRANSITIONS: Final[Mapping[RequestStatus, frozenset[RequestStatus]]] = M
         RequestStatus.REFUSED: frozenset(),
         RequestStatus.WITHDRAWN: frozenset(),
     }
+)
+
+
+REQUEST_MOVES: Final[StateMachine[RequestStatus]] = StateMachine(
+    "co_ownership_request", REQUEST_TRANSITIONS, STATUS_LABELS_ZH
 )
 
 
@@ -85,14 +90,7 @@ class CoOwnershipRequest:
         Raises:
             WorkflowError: the request is no longer pending.
         """
-        if status not in REQUEST_TRANSITIONS[self.status]:
-            raise WorkflowError(
-                "co_ownership_request",
-                self.status.value,
-                status.value,
-                state_zh=self.status.label_zh,
-                move_zh=status.label_zh,
-            )
+        REQUEST_MOVES.check(self.status, status)
         return attrs.evolve(
             self,
             status=status,
