@@ -262,12 +262,41 @@ class CRM:
         return f"<CRM {self.url}>"
 
 
+def load_notifier(name: str) -> Notifier:
+    """The notifier an installed ``crmkit.notifiers`` entry point named ``name`` builds.
+
+    Raises:
+        ValueError: no such entry point.
+    """
+    for ep in entry_points(group="crmkit.notifiers"):
+        if ep.name == name:
+            notifier: Notifier = ep.load()()
+            return notifier
+    if name == "console":  # running from a source tree without installed metadata
+        from crmkit.adapters.notifiers import ConsoleNotifier
+
+        return ConsoleNotifier()
+    raise ValueError(f"no crmkit notifier named {name!r} (entry point group 'crmkit.notifiers')")
+
+
+def _load_notifiers(
+    given: Notifier | str | Iterable[Notifier | str] | None,
+) -> Notifier | list[Notifier] | None:
+    if given is None:
+        return None
+    if isinstance(given, str):
+        return load_notifier(given)
+    if isinstance(given, Iterable) and not hasattr(given, "send"):
+        return [load_notifier(n) if isinstance(n, str) else n for n in given]
+    return given  # type: ignore[return-value]
+
+
 def open(
     url: str | Store | None = None,
     *,
     region: str = "CN",
     clock: Clock | None = None,
-    notifier: Notifier | Iterable[Notifier] | None = None,
+    notifier: Notifier | str | Iterable[Notifier | str] | None = None,
     settings: Settings | None = None,
     password_hasher: PasswordHasher | None = None,
     custom_fields: CustomFieldSchema | None = None,
@@ -288,7 +317,8 @@ def open(
         notifier: the notification adapter (a ``crmkit.Notifier``), or several: each
             serves the channels it names in ``channels``, one naming ``"*"`` the rest.
             ``crm.dispatch()`` sends through them; without one it sends nothing (the
-            messages wait).
+            messages wait). A name (``"console"``) is looked up among the installed
+            ``crmkit.notifiers`` entry points and built without arguments.
         settings: policy settings (recycle-bin retention, lockout threshold, …).
         password_hasher: argon2id by default.
         custom_fields: the custom fields customers accept.
@@ -302,9 +332,11 @@ def open(
         **store_options: passed to the storage backend.
 
     Raises:
-        ValueError: two notifiers serve the same channel; an unknown URL scheme.
+        ValueError: two notifiers serve the same channel; an unknown URL scheme or
+            notifier name.
     """
-    notifiers = Notifiers(notifier)  # before the store opens: a bad mix fails first
+    # Before the store opens: a bad mix fails first.
+    notifiers = Notifiers(_load_notifiers(notifier))
     store = open_store(url, **store_options)
     runtime = Runtime(
         store=store,

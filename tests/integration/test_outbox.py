@@ -342,3 +342,16 @@ def test_a_report_counts_add_up(outbox_crm: CRM, notifier: ScriptedNotifier):
     assert attrs.asdict(report) | {"events": 0} == attrs.asdict(
         crmkit.DispatchReport(claimed=4, sent=1, retrying=1, dead=1, unknown=1)
     )
+
+
+def test_a_notifier_named_by_its_entry_point_sends(capsys: pytest.CaptureFixture[str]):
+    crm = open_test_crm(notifier="console")
+    _queue(crm, ("hello", MOBILE))
+    assert crm.dispatch().sent == 1
+    assert MOBILE in capsys.readouterr().out
+    crm.close()
+
+
+def test_an_unknown_notifier_name_fails_before_anything_opens():
+    with pytest.raises(ValueError, match="no crmkit notifier named 'pager'"):
+        open_test_crm(notifier=["console", "pager"])

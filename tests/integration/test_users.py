@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crmkit import AuthenticationError, NotFound, PermissionDenied, ValidationError, WorkflowError
+from crmkit.domain import events as ev
 
 
 def test_logins_follow_the_pinyin_rule_and_clashes_get_a_number(crm, admin):
@@ -34,6 +35,8 @@ def test_a_user_logs_in_with_the_derived_login(crm, admin):
 
 
 def test_ten_failures_in_a_day_lock_the_account_until_an_admin_unlocks_it(crm, admin, clock):
+    locked: list[ev.UserLocked] = []
+    crm.subscribe(ev.UserLocked, locked.append)
     with crm.session(actor=admin) as s:
         u = s.users.create(name="张三", role="sales", password="sales-pass")
     for _ in range(10):
@@ -43,6 +46,7 @@ def test_ten_failures_in_a_day_lock_the_account_until_an_admin_unlocks_it(crm, a
     with pytest.raises(AuthenticationError) as caught:
         crm.authenticate("zhangsan", "sales-pass")  # the right password no longer helps
     assert caught.value.reason == "locked"
+    assert [e.entity_id for e in locked] == [u.id]  # stored with the lock, delivered once
     with pytest.raises(AuthenticationError), crm.session(actor=u):
         pass
     with crm.session(actor=admin) as s:

@@ -11,13 +11,17 @@ The hierarchy::
     ├── ConcurrencyError                       a stale version was written
     ├── WorkflowError                          a transition the state machine forbids
     ├── TableError (also ValueError)           a file that is not a table at all
-    └── BackupError (also ValueError)          a file that is not a usable crmkit backup
+    ├── BackupError (also ValueError)          a file that is not a usable crmkit backup
+    └── NotifierError                          a notifier did not send a message
+        └── NotifierTimeout                    no answer in time: sent or not, unknown
 
 Errors carry their context as attributes, so callers (forms, import reports, APIs) never
 parse messages. Messages render in the active language (see ``crmkit.language``).
 ``TableError`` and ``BackupError`` are raised by the adapters that read those files and live
 beside them (``crmkit.adapters.tabular``, ``crmkit.adapters.sqlite_backup``), so that the
-domain names no file format; all of them are exported as ``crmkit.<Name>``.
+domain names no file format; ``NotifierError`` belongs to the notifier port
+(``crmkit.workflows.notify``), which notifier adapters raise. All of them are exported as
+``crmkit.<Name>``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from crmkit.domain.user import Credentials, Role, User, next_free_login, parse_u
 from crmkit.storage.ports import Deleted, Page, UnitOfWork, UserQuery
 from crmkit.workflows._common import DELETED_MODES, page_limit
 from crmkit.workflows.context import SYSTEM, Permission
+from crmkit.workflows.dispatch import deliver, stored_event
 from crmkit.workflows.session import new_id
 
 if TYPE_CHECKING:
@@ -276,8 +278,14 @@ def authenticate(runtime: Runtime, login: str, password: str) -> User:
                 locked = attrs.evolve(user, locked=True, version=user.version + 1, updated_at=now)
                 uow.users.update(locked, expected_version=user.version)
                 _audit(uow, user, AuditAction.LOCK, now, diff(user, locked))
+                # The event is stored with the lock, like every session's events, so a
+                # crash before the subscribers run does not lose it.
+                event = ev.UserLocked(actor_id=SYSTEM.id, at=now, entity_id=user.id)
+                lease = now + timedelta(seconds=settings.claim_lease_seconds)
+                row = stored_event(event, lease)
+                uow.events.append_many([row])
                 uow.commit()
-                runtime.bus.publish([ev.UserLocked(actor_id=SYSTEM.id, at=now, entity_id=user.id)])
+                deliver(runtime, [(row.id, event)], uow)
             else:
                 uow.commit()
             raise AuthenticationError("failed")
