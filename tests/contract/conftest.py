@@ -19,9 +19,7 @@ from tests.conftest import PG_URL, REQUIRE_PG, pg_unavailable_reason
 
 # Plain asserts in the installed contract kit explain themselves only when rewritten; this
 # must run before the test modules import it (nothing above imports it).
-pytest.register_assert_rewrite(
-    "crmkit.testing.contract", "crmkit.testing.statemachine", "crmkit.testing.entity_contract"
-)
+pytest.register_assert_rewrite("crmkit.testing.contract", "crmkit.testing.statemachine")
 
 
 def require_postgres() -> None:

@@ -10,7 +10,7 @@ import pytest
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
 from crmkit.storage.sql import SqlStore
-from crmkit.testing.entity_contract import EntityRepositoryContract
+from crmkit.testing.contract import EntityRepositoryContract
 from tests.contract.conftest import SchemaStore, require_postgres
 
 

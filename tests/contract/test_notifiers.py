@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from crmkit.adapters.notifiers import ConsoleNotifier
+from crmkit.testing.contract import NotifierContract
 from crmkit.testing.notifiers import RecordingNotifier, ScriptedNotifier
 from crmkit.workflows.notify import Notification, Notifier
-
-# Plain asserts in the installed kit explain themselves only when rewritten.
-pytest.register_assert_rewrite("crmkit.testing.notifier_contract")
-from crmkit.testing.notifier_contract import NotifierContract  # noqa: E402
 
 
 class TestConsoleNotifier(NotifierContract):

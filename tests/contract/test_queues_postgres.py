@@ -8,11 +8,8 @@ from __future__ import annotations
 import pytest
 
 from crmkit.storage.ports import Store
+from crmkit.testing.contract import QueueContract
 from tests.contract.conftest import SchemaStore, require_postgres
-
-# Plain asserts in the installed kit explain themselves only when rewritten.
-pytest.register_assert_rewrite("crmkit.testing.queue_contract")
-from crmkit.testing.queue_contract import QueueContract  # noqa: E402
 
 
 @pytest.mark.postgres

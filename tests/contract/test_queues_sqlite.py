@@ -16,10 +16,7 @@ from sqlalchemy import event
 from crmkit.storage.ports import Store
 from crmkit.storage.queues import OutboxStatus
 from crmkit.storage.sql import SqlStore
-
-# Plain asserts in the installed kit explain themselves only when rewritten.
-pytest.register_assert_rewrite("crmkit.testing.queue_contract")
-from crmkit.testing.queue_contract import QueueContract  # noqa: E402
+from crmkit.testing.contract import QueueContract
 
 
 class TestSqliteQueues(QueueContract):

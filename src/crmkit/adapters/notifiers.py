@@ -2,7 +2,7 @@
 
 Real gateways (SMS, SMTP, WeCom) implement the same port
 (:class:`crmkit.workflows.notify.Notifier`) and pass
-``crmkit.testing.notifier_contract.NotifierContract``.
+``crmkit.testing.contract.NotifierContract``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ How each backend claims: PostgreSQL selects ``FOR UPDATE SKIP LOCKED`` (concurre
 skip each other's rows instead of waiting) and updates the rows it locked; SQLite holds the
 database's write lock for the claim's one ``UPDATE … WHERE status = 'pending' …``, so claims
 run one after another; the memory store locks rows per unit of work and skips locked ones,
-as PostgreSQL does. The contract suite (``crmkit.testing.queue_contract``) holds all three
+as PostgreSQL does. The contract suite (``crmkit.testing.contract.queues``) holds all three
 to the same behaviour.
 
 Rows that can be claimed are found through indexes on their due time restricted to the

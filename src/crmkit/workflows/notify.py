@@ -18,7 +18,7 @@ due, outside any database transaction, and reads the outcome from what ``send`` 
 ``status(key)`` answers about a message sent earlier under ``key``:
 ``DeliveryStatus.SENT``, ``DeliveryStatus.NOT_SENT``, or None when it cannot tell.
 
-``crmkit.testing.notifier_contract.NotifierContract`` is the suite an adapter must pass;
+``crmkit.testing.contract.NotifierContract`` is the suite an adapter must pass;
 ``crmkit.testing.notifiers`` has a recording notifier and a scriptable fake for tests, and
 ``crmkit.adapters.notifiers.ConsoleNotifier`` prints messages for development.
 """

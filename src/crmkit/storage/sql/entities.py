@@ -49,7 +49,7 @@ from crmkit.domain.converter import converter
 from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import BUILTIN_SPECS
-from crmkit.storage.memory_entities import unique_error
+from crmkit.storage.memory.entities import unique_error
 from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
     ChildSpec,
@@ -61,9 +61,17 @@ from crmkit.storage.spec import (
     column_value,
     plain_type,
 )
+from crmkit.storage.sql.clauses import customer_scope_clause
 from crmkit.storage.sql.common import id_chunks, insert_many, one_of
 from crmkit.storage.sql.search import like_escape
-from crmkit.storage.sql.tables import ExactDecimal, JSONType, SeqType, UTCDateTime, metadata
+from crmkit.storage.sql.tables import (
+    ExactDecimal,
+    JSONType,
+    SeqType,
+    UTCDateTime,
+    customers,
+    metadata,
+)
 
 if TYPE_CHECKING:
     from crmkit.storage.sql.store import SqlUnitOfWork
@@ -474,10 +482,7 @@ def scope_clause(
             clause = or_(clause, table.c.id.in_(shared))
         return clause  # type: ignore[no-any-return]
     if rule.kind is ScopeKind.CUSTOMER:
-        from crmkit.storage.sql.store import _scope_clause
-        from crmkit.storage.sql.tables import customers
-
-        visible = _scope_clause(scope)
+        visible = customer_scope_clause(scope)
         return col.in_(select(customers.c.id).where(visible))  # type: ignore[arg-type, no-any-return]
     assert rule.parent is not None
     parent = entity_table(rule.parent)

@@ -31,7 +31,7 @@ def _phone(v: str | None) -> Phone | None:
     return Phone.from_e164(v) if v else None
 
 
-# Hot-path decoders for rows read without SQLAlchemy type processing (see ``store.READ``):
+# Hot-path decoders for rows read without SQLAlchemy type processing (see ``customers.READ``):
 # SQLite hands back text, PostgreSQL (psycopg) native values; both are accepted.
 def _dt(v: Any) -> Any:
     """An aware UTC datetime (or None) from SQLite text or a psycopg datetime."""
@@ -129,13 +129,13 @@ def _ids(v: Any) -> tuple[str, ...]:
 
 def summary_from_row(r: Any) -> Summary:
     """A :class:`Summary` from ``(id, name, owner_id, co_owner_ids, created_at, deleted_at)``
-    read without type processing, like ``store.READ``."""
+    read without type processing, like ``customers.READ``."""
     id, name, owner_id, co_owner_ids, created_at, deleted_at = r
     return Summary(id, name, owner_id, _ids(co_owner_ids), _dt(created_at), deleted_at is not None)
 
 
 def customer_from_row(r: Mapping[Any, Any]) -> Customer:
-    """A customer from a row of ``store.READ`` columns (raw driver values).
+    """A customer from a row of ``customers.READ`` columns (raw driver values).
 
     This runs for every row of every page, so it avoids the generic machinery: enum
     lookups are dict hits, empty JSON skips the parser, regions come from a cache.

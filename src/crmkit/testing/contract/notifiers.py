@@ -2,7 +2,7 @@
 
 Subclass it in a test module, name the subclass ``Test…`` and implement ``make_notifier``::
 
-    from crmkit.testing.notifier_contract import NotifierContract
+    from crmkit.testing.contract import NotifierContract
 
     class TestMyGateway(NotifierContract):
         channel = "sms"

@@ -39,8 +39,8 @@ from crmkit.storage.queues import (
     OutboxStatus,
     StoredEvent,
 )
-from crmkit.testing._fixture import StoreFixture
 from crmkit.testing.builders import BASE_TIME
+from crmkit.testing.contract._fixture import StoreFixture
 
 T0 = BASE_TIME
 LEASE = T0 + timedelta(minutes=5)

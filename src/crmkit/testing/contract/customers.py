@@ -1,49 +1,10 @@
-"""The storage contract: what every backend must do, as a pytest suite.
-
-Subclass a contract in a test module, name the subclass ``Test…`` and implement
-``make_store``; pytest then runs every inherited test against your backend::
-
-    import pytest
-    from crmkit.testing.contract import StoreContract
-
-    class TestMyStore(StoreContract):
-        def make_store(self):
-            return MyStore("my://test")   # a fresh, empty store for every test
-
-:class:`StoreContract` is everything. Its parts can be used alone, for a backend that is
-built repository by repository: :class:`CustomerRepositoryContract`,
-:class:`CustomerListContract`, :class:`CustomerSearchContract`,
-:class:`ContactRepositoryContract`, :class:`UserRepositoryContract`,
-:class:`AuditRepositoryContract`, :class:`DedupRepositoryContract` (the duplicate index and
-its key locks), :class:`CoOwnershipRepositoryContract`, :class:`ImportRepositoryContract` and
-:class:`CustomerStateMachineContract` (the hypothesis state machine of
-:mod:`crmkit.testing.statemachine`).
-
-Semantics the ports leave implicit, stated here and tested below:
-
-- Customer and audit lists are *newest first*: in the reverse of the order rows were added.
-  Tests always add rows in ``created_at`` order, so ordering by ``created_at`` (with a
-  unique tie-breaker) satisfies the contract too.
-- A page never holds more than ``limit`` items; ``next_after`` is ``None`` exactly on the
-  last page, and a page is empty only when nothing matches. Rows added while a caller pages
-  are not shown twice, and rows that matched before paging began are not skipped.
-- ``created_from`` is inclusive and ``created_to`` exclusive (the half-open interval
-  ``[created_from, created_to)``); audit ``since``/``until`` likewise. ``deleted_before``
-  selects records deleted strictly before it (live records never match it).
-- ``region`` is a GB/T 2260 code; a province code (``370000``) matches every customer in
-  that province, a city code (``370200``) every customer in that city, a district code that
-  district only.
-- Text search follows :mod:`crmkit.storage.textsearch`.
-- A duplicate login raises ``ValidationError`` naming ``login`` from ``add`` or at the
-  latest from ``commit``.
-
-Class attributes tune the cost per backend: ``state_machine_examples`` and
-``state_machine_steps`` (the state machine), ``property_examples`` (other property tests).
+"""The customer repository's contract: round trip, versions and transactions; lists,
+filters, scope and counts; text search.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.common import Gender
 from crmkit.domain.customer import (
     Category,
@@ -62,27 +22,10 @@ from crmkit.domain.customer import (
     CustomerKind,
     Settlement,
 )
-from crmkit.domain.errors import ConcurrencyError, NotFound, ValidationError
+from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.regions import Region
-from crmkit.domain.user import Credentials, Role
 from crmkit.domain.values import USCC, Email, Money, Phone
-from crmkit.storage.ports import (
-    EVERYTHING,
-    AuditQuery,
-    ContactQuery,
-    CustomerQuery,
-    Deleted,
-    Scope,
-    Store,
-    Summary,
-    UserQuery,
-)
-from crmkit.testing._fixture import StoreFixture as _StoreFixture
-from crmkit.testing._intake_contract import (
-    CoOwnershipRepositoryContract,
-    DedupRepositoryContract,
-    ImportRepositoryContract,
-)
+from crmkit.storage.ports import EVERYTHING, CustomerQuery, Deleted, Scope, Store, Summary
 from crmkit.testing.builders import (
     BASE_TIME,
     make_audit_entry,
@@ -91,52 +34,17 @@ from crmkit.testing.builders import (
     make_user,
     next_version,
 )
-from crmkit.testing.statemachine import run_store_state_machine
+from crmkit.testing.contract._common import (
+    CHINA,
+    add_customers,
+    all_pages,
+    get_customer,
+    save_customer,
+)
+from crmkit.testing.contract._fixture import StoreFixture as _StoreFixture
 from crmkit.testing.strategies import customers as valid_customers
 
-CHINA = timezone(timedelta(hours=8))
 
-
-# -- helpers -------------------------------------------------------------------------------
-def all_pages(store: Store, query: CustomerQuery, scope: Scope, size: int) -> list[str]:
-    """Every customer id of ``query`` in ``scope``, page by page, checking page rules."""
-    ids: list[str] = []
-    after: str | None = None
-    with store.unit_of_work() as uow:
-        for _ in range(10_000):
-            page = uow.customers.list(query, scope, after=after, limit=size)
-            assert len(page.items) <= size, f"a page of limit {size} held {len(page.items)}"
-            if not page.items:
-                assert not ids, "an empty page after a page that promised more"
-                assert page.next_after is None, "an empty page must be the last one"
-            ids.extend(c.id for c in page.items)
-            if page.next_after is None:
-                return ids
-            after = page.next_after
-    raise AssertionError("keyset pages never ended")
-
-
-def add_customers(store: Store, *customers: Customer) -> None:
-    """Add ``customers`` in one committed unit of work, in the given order."""
-    with store.unit_of_work() as uow:
-        uow.customers.add_many(list(customers))
-        uow.commit()
-
-
-def save_customer(store: Store, new: Customer) -> Customer:
-    """Commit ``new`` (whose version is the stored one + 1) and return it."""
-    with store.unit_of_work() as uow:
-        uow.customers.update(new, expected_version=new.version - 1)
-        uow.commit()
-    return new
-
-
-def get_customer(store: Store, id: str, scope: Scope = EVERYTHING) -> Customer | None:
-    with store.unit_of_work() as uow:
-        return uow.customers.get(id, scope)
-
-
-# -- customers: round trip, versions, transactions ----------------------------------------
 class CustomerRepositoryContract(_StoreFixture):
     """``CustomerRepository`` add/get/update/purge and the unit of work around them."""
 
@@ -449,7 +357,6 @@ class CustomerRepositoryContract(_StoreFixture):
             assert uow.customers.find_by_keys() == []
 
 
-# -- customers: lists, filters, scope, counts -----------------------------------------------
 class CustomerListContract(_StoreFixture):
     """``CustomerRepository.list`` and ``count``: keyset pages, filters, scope."""
 
@@ -646,7 +553,6 @@ class CustomerListContract(_StoreFixture):
             assert count(CustomerQuery(owner_id="u-1"), Scope.of("u-2"), cap=3) == 0
 
 
-# -- customers: text search ---------------------------------------------------------------
 class CustomerSearchContract(_StoreFixture):
     """``CustomerQuery.text``, with the semantics of :mod:`crmkit.storage.textsearch`."""
 
@@ -760,481 +666,3 @@ class CustomerSearchContract(_StoreFixture):
             uow.commit()
         assert self._search(store, "上官婉儿") == set()
         assert self._search(store, "13700001111") == set()
-
-
-# -- contacts ------------------------------------------------------------------------------
-class ContactRepositoryContract(_StoreFixture):
-    """``ContactRepository``: round trip, scope through the customer, lists, the index."""
-
-    def _add_contacts(self, store: Store, *contacts: Any) -> None:
-        with store.unit_of_work() as uow:
-            uow.contacts.add_many(list(contacts))
-            uow.commit()
-
-    def test_a_contact_round_trips_and_follows_its_customers_scope(self, store: Store) -> None:
-        c = make_customer(owner_id="u-1", co_owner_ids=("u-3",))
-        add_customers(store, c)
-        contact = make_contact(
-            c.id,
-            name="曾小贤",
-            mobile=Phone.parse("13800138000"),
-            phone=Phone.parse("0532-88888888 分机 12"),
-            email=Email.parse("Zeng@Example.com"),
-            is_primary=True,
-            gender=Gender.MALE,
-            title="经理",
-            birthday=date(1980, 2, 3),
-            remarks="备注\n第二行",
-            version=2,
-            created_at=datetime(2026, 2, 1, 10, 0, 0, 500, tzinfo=CHINA),
-            deleted_with=None,
-        )
-        self._add_contacts(store, contact)
-        with store.unit_of_work() as uow:
-            assert uow.contacts.get(contact.id) == contact
-            assert uow.contacts.get(contact.id, Scope.of("u-1")) == contact
-            assert uow.contacts.get(contact.id, Scope.of("u-3")) == contact
-            assert uow.contacts.get(contact.id, Scope.of("u-2")) is None
-            assert uow.contacts.get("no-such-id") is None
-            assert (
-                uow.contacts.list(ContactQuery(), Scope.of("u-2"), after=None, limit=10).items == ()
-            )
-            page = uow.contacts.list(ContactQuery(), Scope.of("u-3"), after=None, limit=10)
-            assert page.items == (contact,)
-        assert (contact.surname, contact.surname_letter) == ("曾", "Z")
-
-    def test_a_deleted_contact_round_trips_with_its_deleted_with_mark(self, store: Store) -> None:
-        c = make_customer()
-        add_customers(store, c)
-        contact = make_contact(c.id, deleted_at=BASE_TIME, deleted_with=c.id)
-        self._add_contacts(store, contact)
-        with store.unit_of_work() as uow:
-            assert uow.contacts.get(contact.id) == contact
-
-    def test_contacts_of_a_customer_are_listed_oldest_first(self, store: Store) -> None:
-        a, b = make_customer(), make_customer()
-        add_customers(store, a, b)
-        first, second = make_contact(a.id, name="张三"), make_contact(a.id, name="李四")
-        gone = make_contact(a.id, name="赵六", deleted_at=BASE_TIME)
-        elsewhere = make_contact(b.id, name="王五")
-        self._add_contacts(store, first, second, gone, elsewhere)
-        with store.unit_of_work() as uow:
-            assert uow.contacts.for_customer(a.id) == [first, second]
-            assert uow.contacts.for_customer(a.id, include_deleted=True) == [first, second, gone]
-            assert uow.contacts.for_customer("no-such-id") == []
-            by_a = uow.contacts.list(
-                ContactQuery(customer_id=a.id), EVERYTHING, after=None, limit=10
-            )
-            assert by_a.items == (first, second)
-            bin_a = uow.contacts.list(
-                ContactQuery(customer_id=a.id, deleted=Deleted.ONLY),
-                EVERYTHING,
-                after=None,
-                limit=10,
-            )
-            assert bin_a.items == (gone,)
-            every = uow.contacts.list(
-                ContactQuery(deleted=Deleted.INCLUDE), EVERYTHING, after=None, limit=10
-            )
-            assert every.items == (first, second, gone, elsewhere)
-
-    def test_contacts_list_filters_pages_and_indexes_by_surname(self, store: Store) -> None:
-        a, b = make_customer(owner_id="u-1"), make_customer(owner_id="u-2")
-        add_customers(store, a, b)
-        people = [
-            make_contact(a.id, name="张三"),
-            make_contact(a.id, name="李四"),
-            make_contact(b.id, name="张伟"),
-            make_contact(b.id, name="单雄信", mobile=Phone.parse("13912345678")),
-            make_contact(a.id, name="Smith"),
-        ]
-        gone = make_contact(a.id, name="赵六", deleted_at=BASE_TIME)
-        self._add_contacts(store, *people, gone)
-        with store.unit_of_work() as uow:
-            zs = uow.contacts.list(
-                ContactQuery(surname_letter="Z"), EVERYTHING, after=None, limit=1
-            )
-            assert zs.items == (people[0],)
-            assert zs.next_after is not None
-            rest = uow.contacts.list(
-                ContactQuery(surname_letter="Z"), EVERYTHING, after=zs.next_after, limit=5
-            )
-            assert rest.items == (people[2],)
-            assert rest.next_after is None
-            scoped = uow.contacts.list(
-                ContactQuery(surname_letter="Z"), Scope.of("u-2"), after=None, limit=5
-            )
-            assert scoped.items == (people[2],)
-            assert uow.contacts.surname_index(EVERYTHING) == {"L": 1, "S": 2, "Z": 2}
-            assert uow.contacts.surname_index(Scope.of("u-1")) == {"L": 1, "S": 1, "Z": 1}
-            assert uow.contacts.surname_index(Scope.of("u-9")) == {}
-            found = uow.contacts.list(ContactQuery(text="雄信"), EVERYTHING, after=None, limit=5)
-            assert found.items == (people[3],)
-            by_phone = uow.contacts.list(
-                ContactQuery(text="13912345678"), EVERYTHING, after=None, limit=5
-            )
-            assert by_phone.items == (people[3],)
-            latin = uow.contacts.list(ContactQuery(text="smith"), EVERYTHING, after=None, limit=5)
-            assert latin.items == (people[4],)
-
-    def test_contact_pages_cover_every_contact_once(self, store: Store) -> None:
-        c = make_customer()
-        add_customers(store, c)
-        people = [make_contact(c.id) for _ in range(11)]
-        self._add_contacts(store, *people)
-        for size in (1, 2, 3, 5, 10, 11, 12):
-            got: list[str] = []
-            after: str | None = None
-            with store.unit_of_work() as uow:
-                while True:
-                    page = uow.contacts.list(ContactQuery(), EVERYTHING, after=after, limit=size)
-                    assert 0 < len(page.items) <= size
-                    got.extend(p.id for p in page.items)
-                    if page.next_after is None:
-                        break
-                    after = page.next_after
-            assert got == [p.id for p in people], size
-
-    def test_a_contact_update_is_versioned(self, store: Store) -> None:
-        c = make_customer()
-        add_customers(store, c)
-        contact = make_contact(c.id)
-        self._add_contacts(store, contact)
-        changed = next_version(contact, title="总监", name="李雷", surname="李", surname_letter="L")
-        with store.unit_of_work() as uow:
-            uow.contacts.update(changed, expected_version=1)
-            uow.commit()
-        with store.unit_of_work() as uow, pytest.raises(ConcurrencyError):
-            uow.contacts.update(next_version(contact, title="B"), expected_version=1)
-        with store.unit_of_work() as uow, pytest.raises(NotFound):
-            uow.contacts.update(next_version(make_contact(c.id)), expected_version=1)
-        with store.unit_of_work() as uow:
-            assert uow.contacts.get(contact.id) == changed
-            assert uow.contacts.surname_index(EVERYTHING) == {"L": 1}
-
-    def test_purging_contacts_removes_only_them(self, store: Store) -> None:
-        c = make_customer()
-        add_customers(store, c)
-        keep, drop = make_contact(c.id), make_contact(c.id)
-        self._add_contacts(store, keep, drop)
-        with store.unit_of_work() as uow:
-            uow.contacts.purge([drop.id])
-            uow.commit()
-        with store.unit_of_work() as uow:
-            assert uow.contacts.get(drop.id) is None
-            assert uow.contacts.for_customer(c.id) == [keep]
-            assert uow.customers.get(c.id) == c
-
-
-# -- users ---------------------------------------------------------------------------------
-class UserRepositoryContract(_StoreFixture):
-    """``UserRepository``: logins, hierarchy, credentials, lists."""
-
-    def _add_users(self, store: Store, *users: Any) -> None:
-        with store.unit_of_work() as uow:
-            for u in users:
-                uow.users.add(u)
-            uow.commit()
-
-    def test_a_user_round_trips_and_is_found_by_login(self, store: Store) -> None:
-        boss = make_user(role=Role.ADMIN)
-        u = make_user(
-            name="张三",
-            login="zhangsan",
-            role=Role.MANAGER,
-            manager_id=boss.id,
-            email=Email.parse("zs@example.com"),
-            mobile=Phone.parse("13800138000"),
-            active=False,
-            locked=True,
-            version=4,
-            created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=CHINA),
-            deleted_at=BASE_TIME,
-        )
-        self._add_users(store, boss, u)
-        with store.unit_of_work() as uow:
-            assert uow.users.get(u.id) == u
-            assert uow.users.get_by_login("zhangsan") == u
-            assert uow.users.get_by_login("nobody") is None
-            assert uow.users.get("no-such-id") is None
-
-    def test_a_duplicate_login_raises_a_validation_error_naming_login(self, store: Store) -> None:
-        first = make_user(login="zhangsan")
-        self._add_users(store, first)
-        with pytest.raises(ValidationError) as caught, store.unit_of_work() as uow:
-            uow.users.add(make_user(login="zhangsan"))
-            uow.commit()
-        assert caught.value.fields == ("login",)
-        with store.unit_of_work() as uow:
-            assert uow.users.count() == 1
-            assert uow.users.get_by_login("zhangsan") == first
-
-    def test_renaming_a_login_onto_a_taken_one_raises_a_validation_error(
-        self, store: Store
-    ) -> None:
-        a, b = make_user(login="lisi"), make_user(login="wangwu")
-        self._add_users(store, a, b)
-        with pytest.raises(ValidationError) as caught, store.unit_of_work() as uow:
-            uow.users.update(next_version(b, login="lisi"), expected_version=1)
-            uow.commit()
-        assert caught.value.fields == ("login",)
-        with store.unit_of_work() as uow:
-            assert uow.users.get(b.id) == b
-
-    def test_a_user_update_is_versioned(self, store: Store) -> None:
-        u = make_user(login="zhaoliu")
-        self._add_users(store, u)
-        changed = next_version(u, name="赵六六", login="zhaoliuliu", role=Role.FINANCE)
-        with store.unit_of_work() as uow:
-            uow.users.update(changed, expected_version=1)
-            uow.commit()
-        with store.unit_of_work() as uow, pytest.raises(ConcurrencyError):
-            uow.users.update(next_version(u, name="旧"), expected_version=1)
-        with store.unit_of_work() as uow, pytest.raises(NotFound):
-            uow.users.update(next_version(make_user()), expected_version=1)
-        with store.unit_of_work() as uow:
-            assert uow.users.get(u.id) == changed
-            assert uow.users.get_by_login("zhaoliuliu") == changed
-            assert uow.users.get_by_login("zhaoliu") is None
-
-    def test_logins_starting_with_a_prefix(self, store: Store) -> None:
-        self._add_users(
-            store,
-            make_user(login="zhangsan"),
-            make_user(login="zhangsan1"),
-            make_user(login="zhangsan_2"),
-            make_user(login="zhangsi"),
-            make_user(login="lisi"),
-        )
-        with store.unit_of_work() as uow:
-            assert uow.users.logins_starting_with("zhangsan") == {
-                "zhangsan",
-                "zhangsan1",
-                "zhangsan_2",
-            }
-            assert uow.users.logins_starting_with("zhangsan_") == {"zhangsan_2"}
-            assert uow.users.logins_starting_with("zhangs%") == set()  # no wildcards
-            assert uow.users.logins_starting_with("wang") == set()
-
-    def test_subordinates_are_found_recursively(self, store: Store) -> None:
-        boss = make_user(role=Role.MANAGER)
-        lead = make_user(role=Role.MANAGER, manager_id=boss.id)
-        zs = make_user(manager_id=boss.id)
-        junior = make_user(manager_id=lead.id)
-        intern = make_user(manager_id=junior.id)
-        loner = make_user()
-        self._add_users(store, boss, lead, zs, junior, intern, loner)
-        with store.unit_of_work() as uow:
-            assert uow.users.subordinate_ids(boss.id) == {lead.id, zs.id, junior.id, intern.id}
-            assert uow.users.subordinate_ids(lead.id) == {junior.id, intern.id}
-            assert uow.users.subordinate_ids(zs.id) == frozenset()
-            assert uow.users.subordinate_ids(loner.id) == frozenset()
-            assert uow.users.subordinate_ids("no-such-id") == frozenset()
-
-    def test_credentials_round_trip_and_are_replaced_by_put(self, store: Store) -> None:
-        u, v = make_user(), make_user()
-        self._add_users(store, u, v)
-        with store.unit_of_work() as uow:
-            uow.users.put_credentials(Credentials(user_id=u.id, password_hash="$argon2id$h1"))
-            uow.commit()
-        with store.unit_of_work() as uow:
-            creds = uow.users.get_credentials(u.id)
-            assert creds == Credentials(user_id=u.id, password_hash="$argon2id$h1")
-            assert uow.users.get_credentials(v.id) is None
-            uow.users.put_credentials(
-                attrs.evolve(creds, failed_count=3, failed_on=date(2026, 1, 1))
-            )
-            uow.commit()
-        with store.unit_of_work() as uow:
-            assert uow.users.get_credentials(u.id) == Credentials(
-                user_id=u.id,
-                password_hash="$argon2id$h1",
-                failed_count=3,
-                failed_on=date(2026, 1, 1),
-            )
-            uow.users.put_credentials(Credentials(user_id=u.id, password_hash=None))
-        with store.unit_of_work() as uow:  # that last put was never committed
-            creds = uow.users.get_credentials(u.id)
-            assert creds is not None and creds.password_hash == "$argon2id$h1"
-
-    def test_users_list_filters_and_pages_oldest_first(self, store: Store) -> None:
-        boss = make_user(name="王经理", login="wangjl", role=Role.MANAGER)
-        lead = make_user(name="赵组长", login="zhaozz", role=Role.MANAGER, manager_id=boss.id)
-        zs = make_user(name="张三", login="zhangsan", manager_id=boss.id)
-        idle = make_user(name="张三丰", login="zhangsanfeng", manager_id=lead.id, active=False)
-        gone = make_user(name="李四", login="lisi", manager_id=boss.id, deleted_at=BASE_TIME)
-        self._add_users(store, boss, lead, zs, idle, gone)
-
-        def ids(query: UserQuery, limit: int = 10) -> list[str]:
-            with store.unit_of_work() as uow:
-                return [u.id for u in uow.users.list(query, after=None, limit=limit).items]
-
-        assert ids(UserQuery()) == [boss.id, lead.id, zs.id, idle.id]
-        assert ids(UserQuery(role=Role.MANAGER)) == [boss.id, lead.id]
-        assert ids(UserQuery(active=False)) == [idle.id]
-        assert ids(UserQuery(active=True)) == [boss.id, lead.id, zs.id]
-        assert ids(UserQuery(manager_id=boss.id)) == [lead.id, zs.id]
-        assert ids(UserQuery(manager_id=boss.id, deleted=Deleted.INCLUDE)) == [
-            lead.id,
-            zs.id,
-            gone.id,
-        ]
-        assert ids(UserQuery(deleted=Deleted.ONLY)) == [gone.id]
-        assert ids(UserQuery(text="张三")) == [zs.id, idle.id]
-        assert ids(UserQuery(text="zhangsanf")) == [idle.id]
-        got: list[str] = []
-        after: str | None = None
-        with store.unit_of_work() as uow:
-            while True:
-                page = uow.users.list(UserQuery(deleted=Deleted.INCLUDE), after=after, limit=2)
-                got.extend(u.id for u in page.items)
-                if page.next_after is None:
-                    break
-                after = page.next_after
-            assert got == [boss.id, lead.id, zs.id, idle.id, gone.id]
-            assert uow.users.count() == 5  # deleted ones included
-
-
-# -- audit ---------------------------------------------------------------------------------
-class AuditRepositoryContract(_StoreFixture):
-    """``AuditRepository``: append-only entries, history oldest first, lists newest first."""
-
-    def test_an_audit_entry_round_trips_its_changes(self, store: Store) -> None:
-        entry = make_audit_entry(
-            "e-1",
-            at=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=CHINA),
-            action=AuditAction.UPDATE,
-            changes={
-                "name": ("旧名称有限公司", "新名称有限公司"),
-                "tags": (["a"], ["a", "b"]),
-                "owner_id": (None, "u-1"),
-                "credit_limit": ("100.50", "200.75"),
-            },
-            note="合并前",
-        )
-        with store.unit_of_work() as uow:
-            uow.audit.append(entry)
-            uow.commit()
-        with store.unit_of_work() as uow:
-            (got,) = uow.audit.history("e-1")
-        assert got.id == entry.id
-        assert got.at == entry.at and got.at.tzinfo is not None
-        assert (got.actor_id, got.entity_type, got.entity_id, got.action, got.note) == (
-            entry.actor_id,
-            "customer",
-            "e-1",
-            AuditAction.UPDATE,
-            "合并前",
-        )
-        assert {k: tuple(v) for k, v in got.changes.items()} == {
-            k: tuple(v) for k, v in entry.changes.items()
-        }
-
-    def test_history_is_oldest_first_and_lists_are_newest_first(self, store: Store) -> None:
-        entries = [
-            make_audit_entry("e-1", action=a)
-            for a in (AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE)
-        ]
-        other = make_audit_entry("e-2", actor_id="someone", entity_type="contact")
-        with store.unit_of_work() as uow:
-            uow.audit.append(entries[0])
-            uow.audit.append_many([*entries[1:], other])
-            uow.commit()
-        with store.unit_of_work() as uow:
-            assert uow.audit.history("e-1") == entries
-            assert uow.audit.history("e-2") == [other]
-            assert uow.audit.history("e-3") == []
-            newest = uow.audit.list(AuditQuery(), after=None, limit=2)
-            assert newest.items == (other, entries[2])
-            rest = uow.audit.list(AuditQuery(), after=newest.next_after, limit=5)
-            assert rest.items == (entries[1], entries[0])
-            assert rest.next_after is None
-
-    def test_audit_lists_filter_by_entity_actor_action_and_time(self, store: Store) -> None:
-        entries = [
-            make_audit_entry("e-1", action=a)
-            for a in (AuditAction.CREATE, AuditAction.UPDATE, AuditAction.DELETE)
-        ]
-        other = make_audit_entry("e-2", actor_id="someone", entity_type="contact")
-        with store.unit_of_work() as uow:
-            uow.audit.append_many([*entries, other])
-            uow.commit()
-
-        def listed(**kw: Any) -> tuple[AuditEntry, ...]:
-            with store.unit_of_work() as uow:
-                return uow.audit.list(AuditQuery(**kw), after=None, limit=10).items
-
-        assert listed(entity_id="e-1") == tuple(reversed(entries))
-        assert listed(actor_id="someone") == (other,)
-        assert listed(entity_type="contact") == (other,)
-        assert listed(action=AuditAction.DELETE) == (entries[2],)
-        assert listed(since=entries[1].at, until=entries[2].at) == (entries[1],)
-        assert listed(since=entries[2].at) == (other, entries[2])  # since: inclusive
-        assert listed(until=entries[1].at) == (entries[0],)  # until: exclusive
-        assert listed(entity_id="e-1", action=AuditAction.CREATE) == (entries[0],)
-
-    def test_audit_pages_cover_every_entry_once(self, store: Store) -> None:
-        entries = [make_audit_entry(f"e-{i % 3}") for i in range(13)]
-        with store.unit_of_work() as uow:
-            uow.audit.append_many(entries)
-            uow.commit()
-        for size in (1, 2, 4, 12, 13, 14):
-            for query, expected in (
-                (AuditQuery(), entries),
-                (AuditQuery(entity_id="e-1"), [e for e in entries if e.entity_id == "e-1"]),
-            ):
-                got: list[AuditEntry] = []
-                after: str | None = None
-                with store.unit_of_work() as uow:
-                    while True:
-                        page = uow.audit.list(query, after=after, limit=size)
-                        assert 0 < len(page.items) <= size
-                        got.extend(page.items)
-                        if page.next_after is None:
-                            break
-                        after = page.next_after
-                assert got == list(reversed(expected)), (size, query)
-
-
-# -- the state machine ---------------------------------------------------------------------
-class CustomerStateMachineContract(_StoreFixture):
-    """The customer repository agrees with a dict through random sequences of operations."""
-
-    def test_the_customer_repository_agrees_with_a_model_through_random_steps(self) -> None:
-        run_store_state_machine(
-            self.make_store,
-            max_examples=self.state_machine_examples,
-            step_count=self.state_machine_steps,
-        )
-
-
-class StoreContract(
-    CustomerRepositoryContract,
-    CustomerListContract,
-    CustomerSearchContract,
-    ContactRepositoryContract,
-    UserRepositoryContract,
-    AuditRepositoryContract,
-    DedupRepositoryContract,
-    CoOwnershipRepositoryContract,
-    ImportRepositoryContract,
-    CustomerStateMachineContract,
-):
-    """The whole storage contract: every test of every repository contract above."""
-
-
-__all__ = [
-    "AuditRepositoryContract",
-    "CoOwnershipRepositoryContract",
-    "ContactRepositoryContract",
-    "CustomerListContract",
-    "CustomerRepositoryContract",
-    "CustomerSearchContract",
-    "CustomerStateMachineContract",
-    "DedupRepositoryContract",
-    "ImportRepositoryContract",
-    "StoreContract",
-    "UserRepositoryContract",
-    "add_customers",
-    "all_pages",
-]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from crmkit.domain.errors import FieldError, ValidationError
+from crmkit.storage.memory.tables import _MISSING, _insert, _Overlay, _page, _versioned_update
 from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
     EntitySpec,
@@ -25,7 +26,7 @@ from crmkit.storage.spec import (
 )
 
 if TYPE_CHECKING:
-    from crmkit.storage.memory import MemoryUnitOfWork, _Overlay
+    from crmkit.storage.memory.store import MemoryUnitOfWork
 
 T = TypeVar("T")
 
@@ -45,8 +46,6 @@ class MemoryRepository(Generic[T]):
 
     # -- writes ---------------------------------------------------------------------------
     def add(self, obj: T) -> None:
-        from crmkit.storage.memory import _insert
-
         self.check_unique(obj, self._rows.rows())
         _insert(self._uow, self._rows, self.spec.name, obj)
 
@@ -55,8 +54,6 @@ class MemoryRepository(Generic[T]):
             self.add(obj)
 
     def update(self, obj: T, expected_version: int) -> None:
-        from crmkit.storage.memory import _versioned_update
-
         current = self._rows.current(obj.id)  # type: ignore[attr-defined]
         if current is not None and current.version == expected_version:
             # As on SQL: a missing or stale record is reported before a taken value.
@@ -64,8 +61,6 @@ class MemoryRepository(Generic[T]):
         _versioned_update(self._rows, self.spec.name, obj, expected_version)
 
     def purge(self, ids: Sequence[str]) -> None:
-        from crmkit.storage.memory import _MISSING
-
         for id in ids:
             if self._rows.current(id) is not None:
                 self._rows.remember_base(id)
@@ -142,8 +137,6 @@ class MemoryRepository(Generic[T]):
         return out
 
     def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[T]:
-        from crmkit.storage.memory import _page
-
         return _page(self._matching(query, scope), after, limit, self.spec.newest_first)
 
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
