@@ -26,6 +26,7 @@ from admin.entity import (
     rate,
     text,
 )
+from admin.entity_io import EntityIOView
 from admin.i18n import enum_label
 
 # A category tree deeper than this is a data error; paths stop there rather than loop.
@@ -61,8 +62,9 @@ def subtree(category_id: str, categories: Mapping[str, Any]) -> list[str]:
     return found
 
 
-class ProductView(EntityModelView):
-    """产品: the catalogue through ``session.products``."""
+class ProductView(EntityIOView):
+    """产品: the catalogue through ``session.products``; 导入 and 导出 Excel on its list
+    (``products.import_file`` and ``products.export``)."""
 
     service_name = "products"
     permission = "product"

@@ -49,6 +49,13 @@ from crmkit.domain.messages import language, set_language
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.regions import Region
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
+from crmkit.domain.sheets import (
+    DuplicatePolicy,
+    EntityImportReport,
+    ImportedRow,
+    ImportOutcome,
+    SkipReason,
+)
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Page
@@ -59,6 +66,7 @@ from crmkit.workflows.dedup.config import DedupConfig
 from crmkit.workflows.dedup.scan import ClusterMember, DuplicateCluster
 from crmkit.workflows.dispatch import DispatchReport
 from crmkit.workflows.entity import EntityService
+from crmkit.workflows.entity_io import SheetColumn
 from crmkit.workflows.imports.revert import RevertReport
 from crmkit.workflows.jobs import RunReport
 from crmkit.workflows.merge import MergeResult, ReferenceHandler
@@ -104,15 +112,19 @@ __all__ = [
     "DuplicateCluster",
     "DuplicateError",
     "DuplicateMatch",
+    "DuplicatePolicy",
     "DuplicateRule",
     "DuplicateWarning",
     "Email",
+    "EntityImportReport",
     "EntityService",
     "EntitySpec",
     "FieldError",
     "ImportJob",
+    "ImportOutcome",
     "ImportReport",
     "ImportStatus",
+    "ImportedRow",
     "Job",
     "MergeResult",
     "Money",
@@ -146,6 +158,8 @@ __all__ = [
     "Session",
     "Settings",
     "Settlement",
+    "SheetColumn",
+    "SkipReason",
     "TableError",
     "User",
     "ValidationError",

@@ -42,6 +42,9 @@ class InputField:
         required: a value must be given on create and cannot be cleared.
         default: the value on create when none is given.
         editable: may be changed after create.
+        kind: what sort of value it holds (``text``, ``money``, ``rate``, ``bool`` …), for
+            the places that show or read it as text (spreadsheet export and import);
+            ``value`` when nothing special.
     """
 
     name: str
@@ -49,6 +52,7 @@ class InputField:
     required: bool = False
     default: Any = None
     editable: bool = True
+    kind: str = "value"
 
 
 def parse_input(
@@ -97,32 +101,38 @@ def parse_input(
 # -- field kinds --------------------------------------------------------------------------
 def text(name: str, max_length: int, **options: Any) -> InputField:
     """One line of text, NFKC-normalised and trimmed."""
-    return InputField(name, lambda raw, e, p: parse_text(raw, e, p, max_length), **options)
+    return InputField(
+        name, lambda raw, e, p: parse_text(raw, e, p, max_length), kind="text", **options
+    )
 
 
 def multiline(name: str, max_length: int, **options: Any) -> InputField:
     """Text that keeps its line breaks."""
-    return InputField(name, lambda raw, e, p: parse_multiline(raw, e, p, max_length), **options)
+    return InputField(
+        name, lambda raw, e, p: parse_multiline(raw, e, p, max_length), kind="text", **options
+    )
 
 
 def ref(name: str, **options: Any) -> InputField:
     """The id of another record (the service checks that it exists)."""
-    return InputField(name, parse_id, **options)
+    return InputField(name, parse_id, kind="ref", **options)
 
 
 def boolean(name: str, **options: Any) -> InputField:
-    return InputField(name, parse_bool, **options)
+    return InputField(name, parse_bool, kind="bool", **options)
 
 
 def day(name: str, **options: Any) -> InputField:
     """A calendar date (``2027-01-31``, ``2027/1/31``, ``2027年1月31日``)."""
-    return InputField(name, parse_date, **options)
+    return InputField(name, parse_date, kind="date", **options)
 
 
 def choice(name: str, enum_type: type[enum.Enum], **options: Any) -> InputField:
     """A member of ``enum_type``, by itself, its value or an alias."""
     aliases = options.pop("aliases", None)
-    return InputField(name, lambda raw, e, p: parse_enum(enum_type, raw, e, p, aliases), **options)
+    return InputField(
+        name, lambda raw, e, p: parse_enum(enum_type, raw, e, p, aliases), kind="choice", **options
+    )
 
 
 def money(
@@ -140,7 +150,7 @@ def money(
             Money.parse, raw, errors, path, currency=currency, allow_negative=negative
         )
 
-    return InputField(name, parse, **options)
+    return InputField(name, parse, kind="money", **options)
 
 
 def rate(name: str, **options: Any) -> InputField:
@@ -166,7 +176,7 @@ def rate(name: str, **options: Any) -> InputField:
             return None
         return value
 
-    return InputField(name, parse, **options)
+    return InputField(name, parse, kind="rate", **options)
 
 
 def quantity(name: str, **options: Any) -> InputField:
@@ -188,7 +198,7 @@ def quantity(name: str, **options: Any) -> InputField:
             return None
         return value
 
-    return InputField(name, parse, **options)
+    return InputField(name, parse, kind="quantity", **options)
 
 
 def tokens(name: str, allowed: Callable[[str], bool], **options: Any) -> InputField:
@@ -209,4 +219,4 @@ def tokens(name: str, allowed: Callable[[str], bool], **options: Any) -> InputFi
                 out.append(token)
         return tuple(out)
 
-    return InputField(name, parse, default=(), **options)
+    return InputField(name, parse, default=(), kind="tokens", **options)

@@ -82,6 +82,42 @@ CUSTOMER_HEADER_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
     "contact_title": ("职务", "职位", "联系人职务", "title", "job title"),
 }
 
+# Product sheets (``session.products.import_file``): column key -> spellings. ``category``
+# and ``group`` name the record (a category by its name or its path, 门锁/智能门锁).
+PRODUCT_HEADER_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
+    "name": ("名称", "产品名称", "品名", "商品名称", "product", "product name", "name"),
+    "code": (
+        "编码",
+        "产品编码",
+        "货号",
+        "物料编码",
+        "商品编码",
+        "产品编号",
+        "code",
+        "product code",
+        "item code",
+        "sku",
+    ),
+    "specification": ("规格", "规格型号", "型号", "specification", "spec", "model"),
+    "unit": ("单位", "计量单位", "unit", "uom"),
+    "category": ("类别", "产品类别", "分类", "产品分类", "category", "product category"),
+    "group": ("分组", "产品分组", "group", "product group"),
+    "price": (
+        "单价",
+        "价格",
+        "标准价格",
+        "售价",
+        "销售价",
+        "price",
+        "list price",
+        "unit price",
+    ),
+    "cost": ("成本", "成本价", "cost", "unit cost"),
+    "tax_rate": ("税率", "增值税率", "tax rate", "vat rate", "vat"),
+    "active": ("启用", "状态", "是否启用", "active", "enabled", "status"),
+    "description": ("说明", "备注", "描述", "产品说明", "description", "remarks", "notes"),
+}
+
 _STRIP = re.compile(r"[\s*＊:：_\-/()（）\[\]【】]+")
 
 

@@ -35,6 +35,14 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "immutable": ("cannot be changed", "不可修改"),
     "taken": ("is already used by another record", "已被其他记录使用"),
     "ref_cycle": ("would make the record its own ancestor", "会使记录成为自己的上级"),
+    # a reference given by name (spreadsheet imports: 类别 门锁/智能门锁, 分组 工程项目价)
+    "ref.unknown_name": ("no record has this name", "没有这个名称的记录"),
+    "ref.ambiguous": ("is the name of {count} records", "有 {count} 条同名记录"),
+    "ref.ambiguous_path": (
+        "is the name of {count} records; give the path, e.g. {example}",
+        "有 {count} 条同名记录，请填写完整路径，如 {example}",
+    ),
+    "import.duplicate_row": ("repeats row {row} of the file", "与文件第 {row} 行重复"),
     "member.invalid": (
         "is not a member token (user:<id> or role:<role>)",
         "不是有效的成员（user:<用户> 或 role:<角色>）",

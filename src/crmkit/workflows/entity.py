@@ -17,7 +17,8 @@ import builtins
 import enum
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import attrs
 
@@ -27,13 +28,17 @@ from crmkit.domain.common import parse_bool, parse_date
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound
 from crmkit.domain.fields import InputField, parse_input
+from crmkit.domain.messages import Language
 from crmkit.domain.numbers import format_number
+from crmkit.domain.sheets import DuplicatePolicy, EntityImportReport
 from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Repository
 from crmkit.storage.spec import EntitySpec, Filter, Op
 from crmkit.workflows._common import page_limit
 from crmkit.workflows.session import new_id
 
 if TYPE_CHECKING:
+    from crmkit.adapters.tabular import Format
+    from crmkit.workflows.entity_io import SheetColumn
     from crmkit.workflows.session import Session
 
 T = TypeVar("T")
@@ -50,6 +55,9 @@ class EntityService(Generic[T]):
         fields: the input fields callers may set.
         references: field -> the spec of the record it must name (checked to exist, live).
         custom: whether the entity takes custom fields (``crm.define_field(spec.name, …)``).
+        sheet_headers: header synonyms for :meth:`import_file` (labels and names always
+            count).
+        sheet_labels: export headers that differ from the fields' labels.
 
     Permissions checked: ``<spec.name>.read`` (get, list, count), ``.create``, ``.write``
     (update), ``.delete`` (delete, restore) and ``.purge``.
@@ -59,6 +67,12 @@ class EntityService(Generic[T]):
     fields: ClassVar[tuple[InputField, ...]] = ()
     references: ClassVar[Mapping[str, EntitySpec[Any]]] = {}
     custom: ClassVar[bool] = False
+    #: spreadsheet column key -> header spellings an import accepts (``"price"``:
+    #: 单价, 售价 …; a reference by name is keyed without ``_id``: ``"category"``)
+    sheet_headers: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: column key -> (English, 简体中文) header an export writes, where the field's
+    #: label does not fit (default: the label, ``crmkit.domain.messages.FIELD_LABELS``)
+    sheet_labels: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -200,32 +214,11 @@ class EntityService(Generic[T]):
         """
         s = self._s
         self.require("create")
-        errors = FieldErrors()
-        data = parse_input(self.fields, fields, errors, partial=False, extra=self._extra_keys())
-        if self.custom:
-            data["custom"] = self.custom_schema().validate(fields.get("custom") or {}, errors)
-        self.check_references(data, errors, None)
-        self.check_unique(data, None, errors)
-        errors.raise_if_any()
-        now = s.now()
-        base: dict[str, Any] = {"id": new_id(), "created_at": now}
-        names = {a.name for a in attrs.fields(self.spec.type)}
-        if "updated_at" in names:
-            base["updated_at"] = now
-        if "created_by" in names:
-            base["created_by"] = s.actor.id
-        if self.spec.number:
-            year = s.today().year
-            base["number"] = format_number(
-                self.spec.number, year, s._uow.numbers.next(self.spec.number, year)
-            )
-        build: Any = self.spec.type
-        entity: T = build(**self.prepare(fields, data, errors), **base)
-        self.check(entity, None, errors)
-        errors.raise_if_any()
+        entity = self._new(fields, numbered=True)
         self.repo.add(entity)
         self.on_created(entity)
         obj: Any = entity
+        now = obj.created_at
         s.record(self.spec.name, obj.id, AuditAction.CREATE, snapshot(entity), at=now)
         s.publish(
             ev.RecordCreated(
@@ -253,23 +246,8 @@ class EntityService(Generic[T]):
         self.require("write")
         current: Any = self.get(id)
         self._check_version(current, version)
-        errors = FieldErrors()
-        data = parse_input(self.fields, changes, errors, partial=True, extra=self._extra_keys())
-        if self.custom and "custom" in changes:
-            data["custom"] = self.custom_schema().validate(
-                changes.get("custom") or {}, errors, base=current.custom
-            )
-        self.check_references(data, errors, current)
-        self.check_unique(data, current, errors)
-        errors.raise_if_any()
         now = s.now()
-        data = self.prepare(changes, data, errors, current)
-        stamp: dict[str, Any] = {"version": current.version + 1}
-        if hasattr(current, "updated_at"):
-            stamp["updated_at"] = now
-        updated: T = attrs.evolve(current, **data, **stamp)
-        self.check(updated, current, errors)
-        errors.raise_if_any()
+        updated = self._changed(current, changes, now)
         changed = diff(current, updated)
         if not changed:
             return current  # type: ignore[no-any-return]
@@ -285,6 +263,82 @@ class EntityService(Generic[T]):
                 fields=tuple(changed),
             )
         )
+        return updated
+
+    def check_create(self, **fields: Any) -> T:
+        """The record :meth:`create` would store from ``fields``, validated the same way,
+        with nothing written (an import's dry run). Its id is fresh; a numbered entity's
+        ``number`` is left empty (a dry run takes no number).
+
+        Raises:
+            ValidationError / PermissionDenied: as :meth:`create`.
+        """
+        self.require("create")
+        return self._new(fields, numbered=False)
+
+    def check_changes(self, current: T, **changes: Any) -> T:
+        """The record :meth:`update` would store if ``current`` were the stored version,
+        validated the same way, with nothing written (an import's dry run, which may
+        update a record it has only pretended to create); ``current`` itself when nothing
+        would change.
+
+        Raises:
+            ValidationError / PermissionDenied: as :meth:`update`.
+        """
+        self.require("write")
+        updated = self._changed(current, changes, self._s.now())
+        return updated if diff(current, updated) else current
+
+    def _new(self, fields: Mapping[str, Any], *, numbered: bool) -> T:
+        """A new record from ``fields``, every rule checked; nothing written (but, when
+        ``numbered``, a document number taken)."""
+        s = self._s
+        errors = FieldErrors()
+        data = parse_input(self.fields, fields, errors, partial=False, extra=self._extra_keys())
+        if self.custom:
+            data["custom"] = self.custom_schema().validate(fields.get("custom") or {}, errors)
+        self.check_references(data, errors, None)
+        self.check_unique(data, None, errors)
+        errors.raise_if_any()
+        now = s.now()
+        base: dict[str, Any] = {"id": new_id(), "created_at": now}
+        names = {a.name for a in attrs.fields(self.spec.type)}
+        if "updated_at" in names:
+            base["updated_at"] = now
+        if "created_by" in names:
+            base["created_by"] = s.actor.id
+        if self.spec.number:
+            year = s.today().year
+            base["number"] = (
+                format_number(self.spec.number, year, s._uow.numbers.next(self.spec.number, year))
+                if numbered
+                else ""
+            )
+        build: Any = self.spec.type
+        entity: T = build(**self.prepare(fields, data, errors), **base)
+        self.check(entity, None, errors)
+        errors.raise_if_any()
+        return entity
+
+    def _changed(self, current: Any, changes: Mapping[str, Any], now: datetime) -> T:
+        """``current`` with ``changes``, every rule checked, version and time stamped;
+        nothing written."""
+        errors = FieldErrors()
+        data = parse_input(self.fields, changes, errors, partial=True, extra=self._extra_keys())
+        if self.custom and "custom" in changes:
+            data["custom"] = self.custom_schema().validate(
+                changes.get("custom") or {}, errors, base=current.custom
+            )
+        self.check_references(data, errors, current)
+        self.check_unique(data, current, errors)
+        errors.raise_if_any()
+        data = self.prepare(changes, data, errors, current)
+        stamp: dict[str, Any] = {"version": current.version + 1}
+        if hasattr(current, "updated_at"):
+            stamp["updated_at"] = now
+        updated: T = attrs.evolve(current, **data, **stamp)
+        self.check(updated, current, errors)
+        errors.raise_if_any()
         return updated
 
     def delete(self, id: str, version: int | None = None) -> None:
@@ -367,6 +421,48 @@ class EntityService(Generic[T]):
             )
         )
         return len(ids)
+
+    # -- spreadsheets (crmkit.workflows.entity_io) ------------------------------------------
+    def import_file(
+        self,
+        source: str | Path | IO[bytes],
+        *,
+        mapping: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        on_duplicate: DuplicatePolicy | str = DuplicatePolicy.SKIP,
+        sheet: str | None = None,
+    ) -> EntityImportReport:
+        """Create (or update) records from a CSV or XLSX file, one row at a time through
+        :meth:`create` and :meth:`update`; every row ends in exactly one outcome and a
+        failing row writes nothing. See :func:`crmkit.workflows.entity_io.import_file`.
+        """
+        from crmkit.workflows.entity_io import import_file
+
+        return import_file(
+            self, source, mapping=mapping, dry_run=dry_run, on_duplicate=on_duplicate, sheet=sheet
+        )
+
+    def export(
+        self,
+        target: str | Path | IO[bytes],
+        *,
+        format: Format = "xlsx",
+        lang: Language | None = None,
+        q: str | None = None,
+        **filters: Any,
+    ) -> int:
+        """Write the records the actor may see (``q`` and ``filters`` as :meth:`list`) to a
+        spreadsheet that :meth:`import_file` reads back; returns how many. See
+        :func:`crmkit.workflows.entity_io.export`."""
+        from crmkit.workflows.entity_io import export
+
+        return export(self, target, format=format, lang=lang, q=q, **filters)
+
+    def sheet_columns(self) -> tuple[SheetColumn, ...]:
+        """The columns of this entity's spreadsheets: what a header can map to."""
+        from crmkit.workflows.entity_io import sheet_columns
+
+        return sheet_columns(self)
 
     # -- hooks ----------------------------------------------------------------------------
     def prepare(

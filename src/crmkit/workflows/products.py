@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.fields import InputField
+from crmkit.domain.headers import PRODUCT_HEADER_SYNONYMS
 from crmkit.domain.product import (
     CATEGORY_FIELDS,
     GROUP_FIELDS,
@@ -38,6 +39,11 @@ class ProductService(EntityService[Product]):
     ``list`` filters: ``code``, ``name``, ``specification``, ``category_id``,
     ``group_id``, ``active`` (with ``__in``, ``__contains`` … suffixes) and ``q`` (text in
     the name, code or specification).
+
+    ``import_file`` and ``export`` read and write price lists (CSV/XLSX) with the
+    headers in :data:`~crmkit.domain.headers.PRODUCT_HEADER_SYNONYMS`: a row's code finds
+    the product it repeats, its 类别 names a category (``门锁/智能门锁``) and its 分组 a
+    group.
     """
 
     spec = PRODUCTS
@@ -47,6 +53,7 @@ class ProductService(EntityService[Product]):
         "group_id": PRODUCT_GROUPS,
     }
     custom = True
+    sheet_headers: ClassVar[Mapping[str, tuple[str, ...]]] = PRODUCT_HEADER_SYNONYMS
 
     def check(self, entity: Product, current: Product | None, errors: FieldErrors) -> None:
         check_product(entity, errors)
@@ -71,6 +78,12 @@ class ProductCategoryService(EntityService[ProductCategory]):
     spec = PRODUCT_CATEGORIES
     fields: ClassVar[tuple[InputField, ...]] = CATEGORY_FIELDS
     references: ClassVar[Mapping[str, EntitySpec[Any]]] = {"parent_id": PRODUCT_CATEGORIES}
+    sheet_headers: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "parent": ("上级类别", "上级分类", "父类别", "parent category")
+    }
+    sheet_labels: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "parent": ("Parent category", "上级类别")
+    }
 
     def check(
         self, entity: ProductCategory, current: ProductCategory | None, errors: FieldErrors
