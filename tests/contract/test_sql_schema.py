@@ -117,3 +117,73 @@ def test_sqlite_timestamps_are_sortable_utc_text(tmp_path: Path):
     engine.dispose()
     assert isinstance(text, str)
     assert text.endswith("+00:00")
+
+
+def _migrate(url: str, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _old_request_rows(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO co_ownership_requests (id, customer_id, requester_id, owner_id, note,"
+            " status, created_at, decided_by, decided_at, decision_note, version) VALUES"
+            " ('r-1', 'c-1', 'u-2', 'u-1', '想跟进', 'pending',"
+            " '2026-11-01T08:00:00.000000+00:00', NULL, NULL, NULL, 1),"
+            " ('r-2', 'c-1', 'u-3', 'u-1', NULL, 'granted',"
+            " '2026-11-02T08:00:00.000000+00:00', 'u-9', '2026-11-03T09:30:00.000000+00:00',"
+            " '同意', 2)"
+        )
+    engine.dispose()
+
+
+def test_co_ownership_requests_survive_their_move_onto_the_kernel_and_back(tmp_path: Path):
+    _requests_survive(f"sqlite:///{tmp_path}/old.db")
+
+
+@pytest.mark.postgres
+def test_co_ownership_requests_survive_the_move_on_postgres(pg_schema_url: str):
+    _requests_survive(pg_schema_url)
+
+
+def _requests_survive(url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crmkit.domain.sharing import RequestStatus
+    from crmkit.storage.catalog import CO_OWNERSHIP_REQUESTS
+    from crmkit.storage.ports import EVERYTHING, EntityQuery
+
+    _migrate(url, "0007")
+    _old_request_rows(url)
+    store = SqlStore(url)  # migrates to head: the requests move onto the generic table
+    with store.unit_of_work() as uow:
+        repo = uow.repo(CO_OWNERSHIP_REQUESTS)
+        granted = repo.get("r-2")
+        listed = repo.list(EntityQuery(), EVERYTHING, after=None, limit=10)
+    store.close()
+    assert granted is not None
+    assert (granted.status, granted.decided_by, granted.version) == (
+        RequestStatus.GRANTED,
+        "u-9",
+        2,
+    )
+    assert granted.decided_at == datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+    assert [r.id for r in listed] == ["r-2", "r-1"]  # newest first, as before
+    _migrate(url, "0007", down=True)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, status, decided_by, version FROM co_ownership_requests ORDER BY seq"
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("r-1", "pending", None, 1), ("r-2", "granted", "u-9", 2)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.storage.spec import EntitySpec, ScopeRule
 
 PRODUCT_CATEGORIES: Final = EntitySpec(
@@ -36,4 +37,19 @@ PRODUCTS: Final = EntitySpec(
     text=("name", "code", "specification"),
 )
 
-BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (PRODUCT_CATEGORIES, PRODUCT_GROUPS, PRODUCTS)
+# Who may see a request is decided by the sharing workflow (the requester, the managers
+# above the owner), not by a scope rule: the repository lists them in any scope.
+CO_OWNERSHIP_REQUESTS: Final = EntitySpec(
+    "co_ownership_request",
+    CoOwnershipRequest,
+    table="co_ownership_requests",
+    indexed=("status", "customer_id", "requester_id", "owner_id"),
+    soft_delete=False,
+)
+
+BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
+    PRODUCT_CATEGORIES,
+    PRODUCT_GROUPS,
+    PRODUCTS,
+    CO_OWNERSHIP_REQUESTS,
+)

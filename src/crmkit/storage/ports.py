@@ -26,7 +26,6 @@ from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
 from crmkit.domain.imports import ImportJob, ImportStatus, RowResult
-from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Credentials, Role, User
 from crmkit.storage.spec import EntitySpec, Filter
 
@@ -396,28 +395,6 @@ class DedupRepository(Protocol):
 
 
 @attrs.frozen(kw_only=True)
-class RequestQuery:
-    status: RequestStatus | None = None
-    customer_id: str | None = None
-    requester_id: str | None = None
-    owner_ids: frozenset[str] | None = None  # requests about customers these users owned
-
-
-class CoOwnershipRepository(Protocol):
-    def add(self, request: CoOwnershipRequest) -> None: ...
-
-    def get(self, id: str) -> CoOwnershipRequest | None: ...
-
-    def update(self, request: CoOwnershipRequest, expected_version: int) -> None:
-        """As ``CustomerRepository.update``."""
-
-    def list(
-        self, query: RequestQuery, *, after: str | None, limit: int
-    ) -> Page[CoOwnershipRequest]:
-        """A keyset page, newest first."""
-
-
-@attrs.frozen(kw_only=True)
 class ImportQuery:
     actor_id: str | None = None
     status: ImportStatus | None = None
@@ -508,7 +485,6 @@ class UnitOfWork(Protocol):
     users: UserRepository
     audit: AuditRepository
     dedup: DedupRepository
-    co_ownership: CoOwnershipRepository
     imports: ImportRepository
     numbers: NumberRepository
     events: EventRepository

@@ -23,8 +23,14 @@ import attrs
 from hypothesis import strategies as st
 
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.values import Money
-from crmkit.storage.catalog import PRODUCT_CATEGORIES, PRODUCT_GROUPS, PRODUCTS
+from crmkit.storage.catalog import (
+    CO_OWNERSHIP_REQUESTS,
+    PRODUCT_CATEGORIES,
+    PRODUCT_GROUPS,
+    PRODUCTS,
+)
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
 
@@ -143,6 +149,19 @@ def _money() -> st.SearchStrategy[Money | None]:
 
 
 STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
+    CO_OWNERSHIP_REQUESTS.name: lambda: st.builds(
+        CoOwnershipRequest,
+        id=_ids(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        requester_id=st.sampled_from(USERS),
+        owner_id=st.none() | st.sampled_from(USERS),
+        note=st.none() | _TEXT,
+        status=st.sampled_from(list(RequestStatus)),
+        created_at=_times(),
+        decided_by=st.none() | st.sampled_from(USERS),
+        decided_at=st.none() | _times(),
+        decision_note=st.none() | _TEXT,
+    ),
     PRODUCTS.name: lambda: st.builds(
         Product,
         id=_ids(),

@@ -42,9 +42,10 @@ from crmkit.domain.converter import converter, custom_from_plain, custom_to_plai
 from crmkit.domain.customer import Customer, check_customer_rules
 from crmkit.domain.errors import FieldErrors, NotFound, PermissionDenied, WorkflowError
 from crmkit.domain.sharing import RequestStatus
-from crmkit.storage.ports import EVERYTHING, CustomerQuery, Deleted, RequestQuery
+from crmkit.storage.ports import EVERYTHING, CustomerQuery, Deleted
 from crmkit.workflows.context import Permission
 from crmkit.workflows.session import new_id
+from crmkit.workflows.sharing import request_query, requests
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -300,9 +301,9 @@ class _PendingRequests:
     ) -> list[Moved]:
         moved: list[Moved] = []
         for loser in loser_ids:
-            query = RequestQuery(status=RequestStatus.PENDING, customer_id=loser)
+            query = request_query(status=RequestStatus.PENDING, customer_id=loser)
             for req in _all_pages(
-                lambda a, q=query: s._uow.co_ownership.list(q, after=a, limit=500)
+                lambda a, q=query: requests(s).list(q, EVERYTHING, after=a, limit=500)
             ):
                 moved.append(
                     Moved(
@@ -310,7 +311,7 @@ class _PendingRequests:
                     )
                 )
                 if not dry_run:
-                    s._uow.co_ownership.update(
+                    requests(s).update(
                         attrs.evolve(req, customer_id=winner_id, version=req.version + 1),
                         expected_version=req.version,
                     )
@@ -318,9 +319,9 @@ class _PendingRequests:
 
     def undo(self, s: Session, moved: Sequence[Moved]) -> None:
         for m in moved:
-            req = s._uow.co_ownership.get(m.entity_id)
+            req = requests(s).get(m.entity_id)
             if req is not None and req.customer_id == m.after:
-                s._uow.co_ownership.update(
+                requests(s).update(
                     attrs.evolve(req, customer_id=m.before, version=req.version + 1),
                     expected_version=req.version,
                 )

@@ -19,7 +19,9 @@ from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.errors import NotFound, PermissionDenied, WorkflowError
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.user import Role
-from crmkit.storage.ports import Page, RequestQuery
+from crmkit.storage.catalog import CO_OWNERSHIP_REQUESTS
+from crmkit.storage.ports import EVERYTHING, EntityQuery, Page, Repository
+from crmkit.storage.spec import Filter, Op
 from crmkit.workflows._common import page_limit
 from crmkit.workflows.context import PERMISSION_LABELS_ZH, Permission
 from crmkit.workflows.session import new_id
@@ -28,6 +30,27 @@ if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
 ENTITY = "co_ownership_request"
+
+
+def requests(s: Session) -> Repository[CoOwnershipRequest]:
+    """The requests, on the kernel's generic repository."""
+    return s._uow.repo(CO_OWNERSHIP_REQUESTS)
+
+
+def request_query(
+    *,
+    status: RequestStatus | None = None,
+    customer_id: str | None = None,
+    requester_id: str | None = None,
+    owner_ids: frozenset[str] | None = None,
+) -> EntityQuery:
+    """Requests matching every given condition (``owner_ids``: about customers these users
+    owned when asked)."""
+    given = {"status": status, "customer_id": customer_id, "requester_id": requester_id}
+    filters = [Filter(name, Op.EQ, value) for name, value in given.items() if value is not None]
+    if owner_ids is not None:
+        filters.append(Filter("owner_id", Op.IN, tuple(sorted(owner_ids))))
+    return EntityQuery(filters=tuple(filters))
 
 
 def request(s: Session, customer_id: str, note: str | None) -> CoOwnershipRequest:
@@ -48,8 +71,9 @@ def request(s: Session, customer_id: str, note: str | None) -> CoOwnershipReques
             reason="you already work this customer",
             reason_zh="你已是该客户的负责人或共享负责人",
         )
-    pending = s._uow.co_ownership.list(
-        RequestQuery(status=RequestStatus.PENDING, customer_id=customer_id, requester_id=me),
+    pending = requests(s).list(
+        request_query(status=RequestStatus.PENDING, customer_id=customer_id, requester_id=me),
+        EVERYTHING,
         after=None,
         limit=1,
     )
@@ -64,7 +88,7 @@ def request(s: Session, customer_id: str, note: str | None) -> CoOwnershipReques
         note=(note or "").strip() or None,
         created_at=now,
     )
-    s._uow.co_ownership.add(req)
+    requests(s).add(req)
     s.record(ENTITY, req.id, AuditAction.CREATE, snapshot(req), at=now)
     s.publish(
         ev.CoOwnershipRequested(
@@ -90,7 +114,7 @@ def may_decide(s: Session, req: CoOwnershipRequest) -> bool:
 
 
 def _load(s: Session, request_id: str) -> CoOwnershipRequest:
-    req = s._uow.co_ownership.get(request_id)
+    req = requests(s).get(request_id)
     if req is None:
         raise NotFound(ENTITY, request_id)
     return req
@@ -111,7 +135,7 @@ def decide(
         )
     now = s.now()
     decided = req.decide(status, by=s.actor.id, at=now, note=(note or "").strip() or None)
-    s._uow.co_ownership.update(decided, expected_version=req.version)
+    requests(s).update(decided, expected_version=req.version)
     s.record(ENTITY, req.id, AuditAction.UPDATE, diff(req, decided), at=now)
     if status is RequestStatus.GRANTED:
         customer = s._uow.customers.get(req.customer_id)
@@ -161,16 +185,16 @@ def listing(
     limit = page_limit(limit, s.runtime.settings.max_page_size)
     actor = s.actor
     if actor.is_system or actor.role is Role.ADMIN:
-        query = RequestQuery(status=wanted, customer_id=customer_id)
+        query = request_query(status=wanted, customer_id=customer_id)
     elif actor.can(Permission.SHARING_DECIDE) and actor.scope.owner_ids is not None:
         # A manager: requests about their team's customers (their own requests included
         # when they asked about someone's customer inside the team is rare; list theirs via
         # ``mine`` below if needed).
         team = frozenset(actor.scope.owner_ids - {actor.id})
-        query = RequestQuery(status=wanted, customer_id=customer_id, owner_ids=team)
+        query = request_query(status=wanted, customer_id=customer_id, owner_ids=team)
     else:
-        query = RequestQuery(status=wanted, customer_id=customer_id, requester_id=actor.id)
-    return s._uow.co_ownership.list(query, after=after, limit=limit)
+        query = request_query(status=wanted, customer_id=customer_id, requester_id=actor.id)
+    return requests(s).list(query, EVERYTHING, after=after, limit=limit)
 
 
 def mine(
@@ -179,6 +203,6 @@ def mine(
     s.require(Permission.CUSTOMER_READ)
     wanted = RequestStatus(status) if status is not None else None
     limit = page_limit(limit, s.runtime.settings.max_page_size)
-    return s._uow.co_ownership.list(
-        RequestQuery(status=wanted, requester_id=s.actor.id), after=after, limit=limit
+    return requests(s).list(
+        request_query(status=wanted, requester_id=s.actor.id), EVERYTHING, after=after, limit=limit
     )

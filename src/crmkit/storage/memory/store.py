@@ -23,13 +23,11 @@ from crmkit.storage.memory.queues import (
     QueueOverlay,
     QueueTables,
 )
-from crmkit.storage.memory.sharing import _MemoryRequests
 from crmkit.storage.memory.tables import _MISSING, _Overlay, _Tables
 from crmkit.storage.memory.users import _MemoryUsers
 from crmkit.storage.ports import (
     AuditRepository,
     ContactRepository,
-    CoOwnershipRepository,
     CustomerRepository,
     DedupRepository,
     ImportRepository,
@@ -78,9 +76,8 @@ class MemoryUnitOfWork:
         self._contacts = _Overlay(t.contacts, t.contact_seq)
         self._users = _Overlay(t.users, t.user_seq)
         self._credentials: dict[str, Credentials] = {}
-        self._requests = _Overlay(t.requests, t.request_seq)
         self._jobs = _Overlay(t.jobs, t.job_seq)
-        self._overlays = (self._customers, self._contacts, self._users, self._requests, self._jobs)
+        self._overlays = (self._customers, self._contacts, self._users, self._jobs)
         self._job_rows: dict[tuple[str, int], RowResult] = {}
         self._audit: list[AuditEntry] = []
         self._dedup = _DedupOverlay()
@@ -89,7 +86,6 @@ class MemoryUnitOfWork:
         self.users: UserRepository = _MemoryUsers(self)
         self.audit: AuditRepository = _MemoryAudit(self)
         self.dedup: DedupRepository = _MemoryDedup(self)
-        self.co_ownership: CoOwnershipRepository = _MemoryRequests(self, self._requests)
         self.imports: ImportRepository = _MemoryImports(self, self._jobs)
         self._queues = QueueOverlay(store._queues, store._lock, store._key_released)
         self.events: EventRepository = MemoryEvents(self._queues)

@@ -14,7 +14,6 @@ from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.imports import ImportJob, RowResult
-from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.user import Credentials, User
 from crmkit.storage.ports import Decision, Deleted, IndexEntry, Page, StoredPair
 
@@ -35,8 +34,6 @@ class _Tables:
     user_seq: dict[str, int] = attrs.Factory(dict)
     credentials: dict[str, Credentials] = attrs.Factory(dict)
     audit: list[AuditEntry] = attrs.Factory(list)
-    requests: dict[str, CoOwnershipRequest] = attrs.Factory(dict)
-    request_seq: dict[str, int] = attrs.Factory(dict)
     jobs: dict[str, ImportJob] = attrs.Factory(dict)
     job_seq: dict[str, int] = attrs.Factory(dict)
     job_rows: dict[tuple[str, int], RowResult] = attrs.Factory(dict)

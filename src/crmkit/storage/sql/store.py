@@ -19,7 +19,6 @@ from crmkit.domain.contact import Contact
 from crmkit.storage.ports import (
     AuditRepository,
     ContactRepository,
-    CoOwnershipRepository,
     CustomerRepository,
     DedupRepository,
     ImportRepository,
@@ -40,7 +39,6 @@ from crmkit.storage.sql.entities import SqlNumbers, SqlRepository
 from crmkit.storage.sql.imports import SqlImports
 from crmkit.storage.sql.migrate import upgrade_to_head
 from crmkit.storage.sql.queues import SqlEvents, SqlJobs, SqlOutbox  # their tables too
-from crmkit.storage.sql.sharing import SqlRequests
 from crmkit.storage.sql.tables import contacts, customers
 from crmkit.storage.sql.users import SqlUsers
 from crmkit.storage.textsearch import search_document
@@ -177,7 +175,6 @@ class SqlUnitOfWork:
         self.users: UserRepository = SqlUsers(self)
         self.audit: AuditRepository = SqlAudit(self)
         self.dedup: DedupRepository = SqlDedup(self)
-        self.co_ownership: CoOwnershipRepository = SqlRequests(self)
         self.imports: ImportRepository = SqlImports(self)
         self.events: EventRepository = SqlEvents(self)
         self.outbox: OutboxRepository = SqlOutbox(self)

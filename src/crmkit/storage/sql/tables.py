@@ -355,35 +355,6 @@ dedup_decisions = Table(
 )
 Index("ix_dedup_decisions_right", dedup_decisions.c.kind, dedup_decisions.c.right_id)
 
-co_ownership_requests = Table(
-    "co_ownership_requests",
-    metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("customer_id", String(36), nullable=False),
-    Column("requester_id", String(36), nullable=False),
-    Column("owner_id", String(36)),
-    Column("note", Text),
-    Column("status", String(16), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("decided_by", String(36)),
-    Column("decided_at", UTCDateTime),
-    Column("decision_note", Text),
-    Column("version", Integer, nullable=False),
-)
-Index(
-    "ix_co_ownership_requests_status", co_ownership_requests.c.status, co_ownership_requests.c.seq
-)
-Index("ix_co_ownership_requests_customer", co_ownership_requests.c.customer_id)
-Index(
-    "ix_co_ownership_requests_requester",
-    co_ownership_requests.c.requester_id,
-    co_ownership_requests.c.seq,
-)
-Index(
-    "ix_co_ownership_requests_owner", co_ownership_requests.c.owner_id, co_ownership_requests.c.seq
-)
-
 import_jobs = Table(
     "import_jobs",
     metadata,

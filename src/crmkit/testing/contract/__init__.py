@@ -15,9 +15,12 @@ built repository by repository: :class:`CustomerRepositoryContract`,
 :class:`CustomerListContract`, :class:`CustomerSearchContract`,
 :class:`ContactRepositoryContract`, :class:`UserRepositoryContract`,
 :class:`AuditRepositoryContract`, :class:`DedupRepositoryContract` (the duplicate index and
-its key locks), :class:`CoOwnershipRepositoryContract`, :class:`ImportRepositoryContract` and
+its key locks), :class:`ImportRepositoryContract` and
 :class:`CustomerStateMachineContract` (the hypothesis state machine of
 :mod:`crmkit.testing.statemachine`).
+
+Co-ownership requests, products and every later entity are kernel entities: the generic
+:class:`EntityRepositoryContract` covers them.
 
 Semantics the ports leave implicit, stated here and tested below:
 
@@ -41,7 +44,7 @@ Class attributes tune the cost per backend: ``state_machine_examples`` and
 ``state_machine_steps`` (the state machine), ``property_examples`` (other property tests).
 
 The package holds one module per port (``customers``, ``contacts``, ``users``, ``audit``,
-``dedup``, ``sharing``, ``imports``, ``statemachine``; ``store`` joins them) and the suites
+``dedup``, ``imports``, ``statemachine``; ``store`` joins them) and the suites
 beside the storage contract, re-exported here: :class:`EntityRepositoryContract`
 (``uow.repo(spec)`` for every entity spec, :mod:`crmkit.testing.contract.entities`),
 :class:`QueueContract` (events, outbox and jobs, :mod:`crmkit.testing.contract.queues`) and
@@ -68,14 +71,12 @@ from crmkit.testing.contract.queues import (
     OutboxRepositoryContract,
     QueueContract,
 )
-from crmkit.testing.contract.sharing import CoOwnershipRepositoryContract
 from crmkit.testing.contract.statemachine import CustomerStateMachineContract
 from crmkit.testing.contract.store import StoreContract
 from crmkit.testing.contract.users import UserRepositoryContract
 
 __all__ = [
     "AuditRepositoryContract",
-    "CoOwnershipRepositoryContract",
     "ContactRepositoryContract",
     "CustomerListContract",
     "CustomerRepositoryContract",

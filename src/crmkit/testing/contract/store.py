@@ -11,7 +11,6 @@ from crmkit.testing.contract.customers import (
 )
 from crmkit.testing.contract.dedup import DedupRepositoryContract
 from crmkit.testing.contract.imports import ImportRepositoryContract
-from crmkit.testing.contract.sharing import CoOwnershipRepositoryContract
 from crmkit.testing.contract.statemachine import CustomerStateMachineContract
 from crmkit.testing.contract.users import UserRepositoryContract
 
@@ -24,7 +23,6 @@ class StoreContract(
     UserRepositoryContract,
     AuditRepositoryContract,
     DedupRepositoryContract,
-    CoOwnershipRepositoryContract,
     ImportRepositoryContract,
     CustomerStateMachineContract,
 ):
