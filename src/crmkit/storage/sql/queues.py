@@ -24,6 +24,7 @@ its parameters' values here, could).
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ from crmkit.storage.queues import (
     StoredEvent,
 )
 from crmkit.storage.sql.common import id_chunks, insert_many, one_of, page
+from crmkit.storage.sql.rows import flat_row, from_flat_row
 from crmkit.storage.sql.tables import JSONType, SeqType, UTCDateTime, metadata
 
 if TYPE_CHECKING:
@@ -201,37 +203,12 @@ def _claim_stmt(
 
 
 # -- events ------------------------------------------------------------------------------------
-def _event_row(e: StoredEvent) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "type": e.type,
-        "payload": dict(e.payload),
-        "actor_id": e.actor_id,
-        "at": e.at,
-        "published_at": e.published_at,
-        "lease_until": e.lease_until,
-    }
-
-
-def _event(m: Any) -> StoredEvent:
-    return StoredEvent(
-        id=m["id"],
-        type=m["type"],
-        payload=m["payload"],
-        actor_id=m["actor_id"],
-        at=m["at"],
-        published_at=m["published_at"],
-        lease_until=m["lease_until"],
-        seq=m["seq"],
-    )
-
-
 class SqlEvents:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
 
     def append_many(self, batch: Sequence[StoredEvent]) -> None:
-        insert_many(self._uow.conn, events, [_event_row(e) for e in batch])
+        insert_many(self._uow.conn, events, [flat_row(e, skip=("seq",)) for e in batch])
 
     def claim_unpublished(
         self,
@@ -256,7 +233,7 @@ class SqlEvents:
             limit,
             {"lease_until": lease_until},
         )
-        claimed = [_event(r._mapping) for r in self._uow.conn.execute(stmt)]
+        claimed = [from_flat_row(StoredEvent, r._mapping) for r in self._uow.conn.execute(stmt)]
         return sorted(claimed, key=lambda e: e.seq)
 
     def mark_published(self, ids: Sequence[str], at: datetime) -> None:
@@ -274,50 +251,18 @@ class SqlEvents:
         stmt = select(events)
         if unpublished:
             stmt = stmt.where(_cond(_UNPUBLISHED))
-        return page(self._uow.conn, stmt, events.c.seq, after, limit, False, _event)
+        return page(
+            self._uow.conn,
+            stmt,
+            events.c.seq,
+            after,
+            limit,
+            False,
+            functools.partial(from_flat_row, StoredEvent),
+        )
 
 
 # -- outbox ------------------------------------------------------------------------------------
-def _message_row(m: OutboxMessage) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "key": m.key,
-        "channel": m.channel,
-        "recipient": m.recipient,
-        "payload": dict(m.payload),
-        "status": m.status.value,
-        "attempts": m.attempts,
-        "checks": m.checks,
-        "created_at": m.created_at,
-        "due_at": m.due_at,
-        "claimed_by": m.claimed_by,
-        "lease_until": m.lease_until,
-        "sent_at": m.sent_at,
-        "reference": m.reference,
-        "last_error": m.last_error,
-    }
-
-
-def _message(m: Any) -> OutboxMessage:
-    return OutboxMessage(
-        id=m["id"],
-        key=m["key"],
-        channel=m["channel"],
-        recipient=m["recipient"],
-        payload=m["payload"],
-        status=OutboxStatus(m["status"]),
-        attempts=m["attempts"],
-        checks=m["checks"],
-        created_at=m["created_at"],
-        due_at=m["due_at"],
-        claimed_by=m["claimed_by"],
-        lease_until=m["lease_until"],
-        sent_at=m["sent_at"],
-        reference=m["reference"],
-        last_error=m["last_error"],
-    )
-
-
 # What a settle or a decision may change (never the key, recipient or payload).
 _MESSAGE_STATE: tuple[str, ...] = (
     *("status", "attempts", "checks", "due_at", "claimed_by", "lease_until"),
@@ -330,15 +275,15 @@ class SqlOutbox:
         self._uow = uow
 
     def add_many(self, messages: Sequence[OutboxMessage]) -> None:
-        _insert_new(self._uow, outbox, [_message_row(m) for m in messages])
+        _insert_new(self._uow, outbox, [flat_row(m) for m in messages])
 
     def get(self, id: str) -> OutboxMessage | None:
         row = self._uow.conn.execute(select(outbox).where(outbox.c.id == id)).first()
-        return None if row is None else _message(row._mapping)
+        return None if row is None else from_flat_row(OutboxMessage, row._mapping)
 
     def get_by_key(self, key: str) -> OutboxMessage | None:
         row = self._uow.conn.execute(select(outbox).where(outbox.c.key == key)).first()
-        return None if row is None else _message(row._mapping)
+        return None if row is None else from_flat_row(OutboxMessage, row._mapping)
 
     def expire_claims(self, *, now: datetime, note: str) -> int:
         result = self._uow.conn.execute(
@@ -391,11 +336,11 @@ class SqlOutbox:
                 "attempts": attempts,
             },
         )
-        claimed = [_message(r._mapping) for r in self._uow.conn.execute(stmt)]
+        claimed = [from_flat_row(OutboxMessage, r._mapping) for r in self._uow.conn.execute(stmt)]
         return sorted(claimed, key=lambda m: (m.due_at or now, m.key))
 
     def _store_where(self, message: OutboxMessage, *conditions: Any) -> bool:
-        row = _message_row(message)
+        row = flat_row(message)
         result = self._uow.conn.execute(
             update(outbox)
             .where(outbox.c.id == message.id, *conditions)
@@ -416,7 +361,15 @@ class SqlOutbox:
         stmt = select(outbox)
         if status is not None:
             stmt = stmt.where(outbox.c.status == status.value)
-        return page(self._uow.conn, stmt, outbox.c.seq, after, limit, False, _message)
+        return page(
+            self._uow.conn,
+            stmt,
+            outbox.c.seq,
+            after,
+            limit,
+            False,
+            functools.partial(from_flat_row, OutboxMessage),
+        )
 
     def count(self, status: OutboxStatus | None = None) -> int:
         stmt = select(func.count()).select_from(outbox)
@@ -426,40 +379,6 @@ class SqlOutbox:
 
 
 # -- jobs --------------------------------------------------------------------------------------
-def _job_row(j: Job) -> dict[str, Any]:
-    return {
-        "id": j.id,
-        "kind": j.kind,
-        "key": j.key,
-        "due_at": j.due_at,
-        "payload": dict(j.payload),
-        "status": j.status.value,
-        "attempts": j.attempts,
-        "created_at": j.created_at,
-        "claimed_by": j.claimed_by,
-        "lease_until": j.lease_until,
-        "last_error": j.last_error,
-        "done_at": j.done_at,
-    }
-
-
-def _job(m: Any) -> Job:
-    return Job(
-        id=m["id"],
-        kind=m["kind"],
-        key=m["key"],
-        due_at=m["due_at"],
-        payload=m["payload"],
-        status=JobStatus(m["status"]),
-        attempts=m["attempts"],
-        created_at=m["created_at"],
-        claimed_by=m["claimed_by"],
-        lease_until=m["lease_until"],
-        last_error=m["last_error"],
-        done_at=m["done_at"],
-    )
-
-
 _JOB_STATE = ("status", "attempts", "due_at", "claimed_by", "lease_until", "last_error", "done_at")
 
 
@@ -468,15 +387,15 @@ class SqlJobs:
         self._uow = uow
 
     def add_many(self, batch: Sequence[Job]) -> None:
-        _insert_new(self._uow, jobs, [_job_row(j) for j in batch])
+        _insert_new(self._uow, jobs, [flat_row(j) for j in batch])
 
     def get(self, id: str) -> Job | None:
         row = self._uow.conn.execute(select(jobs).where(jobs.c.id == id)).first()
-        return None if row is None else _job(row._mapping)
+        return None if row is None else from_flat_row(Job, row._mapping)
 
     def get_by_key(self, key: str) -> Job | None:
         row = self._uow.conn.execute(select(jobs).where(jobs.c.key == key)).first()
-        return None if row is None else _job(row._mapping)
+        return None if row is None else from_flat_row(Job, row._mapping)
 
     def cancel(self, key: str) -> bool:
         result = self._uow.conn.execute(
@@ -531,11 +450,11 @@ class SqlJobs:
                 "attempts": jobs.c.attempts + 1,
             },
         )
-        claimed = [_job(r._mapping) for r in self._uow.conn.execute(stmt)]
+        claimed = [from_flat_row(Job, r._mapping) for r in self._uow.conn.execute(stmt)]
         return sorted(claimed, key=lambda j: (j.due_at, j.key))
 
     def settle(self, job: Job, *, claimed_by: str) -> bool:
-        row = _job_row(job)
+        row = flat_row(job)
         result = self._uow.conn.execute(
             update(jobs)
             .where(
@@ -551,7 +470,15 @@ class SqlJobs:
         stmt = select(jobs)
         if status is not None:
             stmt = stmt.where(jobs.c.status == status.value)
-        return page(self._uow.conn, stmt, jobs.c.seq, after, limit, False, _job)
+        return page(
+            self._uow.conn,
+            stmt,
+            jobs.c.seq,
+            after,
+            limit,
+            False,
+            functools.partial(from_flat_row, Job),
+        )
 
     def count(self, status: JobStatus | None = None) -> int:
         stmt = select(func.count()).select_from(jobs)

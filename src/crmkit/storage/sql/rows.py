@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import json
+import typing
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+import attrs
 
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.common import Gender
@@ -24,7 +28,10 @@ from crmkit.domain.regions import Region
 from crmkit.domain.user import Credentials, Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Summary
+from crmkit.storage.spec import plain_type
 from crmkit.storage.textsearch import normalize_query
+
+T = TypeVar("T")
 
 
 def _phone(v: str | None) -> Phone | None:
@@ -322,3 +329,45 @@ def audit_from_row(r: Mapping[Any, Any]) -> AuditEntry:
         changes={k: (v[0], v[1]) for k, v in r["changes"].items()},
         note=r["note"],
     )
+
+
+# -- records stored column for column (the queues' events, messages and jobs) ---------------
+_FIELDS: dict[type, tuple[tuple[str, type[enum.Enum] | None], ...]] = {}
+
+
+def _enum_fields(cls: type) -> tuple[tuple[str, type[enum.Enum] | None], ...]:
+    """Each field's name, and its enum type if it holds one (worked out once per class)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        kinds = [(f.name, plain_type(hints[f.name])) for f in attrs.fields(cls)]
+        found = _FIELDS[cls] = tuple(
+            (name, kind if issubclass(kind, enum.Enum) else None) for name, kind in kinds
+        )
+    return found
+
+
+def flat_row(obj: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An attrs record whose fields are its table's columns, as the row to write: enums by
+    value, mappings as plain dicts (JSON columns), the rest as it is."""
+    out: dict[str, Any] = {}
+    for name, _ in _enum_fields(type(obj)):
+        if name in skip:
+            continue
+        value = getattr(obj, name)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        out[name] = value
+    return out
+
+
+def from_flat_row(cls: type[T], row: Mapping[Any, Any]) -> T:
+    """Inverse of :func:`flat_row` (columns the row lacks keep their defaults)."""
+    values: dict[str, Any] = {}
+    for name, kind in _enum_fields(cls):
+        if name in row:
+            value = row[name]
+            values[name] = kind(value) if kind is not None and value is not None else value
+    return cls(**values)
