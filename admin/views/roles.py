@@ -2,14 +2,14 @@
 how many users have it. Read-only: roles are fixed in crmkit, a user's role is set on the
 user screen.
 
-The table is crmkit's own (``crmkit.workflows.context``: ``ROLE_PERMISSIONS`` and
-``SCOPED_ROLES``, the rules ``Session`` enforces), so this page cannot drift from them.
+The table is the CRM's own permission registry (``crm.permissions``, with its labels in
+crmkit's message catalogue) and ``crmkit.SCOPED_ROLES``, the rules sessions enforce, so this
+page cannot drift from them, and permissions an application defines or grants show too.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import attrs
 from flask import url_for
@@ -20,24 +20,7 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.base import ServiceModelView
-from admin.i18n import enum_label
-from crmkit.workflows.context import ROLE_PERMISSIONS, SCOPED_ROLES, Permission
-
-# The English labels of crmkit's permissions (crmkit has the Chinese ones); a permission
-# added to crmkit without a label here shows its code.
-PERMISSION_LABELS: dict[Permission, Any] = {
-    Permission.CUSTOMER_READ: _l("View customers"),
-    Permission.CUSTOMER_CREATE: _l("Create customers"),
-    Permission.CUSTOMER_WRITE: _l("Edit customers"),
-    Permission.CUSTOMER_ASSIGN: _l("Assign customers to salespeople"),
-    Permission.CUSTOMER_PURGE: _l("Purge the recycle bin"),
-    Permission.USER_MANAGE: _l("Manage users"),
-    Permission.AUDIT_READ_ALL: _l("Read the whole operation log"),
-    Permission.DEDUP_REVIEW: _l("Review and merge duplicates"),
-    Permission.DEDUP_REBUILD: _l("Rebuild the duplicate index"),
-    Permission.SHARING_DECIDE: _l("Decide co-ownership requests"),
-    Permission.IMPORT_REVERT: _l("Revert imports"),
-}
+from admin.i18n import current_lang, enum_label
 
 
 @attrs.frozen
@@ -50,14 +33,9 @@ class RoleRow:
     users_url: str | None
 
 
-def permission_label(p: Permission) -> str:
-    label = PERMISSION_LABELS.get(p)
-    return str(label) if label is not None else p.value
-
-
 def scope_label(role: crmkit.Role) -> str:
     """Whose customers the role sees (crmkit's data scope)."""
-    if role in SCOPED_ROLES:
+    if role in crmkit.SCOPED_ROLES:
         return str(_l("Own customers, co-owned ones, and their team's (subordinates')"))
     return str(_l("All customers"))
 
@@ -84,14 +62,15 @@ class RolesView(BaseView):
     def index(self) -> ResponseReturnValue:
         with context.work() as s:
             counts = users_per_role(s)
-        order = list(Permission)
+        registry = context.crm().permissions
+        order = list(registry)
+        lang = current_lang()
         roles = [
             RoleRow(
                 role=role.value,
                 label=enum_label(role),
                 permissions=tuple(
-                    permission_label(p)
-                    for p in sorted(ROLE_PERMISSIONS.get(role, frozenset()), key=order.index)
+                    p.label(lang) for p in order if p.code in registry.granted(role)
                 ),
                 scope=scope_label(role),
                 users=counts.get(role.value, 0),

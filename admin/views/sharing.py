@@ -24,7 +24,6 @@ from admin.auth import safe_next
 from admin.base import user_name, user_names
 from admin.i18n import local_time
 from admin.views.customers import customer_names
-from crmkit.workflows.context import ROLE_PERMISSIONS, Permission
 
 STATUS_LABELS: dict[str, Any] = {
     "pending": _l("Pending"),
@@ -57,8 +56,7 @@ class RequestRow:
 
 def may_decide() -> bool:
     """Whether the user's role decides requests (admins; managers for their team)."""
-    user = context.current_user()
-    return Permission.SHARING_DECIDE in ROLE_PERMISSIONS.get(user.role, frozenset())
+    return context.can(crmkit.Permission.SHARING_DECIDE)
 
 
 class SharingView(BaseView):

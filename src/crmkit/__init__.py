@@ -61,7 +61,14 @@ from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Page
 from crmkit.storage.queues import Job
 from crmkit.storage.spec import EntitySpec, ScopeRule
-from crmkit.workflows.context import SYSTEM, Actor, Capability, Permission, Permissions
+from crmkit.workflows.context import (
+    SCOPED_ROLES,
+    SYSTEM,
+    Actor,
+    Capability,
+    Permission,
+    Permissions,
+)
 from crmkit.workflows.dedup.config import DedupConfig
 from crmkit.workflows.dedup.scan import ClusterMember, DuplicateCluster
 from crmkit.workflows.dispatch import DispatchReport
@@ -85,6 +92,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CRM",
+    "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
     "Actor",

@@ -272,7 +272,19 @@ def test_the_admin_sees_each_roles_permissions_scope_and_users(as_admin: Browser
     assert "下属" in sales and '<td class="role-users">' in sales
     assert ">2<" in sales.split('class="role-users"')[1]  # 张三 and 李小明
     manager = page[page.index('id="role-manager"') : page.index('id="role-sales"')]
-    assert "审批共有申请" in manager
+    assert "审批共享客户申请" in manager  # the label in crmkit's permission registry
     finance = page[page.index('id="role-finance"') : page.index('id="role-service"')]
     assert "全部客户" in finance and "查看客户" in finance and "新建客户" not in finance
     assert 'href="/roles/"' in as_admin.text("/")
+
+
+def test_the_roles_screen_lists_what_the_crms_registry_grants(
+    as_admin: Browser, crm: crmkit.CRM
+) -> None:
+    crm.permissions.define("visit.read", label_zh="查看拜访计划", roles=[crmkit.Role.SALES])
+    crm.permissions.revoke(crmkit.Role.FINANCE, "customer.read")
+    page = as_admin.text("/roles/")
+    sales = page[page.index('id="role-sales"') : page.index('id="role-finance"')]
+    finance = page[page.index('id="role-finance"') : page.index('id="role-service"')]
+    assert "查看拜访计划" in sales
+    assert "查看客户" not in finance

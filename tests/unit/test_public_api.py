@@ -12,6 +12,7 @@ import crmkit.testing.clocks
 # RUF022 (isort-style: CONSTANTS, then Classes, then functions), which ``__all__`` keeps.
 PUBLIC_NAMES = [
     "CRM",
+    "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
     "Actor",
