@@ -76,9 +76,10 @@ class ImportView(BaseView):
         path = _scratch() / f"import-{token}{suffix}"
         file.save(path)
         try:
-            headers = _headers(path)
             with context.work() as s:
+                read, _mapping = s.imports.inspect(path)
                 proposal = s.imports.preview(path)
+            headers = [str(h) if h is not None else "" for h in read]
         except crmkit.CRMError as exc:
             path.unlink(missing_ok=True)
             if isinstance(exc, crmkit.TableError):
@@ -326,8 +327,6 @@ def _job_view(job: crmkit.ImportJob, names: dict[str, str]) -> dict[str, Any]:
 
 def _send_rows(rows: list[tuple[Any, ...]], fmt: str, name: str) -> ResponseReturnValue:
     """Report rows as a CSV or XLSX download with headers in the interface language."""
-    from crmkit.adapters.tabular import write_table
-
     zh = current_lang() == "zh"
     headers = (
         ["行号", "结果", "客户", "重复于", "问题"]
@@ -335,7 +334,7 @@ def _send_rows(rows: list[tuple[Any, ...]], fmt: str, name: str) -> ResponseRetu
         else ["row", "outcome", "customer", "duplicate of", "problems"]
     )
     buffer = io.BytesIO()
-    write_table(headers, [list(r) for r in rows], buffer, format=fmt)  # type: ignore[arg-type]
+    crmkit.write_table(headers, [list(r) for r in rows], buffer, format=fmt)  # type: ignore[arg-type]
     buffer.seek(0)
     return send_file(
         buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=f"{name}.{fmt}"
@@ -355,14 +354,6 @@ def _report_rows(report: Any) -> list[tuple[int, str, str, str, str]]:
         )
         for r in report.results
     ]
-
-
-def _headers(path: Path) -> list[str]:
-    """The sheet's header row, read by crmkit's tabular adapter (any common encoding)."""
-    from crmkit.adapters.tabular import read_table
-
-    table = read_table(path)
-    return [str(h) if h is not None else "" for h in table.headers]
 
 
 def _jobs() -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@
 
 from crmkit._crm import CRM, open
 from crmkit.adapters.sqlite_backup import BackupError
-from crmkit.adapters.tabular import TableError
+from crmkit.adapters.tabular import TableError, write_table
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.custom_fields import CustomField, CustomFieldSchema, CustomFieldType
@@ -176,4 +176,5 @@ __all__ = [
     "language",
     "open",
     "set_language",
+    "write_table",
 ]

@@ -96,6 +96,7 @@ PUBLIC_NAMES = [
     "language",
     "open",
     "set_language",
+    "write_table",
 ]
 
 
