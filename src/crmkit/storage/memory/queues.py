@@ -10,6 +10,7 @@ the same row, and a settle that finds its claim gone says so instead of overwrit
 from __future__ import annotations
 
 import builtins
+import enum
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
@@ -237,6 +238,11 @@ class MemoryEvents:
 
 
 # -- outbox and jobs: shared row handling -------------------------------------------------------
+def _status(row: Any) -> enum.Enum:
+    status: enum.Enum = row.status
+    return status
+
+
 class _Queue(Generic[R]):
     table = ""
 
@@ -254,9 +260,9 @@ class _Queue(Generic[R]):
         row = pending.rows.get(id, committed.rows.get(id))
         return None if row is _GONE else row
 
-    def _all(self, o: QueueOverlay) -> list[tuple[int, R]]:
+    def _all(self, o: QueueOverlay) -> builtins.list[tuple[int, R]]:
         committed, pending = self._parts(o)
-        out: list[tuple[int, R]] = []
+        out: builtins.list[tuple[int, R]] = []
         for id, row in committed.rows.items():
             current = pending.rows.get(id, row)
             if current is not _GONE:
@@ -290,6 +296,17 @@ class _Queue(Generic[R]):
         with o.lock:
             return next((r for _, r in self._all(o) if r.key == key), None)
 
+    def list(self, *, status: enum.Enum | None = None, after: str | None, limit: int) -> Page[R]:
+        o = self._overlay()
+        with o.lock:
+            rows = [r for r in self._all(o) if status is None or _status(r[1]) is status]
+        return _page(rows, after, limit)
+
+    def count(self, status: enum.Enum | None = None) -> int:
+        o = self._overlay()
+        with o.lock:
+            return sum(1 for _, r in self._all(o) if status is None or _status(r) is status)
+
     def _claim(
         self,
         o: QueueOverlay,
@@ -297,7 +314,7 @@ class _Queue(Generic[R]):
         due: Callable[[R], datetime],
         limit: int,
         change: Callable[[R], R],
-    ) -> list[R]:
+    ) -> builtins.list[R]:
         committed, pending = self._parts(o)
         with o.lock:
             # Committed rows only: a row this unit of work added is not claimable before
@@ -403,19 +420,6 @@ class MemoryOutbox(_Queue[OutboxMessage]):
     def decide(self, message: OutboxMessage, *, expected: OutboxStatus) -> bool:
         return self._settle(message, lambda c: c.status is expected)
 
-    def list(
-        self, *, status: OutboxStatus | None = None, after: str | None, limit: int
-    ) -> Page[OutboxMessage]:
-        o = self._overlay()
-        with o.lock:
-            rows = [r for r in self._all(o) if status is None or r[1].status is status]
-        return _page(rows, after, limit)
-
-    def count(self, status: OutboxStatus | None = None) -> int:
-        o = self._overlay()
-        with o.lock:
-            return sum(1 for _, m in self._all(o) if status is None or m.status is status)
-
 
 class MemoryJobs(_Queue[Job]):
     table = "jobs"
@@ -484,14 +488,3 @@ class MemoryJobs(_Queue[Job]):
         return self._settle(
             job, lambda c: c.status is JobStatus.RUNNING and c.claimed_by == claimed_by
         )
-
-    def list(self, *, status: JobStatus | None = None, after: str | None, limit: int) -> Page[Job]:
-        o = self._overlay()
-        with o.lock:
-            rows = [r for r in self._all(o) if status is None or r[1].status is status]
-        return _page(rows, after, limit)
-
-    def count(self, status: JobStatus | None = None) -> int:
-        o = self._overlay()
-        with o.lock:
-            return sum(1 for _, j in self._all(o) if status is None or j.status is status)

@@ -24,10 +24,11 @@ its parameters' values here, could).
 from __future__ import annotations
 
 import builtins
+import enum
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -64,6 +65,8 @@ if TYPE_CHECKING:
 
 # Status conditions of the partial indexes, written once: a query must state the same
 # condition, as literal SQL, for SQLite to use the index (module docstring).
+R = TypeVar("R")
+
 _UNPUBLISHED = "published_at IS NULL"
 _OUTBOX_PENDING = "status = 'pending'"
 _OUTBOX_UNKNOWN = "status = 'unknown'"
@@ -262,6 +265,57 @@ class SqlEvents:
         )
 
 
+# -- what the outbox and the jobs share ---------------------------------------------------------
+class _SqlQueue(Generic[R]):
+    """Rows of one queue table: insert, read by id or key, page, count, and write back the
+    columns a claim's outcome may change (``state``), under the caller's conditions."""
+
+    table: Table
+    record: type[R]
+    state: tuple[str, ...]
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def add_many(self, batch: Sequence[R]) -> None:
+        _insert_new(self._uow, self.table, [flat_row(r) for r in batch])
+
+    def _one(self, condition: Any) -> R | None:
+        row = self._uow.conn.execute(select(self.table).where(condition)).first()
+        return None if row is None else from_flat_row(self.record, row._mapping)
+
+    def get(self, id: str) -> R | None:
+        return self._one(self.table.c.id == id)
+
+    def get_by_key(self, key: str) -> R | None:
+        return self._one(self.table.c.key == key)
+
+    def _store_where(self, item: R, *conditions: Any) -> bool:
+        row = flat_row(item)
+        result = self._uow.conn.execute(
+            update(self.table)
+            .where(self.table.c.id == row["id"], *conditions)
+            .values({k: row[k] for k in self.state})
+        )
+        return result.rowcount == 1
+
+    def _claimed(self, stmt: Any) -> builtins.list[R]:
+        return [from_flat_row(self.record, r._mapping) for r in self._uow.conn.execute(stmt)]
+
+    def list(self, *, status: enum.Enum | None = None, after: str | None, limit: int) -> Page[R]:
+        stmt = select(self.table)
+        if status is not None:
+            stmt = stmt.where(self.table.c.status == status.value)
+        convert = functools.partial(from_flat_row, self.record)
+        return page(self._uow.conn, stmt, self.table.c.seq, after, limit, False, convert)
+
+    def count(self, status: enum.Enum | None = None) -> int:
+        stmt = select(func.count()).select_from(self.table)
+        if status is not None:
+            stmt = stmt.where(self.table.c.status == status.value)
+        return int(self._uow.conn.execute(stmt).scalar_one())
+
+
 # -- outbox ------------------------------------------------------------------------------------
 # What a settle or a decision may change (never the key, recipient or payload).
 _MESSAGE_STATE: tuple[str, ...] = (
@@ -270,20 +324,10 @@ _MESSAGE_STATE: tuple[str, ...] = (
 )
 
 
-class SqlOutbox:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-
-    def add_many(self, messages: Sequence[OutboxMessage]) -> None:
-        _insert_new(self._uow, outbox, [flat_row(m) for m in messages])
-
-    def get(self, id: str) -> OutboxMessage | None:
-        row = self._uow.conn.execute(select(outbox).where(outbox.c.id == id)).first()
-        return None if row is None else from_flat_row(OutboxMessage, row._mapping)
-
-    def get_by_key(self, key: str) -> OutboxMessage | None:
-        row = self._uow.conn.execute(select(outbox).where(outbox.c.key == key)).first()
-        return None if row is None else from_flat_row(OutboxMessage, row._mapping)
+class SqlOutbox(_SqlQueue[OutboxMessage]):
+    table = outbox
+    record = OutboxMessage
+    state = _MESSAGE_STATE
 
     def expire_claims(self, *, now: datetime, note: str) -> int:
         result = self._uow.conn.execute(
@@ -336,17 +380,7 @@ class SqlOutbox:
                 "attempts": attempts,
             },
         )
-        claimed = [from_flat_row(OutboxMessage, r._mapping) for r in self._uow.conn.execute(stmt)]
-        return sorted(claimed, key=lambda m: (m.due_at or now, m.key))
-
-    def _store_where(self, message: OutboxMessage, *conditions: Any) -> bool:
-        row = flat_row(message)
-        result = self._uow.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == message.id, *conditions)
-            .values({k: row[k] for k in _MESSAGE_STATE})
-        )
-        return result.rowcount == 1
+        return sorted(self._claimed(stmt), key=lambda m: (m.due_at or now, m.key))
 
     def settle(self, messages: Sequence[OutboxMessage], *, claimed_by: str) -> builtins.list[str]:
         mine = (_cond(_OUTBOX_SENDING), outbox.c.claimed_by == claimed_by)
@@ -355,47 +389,15 @@ class SqlOutbox:
     def decide(self, message: OutboxMessage, *, expected: OutboxStatus) -> bool:
         return self._store_where(message, outbox.c.status == expected.value)
 
-    def list(
-        self, *, status: OutboxStatus | None = None, after: str | None, limit: int
-    ) -> Page[OutboxMessage]:
-        stmt = select(outbox)
-        if status is not None:
-            stmt = stmt.where(outbox.c.status == status.value)
-        return page(
-            self._uow.conn,
-            stmt,
-            outbox.c.seq,
-            after,
-            limit,
-            False,
-            functools.partial(from_flat_row, OutboxMessage),
-        )
-
-    def count(self, status: OutboxStatus | None = None) -> int:
-        stmt = select(func.count()).select_from(outbox)
-        if status is not None:
-            stmt = stmt.where(outbox.c.status == status.value)
-        return int(self._uow.conn.execute(stmt).scalar_one())
-
 
 # -- jobs --------------------------------------------------------------------------------------
 _JOB_STATE = ("status", "attempts", "due_at", "claimed_by", "lease_until", "last_error", "done_at")
 
 
-class SqlJobs:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-
-    def add_many(self, batch: Sequence[Job]) -> None:
-        _insert_new(self._uow, jobs, [flat_row(j) for j in batch])
-
-    def get(self, id: str) -> Job | None:
-        row = self._uow.conn.execute(select(jobs).where(jobs.c.id == id)).first()
-        return None if row is None else from_flat_row(Job, row._mapping)
-
-    def get_by_key(self, key: str) -> Job | None:
-        row = self._uow.conn.execute(select(jobs).where(jobs.c.key == key)).first()
-        return None if row is None else from_flat_row(Job, row._mapping)
+class SqlJobs(_SqlQueue[Job]):
+    table = jobs
+    record = Job
+    state = _JOB_STATE
 
     def cancel(self, key: str) -> bool:
         result = self._uow.conn.execute(
@@ -450,38 +452,7 @@ class SqlJobs:
                 "attempts": jobs.c.attempts + 1,
             },
         )
-        claimed = [from_flat_row(Job, r._mapping) for r in self._uow.conn.execute(stmt)]
-        return sorted(claimed, key=lambda j: (j.due_at, j.key))
+        return sorted(self._claimed(stmt), key=lambda j: (j.due_at, j.key))
 
     def settle(self, job: Job, *, claimed_by: str) -> bool:
-        row = flat_row(job)
-        result = self._uow.conn.execute(
-            update(jobs)
-            .where(
-                jobs.c.id == job.id,
-                _cond(_JOBS_RUNNING),
-                jobs.c.claimed_by == claimed_by,
-            )
-            .values({k: row[k] for k in _JOB_STATE})
-        )
-        return result.rowcount == 1
-
-    def list(self, *, status: JobStatus | None = None, after: str | None, limit: int) -> Page[Job]:
-        stmt = select(jobs)
-        if status is not None:
-            stmt = stmt.where(jobs.c.status == status.value)
-        return page(
-            self._uow.conn,
-            stmt,
-            jobs.c.seq,
-            after,
-            limit,
-            False,
-            functools.partial(from_flat_row, Job),
-        )
-
-    def count(self, status: JobStatus | None = None) -> int:
-        stmt = select(func.count()).select_from(jobs)
-        if status is not None:
-            stmt = stmt.where(jobs.c.status == status.value)
-        return int(self._uow.conn.execute(stmt).scalar_one())
+        return self._store_where(job, _cond(_JOBS_RUNNING), jobs.c.claimed_by == claimed_by)
