@@ -10,13 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.imports import (
     ImportJob,
-    ImportStatus,
     RowResult,
     result_from_plain,
     result_to_plain,
 )
 from crmkit.storage.ports import ImportQuery, Page
 from crmkit.storage.sql.common import cas_update, chunks, insert_many, page, raise_taken
+from crmkit.storage.sql.rows import flat_row, from_flat_row
 from crmkit.storage.sql.tables import import_jobs, import_rows
 
 if TYPE_CHECKING:
@@ -25,40 +25,8 @@ if TYPE_CHECKING:
     from crmkit.storage.sql.store import SqlUnitOfWork
 
 
-def _job_row(j: ImportJob) -> dict[str, Any]:
-    return {
-        "id": j.id,
-        "source_name": j.source_name,
-        "file_sha256": j.file_sha256,
-        "actor_id": j.actor_id,
-        "status": j.status.value,
-        "options": dict(j.options),
-        "rows_done": j.rows_done,
-        "counts": dict(j.counts),
-        "created_at": j.created_at,
-        "finished_at": j.finished_at,
-        "reverted_at": j.reverted_at,
-        "reverted_by": j.reverted_by,
-        "version": j.version,
-    }
-
-
-def _job_from_row(r: Mapping[Any, Any]) -> ImportJob:
-    return ImportJob(
-        id=r["id"],
-        source_name=r["source_name"],
-        file_sha256=r["file_sha256"],
-        actor_id=r["actor_id"],
-        status=ImportStatus(r["status"]),
-        options=r["options"],
-        rows_done=r["rows_done"],
-        counts=r["counts"],
-        created_at=r["created_at"],
-        finished_at=r["finished_at"],
-        reverted_at=r["reverted_at"],
-        reverted_by=r["reverted_by"],
-        version=r["version"],
-    )
+def _job(row: Mapping[Any, Any]) -> ImportJob:
+    return from_flat_row(ImportJob, row)
 
 
 class SqlImports:
@@ -71,16 +39,16 @@ class SqlImports:
     def add(self, job: ImportJob) -> None:
         try:
             with self._conn.begin_nested():
-                self._conn.execute(insert(import_jobs).values(**_job_row(job)))
+                self._conn.execute(insert(import_jobs).values(**flat_row(job)))
         except IntegrityError as exc:
             raise_taken(self._conn, import_jobs, "import", [job.id], exc)
 
     def get(self, id: str) -> ImportJob | None:
         row = self._conn.execute(select(import_jobs).where(import_jobs.c.id == id)).first()
-        return _job_from_row(row._mapping) if row else None
+        return _job(row._mapping) if row else None
 
     def update(self, job: ImportJob, expected_version: int) -> None:
-        cas_update(self._uow, import_jobs, "import", _job_row(job), expected_version)
+        cas_update(self._uow, import_jobs, "import", flat_row(job), expected_version)
 
     def list(self, query: ImportQuery, *, after: str | None, limit: int) -> Page[ImportJob]:
         c = import_jobs.c
@@ -91,7 +59,7 @@ class SqlImports:
             stmt = stmt.where(c.status == query.status.value)
         if query.file_sha256 is not None:
             stmt = stmt.where(c.file_sha256 == query.file_sha256)
-        return page(self._conn, stmt, c.seq, after, limit, True, _job_from_row)
+        return page(self._conn, stmt, c.seq, after, limit, True, _job)
 
     def put_rows(self, job_id: str, results: Sequence[RowResult]) -> None:
         if not results:
