@@ -132,7 +132,7 @@ class EntitySpec(Generic[T]):
     newest_first: bool = True
 
     def __attrs_post_init__(self) -> None:
-        names = {a.name for a in attrs.fields(self.type)}  # type: ignore[arg-type]
+        names = self.field_names
         wanted = {"id", "version", "created_at"} | set(self.columns)
         if self.soft_delete:
             wanted.add("deleted_at")
@@ -147,6 +147,11 @@ class EntitySpec(Generic[T]):
         for field in (*self.unique, *self.text):
             if field not in self.indexed:
                 raise TypeError(f"spec {self.name!r}: {field!r} must be indexed")
+
+    @functools.cached_property
+    def field_names(self) -> frozenset[str]:
+        """The entity class's attribute names."""
+        return frozenset(a.name for a in attrs.fields(self.type))  # type: ignore[arg-type]
 
     @functools.cached_property
     def columns(self) -> tuple[str, ...]:

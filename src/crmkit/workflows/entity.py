@@ -302,10 +302,9 @@ class EntityService(Generic[T]):
         errors.raise_if_any()
         now = s.now()
         base: dict[str, Any] = {"id": new_id(), "created_at": now}
-        names = {a.name for a in attrs.fields(self.spec.type)}
-        if "updated_at" in names:
+        if "updated_at" in self.spec.field_names:
             base["updated_at"] = now
-        if "created_by" in names:
+        if "created_by" in self.spec.field_names:
             base["created_by"] = s.actor.id
         if self.spec.number:
             year = s.today().year
@@ -332,11 +331,7 @@ class EntityService(Generic[T]):
         self.check_references(data, errors, current)
         self.check_unique(data, current, errors)
         errors.raise_if_any()
-        data = self.prepare(changes, data, errors, current)
-        stamp: dict[str, Any] = {"version": current.version + 1}
-        if hasattr(current, "updated_at"):
-            stamp["updated_at"] = now
-        updated: T = attrs.evolve(current, **data, **stamp)
+        updated: T = self._stamped(current, now, **self.prepare(changes, data, errors, current))
         self.check(updated, current, errors)
         errors.raise_if_any()
         return updated
@@ -529,7 +524,7 @@ class EntityService(Generic[T]):
 
     def _stamped(self, current: Any, now: datetime, **changes: Any) -> Any:
         stamp: dict[str, Any] = {"version": current.version + 1, **changes}
-        if hasattr(current, "updated_at"):
+        if "updated_at" in self.spec.field_names:
             stamp["updated_at"] = now
         return attrs.evolve(current, **stamp)
 
