@@ -13,8 +13,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from crmkit.domain.errors import FieldError, ValidationError
-from crmkit.storage.memory.tables import _MISSING, _insert, _Overlay, _page, _versioned_update
-from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Scope
+from crmkit.storage.memory.tables import (
+    _MISSING,
+    _deleted_ok,
+    _insert,
+    _Overlay,
+    _page,
+    _versioned_update,
+)
+from crmkit.storage.ports import EVERYTHING, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
     EntitySpec,
     Filter,
@@ -124,7 +131,7 @@ class MemoryRepository(Generic[T]):
             check_filter(self.spec, f)
         out = []
         for seq, obj in self._rows.rows():
-            if self.spec.soft_delete and not _deleted_ok(obj, query.deleted):
+            if self.spec.soft_delete and not _deleted_ok(obj.deleted_at, query.deleted):
                 continue
             if all(matches(f, column_value(getattr(obj, f.field))) for f in query.filters):
                 if query.text and not any(
@@ -142,12 +149,6 @@ class MemoryRepository(Generic[T]):
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
         n = len(self._matching(query, scope))
         return n if cap is None else min(n, cap)
-
-
-def _deleted_ok(obj: Any, mode: Deleted) -> bool:
-    if mode == Deleted.INCLUDE:
-        return True
-    return (obj.deleted_at is not None) is (mode == Deleted.ONLY)
 
 
 class MemoryNumbers:

@@ -50,7 +50,7 @@ from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import BUILTIN_SPECS
 from crmkit.storage.memory.entities import unique_error
-from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Scope
+from crmkit.storage.ports import EVERYTHING, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
     ChildSpec,
     EntitySpec,
@@ -61,7 +61,7 @@ from crmkit.storage.spec import (
     column_value,
     plain_type,
 )
-from crmkit.storage.sql.clauses import customer_scope_clause
+from crmkit.storage.sql.clauses import customer_scope_clause, deleted_clause
 from crmkit.storage.sql.common import id_chunks, insert_many, one_of
 from crmkit.storage.sql.search import like_escape
 from crmkit.storage.sql.tables import (
@@ -388,11 +388,9 @@ class SqlRepository(Generic[T]):
                     ]
                 )
             )
-        if self.spec.soft_delete:
-            if query.deleted == Deleted.EXCLUDE:
-                out.append(t.c.deleted_at.is_(None))
-            elif query.deleted == Deleted.ONLY:
-                out.append(t.c.deleted_at.is_not(None))
+        deleted = deleted_clause(t.c.deleted_at, query.deleted) if self.spec.soft_delete else None
+        if deleted is not None:
+            out.append(deleted)
         clause = scope_clause(self.spec, t, scope, self._conn)
         if clause is not None:
             out.append(clause)
