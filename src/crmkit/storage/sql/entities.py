@@ -62,7 +62,7 @@ from crmkit.storage.spec import (
     plain_type,
 )
 from crmkit.storage.sql.clauses import customer_scope_clause, deleted_clause
-from crmkit.storage.sql.common import id_chunks, insert_many, one_of
+from crmkit.storage.sql.common import id_chunks, insert_many, one_of, page
 from crmkit.storage.sql.search import like_escape
 from crmkit.storage.sql.tables import (
     ExactDecimal,
@@ -332,11 +332,12 @@ class SqlRepository(Generic[T]):
 
     # -- reads ----------------------------------------------------------------------------
     def _decode(self, rows: Iterable[Any]) -> builtins.list[T]:
+        """Objects from ``(seq, id, data)`` row mappings, their children read in one go."""
         rows = list(rows)
         spec = self.spec
         kids: dict[str, dict[str, builtins.list[Any]]] = {}
         if spec.children and rows:
-            ids = [r.id for r in rows]
+            ids = [r["id"] for r in rows]
             for child in spec.children:
                 ct = child_table(spec, child)
                 found = kids.setdefault(child.attribute, {})
@@ -350,7 +351,7 @@ class SqlRepository(Generic[T]):
                             converter().structure(r.data, child.type)
                         )
         return [
-            spec.decode(r.data, {a: by_parent.get(r.id, []) for a, by_parent in kids.items()})
+            spec.decode(r["data"], {a: found.get(r["id"], []) for a, found in kids.items()})
             for r in rows
         ]
 
@@ -362,7 +363,7 @@ class SqlRepository(Generic[T]):
         clause = scope_clause(self.spec, self.table, scope, self._conn)
         if clause is not None:
             stmt = stmt.where(clause)
-        found = self._decode(self._conn.execute(stmt))
+        found = self._decode(self._conn.execute(stmt).mappings())
         return found[0] if found else None
 
     def get_many(self, ids: Sequence[str], scope: Scope = EVERYTHING) -> builtins.list[T]:
@@ -372,7 +373,7 @@ class SqlRepository(Generic[T]):
             stmt = self._select().where(one_of(self._conn, self.table.c.id, chunk))
             if clause is not None:
                 stmt = stmt.where(clause)
-            out += self._decode(self._conn.execute(stmt))
+            out += self._decode(self._conn.execute(stmt).mappings())
         return out
 
     def _where(self, query: EntityQuery, scope: Scope) -> builtins.list[ColumnElement[bool]]:
@@ -397,17 +398,9 @@ class SqlRepository(Generic[T]):
         return out
 
     def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[T]:
-        t = self.table
         stmt = self._select().where(*self._where(query, scope))
-        desc = self.spec.newest_first
-        if after is not None:
-            stmt = stmt.where(t.c.seq < int(after) if desc else t.c.seq > int(after))
-        stmt = stmt.order_by(t.c.seq.desc() if desc else t.c.seq.asc()).limit(limit + 1)
-        fetched = self._conn.execute(stmt).all()
-        more = len(fetched) > limit
-        fetched = fetched[:limit]
-        items = tuple(self._decode(fetched))
-        return Page(items, str(fetched[-1].seq) if more and fetched else None)
+        rows = page(self._conn, stmt, self.table.c.seq, after, limit, self.spec.newest_first, dict)
+        return Page(tuple(self._decode(rows.items)), rows.next_after)
 
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
         inner = select(self.table.c.seq).where(*self._where(query, scope))
