@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.converter import converter
-from crmkit.domain.errors import ConcurrencyError, NotFound
+from crmkit.domain.errors import ConcurrencyError
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import BUILTIN_SPECS
 from crmkit.storage.memory.entities import unique_error
@@ -62,7 +62,7 @@ from crmkit.storage.spec import (
     plain_type,
 )
 from crmkit.storage.sql.clauses import customer_scope_clause, deleted_clause
-from crmkit.storage.sql.common import id_chunks, insert_many, one_of, page
+from crmkit.storage.sql.common import cas_update, id_chunks, insert_many, one_of, page
 from crmkit.storage.sql.search import like_escape
 from crmkit.storage.sql.tables import (
     ExactDecimal,
@@ -241,21 +241,11 @@ class SqlRepository(Generic[T]):
         self._write_side(objs, replace=False)
 
     def update(self, obj: T, expected_version: int) -> None:
-        values = self._row(obj)
-        t = self.table
         try:
-            with self._conn.begin_nested():
-                result = self._conn.execute(
-                    update(t).where(t.c.id == values["id"], t.c.version == expected_version),
-                    values,
-                )
+            with self._conn.begin_nested():  # a taken unique value is explained below
+                cas_update(self._uow, self.table, self.spec.name, self._row(obj), expected_version)
         except IntegrityError as exc:
             self._explain([obj], exc, new=False)
-        if result.rowcount != 1:
-            actual = self._conn.execute(select(t.c.version).where(t.c.id == values["id"])).scalar()
-            if actual is None:
-                raise NotFound(self.spec.name, values["id"])
-            raise ConcurrencyError(self.spec.name, values["id"], expected_version, actual)
         self._write_side([obj], replace=True)
 
     def _explain(self, objs: Sequence[Any], exc: IntegrityError, *, new: bool) -> None:
