@@ -130,11 +130,19 @@ def raise_taken(
 ) -> NoReturn:
     """After a failed INSERT: ``ConcurrencyError`` for an id that already exists (someone
     created it first, as with a stale update: expected version 0), else the error itself."""
+    raise_if_taken(conn, table, entity, ids, exc)
+    raise exc
+
+
+def raise_if_taken(
+    conn: Connection, table: Any, entity: str, ids: Sequence[str], exc: IntegrityError
+) -> None:
+    """``ConcurrencyError`` if one of ``ids`` already exists in ``table``; else nothing,
+    for the caller to look for another cause of ``exc``."""
     for chunk in chunks(list(ids)):
         row = conn.execute(select(table.c.id, table.c.version).where(table.c.id.in_(chunk))).first()
         if row is not None:
             raise ConcurrencyError(entity, row.id, 0, row.version) from exc
-    raise exc
 
 
 def cas_update(

@@ -46,7 +46,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.converter import converter
-from crmkit.domain.errors import ConcurrencyError
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import BUILTIN_SPECS
 from crmkit.storage.memory.entities import unique_error
@@ -62,7 +61,14 @@ from crmkit.storage.spec import (
     plain_type,
 )
 from crmkit.storage.sql.clauses import customer_scope_clause, deleted_clause
-from crmkit.storage.sql.common import cas_update, id_chunks, insert_many, one_of, page
+from crmkit.storage.sql.common import (
+    cas_update,
+    id_chunks,
+    insert_many,
+    one_of,
+    page,
+    raise_if_taken,
+)
 from crmkit.storage.sql.search import like_escape
 from crmkit.storage.sql.tables import (
     ExactDecimal,
@@ -252,13 +258,7 @@ class SqlRepository(Generic[T]):
         """Turn a failed write into crmkit's error: a taken id, else a taken unique value."""
         t = self.table
         if new:
-            ids = [o.id for o in objs]
-            for chunk in id_chunks(self._conn, ids):
-                row = self._conn.execute(
-                    select(t.c.id, t.c.version).where(one_of(self._conn, t.c.id, chunk))
-                ).first()
-                if row is not None:
-                    raise ConcurrencyError(self.spec.name, row.id, 0, row.version) from exc
+            raise_if_taken(self._conn, t, self.spec.name, [o.id for o in objs], exc)
         for obj in objs:
             for name in self.spec.unique:
                 value = self.spec.column_values(obj)[name]
