@@ -115,3 +115,10 @@ def work() -> Iterator[crmkit.Session]:
 def service(s: crmkit.Session, name: str) -> Any:
     """The service called ``name`` on a session (``customers``, ``users`` …)."""
     return getattr(s, name)
+
+
+def scratch_dir() -> Path:
+    """Where uploads, backups and restores wait between requests (the app's data folder)."""
+    path = Path(current_app.config["ADMIN_DATA_DIR"]) / "scratch"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

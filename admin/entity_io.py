@@ -13,12 +13,11 @@ is small, so the import runs within the request.
 from __future__ import annotations
 
 import io
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -30,8 +29,8 @@ from admin.auth import login_session
 from admin.base import query_args
 from admin.entity import EntityModelView
 from admin.i18n import current_lang
+from admin.import_runs import save_upload
 
-SUFFIXES = {".csv", ".xlsx"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 POLICIES: dict[str, Any] = {
     "skip": _l("Skip the row"),
@@ -99,14 +98,10 @@ class EntityIOView(EntityModelView):
     def import_upload(self) -> ResponseReturnValue:
         """Keep the file and let crmkit propose the column mapping (a first dry run)."""
         self.may_import()
-        file = request.files.get("file")
-        suffix = Path(file.filename or "").suffix.lower() if file else ""
-        if file is None or suffix not in SUFFIXES:
-            flash(_("Choose a CSV or XLSX file."), "error")
+        saved = save_upload(f"{self.endpoint}-import-")
+        if saved is None:
             return redirect(url_for(".import_index"))
-        token = secrets.token_urlsafe(12)
-        path = _scratch() / f"{self.endpoint}-import-{token}{suffix}"
-        file.save(path)
+        token, path, filename = saved
         try:
             with context.work() as s:
                 proposal = self.io_service(s).import_file(path, dry_run=True)
@@ -123,7 +118,7 @@ class EntityIOView(EntityModelView):
         _uploads()[token] = {
             "endpoint": self.endpoint,
             "path": str(path),
-            "filename": Path(str(file.filename).replace("\\", "/")).name,
+            "filename": Path(filename.replace("\\", "/")).name,
             "headers": headers,
             "mapping": {h: chosen.get(h, "") for h in headers if h},
             "on_duplicate": policy if policy in POLICIES else "skip",
@@ -269,9 +264,3 @@ class EntityIOView(EntityModelView):
 def _uploads() -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = login_session().data.setdefault("entity_imports", {})
     return found
-
-
-def _scratch() -> Path:
-    path = Path(current_app.config["ADMIN_DATA_DIR"]) / "scratch"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import enum
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
-from flask import Flask, current_app
+from flask import Flask, current_app, flash, request
+from flask_babel import gettext as _
 
 import crmkit
+from admin import context
 from admin.i18n import Lang
 
 log = logging.getLogger(__name__)
@@ -142,3 +146,20 @@ def runs(app: Flask | None = None) -> ImportRuns:
         if found is None:
             found = target.extensions["crmkit_admin_imports"] = ImportRuns()
     return found
+
+
+UPLOAD_SUFFIXES = frozenset({".csv", ".xlsx"})
+
+
+def save_upload(prefix: str) -> tuple[str, Path, str] | None:
+    """Keep the request's uploaded CSV or XLSX under a fresh token: ``(token, path, the
+    file's own name)``; None, with a message for the user, when there is no such file."""
+    file = request.files.get("file")
+    suffix = Path(file.filename or "").suffix.lower() if file else ""
+    if file is None or suffix not in UPLOAD_SUFFIXES:
+        flash(_("Choose a CSV or XLSX file."), "error")
+        return None
+    token = secrets.token_urlsafe(12)
+    path = context.scratch_dir() / f"{prefix}{token}{suffix}"
+    file.save(path)
+    return token, path, file.filename or ""

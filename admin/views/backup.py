@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
-from flask import after_this_request, current_app, flash, redirect, request, send_file, url_for
+from flask import after_this_request, flash, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -34,7 +33,7 @@ class BackupView(BaseView):
         if db is None:
             flash(_("Backups here are for SQLite stores only."), "error")
             return redirect(url_for(".index"))
-        out = _scratch() / f"backup-{secrets.token_hex(8)}.db"
+        out = context.scratch_dir() / f"backup-{secrets.token_hex(8)}.db"
         backup_sqlite(db, out)
 
         @after_this_request
@@ -55,7 +54,7 @@ class BackupView(BaseView):
         if request.form.get("confirm") != "yes":
             flash(_("Tick the box to confirm that everything will be replaced."), "error")
             return redirect(url_for(".index"))
-        incoming = _scratch() / f"restore-{secrets.token_hex(8)}.db"
+        incoming = context.scratch_dir() / f"restore-{secrets.token_hex(8)}.db"
         upload.save(incoming)
         try:
             context.holder().restore_from(incoming)
@@ -66,9 +65,3 @@ class BackupView(BaseView):
         finally:
             incoming.unlink(missing_ok=True)
         return redirect(url_for(".index"))
-
-
-def _scratch() -> Path:
-    path = Path(current_app.config["ADMIN_DATA_DIR"]) / "scratch"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

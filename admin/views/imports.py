@@ -12,11 +12,10 @@ browser watches a progress page.
 from __future__ import annotations
 
 import io
-import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -27,7 +26,7 @@ from admin import context
 from admin.auth import login_session
 from admin.base import user_names
 from admin.i18n import current_lang, enum_label, labels, local_time
-from admin.import_runs import Progress, Run, RunState, runs
+from admin.import_runs import Progress, Run, RunState, runs, save_upload
 
 # What a column can be mapped to, with labels; crmkit's header synonyms decide the default.
 FIELDS = labels(
@@ -45,7 +44,6 @@ POLICIES: dict[str, Any] = {
     "update": _l("Update the matching customer"),
     "create": _l("Create a new customer anyway"),
 }
-SUFFIXES = {".csv", ".xlsx"}
 MIMETYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -67,14 +65,10 @@ class ImportView(BaseView):
     @expose("/upload", methods=("POST",))
     def upload(self) -> ResponseReturnValue:
         """Keep the file, read its headers and let crmkit propose the column mapping."""
-        file = request.files.get("file")
-        suffix = Path(file.filename or "").suffix.lower() if file else ""
-        if file is None or suffix not in SUFFIXES:
-            flash(_("Choose a CSV or XLSX file."), "error")
+        saved = save_upload("import-")
+        if saved is None:
             return redirect(url_for(".index"))
-        token = secrets.token_urlsafe(12)
-        path = _scratch() / f"import-{token}{suffix}"
-        file.save(path)
+        token, path, filename = saved
         try:
             with context.work() as s:
                 read, _mapping = s.imports.inspect(path)
@@ -90,7 +84,7 @@ class ImportView(BaseView):
         mapping = {headers[pos]: field for pos, field in proposal.mapping.columns.items()}
         _jobs()[token] = {
             "path": str(path),
-            "filename": file.filename,
+            "filename": filename,
             "headers": headers,
             "mapping": {h: mapping.get(h, "") for h in headers},
             "on_duplicate": request.form.get("on_duplicate", "skip"),
@@ -366,9 +360,3 @@ def _job(token: str) -> dict[str, Any]:
     if job is None:
         abort(404)  # another session's upload, or an expired one
     return job
-
-
-def _scratch() -> Path:
-    path = Path(current_app.config["ADMIN_DATA_DIR"]) / "scratch"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
