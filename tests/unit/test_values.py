@@ -255,7 +255,7 @@ def test_english_company_names_keep_their_allowed_punctuation():
         ("（）", "name.punctuation_only"),
         ("金智@电子", "name.cn_chars"),
         ("Acme#1", "name.en_chars"),
-        ("金智Acme", "name.mixed"),
+        ("金智@Acme", "name.cn_mixed_chars"),
         ("金智（青岛有限公司", "name.brackets"),
         ("金" * 101, "too_long"),
     ],
@@ -264,6 +264,55 @@ def test_company_names_breaking_the_seed_rules_are_refused(raw: str, code: str):
     with pytest.raises(ValidationError) as caught:
         normalize_company_name(raw)
     assert caught.value.errors[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("TCL科技集团股份有限公司", "TCL科技集团股份有限公司"),
+        ("北京ABB电气传动系统有限公司", "北京ABB电气传动系统有限公司"),
+        ("OPPO广东移动通信有限公司", "OPPO广东移动通信有限公司"),
+        ("SK 海力士半导体(中国)有限公司", "SK海力士半导体（中国）有限公司"),
+        ("Ｈ＆Ｍ(中国)有限公司", "H&M（中国）有限公司"),
+        ("Coca Cola 可口可乐饮料有限公司", "Coca Cola可口可乐饮料有限公司"),
+    ],
+)
+def test_registered_company_names_with_latin_brands_are_accepted(raw: str, stored: str):
+    assert normalize_company_name(raw) == stored
+    assert normalize_company_name(stored) == stored
+
+
+def test_the_strict_one_script_rule_of_seed_002_is_a_setting():
+    with pytest.raises(ValidationError) as caught:
+        normalize_company_name("TCL科技集团股份有限公司", strict=True)
+    assert caught.value.errors[0].code == "name.mixed"
+    with pytest.raises(ValidationError) as caught:
+        normalize_person_name("王Lily", strict=True)
+    assert caught.value.errors[0].code == "name.mixed"
+    # Without Latin letters the seed's Chinese rule holds either way.
+    for strict in (True, False):
+        with pytest.raises(ValidationError) as caught:
+            normalize_company_name("金智-电子", strict=strict)
+        assert caught.value.errors[0].code == "name.cn_chars"
+
+
+@given(st.text(alphabet="金智电子ABCxyz09 （）()&-.·@", min_size=1, max_size=20))
+def test_a_mixed_name_is_stored_idempotently_and_keeps_every_letter(raw: str):
+    try:
+        stored = normalize_company_name(raw)
+    except ValidationError:
+        return
+    assert normalize_company_name(stored) == stored
+    letters = [ch for ch in raw if ch.isalnum()]
+    assert [ch for ch in stored if ch.isalnum()] == letters
+
+
+def test_person_names_may_carry_a_latin_given_name():
+    assert normalize_person_name("王 Lily") == "王Lily"
+    assert normalize_person_name("Tony 王") == "Tony王"
+    with pytest.raises(ValidationError) as caught:
+        normalize_person_name("王Lily#")
+    assert caught.value.errors[0].code == "name.cn_chars"
 
 
 def test_offending_characters_are_named():

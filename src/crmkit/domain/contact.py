@@ -98,6 +98,7 @@ def parse_contact_input(
     *,
     phone_region: str,
     partial: bool = False,
+    strict_names: bool = False,
 ) -> dict[str, Any]:
     """Turn caller input into typed contact fields (see ``parse_customer_input``)."""
     out: dict[str, Any] = {}
@@ -114,7 +115,9 @@ def parse_contact_input(
         if is_blank(name_raw):
             errors.add("name", "required", name_raw)
         else:
-            out["name"] = parse_value(normalize_person_name, name_raw, errors, "name")
+            out["name"] = parse_value(
+                normalize_person_name, name_raw, errors, "name", strict=strict_names
+            )
     if "gender" in raw:
         out["gender"] = parse_enum(Gender, raw["gender"], errors, "gender", dict(GENDER_WORDS))
     if "title" in raw:

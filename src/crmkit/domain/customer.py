@@ -230,6 +230,7 @@ def parse_customer_input(
     custom_schema: CustomFieldSchema,
     base_custom: Mapping[str, Any] | None = None,
     partial: bool = False,
+    strict_names: bool = False,
 ) -> dict[str, Any]:
     """Turn caller input (strings, lists, value objects) into typed customer fields.
 
@@ -241,6 +242,7 @@ def parse_customer_input(
         custom_schema: the application's custom fields.
         base_custom: stored custom values that ``raw["custom"]`` updates.
         partial: True for an update (missing fields mean "unchanged").
+        strict_names: seed 002's one-script rule for the name (``Settings.strict_name_script``).
 
     Returns:
         Only the fields present in ``raw`` (plus required defaults on create), typed.
@@ -264,9 +266,13 @@ def parse_customer_input(
         if is_blank(name_raw):
             errors.add("name", "required", name_raw)
         elif effective_kind is CustomerKind.COMPANY:
-            out["name"] = parse_value(normalize_company_name, name_raw, errors, "name")
+            out["name"] = parse_value(
+                normalize_company_name, name_raw, errors, "name", strict=strict_names
+            )
         else:
-            out["name"] = parse_value(normalize_person_name, name_raw, errors, "name")
+            out["name"] = parse_value(
+                normalize_person_name, name_raw, errors, "name", strict=strict_names
+            )
 
     simple_enums: tuple[tuple[str, type[enum.Enum], Mapping[str, Any]], ...] = (
         ("category", Category, CATEGORY_ALIASES),

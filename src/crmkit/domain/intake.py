@@ -61,6 +61,7 @@ def parse_new_customer(
     owner_default: str | None,
     phone_region: str,
     custom_schema: CustomFieldSchema,
+    strict_names: bool = False,
 ) -> dict[str, Any]:
     """Typed fields of a new customer (errors collected in ``errors``); ``owner_default``
     owns it when the fields name no owner."""
@@ -68,7 +69,12 @@ def parse_new_customer(
     if "owner_id" not in raw and owner_default is not None:
         raw["owner_id"] = owner_default
     return parse_customer_input(
-        raw, errors, kind=None, phone_region=phone_region, custom_schema=custom_schema
+        raw,
+        errors,
+        kind=None,
+        phone_region=phone_region,
+        custom_schema=custom_schema,
+        strict_names=strict_names,
     )
 
 
@@ -181,6 +187,7 @@ class PrepareSettings:
         match: the customer matcher configuration (for match records and blocking keys).
         contact_match: the contact matcher configuration.
         headers: field -> the column header it came from, for row problems.
+        strict_names: seed 002's one-script rule for names.
     """
 
     actor_id: str
@@ -192,6 +199,7 @@ class PrepareSettings:
     match: MatchConfig
     contact_match: MatchConfig
     headers: Mapping[str, str]
+    strict_names: bool = False
 
 
 @attrs.frozen
@@ -248,6 +256,7 @@ def prepare_row(
         owner_default=settings.owner_default,
         phone_region=settings.phone_region,
         custom_schema=settings.custom_schema,
+        strict_names=settings.strict_names,
     )
     refs = {k: data[k] for k in REFERENCE_FIELDS if k in data}
     if errors:
@@ -268,6 +277,7 @@ def prepare_row(
             {**contact_fields, "customer_id": customer.id},
             cerrors,
             phone_region=settings.phone_region,
+            strict_names=settings.strict_names,
         )
         try:
             cerrors.raise_if_any()

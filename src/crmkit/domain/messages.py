@@ -72,6 +72,11 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "an English name may contain only letters, digits, spaces and , . ( ) & - (found {chars})",
         "英文名称只能包含字母、数字、空格及 , . ( ) & -（发现 {chars}）",
     ),
+    "name.cn_mixed_chars": (
+        "a Chinese name with Latin letters may contain only Chinese characters, letters, "
+        "digits, brackets and & - . · (found {chars})",
+        "含字母的中文名称只能包含汉字、字母、数字、括号及 & - . ·（发现 {chars}）",
+    ),
     "name.mixed": (
         "mixes Chinese characters with Latin letters; use one script",
         "中英文字符混用，请只用一种文字",

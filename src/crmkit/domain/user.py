@@ -99,6 +99,7 @@ def parse_user_input(
     *,
     phone_region: str,
     partial: bool = False,
+    strict_names: bool = False,
 ) -> dict[str, Any]:
     """Typed user fields from caller input (password is handled by the workflow)."""
     out: dict[str, Any] = {}
@@ -109,7 +110,9 @@ def parse_user_input(
         if is_blank(raw.get("name")):
             errors.add("name", "required", raw.get("name"))
         else:
-            out["name"] = parse_value(normalize_person_name, raw["name"], errors, "name")
+            out["name"] = parse_value(
+                normalize_person_name, raw["name"], errors, "name", strict=strict_names
+            )
     if "role" in raw or not partial:
         role = parse_enum(Role, raw.get("role"), errors, "role", dict(ROLE_ALIASES))
         if role is None and not any(e.field == "role" for e in errors.errors):

@@ -427,6 +427,14 @@ _CN_ALLOWED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U
 _EN_ALLOWED = re.compile(r"[A-Za-z0-9 ,.()&\-]")
 _PERSON_CN_ALLOWED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef·]")
 _PERSON_EN_ALLOWED = re.compile(r"[A-Za-z .'\-]")
+_LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+# Chinese names with Latin letters inside (the default): brands, abbreviations, used names.
+_CN_MIXED_ALLOWED = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebefA-Za-z0-9（）&\-.· ]"
+)
+_PERSON_MIXED_ALLOWED = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebefA-Za-z·\- ]"
+)
 _DOTS = "・•.･‧∙⋅"
 
 
@@ -446,11 +454,12 @@ def _balanced(text: str, opening: str, closing: str) -> bool:
     return depth == 0
 
 
-def _name_text(raw: str, field: str, max_length: int) -> tuple[str, bool]:
-    """The rules every name shares; returns the normalised text and whether it is Chinese.
+def _name_text(raw: str, field: str, max_length: int, strict: bool) -> tuple[str, bool]:
+    """The rules every name shares; returns the normalised text and whether it is Chinese
+    (holds a Chinese character: 北京ABB电气传动系统有限公司 is a Chinese name).
 
-    Present, not too long, made of letters or Chinese characters (not only punctuation), and
-    in one script.
+    Present, not too long, made of letters or Chinese characters (not only punctuation),
+    and, when ``strict``, in one script.
     """
     text = normalize_text(str(raw))
     if not text:
@@ -461,29 +470,48 @@ def _name_text(raw: str, field: str, max_length: int) -> tuple[str, bool]:
     has_latin = bool(_LATIN.search(text))
     if not has_cjk and not has_latin:
         raise _fail(field, "name.punctuation_only", raw)
-    if has_cjk and has_latin:
+    if strict and has_cjk and has_latin:
         raise _fail(field, "name.mixed", raw)
     return text, has_cjk
 
 
-def normalize_company_name(raw: str, *, field: str = "name", max_length: int = 100) -> str:
+def _chinese_spacing(text: str) -> str:
+    """Spaces dropped, except one between two Latin words or numbers (``Coca Cola可口可乐``):
+    a Chinese name is written without spaces, a brand inside it keeps its own."""
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if ch == " ":
+            before, after = text[i - 1 : i], text[i + 1 : i + 2]
+            if not (_LATIN_OR_DIGIT.fullmatch(before) and _LATIN_OR_DIGIT.fullmatch(after)):
+                continue
+        out.append(ch)
+    return "".join(out)
+
+
+def normalize_company_name(
+    raw: str, *, field: str = "name", max_length: int = 100, strict: bool = False
+) -> str:
     """A company name under the seed manuals' rules, in its one stored form.
 
-    A Chinese name may hold only Chinese characters, digits and brackets, and its brackets
-    are stored full-width （）; an English name letters, digits, spaces and ``, . ( ) & -``.
-    A name with no Chinese character and no letter is refused (no punctuation to dodge the
-    required field).
+    A Chinese name may hold Chinese characters, digits and brackets, stored full-width
+    （）, and the Latin letters of brands and abbreviations that registered names carry
+    (TCL科技集团股份有限公司, 北京ABB电气传动系统有限公司), then also ``& - . ·``; an
+    English name letters, digits, spaces and ``, . ( ) & -``. A name with no Chinese
+    character and no letter is refused (no punctuation to dodge the required field).
+    ``strict`` is seed 002's stricter rule: one script per name, so a Chinese name holds
+    no Latin letter (``Settings.strict_name_script``).
 
     Raises:
         ValidationError: ``required``, ``too_long``, ``name.punctuation_only``,
             ``name.mixed``, ``name.cn_chars``, ``name.en_chars``, ``name.brackets``.
     """
-    text, chinese = _name_text(raw, field, max_length)
+    text, chinese = _name_text(raw, field, max_length, strict)
     if chinese:
-        text = text.replace("(", "（").replace(")", "）").replace(" ", "")
-        bad = _bad_chars(text, _CN_ALLOWED)
+        text = _chinese_spacing(text.replace("(", "（").replace(")", "）"))
+        mixed = bool(_LATIN.search(text))  # never with ``strict``: refused above
+        bad = _bad_chars(text, _CN_MIXED_ALLOWED if mixed else _CN_ALLOWED)
         if bad:
-            raise _fail(field, "name.cn_chars", raw, chars=bad)
+            raise _fail(field, "name.cn_mixed_chars" if mixed else "name.cn_chars", raw, chars=bad)
         if not _balanced(text, "（", "）"):
             raise _fail(field, "name.brackets", raw)
         return text
@@ -495,19 +523,23 @@ def normalize_company_name(raw: str, *, field: str = "name", max_length: int = 1
     return text
 
 
-def normalize_person_name(raw: str, *, field: str = "name", max_length: int = 50) -> str:
-    """A person's name: Chinese (with · for minority names, e.g. 阿沛·阿旺晋美) or Latin.
+def normalize_person_name(
+    raw: str, *, field: str = "name", max_length: int = 50, strict: bool = False
+) -> str:
+    """A person's name: Chinese (with · for minority names, e.g. 阿沛·阿旺晋美), Latin, or,
+    unless ``strict``, Chinese with a Latin given or used name (王Lily, Tony王).
 
     Raises:
         ValidationError: ``required``, ``too_long``, ``name.punctuation_only``,
             ``name.mixed``, ``name.cn_chars``, ``name.en_chars``.
     """
-    text, chinese = _name_text(raw, field, max_length)
+    text, chinese = _name_text(raw, field, max_length, strict)
     if chinese:
-        text = text.replace(" ", "")
+        text = _chinese_spacing(text)
         for dot in _DOTS:
             text = text.replace(dot, "·")
-        bad = _bad_chars(text, _PERSON_CN_ALLOWED)
+        mixed = bool(_LATIN.search(text))
+        bad = _bad_chars(text, _PERSON_MIXED_ALLOWED if mixed else _PERSON_CN_ALLOWED)
         if bad:
             raise _fail(field, "name.cn_chars", raw, chars=bad)
         return text

@@ -103,7 +103,12 @@ class ContactService:
         s = self._s
         s.require(Permission.CUSTOMER_WRITE)
         errors = FieldErrors()
-        data = parse_contact_input(fields, errors, phone_region=s.runtime.region)
+        data = parse_contact_input(
+            fields,
+            errors,
+            phone_region=s.runtime.region,
+            strict_names=s.runtime.settings.strict_name_script,
+        )
         customer_id = data.get("customer_id")
         siblings: builtins.list[Contact] = []
         if customer_id is not None:
@@ -177,7 +182,13 @@ class ContactService:
         if version is not None and version != current.version:
             raise ConcurrencyError("contact", id, version, current.version)
         errors = FieldErrors()
-        data = parse_contact_input(changes, errors, phone_region=s.runtime.region, partial=True)
+        data = parse_contact_input(
+            changes,
+            errors,
+            phone_region=s.runtime.region,
+            partial=True,
+            strict_names=s.runtime.settings.strict_name_script,
+        )
         target = data.get("customer_id")
         if target is not None and target != current.customer_id:
             moved_to = s._uow.customers.get(target, s.actor.scope)

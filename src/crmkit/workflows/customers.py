@@ -266,6 +266,7 @@ class CustomerService:
             owner_default=self._owner_default,
             phone_region=s.runtime.region,
             custom_schema=s.runtime.customer_fields,
+            strict_names=s.runtime.settings.strict_name_script,
         )
         id = new_id()
         self._check_new(data, errors, id)
@@ -396,6 +397,7 @@ class CustomerService:
             custom_schema=s.runtime.customer_fields,
             base_custom=current.custom,
             partial=True,
+            strict_names=s.runtime.settings.strict_name_script,
         )
         if "kind" in data and data["kind"] is not None and "name" not in changes:
             # The naming rules depend on the kind: re-check the stored name under the new one.
@@ -405,7 +407,9 @@ class CustomerService:
                 else normalize_person_name
             )
             try:
-                normalize(current.name, field="name")
+                normalize(
+                    current.name, field="name", strict=s.runtime.settings.strict_name_script
+                )
             except ValidationError as exc:
                 errors.extend(exc.errors)
         self._check_assignment(data, current)

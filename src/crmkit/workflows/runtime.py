@@ -29,6 +29,10 @@ class Settings:
     password_min_length: int = 8
     timezone: str = "Asia/Shanghai"
     max_page_size: int = 500
+    # Seed 002's rule: a name is written in one script, so a Chinese company or person name
+    # holds no Latin letter (中英文字符混用 is refused). Off by default: registered names
+    # such as TCL科技集团股份有限公司 or 北京ABB电气传动系统有限公司 carry Latin brands.
+    strict_name_script: bool = False
     # Worker processes that prepare a large import's rows (parse, check, match records)
     # while the session writes them: 0 (default) prepares in the session's process. Workers
     # start by importing the program's main module (multiprocessing's forkserver or spawn),

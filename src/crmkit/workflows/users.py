@@ -98,7 +98,12 @@ class UserService:
         s = self._s
         s.require(Permission.USER_MANAGE)
         errors = FieldErrors()
-        data = parse_user_input(fields, errors, phone_region=s.runtime.region)
+        data = parse_user_input(
+            fields,
+            errors,
+            phone_region=s.runtime.region,
+            strict_names=s.runtime.settings.strict_name_script,
+        )
         self._check_password(password, errors, required=False)
         self._check_manager(data.get("manager_id"), None, errors)
         if data.get("login") and s._uow.users.get_by_login(data["login"]) is not None:
@@ -135,7 +140,13 @@ class UserService:
         if version is not None and version != current.version:
             raise ConcurrencyError("user", id, version, current.version)
         errors = FieldErrors()
-        data = parse_user_input(changes, errors, phone_region=s.runtime.region, partial=True)
+        data = parse_user_input(
+            changes,
+            errors,
+            phone_region=s.runtime.region,
+            partial=True,
+            strict_names=s.runtime.settings.strict_name_script,
+        )
         if "manager_id" in data:
             self._check_manager(data["manager_id"], id, errors)
         login = data.get("login")

@@ -238,6 +238,7 @@ def _settings(s: Session, ctx: ImportContext) -> PrepareSettings:
         match=s.runtime.dedup.customer_match,
         contact_match=s.runtime.dedup.contact_match,
         headers=ctx.header_of,
+        strict_names=s.runtime.settings.strict_name_script,
     )
 
 
