@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
@@ -47,7 +47,7 @@ import crmkit
 from admin import context
 from admin.base import ListFilter, ServiceModelView, all_pages, user_names
 from admin.forms import SecureForm, options
-from admin.history import history_rows, plain_value
+from admin.history import history_rows
 from admin.i18n import FIELD_LABELS, percent, show
 
 Pairs = Sequence[tuple[str, Any]]
@@ -177,20 +177,6 @@ class FormField:
             other = self.name_of or str
             return ", ".join(str(names[v]) if v in names else other(v) for v in values if v)
         return show(value)
-
-    def show_stored(self, value: Any) -> str | None:
-        """An audit entry's stored (plain JSON) value as a cell shows it; ``None`` for
-        the generic rendering."""
-        if value is None or value == "" or value == []:
-            return None
-        if self.kind is Kind.RATE:
-            try:
-                return percent(Decimal(str(value)))
-            except InvalidOperation:
-                return None
-        if self.kind in {Kind.CHOICE, Kind.CHOICES}:
-            return self.show(value) or None
-        return None
 
 
 def text(name: str, **options: Any) -> FormField:
@@ -397,12 +383,6 @@ class EntityModelView(ServiceModelView):
     def details_columns(self) -> list[str]:
         return list(self.detail_fields or self.list_fields)
 
-    def history_value(self, name: str, value: Any) -> str:
-        """An audit entry's value of ``name`` as this screen shows that field."""
-        field = self.field(name)
-        shown = field.show_stored(value) if field is not None else None
-        return shown if shown is not None else plain_value(name, value)
-
     @expose("/details/")
     def details_view(self) -> ResponseReturnValue:
         """The record's fields and, where crmkit lets the user read it, its history."""
@@ -411,9 +391,7 @@ class EntityModelView(ServiceModelView):
         with context.work() as s:
             self.prepare_rows(s, [model])
             try:
-                history = history_rows(
-                    s, s.audit.history(id), value=self.history_value, label=self.label
-                )
+                history = history_rows(s, s.audit.history(id))
             except crmkit.NotFound:
                 history = []  # crmkit keeps this record's history from this user
         return self.render(

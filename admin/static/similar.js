@@ -75,8 +75,8 @@
       var owner = cell(m.owner || "—");
       owner.className = "similar-owner";
       tr.appendChild(owner);
-      tr.appendChild(cell(Math.round(Number(m.score) * 100) + "%"));
-      tr.appendChild(cell((m.reasons || []).join(", ")));
+      tr.appendChild(cell(m.score_text || Math.round(Number(m.score) * 100) + "%"));
+      tr.appendChild(cell((m.reasons || []).join("；")));
       rows.appendChild(tr);
     });
     panel.hidden = matches.length === 0;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, request, url_for
+from flask import flash, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
@@ -45,7 +45,7 @@ class AuditView(BaseView):
         args = request.args
         filters = {
             k: args[k]
-            for k in ("entity_type", "actor_id", "action", "since", "until")
+            for k in ("entity_type", "entity_id", "record", "actor_id", "action", "since", "until")
             if args.get(k)
         }
         rows: list[AuditRow] = []
@@ -55,6 +55,8 @@ class AuditView(BaseView):
             try:
                 page = s.audit.list(
                     entity_type=filters.get("entity_type"),
+                    entity_id=filters.get("entity_id"),
+                    record=filters.get("record"),
                     actor_id=filters.get("actor_id"),
                     action=filters.get("action"),
                     since=_instant(filters.get("since")),
@@ -65,7 +67,7 @@ class AuditView(BaseView):
             except (crmkit.ValidationError, ValueError) as exc:
                 flash(str(exc), "error")
             else:
-                rows = [row for e in page.items for row in entry_rows(s, e)]
+                rows = history_rows(s, page.items)
                 next_after = page.next_after
         return self.render(
             "crm/audit.html",
@@ -80,21 +82,6 @@ class AuditView(BaseView):
             else None,
             first_url=url_for(".index", **query_args(filters)) if args.get("after") else None,
         )
-
-
-def entry_rows(s: crmkit.Session, entry: crmkit.AuditEntry) -> list[AuditRow]:
-    """One entry's row, its values shown as the record's own screen shows them (a product's
-    category by name, its tax rate as a percentage) when that screen knows how."""
-    screen = _screen(entry.entity_type)
-    if screen is None:
-        return history_rows(s, [entry])
-    screen.prepare_rows(s, [])
-    return history_rows(s, [entry], value=screen.history_value, label=screen.label)
-
-
-def _screen(entity_type: str) -> Any:
-    """The kernel entity screen of ``entity_type`` (see ``admin.views.register``), if any."""
-    return current_app.extensions.get("crmkit_entity_screens", {}).get(entity_type)
 
 
 def _instant(text: str | None) -> Any:

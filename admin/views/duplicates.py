@@ -23,8 +23,9 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.base import user_name, user_names
-from admin.i18n import FIELD_LABELS, local_time, show
+from admin.i18n import FIELD_LABELS, current_lang, local_time, show
 from admin.views.customers import customer_names
+from crmkit import display
 
 KINDS: dict[str, Any] = {"customers": _l("Customers"), "contacts": _l("Contacts")}
 #: ``merge.kind`` in crmkit's audit entries → the screen's kind
@@ -118,7 +119,7 @@ class DuplicateView(BaseView):
                                     "left_name": by_id[p.left].name if p.left in by_id else "",
                                     "right_name": by_id[p.right].name if p.right in by_id else "",
                                     "score": f"{p.score:.0%}",
-                                    "reasons": p.reasons,
+                                    "reasons": display.reasons(p.reasons, current_lang()),
                                 }
                                 for p in cluster.pairs
                             ],

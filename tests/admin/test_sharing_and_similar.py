@@ -79,7 +79,7 @@ def test_similar_shows_another_salespersons_twin_with_its_owner_and_nothing_more
     assert match["name"] == TWIN and match["owner"] == "张三"
     assert isinstance(match["score"], float) and 0 < match["score"] <= 1
     assert match["reasons"] and match["visible"] is False
-    assert set(match) == {"name", "owner", "score", "reasons", "visible"}  # no id, no url
+    assert set(match) == {"name", "owner", "score", "score_text", "reasons", "visible"}  # no id
     for secret in (twin.id, "13800138000", "138 0013 8000", "jinzhi", "香港中路"):
         assert secret not in body
 

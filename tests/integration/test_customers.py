@@ -43,7 +43,9 @@ def test_one_validation_error_names_the_empty_name_the_bad_mobile_and_the_bad_em
     assert "必填" in by_field["name"][0].message_zh
     assert "required" in by_field["name"][0].message_en
     with crmkit.language("en"):
-        assert "3 field(s) are invalid" in str(err)
+        assert "3 field(s) are invalid: name, mobile, email" in str(err)
+    # People read labels, never keys (issue 16).
+    assert err.message("zh").startswith("3 个字段有误：名称、手机、邮箱 — ")
     with crm.session(actor=admin) as s:
         assert s.customers.count() == 0
 

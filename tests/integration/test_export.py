@@ -72,3 +72,37 @@ def test_contacts_export_with_their_customer_in_the_callers_scope_only(crm, team
         assert "'+采购经理" in row
         mapping = map_headers(table.headers)
         assert {"contact_name", "contact_mobile"} <= set(mapping.fields)
+
+
+def test_choices_are_exported_as_labels_that_import_back_and_as_codes_on_request(crm, admin):
+    with crm.session(actor=admin) as s:
+        s.customers.create(
+            name="青岛金智电子科技有限公司",
+            category="formal",
+            settlement="credit",
+            credit_rating="B",
+            uscc="91350100M000100Y43",
+        )
+    people, machines = io.BytesIO(), io.BytesIO()
+    with crmkit.language("zh"), crm.session(actor=admin) as s:
+        s.customers.export(people)
+        s.customers.export(machines, codes=True)
+    (row,) = [r.cells for r in read_table(io.BytesIO(people.getvalue())).rows]
+    assert {"企业", "正式客户", "终端客户", "赊销", "良"} <= set(row)
+    assert not {"company", "formal", "terminal", "credit", "B"} & set(row)
+    (coded,) = [r.cells for r in read_table(io.BytesIO(machines.getvalue())).rows]
+    assert {"company", "formal", "terminal", "credit", "B"} <= set(coded)
+    # What people read goes back in: the labels are import synonyms.
+    again = crmkit.open()
+    boss = again.bootstrap_admin(name="管理员", password="admin-pass-1")
+    with again.session(actor=boss) as s:
+        report = s.imports.run(io.BytesIO(people.getvalue()))
+        assert report.counts["created"] == 1, report.results
+        back = s.customers.list().items[0]
+    assert (back.category, back.channel_type, back.settlement, back.credit_rating) == (
+        crmkit.Category.FORMAL,
+        crmkit.ChannelType.TERMINAL,
+        crmkit.Settlement.CREDIT,
+        crmkit.CreditRating.B,
+    )
+    again.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import phonenumbers
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit.domain.errors import ValidationError
+from crmkit.domain.regions import Region
 from crmkit.domain.values import (
     USCC,
     Email,
@@ -336,3 +338,35 @@ def test_person_names_allow_the_minority_name_dot():
 
 def test_normalize_text_folds_width_and_spaces():
     assert normalize_text("  ＡＢＣ　１２３  x ") == "ABC 123 x"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["abc", "a@@b.com", "@b.com", "a@", "a@b", "a b@c.com", "a@b..com", "a@-b.com", "a.@b.com"],
+)
+def test_an_invalid_email_is_explained_in_chinese_not_in_the_validators_english(raw: str):
+    with pytest.raises(ValidationError) as caught:
+        Email.parse(raw)
+    zh = caught.value.errors[0].message("zh")
+    assert zh.startswith("不是有效的电子邮箱：") and zh != "不是有效的电子邮箱：格式不正确"
+    assert not re.search(r"[A-Za-z]{3,}", zh), zh  # no English words left
+    en = caught.value.errors[0].message("en")  # English keeps the library's own reason
+    prefix = "is not a valid email address: "
+    assert en.startswith(prefix) and re.search(r"[A-Za-z]{3,}", en[len(prefix) :])
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("91350100M000100Y44", "校验位不正确"), ("9135", "位数不对"), ("X1350100M000100Y43", "格式")],
+)
+def test_a_wrong_credit_code_is_explained_in_chinese(raw: str, reason: str):
+    with pytest.raises(ValidationError) as caught:
+        USCC.parse(raw)
+    assert reason in caught.value.errors[0].message("zh")
+
+
+def test_an_unknown_region_names_no_data_source():
+    with pytest.raises(ValidationError) as caught:
+        Region.parse("火星省/奥林匹斯市")
+    zh, en = caught.value.errors[0].message("zh"), caught.value.errors[0].message("en")
+    assert "省/市/区县" in zh and "cpca" not in zh + en and "GB/T" not in zh + en

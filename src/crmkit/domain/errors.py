@@ -27,6 +27,7 @@ domain names no file format; ``NotifierError`` belongs to the notifier port
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -94,8 +95,13 @@ class ValidationError(CRMError, ValueError):
     def message(self, lang: Language | None = None) -> str:
         lang = lang or active_language()
         details = "; ".join(e.describe(lang) for e in self.errors)
+        # People read labels, not keys: 名称、手机、邮箱, not ``name, mobile, email``.
+        labels = dict.fromkeys(field_label(f, lang) for f in self.fields)
         head = render_summary(
-            "validation", lang, count=len(self.fields), fields=", ".join(self.fields)
+            "validation",
+            lang,
+            count=len(self.fields),
+            fields=(", " if lang == "en" else "、").join(labels),
         )
         return f"{head} — {details}"
 
@@ -175,16 +181,27 @@ class PermissionDenied(CRMError, PermissionError):
 
 
 class AuthenticationError(PermissionDenied):
-    """Login failed. ``reason`` is ``failed``, ``locked`` or ``inactive``."""
+    """Login failed. ``reason`` is ``failed``, ``locked`` or ``inactive``.
 
-    def __init__(self, reason: str) -> None:
+    A wrong password, an unknown login and a wrong password for a locked account all give
+    ``failed`` with the same message: only someone who gave the right password learns that
+    the account is locked (``until``: when a timed lock ends, in the CRM's timezone; ``None``
+    for a lock that lasts until an administrator lifts it) or disabled.
+    """
+
+    def __init__(self, reason: str, *, until: datetime | None = None) -> None:
         self.reason = reason
+        self.until = until
         CRMError.__init__(self, self.message())
         self.actor = ""
         self.action = "log in"
         self.action_zh = "登录"
 
     def message(self, lang: Language | None = None) -> str:
+        if self.reason == "locked" and self.until is not None:
+            return render_summary(
+                "auth_locked_until", lang, until=self.until.strftime("%Y-%m-%d %H:%M")
+            )
         return render_summary(f"auth_{self.reason}", lang)
 
 

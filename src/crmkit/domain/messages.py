@@ -43,6 +43,19 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "有 {count} 条同名记录，请填写完整路径，如 {example}",
     ),
     "import.duplicate_row": ("repeats row {row} of the file", "与文件第 {row} 行重复"),
+    # an import's column mapping, said before the run (crmkit.domain.headers.MappingWarning)
+    "mapping.unmapped": (
+        "column {column} matches no field: its cells will not be imported",
+        "“{column}”列没有对应的字段，其内容不会导入",
+    ),
+    "mapping.ignored": (
+        "column {column} is ignored: its cells will not be imported",
+        "“{column}”列设为忽略，其内容不会导入",
+    ),
+    "mapping.taken": (
+        "column {column} will not be imported: column {kept} gives the same field",
+        "“{column}”列不会导入：同一字段已取自“{kept}”列",
+    ),
     "member.invalid": (
         "is not a member token (user:<id> or role:<role>)",
         "不是有效的成员（user:<用户> 或 role:<角色>）",
@@ -58,7 +71,7 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "phone.not_mobile": ("is not a mobile number", "不是手机号码"),
     "phone.not_fixed": ("is not a fixed-line number", "不是固定电话号码"),
     "phone.mobile_extension": ("a mobile number has no extension", "手机号码不带分机号"),
-    "email.invalid": ("is not a valid email address: {reason}", "不是有效的电子邮箱：{reason}"),
+    "email.invalid": ("is not a valid email address: {reason}", "不是有效的电子邮箱：{reason_zh}"),
     # names
     "name.punctuation_only": (
         "must contain letters or Chinese characters, not only punctuation",
@@ -85,15 +98,19 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     # identifiers, regions, money
     "uscc.invalid": (
         "is not a valid unified social credit code: {reason}",
-        "不是有效的统一社会信用代码：{reason}",
+        "不是有效的统一社会信用代码：{reason_zh}",
     ),
     "region.unknown": (
-        "is not a known administrative division ({version})",
-        "不是有效的行政区划（{version}）",
+        "is not a known province, city or district",
+        "不是有效的行政区划，请按“省/市/区县”填写，如 山东省/青岛市/市南区",
     ),
     "region.mismatch": (
         "{child} is not part of {parent}",
         "{child} 不属于 {parent}",
+    ),
+    "region.conflict": (
+        "names two different places: {first} and {second}",
+        "给出了两个不同的地区：{first} 与 {second}",
     ),
     "money.invalid": ("is not a valid amount", "不是有效的金额"),
     "money.negative": ("must not be negative", "不能为负数"),
@@ -101,6 +118,15 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "date.invalid": ("is not a valid date", "不是有效的日期"),
     "date.future": ("must not be in the future", "不能晚于今天"),
     "number.invalid": ("is not a valid number", "不是有效的数字"),
+    "number.range": ("must be between {min} and {max}", "必须在 {min} 到 {max} 之间"),
+    "setting.invalid": ("is not a valid value", "不是有效的值"),
+    # the data dictionary (数据字典)
+    "dictionary.unknown": ("is not one of the choices: {choices}", "不在可选项中，可选：{choices}"),
+    "dictionary.taken": ("already stands for {other} in this list", "在本字典中已表示“{other}”"),
+    "dictionary.list_code": (
+        "must be a code of lower-case letters, digits and _",
+        "只能由小写字母、数字和下划线组成",
+    ),
     "bool.invalid": ("is not a yes/no value", "不是有效的是/否值"),
     # customers
     "customer.uscc_individual": ("is only for companies", "仅适用于企业客户"),
@@ -152,6 +178,10 @@ SUMMARIES: Final[Mapping[str, tuple[str, str]]] = {
         "the account is locked after too many failed logins; ask an administrator",
         "登录失败次数过多，账号已锁定，请联系管理员",
     ),
+    "auth_locked_until": (
+        "the account is locked after too many failed logins; try again after {until}",
+        "登录失败次数过多，账号已锁定，请在 {until} 之后再试",
+    ),
     "auth_inactive": ("the account is disabled", "账号已停用"),
     # a file that is not a table at all (TableError)
     "table_empty": ("the file is empty", "文件是空的"),
@@ -175,18 +205,23 @@ SUMMARIES: Final[Mapping[str, tuple[str, str]]] = {
     ),
 }
 
-ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {
-    "customer": "客户",
-    "contact": "联系人",
-    "user": "用户",
-    "audit": "操作日志",
-    "merge": "合并记录",
-    "co_ownership_request": "共享客户申请",
-    "import": "导入批次",
-    "product": "产品",
-    "product_category": "产品类别",
-    "product_group": "产品分组",
+# What each entity type is called: code -> (English, 简体中文).
+ENTITY_NAMES: Final[Mapping[str, tuple[str, str]]] = {
+    "customer": ("customer", "客户"),
+    "contact": ("contact", "联系人"),
+    "user": ("user", "用户"),
+    "audit": ("operation log", "操作日志"),
+    "merge": ("merge", "合并记录"),
+    "co_ownership_request": ("co-ownership request", "共享客户申请"),
+    "import": ("import", "导入批次"),
+    "product": ("product", "产品"),
+    "product_category": ("product category", "产品类别"),
+    "product_group": ("product group", "产品分组"),
+    "settings": ("settings", "系统设置"),
+    "customer_lookup": ("similar-customer lookup", "相似客户查询"),
+    "dictionary_entry": ("dictionary entry", "数据字典"),
 }
+ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {k: v[1] for k, v in ENTITY_NAMES.items()}
 
 FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "name": ("name", "名称"),
@@ -195,6 +230,10 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "phone": ("phone", "电话"),
     "email": ("email", "邮箱"),
     "region": ("region", "地区"),
+    # an import's region columns (combined into the region)
+    "province": ("province", "省份"),
+    "city": ("city", "城市"),
+    "district": ("district", "区县"),
     "uscc": ("unified social credit code", "统一社会信用代码"),
     "owner_id": ("owner", "负责人"),
     "co_owner_ids": ("co-owners", "共享负责人"),
@@ -219,6 +258,58 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "description": ("description", "说明"),
     "members": ("members", "成员"),
     "sort": ("order", "排序"),
+    # what else screens, exports and the operation log show
+    "contact": ("contact", "联系人"),
+    "channel_type": ("channel type", "渠道类型"),
+    "source": ("source", "来源"),
+    "industry": ("industry", "行业"),
+    "tags": ("tags", "标签"),
+    "credit_rating": ("credit rating", "信用等级"),
+    "settlement": ("settlement", "结算方式"),
+    "address": ("address", "地址"),
+    "remarks": ("remarks", "备注"),
+    "gender": ("gender", "性别"),
+    "title": ("title", "职务"),
+    "is_primary": ("primary contact", "主联系人"),
+    "contact_name": ("contact name", "联系人姓名"),
+    "contact_mobile": ("contact mobile", "联系人手机"),
+    "contact_title": ("contact title", "联系人职务"),
+    "locked": ("locked", "已锁定"),
+    "margin": ("gross margin", "毛利率"),
+    "custom": ("custom fields", "自定义字段"),
+    "related_customer_ids": ("related customers", "关联客户"),
+    "requester_id": ("requester", "申请人"),
+    "decided_by": ("decided by", "审批人"),
+    "status": ("status", "状态"),
+    "reason": ("reason", "理由"),
+    "surname": ("surname", "姓氏"),
+    "surname_letter": ("surname index letter", "姓氏首字母"),
+    "initials": ("initials", "拼音首字母"),
+    "name_pinyin": ("name in pinyin", "名称拼音"),
+    "number": ("number", "编号"),
+    "version": ("version", "版本"),
+    "created_by": ("created by", "创建人"),
+    "created_at": ("created", "创建时间"),
+    "updated_at": ("updated", "修改时间"),
+    "deleted_at": ("deleted", "删除时间"),
+    "deleted_with": ("deleted with", "随之删除"),
+    "merged_into": ("merged into", "合并到"),
+    "counts": ("counts", "统计"),
+    "source_name": ("file", "文件"),
+    "phone_ext": ("extension", "分机"),
+    "list": ("list", "字典"),
+    "value": ("choice", "选项"),
+    "aliases": ("other spellings", "其他写法"),
+    "matches": ("customers shown", "显示的客户"),
+    # the settings an admin may change (crmkit.domain.settings.EDITABLE)
+    "recycle_retention_days": ("days in the recycle bin", "回收站保留天数"),
+    "lockout_threshold": ("failed logins before a lock", "锁定前允许的登录失败次数"),
+    "admin_lock_minutes": ("minutes the last admin is locked", "最后一位管理员的锁定分钟数"),
+    "captcha_after": ("failed logins before a CAPTCHA", "要求验证码前的登录失败次数"),
+    "password_min_length": ("shortest password", "密码最短长度"),
+    "max_page_size": ("largest page", "每页最多条数"),
+    "timezone": ("time zone", "时区"),
+    "strict_name_script": ("one script per name (seed 002)", "名称只用一种文字（中英文不混用）"),
 }
 
 # The labels of crmkit's permissions, by code; the admin's roles screen lists them.
@@ -249,6 +340,12 @@ PERMISSION_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "product_group.write": ("Edit product groups and their members", "修改产品分组及成员"),
     "product_group.delete": ("Delete product groups", "删除产品分组"),
     "product_group.purge": ("Purge deleted product groups", "彻底删除产品分组"),
+    "settings.write": ("Change the settings", "修改系统设置"),
+    "dictionary_entry.read": ("View the data dictionary", "查看数据字典"),
+    "dictionary_entry.create": ("Add dictionary choices", "新增数据字典选项"),
+    "dictionary_entry.write": ("Edit dictionary choices", "修改数据字典选项"),
+    "dictionary_entry.delete": ("Delete dictionary choices", "删除数据字典选项"),
+    "dictionary_entry.purge": ("Purge deleted dictionary choices", "彻底删除数据字典选项"),
 }
 
 
@@ -300,9 +397,15 @@ def render_summary(code: str, lang: Language | None = None, **params: object) ->
 
 
 def field_label(field: str, lang: Language | None = None) -> str:
-    """Human label of a field path's leaf, e.g. ``contacts[0].mobile`` -> 手机."""
-    leaf = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    """Human label of a field path, e.g. ``mobile`` -> 手机, ``contact.mobile`` -> 联系人手机
+    (a parent the catalogue knows names the leaf's owner), ``contacts[0].mobile`` -> 手机."""
+    en = (lang or active_language()) == "en"
+    *parents, leaf = [part.split("[", 1)[0] for part in field.split(".")]
     entry = FIELD_LABELS.get(leaf)
     if entry is None:
-        return field
-    return entry[0] if (lang or active_language()) == "en" else entry[1]
+        return leaf  # a custom field's own name, say (``custom.合同编号``)
+    text = entry[0] if en else entry[1]
+    owner = FIELD_LABELS.get(parents[-1]) if parents else None
+    if owner is not None:
+        return f"{owner[0]} {text}" if en else f"{owner[1]}{text}"
+    return text

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import total_ordering
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import phonenumbers
@@ -260,7 +260,10 @@ class Email:
         try:
             result = validate_email(text, check_deliverability=check_deliverability)
         except EmailNotValidError as exc:
-            raise _fail(field, "email.invalid", raw, reason=str(exc)) from exc
+            reason = str(exc)
+            raise _fail(
+                field, "email.invalid", raw, reason=reason, reason_zh=_email_reason_zh(reason)
+            ) from exc
         return cls(result.normalized)
 
     @property
@@ -408,7 +411,13 @@ class USCC:
         try:
             value = _uscc.validate(normalize_text(str(raw)).upper())
         except _StdnumError as exc:
-            raise _fail(field, "uscc.invalid", raw, reason=str(exc)) from exc
+            raise _fail(
+                field,
+                "uscc.invalid",
+                raw,
+                reason=str(exc),
+                reason_zh=_STDNUM_REASONS_ZH.get(type(exc).__name__, "格式不正确"),
+            ) from exc
         return cls(str(value))
 
     @property
@@ -418,6 +427,43 @@ class USCC:
 
     def __str__(self) -> str:
         return self.value
+
+
+# python-stdnum's errors by class, in Chinese (its messages are English only).
+_STDNUM_REASONS_ZH: Final = {
+    "InvalidChecksum": "校验位不正确",
+    "InvalidLength": "位数不对（应为 18 位）",
+    "InvalidFormat": "格式不正确",
+    "InvalidComponent": "其中的机构类别或行政区划代码无效",
+}
+
+# email-validator's messages (English only) in Chinese: its message pattern -> ours, with
+# the characters it quotes kept. Checked against email-validator 2.x's texts (test_values).
+_EMAIL_REASONS_ZH: Final = (
+    (re.compile(r"must have an @-sign"), "缺少 @"),
+    (re.compile(r"something before the @-sign"), "@ 前面不能为空"),
+    (re.compile(r"something after the @-sign"), "@ 后面不能为空"),
+    (re.compile(r"It should have a period"), "@ 后面的域名不完整（缺少“.”）"),
+    (re.compile(r"invalid characters before the @-sign: (.+?)\.?$"), "@ 前面有无效字符：{0}"),
+    (
+        re.compile(r"after the @-sign contains invalid characters: (.+?)\.?$"),
+        "@ 后面有无效字符：{0}",
+    ),
+    (re.compile(r"invalid characters"), "含有无效字符"),
+    (re.compile(r"two periods in a row"), "不能有两个连续的“.”"),
+    (re.compile(r"period immediately before the @-sign"), "@ 前面不能紧挨“.”"),
+    (re.compile(r"(hyphen|period) immediately after the @-sign"), "@ 后面不能紧跟“-”或“.”"),
+    (re.compile(r"cannot (start|end) with a period"), "不能以“.”开头或结尾"),
+    (re.compile(r"too long"), "太长"),
+)
+
+
+def _email_reason_zh(reason: str) -> str:
+    for pattern, text in _EMAIL_REASONS_ZH:
+        found = pattern.search(reason)
+        if found:
+            return text.format(*(g.replace("SPACE", "空格") for g in found.groups()))
+    return "格式不正确"
 
 
 # -- names --------------------------------------------------------------------------------

@@ -125,6 +125,7 @@ class UserQuery:
 @attrs.frozen(kw_only=True)
 class AuditQuery:
     entity_id: str | None = None
+    entity_ids: tuple[str, ...] | None = None  # any of these records (empty: none)
     entity_type: str | None = None
     actor_id: str | None = None
     action: AuditAction | None = None

@@ -28,12 +28,22 @@ from crmkit.workflows.session import DuplicateWarning, new_id
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
+# What ``parse_contact_input`` reports as ``required`` when missing or cleared.
+REQUIRED_CONTACT_FIELDS = frozenset({"customer_id", "name"})
+
 
 class ContactService:
     """``session.contacts``."""
 
     def __init__(self, session: Session) -> None:
         self._s = session
+
+    @property
+    def required_fields(self) -> frozenset[str]:
+        """The fields a contact cannot be without (``customer_id``, ``name``): :meth:`create`
+        refuses a contact without them and :meth:`update` refuses to clear them. Forms mark
+        them (the admin's red *)."""
+        return REQUIRED_CONTACT_FIELDS
 
     def get(self, id: str, *, include_deleted: bool = False) -> Contact:
         """The contact; ``NotFound`` if absent, deleted, or its customer is out of scope."""
@@ -73,7 +83,12 @@ class ContactService:
         return self._s._uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)
 
     def export(
-        self, target: str | Path | IO[bytes], *, format: Format = "csv", **filters: Any
+        self,
+        target: str | Path | IO[bytes],
+        *,
+        format: Format = "csv",
+        codes: bool = False,
+        **filters: Any,
     ) -> int:
         """Export the contacts the actor may see (``filters`` as for :meth:`list`) to a CSV
         or XLSX file, with their customer's name; cells a spreadsheet would run as formulas
@@ -84,7 +99,7 @@ class ContactService:
         """
         from crmkit.workflows.exports import export_contacts
 
-        return export_contacts(self, target, format=format, **filters)
+        return export_contacts(self, target, format=format, codes=codes, **filters)
 
     def surname_index(self) -> dict[str, int]:
         """How many contacts in scope sit under each surname letter (the 百家姓 index)."""

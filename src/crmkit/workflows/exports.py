@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from crmkit.adapters.tabular import Format, write_table
+from crmkit.domain import display
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.messages import active_language
@@ -42,13 +43,21 @@ CUSTOMER_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def customer_cells(c: Customer, owner_names: dict[str, str]) -> list[Any]:
-    """One export row, in ``CUSTOMER_COLUMNS`` order, in the forms people read."""
+def customer_cells(c: Customer, owner_names: dict[str, str], *, codes: bool = False) -> list[Any]:
+    """One export row, in ``CUSTOMER_COLUMNS`` order, in the forms people read: choices by
+    their labels (正式客户, 终端客户), or by their codes (``formal``) with ``codes``."""
+    lang = active_language()
+
+    def choice(value: Any) -> Any:
+        if value is None:
+            return None
+        return value.value if codes else display.label(value, lang)
+
     return [
         c.name,
-        c.kind.value,
-        c.category.value,
-        c.channel_type.value,
+        choice(c.kind),
+        choice(c.category),
+        choice(c.channel_type),
         c.mobile.national if c.mobile else None,
         c.phone.national if c.phone else None,
         c.email.value if c.email else None,
@@ -57,8 +66,8 @@ def customer_cells(c: Customer, owner_names: dict[str, str]) -> list[Any]:
         c.source,
         c.industry,
         ",".join(c.tags),
-        c.credit_rating.value if c.credit_rating else None,
-        c.settlement.value,
+        choice(c.credit_rating),
+        choice(c.settlement),
         str(c.credit_limit.amount) if c.credit_limit else None,
         c.uscc.value if c.uscc else None,
         owner_names.get(c.owner_id or "", c.owner_id),
@@ -100,9 +109,11 @@ def export_customers(
     target: str | Path | IO[bytes],
     *,
     format: Format = "csv",
+    codes: bool = False,
     **filters: Any,
 ) -> int:
-    """Write every customer the actor may see (matching ``filters``) to ``target``.
+    """Write every customer the actor may see (matching ``filters``) to ``target``; choices
+    by their labels, or by their codes with ``codes`` (for machines).
 
     Returns how many rows were written.
     """
@@ -114,7 +125,7 @@ def export_customers(
             if c.owner_id and c.owner_id not in owner_names:
                 owner = session.user(c.owner_id)
                 owner_names[c.owner_id] = owner.name if owner else c.owner_id
-            yield customer_cells(c, owner_names)
+            yield customer_cells(c, owner_names, codes=codes)
 
     return _write_pages(
         lambda after: service.list(after=after, limit=500, **filters),
@@ -140,18 +151,21 @@ CONTACT_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def contact_cells(c: Contact, customer_names: dict[str, str]) -> list[Any]:
-    """One export row, in ``CONTACT_COLUMNS`` order."""
+def contact_cells(c: Contact, customer_names: dict[str, str], *, codes: bool = False) -> list[Any]:
+    """One export row, in ``CONTACT_COLUMNS`` order (choices as in :func:`customer_cells`)."""
+    gender = None
+    if c.gender is not None:
+        gender = c.gender.value if codes else display.label(c.gender, active_language())
     return [
         customer_names.get(c.customer_id, c.customer_id),
         c.name,
-        c.gender.value if c.gender else None,
+        gender,
         c.title,
         c.mobile.national if c.mobile else None,
         c.phone.national if c.phone else None,
         c.email.value if c.email else None,
         c.birthday,
-        c.is_primary,
+        c.is_primary if codes else display.yes_no(c.is_primary, active_language()),
         c.remarks,
     ]
 
@@ -161,9 +175,11 @@ def export_contacts(
     target: str | Path | IO[bytes],
     *,
     format: Format = "csv",
+    codes: bool = False,
     **filters: Any,
 ) -> int:
-    """Write every contact the actor may see (``filters`` as ``contacts.list``) to ``target``.
+    """Write every contact the actor may see (``filters`` as ``contacts.list``) to ``target``
+    (choices as :func:`export_customers` writes them).
 
     Returns how many rows were written.
     """
@@ -173,7 +189,7 @@ def export_contacts(
     def cells(page: Sequence[Contact]) -> Iterator[list[Any]]:
         missing = sorted({c.customer_id for c in page} - names.keys())
         names.update({c.id: c.name for c in customers.get_many(missing)})
-        return (contact_cells(c, names) for c in page)
+        return (contact_cells(c, names, codes=codes) for c in page)
 
     return _write_pages(
         lambda after: service.list(after=after, limit=500, **filters),

@@ -34,6 +34,7 @@ class _MemoryAudit:
         def ok(e: AuditEntry) -> bool:
             return (
                 (query.entity_id is None or e.entity_id == query.entity_id)
+                and (query.entity_ids is None or e.entity_id in query.entity_ids)
                 and (query.entity_type is None or e.entity_type == query.entity_type)
                 and (query.actor_id is None or e.actor_id == query.actor_id)
                 and (query.action is None or e.action == query.action)

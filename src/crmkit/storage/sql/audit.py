@@ -43,6 +43,8 @@ class SqlAudit:
             (a.action, query.action.value if query.action else None),
         )
         stmt = stmt.where(*(col == v for col, v in equals if v is not None))
+        if query.entity_ids is not None:
+            stmt = stmt.where(a.entity_id.in_(query.entity_ids))
         if query.since is not None:
             stmt = stmt.where(a.at >= query.since)
         if query.until is not None:

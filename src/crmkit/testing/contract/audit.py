@@ -88,6 +88,9 @@ class AuditRepositoryContract(_StoreFixture):
         assert listed(since=entries[2].at) == (other, entries[2])  # since: inclusive
         assert listed(until=entries[1].at) == (entries[0],)  # until: exclusive
         assert listed(entity_id="e-1", action=AuditAction.CREATE) == (entries[0],)
+        assert listed(entity_ids=("e-2", "e-9")) == (other,)
+        assert listed(entity_ids=("e-1", "e-2")) == (other, *reversed(entries))
+        assert listed(entity_ids=()) == ()
 
     def test_audit_pages_cover_every_entry_once(self, store: Store) -> None:
         entries = [make_audit_entry(f"e-{i % 3}") for i in range(13)]

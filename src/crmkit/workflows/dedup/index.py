@@ -49,6 +49,9 @@ from crmkit.domain.intake import block_key_hashes, key_hashes
 from crmkit.storage.ports import IndexEntry, StoredPair
 from crmkit.workflows.dedup.config import KINDS, DedupConfig, Kind
 
+# The lowest score ``find_similar`` reports: below it a match would read "0%".
+SIMILAR_FLOOR = 0.01
+
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
@@ -146,10 +149,12 @@ class DedupIndex:
         return out
 
     def similar(self, kind: Kind, fields: Mapping[str, Any], limit: int) -> list[DuplicateMatch]:
-        """The best ``limit`` records like ``fields`` (positive score), as the actor may see
-        them: what ``find_similar`` returns."""
+        """The best ``limit`` records like ``fields`` (scoring at least ``SIMILAR_FLOOR``),
+        as the actor may see them: what ``find_similar`` returns."""
         record = self.record_from_fields(kind, fields)
-        found = [m for m in self.matches(kind, record) if m.score > 0.0][: max(limit, 0)]
+        # Under 1% is no likeness a person would look at: shown, it is a "0%" row.
+        found = [m for m in self.matches(kind, record) if m.score >= SIMILAR_FLOOR]
+        found = found[: max(limit, 0)]
         return [d.public for d in self.describe(kind, found)]
 
     def place(self, kind: Kind, record: Record) -> str | None:

@@ -1,0 +1,420 @@
+"""One way to show a value to a person: labels, money, regions, phones, yes/no, lists and
+local times, in 简体中文 or English.
+
+Everything a person reads goes through here: the admin's screens, exports meant for people,
+the operation log and messages. A code (``formal``, ``co_ownership_request``,
+``owner_id``), a key or a UTC timestamp is never shown as it is stored. Machines get codes:
+exports take a ``codes`` option instead.
+
+Pure functions of the value and the language (default: :func:`active_language`); what
+needs the store (a user id shown as the user's name) is the workflows' part, passed in as a
+``names`` callback.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from crmkit.domain.converter import converter
+from crmkit.domain.messages import ENTITY_NAMES, Language, active_language, field_label
+from crmkit.domain.regions import Region
+from crmkit.domain.values import USCC, Email, Money, Phone
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+
+# The labels of crmkit's enum values: enum class name -> value -> (English, 简体中文).
+ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
+    "CustomerKind": {"company": ("Company", "企业"), "individual": ("Individual", "个人")},
+    "Category": {
+        "potential": ("Potential", "潜在客户"),
+        "formal": ("Formal", "正式客户"),
+        "signed": ("Signed", "签约客户"),
+        "abandoned": ("Abandoned", "放弃客户"),
+    },
+    "ChannelType": {"terminal": ("End customer", "终端客户"), "channel": ("Channel", "渠道客户")},
+    "Settlement": {"cash": ("Cash", "现款"), "credit": ("Credit", "赊销")},
+    # 信誉度 as the seeds grade it; each label reads back through the import's aliases.
+    "CreditRating": {
+        "A": ("A (excellent)", "优"),
+        "B": ("B (good)", "良"),
+        "C": ("C (fair)", "中"),
+        "D": ("D (poor)", "差"),
+    },
+    "Gender": {"male": ("Male", "男"), "female": ("Female", "女"), "unknown": ("Unknown", "未知")},
+    "Role": {
+        "admin": ("Administrator", "管理员"),
+        "manager": ("Sales manager", "销售经理"),
+        "sales": ("Salesperson", "销售员"),
+        "finance": ("Finance", "财务"),
+        "service": ("Customer service", "客服"),
+    },
+    "AuditAction": {
+        "create": ("Create", "新建"),
+        "update": ("Update", "修改"),
+        "delete": ("Delete", "删除"),
+        "restore": ("Restore", "恢复"),
+        "purge": ("Purge", "彻底删除"),
+        "login": ("Log in", "登录"),
+        "login_failed": ("Failed login", "登录失败"),
+        "lock": ("Lock", "锁定"),
+        "unlock": ("Unlock", "解锁"),
+        "password": ("Password change", "修改密码"),
+        "merge": ("Merge", "合并"),
+        "unmerge": ("Unmerge", "撤销合并"),
+        "revert": ("Revert", "撤销导入"),
+        "lookup": ("Lookup", "查询"),
+    },
+    "Outcome": {
+        "created": ("Created", "已创建"),
+        "updated": ("Updated", "已更新"),
+        "duplicate": ("Duplicate", "重复"),
+        "failed": ("Failed", "失败"),
+    },
+    "ImportOutcome": {
+        "created": ("Created", "已创建"),
+        "updated": ("Updated", "已更新"),
+        "skipped": ("Skipped", "已跳过"),
+        "failed": ("Failed", "失败"),
+        "would_create": ("Would create", "将创建"),
+        "would_update": ("Would update", "将更新"),
+    },
+    "OnDuplicate": {
+        "skip": ("Skip", "跳过"),
+        "update": ("Update the existing record", "更新已有记录"),
+        "create": ("Create anyway", "仍然新建"),
+    },
+    "DuplicatePolicy": {
+        "skip": ("Skip", "跳过"),
+        "update": ("Update the existing record", "更新已有记录"),
+        "error": ("Fail the row", "记为失败"),
+    },
+    "SkipReason": {
+        "exists": ("Already exists", "已存在"),
+        "duplicate_row": ("Repeats an earlier row", "与前面的行重复"),
+        "unchanged": ("Nothing to change", "无变化"),
+        "empty": ("Empty row", "空行"),
+    },
+    "ImportStatus": {
+        "running": ("Running", "进行中"),
+        "finished": ("Finished", "已完成"),
+        "reverted": ("Reverted", "已撤销"),
+    },
+    "RequestStatus": {
+        "pending": ("Pending", "待审批"),
+        "granted": ("Granted", "已同意"),
+        "refused": ("Refused", "已拒绝"),
+        "withdrawn": ("Withdrawn", "已撤回"),
+    },
+    "CustomFieldType": {
+        "text": ("Text", "文本"),
+        "number": ("Number", "数字"),
+        "date": ("Date", "日期"),
+        "choice": ("Choice", "选项"),
+        "boolean": ("Yes/no", "是/否"),
+    },
+    "PhoneKind": {
+        "mobile": ("Mobile", "手机"),
+        "fixed_line": ("Landline", "固定电话"),
+        "other": ("Other", "其他"),
+    },
+}
+
+_YES_NO: Final = {"en": ("Yes", "No"), "zh": ("是", "否")}
+_LIST_SEPARATOR: Final = {"en": ", ", "zh": "、"}
+
+
+def _lang(lang: Language | None) -> Language:
+    return lang or active_language()
+
+
+def label(value: enum.Enum | str, lang: Language | None = None, *, of: str | None = None) -> str:
+    """The label of an enum value (``Category.FORMAL`` → 正式客户).
+
+    A bare string is looked up in the enum class named ``of`` (``label("formal",
+    of="Category")``), else in every enum, the first that knows it; a value no enum knows
+    is returned as it is (an application's own code, say).
+    """
+    language = _lang(lang)
+    index = 0 if language == "en" else 1
+    if isinstance(value, enum.Enum):
+        found = ENUM_LABELS.get(type(value).__name__, {}).get(str(value.value))
+        return found[index] if found else str(value.value)
+    tables = (
+        [ENUM_LABELS[of]] if of is not None and of in ENUM_LABELS else list(ENUM_LABELS.values())
+    )
+    for table in tables:
+        if value in table:
+            return table[value][index]
+    return value
+
+
+def choices(kind: type[enum.Enum], lang: Language | None = None) -> list[tuple[str, str]]:
+    """``(code, label)`` pairs of an enum, for a select."""
+    return [(str(m.value), label(m, lang)) for m in kind]
+
+
+def entity_label(entity_type: str, lang: Language | None = None) -> str:
+    """What an entity type is called (``co_ownership_request`` → 共享客户申请)."""
+    names = ENTITY_NAMES.get(entity_type)
+    if names is None:
+        return entity_type.replace("_", " ") if _lang(lang) == "en" else entity_type
+    return names[0] if _lang(lang) == "en" else names[1]
+
+
+def yes_no(value: bool, lang: Language | None = None) -> str:
+    """是 / 否 (Yes / No)."""
+    yes, no = _YES_NO[_lang(lang)]
+    return yes if value else no
+
+
+def system_actor(lang: Language | None = None) -> str:
+    """Who did what crmkit itself did (imports' bookkeeping, due jobs, the CLI)."""
+    return "System" if _lang(lang) == "en" else "系统"
+
+
+def local_time(at: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
+    """An instant in the reader's time zone, to the minute: ``2026-12-06 12:30``."""
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def money(value: Money, lang: Language | None = None) -> str:
+    """An amount as people write it (Babel's currency format): ``¥1,999.00``
+    (English: ``CN¥1,999.00``)."""
+    return value.format("en" if _lang(lang) == "en" else "zh_CN")
+
+
+def percent(rate: Decimal) -> str:
+    """A fraction as a percentage: ``Decimal("0.13")`` → ``13%``, ``0.065`` → ``6.5%``."""
+    return f"{(rate * 100).normalize():f}%"
+
+
+def show(value: Any, lang: Language | None = None, *, tz: str = DEFAULT_TIMEZONE) -> str:
+    """Any crmkit value as the text a person reads (not escaped: templates do that).
+
+    None is empty; yes/no, enum labels, phones in their national form, regions as their
+    path (山东省/青岛市/市南区), money with its currency, instants in ``tz``, lists joined
+    (、 in Chinese), custom-field mappings as ``name: value``.
+    """
+    language = _lang(lang)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return yes_no(value, language)
+    if isinstance(value, enum.Enum):
+        return label(value, language)
+    if isinstance(value, Phone):
+        return value.national
+    if isinstance(value, Email | USCC):
+        return str(value.value)
+    if isinstance(value, Region):
+        return value.path
+    if isinstance(value, Money):
+        return money(value, language)
+    if isinstance(value, datetime):
+        return local_time(value, tz)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {show(v, language, tz=tz)}" for k, v in value.items())
+    if isinstance(value, tuple | list | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return _LIST_SEPARATOR[language].join(show(v, language, tz=tz) for v in items)
+    return str(value)
+
+
+def show_stored(
+    raw: Any,
+    kind: Any,
+    lang: Language | None = None,
+    *,
+    tz: str = DEFAULT_TIMEZONE,
+    name_of: Callable[[str], str | None] | None = None,
+) -> str:
+    """A value as stored (an audit diff's JSON: codes, ISO times, region codes, amounts as
+    mappings) shown as :func:`show` shows the typed value of type ``kind``.
+
+    ``kind`` may also be ``"rate"``: a fraction shown as a percentage (13%); ``"counts"``:
+    outcome -> number (an import's), shown as 已创建 3、失败 1; ``"members"``: member tokens
+    (``role:sales``, ``user:<id>``) shown as 角色：销售员 and the user's name (``name_of``).
+    ``name_of`` turns an id into a name, for a reference field (``owner_id``, a list of
+    ids); it returns None for an id it does not know, which is then shown as 已删除的记录
+    (a deleted record) rather than as the id. A value that does not read as ``kind`` is
+    shown as it is.
+    """
+    language = _lang(lang)
+    if raw is None or raw == "" or raw == [] or raw == ():
+        return ""
+    if name_of is not None and kind != "members":
+        ids: Iterable[Any] = raw if isinstance(raw, list | tuple) else (raw,)
+        names = [name_of(str(i)) or _gone(language) for i in ids]
+        return _LIST_SEPARATOR[language].join(names)
+    if kind == "counts" and isinstance(raw, Mapping):
+        return _LIST_SEPARATOR[language].join(
+            f"{label(str(k), language, of='Outcome')} {v}" for k, v in raw.items()
+        )
+    if kind == "members" and isinstance(raw, list | tuple):
+        return _LIST_SEPARATOR[language].join(member(str(t), language, name_of) for t in raw)
+    if kind == "rate":
+        try:
+            return percent(Decimal(str(raw)))
+        except ArithmeticError:
+            return str(raw)
+    if kind is not None:
+        try:
+            value = converter().structure(raw, kind)
+        except Exception:
+            value = raw
+        return show(value, language, tz=tz)
+    if isinstance(raw, str):
+        try:
+            return local_time(datetime.fromisoformat(raw), tz) if "T" in raw else raw
+        except ValueError:
+            return raw
+    return show(raw, language, tz=tz)
+
+
+# Why the matcher thinks two records are (not) one: its reason codes in words. The field
+# part is the rule's label (``name``, ``phone`` …); ``=`` same, ``≈`` similar, ``≠`` differs.
+_REASON = re.compile(r"^(?P<field>[a-z_]+)(?P<op>=|≈|≠)(?P<rest>.*)$")
+_REASON_FIELDS: Final[Mapping[str, tuple[str, str]]] = {
+    "name": ("name", "名称"),
+    "phone": ("phone", "电话"),
+    "mobile": ("mobile", "手机"),
+    "email": ("email", "邮箱"),
+    "contact": ("contact", "联系人"),
+    "address": ("address", "地址"),
+    "location": ("city", "所在城市"),
+    "birthday": ("birthday", "生日"),
+    "customer": ("customer", "所属客户"),
+    "uscc": ("unified social credit code", "统一社会信用代码"),
+    "branch": ("branch", "分支机构"),
+}
+_REASON_WORDS: Final = {
+    "en": {"=": "same {field}", "≈": "similar {field}", "≠": "different {field}"},
+    "zh": {"=": "{field}相同", "≈": "{field}相近", "≠": "{field}不同"},
+}
+_REASON_SPECIAL: Final[Mapping[str, tuple[str, str]]] = {
+    "branch≠parent": ("a branch and its head office", "分支机构与总部"),
+}
+
+
+def reason_field(code: str, lang: Language | None = None) -> str:
+    """The field a matcher rule compares, by the label its reasons use (``location`` →
+    所在城市)."""
+    names = _REASON_FIELDS.get(code)
+    if names is None:
+        return field_label(code, lang)
+    return names[0] if _lang(lang) == "en" else names[1]
+
+
+def reason(code: str, lang: Language | None = None) -> str:
+    """A duplicate reason (``name≈0.96``, ``phone=``, ``location≠``) in words: 名称相近,
+    电话相同, 所在城市不同. The similarity behind ``≈`` is left out: a match shows one
+    score, its own."""
+    language = _lang(lang)
+    index = 0 if language == "en" else 1
+    if code in _REASON_SPECIAL:
+        return _REASON_SPECIAL[code][index]
+    found = _REASON.match(code)
+    if found is None:
+        return code
+    field = reason_field(found["field"], language)
+    return _REASON_WORDS[language][found["op"]].format(field=field)
+
+
+def reasons(codes: Iterable[str], lang: Language | None = None) -> str:
+    """Several reasons in words, joined (；in Chinese), each once."""
+    language = _lang(lang)
+    shown = dict.fromkeys(reason(c, language) for c in codes)
+    return ("；" if language == "zh" else "; ").join(shown)
+
+
+def score(value: float) -> str:
+    """A match score as the one percentage shown for it: ``0.94`` → ``94%``."""
+    return f"{round(value * 100)}%"
+
+
+# The notes crmkit itself writes on audit entries, as people read them: the ids inside
+# are left out (the entry names its record). A note a person wrote is shown as written.
+_ID = r"\S+"
+_NOTES: Final = tuple(
+    (re.compile(f"^{pattern}$"), en, zh)
+    for pattern, en, zh in (
+        ("import", "by import", "导入"),
+        ("import finished", "import finished", "导入完成"),
+        (f"import {_ID} reverted", "import reverted", "导入已撤销"),
+        (f"merge {_ID}", "merge", "合并"),
+        (f"[a-z_]+ {_ID} <- .*", "merged", "合并"),
+        ("undone", "undone", "已撤销"),
+        (f"with customer {_ID}", "with its customer", "随所属客户"),
+        (r"(\d+) contact\(s\) with it", "with {0} contact(s)", "连同 {0} 个联系人"),
+        (
+            r"(\d+) similar customer\(s\) shown",
+            "{0} similar customer(s) shown",
+            "显示了 {0} 个相似客户",
+        ),
+        (f"co-ownership request {_ID} granted", "co-ownership granted", "共享客户申请已同意"),
+        ("not a duplicate", "marked not a duplicate", "标记为不是重复"),
+        (r"failure (\d+) today", "failure {0} today", "今天第 {0} 次失败"),
+        (
+            r"the last active admin: locked for (\d+) minutes",
+            "the last active admin: locked for {0} minutes",
+            "最后一位管理员：锁定 {0} 分钟",
+        ),
+        (
+            "claim expired: the worker stopped; the message may have been sent",
+            "the worker stopped; the message may have been sent",
+            "处理进程已停止，消息可能已发出",
+        ),
+        (
+            "claim expired: the worker stopped before the job committed",
+            "the worker stopped before the job was done",
+            "处理进程在任务完成前停止",
+        ),
+    )
+)
+
+
+def note(text: str | None, lang: Language | None = None) -> str:
+    """An audit entry's note as people read it (crmkit's own notes translated, their ids
+    left out; anything else as written)."""
+    if not text:
+        return ""
+    index = 1 if _lang(lang) == "zh" else 0
+    for pattern, *texts in _NOTES:
+        found = pattern.match(text)
+        if found:
+            return texts[index].format(*found.groups())
+    return text
+
+
+def member(
+    token: str, lang: Language | None = None, name_of: Callable[[str], str | None] | None = None
+) -> str:
+    """A member token as people read it: ``role:sales`` → 角色：销售员, ``user:<id>`` → the
+    user's name (by ``name_of``)."""
+    language = _lang(lang)
+    kind, _, value = token.partition(":")
+    if kind == "role":
+        role = label(value, language, of="Role")
+        return f"Role: {role}" if language == "en" else f"角色：{role}"
+    if kind == "user":
+        return (name_of(value) if name_of else None) or _gone(language)
+    return token
+
+
+def _gone(lang: Language) -> str:
+    return "(deleted record)" if lang == "en" else "（已删除的记录）"
+
+
+def field_name(field: str, lang: Language | None = None) -> str:
+    """A field's label (``owner_id`` → 负责人); see :func:`crmkit.domain.messages.field_label`."""
+    return field_label(field, lang)

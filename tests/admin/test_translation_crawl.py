@@ -1,0 +1,182 @@
+"""Every screen reads in the user's language: crawl the admin with seeded data, as an admin,
+in 简体中文 (no field key, code, raw id or English sentence a person would read) and in
+English (no Chinese in the app's own labels, headers, buttons and menus)."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+import crmkit
+from crmkit.testing import ManualClock
+from tests.admin.conftest import Browser
+
+# Links not to follow: leaving, switching language, downloads, static files.
+SKIP = re.compile(
+    r"^/(logout|language|static|assets|admin/static|login)|/export|report\.(csv|xlsx)|"
+    r"\.(csv|xlsx|png|js|css|db)$|/download|/backup/get"
+)
+LINK = re.compile(r'href="(/[^"#]*)"')
+HIDDEN = re.compile(r"<(script|style|code|pre)\b.*?</\1>", re.S | re.I)
+TAG = re.compile(r"<[^>]+>")
+SHOWN_ATTRS = re.compile(r'\b(?:placeholder|title|aria-label|alt)="([^"]*)"')
+BUTTON_VALUES = re.compile(r'<input[^>]*type="(?:submit|button)"[^>]*value="([^"]*)"')
+KEY = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}\b")
+ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?:[ ,]+[A-Za-z][a-z]+){2,}\b")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CODES = [
+    "potential",
+    "formal",
+    "signed",
+    "abandoned",
+    "terminal",
+    "channel",
+    "cash",
+    "credit",
+    "company",
+    "individual",
+    "sales",
+    "manager",
+    "finance",
+    "service",
+    "pending",
+    "granted",
+    "refused",
+    "withdrawn",
+    "created",
+    "updated",
+    "duplicate",
+    "failed",
+    "running",
+    "finished",
+    "reverted",
+    "male",
+    "female",
+    "true",
+    "false",
+    "none",
+    "null",
+]
+CODE = re.compile(r"(?<![A-Za-z/])(" + "|".join(CODES) + r")(?![A-Za-z/])")
+# What may stay as it is in Chinese mode: names, formats and the language switch.
+ALLOWED = re.compile(r"crmkit|English|CSV|XLSX|Excel|Asia/Shanghai|GBK|UTF-8|CAPTCHA")
+# Data the seed wrote (names, a region, a choice) and the switch to Chinese itself: Chinese
+# in English mode too.
+DATA = re.compile(
+    "简体中文|青岛金智电子科技有限公司|金智电子科技（青岛）有限公司|山东省/青岛市/市南区|网络推广|"
+    "上海四通贸易有限公司|已注销贸易有限公司|李四|智能门锁|工程版门锁|门锁|工程项目价|张三|李小明|"
+    "王经理|管理员"
+)
+# The app's own words in English mode (data such as customer names may be Chinese).
+CHROME = re.compile(
+    r"<(th|label|button|h[1-6]|legend)\b[^>]*>(.*?)</\1>|"
+    r'<a[^>]*class="[^"]*(?:nav-link|dropdown-item|btn)[^"]*"[^>]*>(.*?)</a>',
+    re.S,
+)
+
+
+def visible(page: str) -> str:
+    """The text a person reads: tags, scripts, styles and code left out; attributes a
+    browser shows (placeholders, tooltips, button captions) kept."""
+    body = HIDDEN.sub(" ", page)
+    shown = SHOWN_ATTRS.findall(body) + BUTTON_VALUES.findall(body)
+    text = TAG.sub(" ", body) + " " + " ".join(shown)
+    return " ".join(html.unescape(text).split())
+
+
+@pytest.fixture
+def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -> None:
+    """A bit of everything the screens show."""
+    admin, zhang = users["admin"], users["zhang"]
+    with crm.session(actor=admin) as s:
+        s.dictionary.create(list="source", value="网络推广", aliases=["网推"])
+        locks = s.product_categories.create(name="门锁")
+        group = s.product_groups.create(name="工程项目价", members=["role:manager"])
+        s.products.create(
+            name="智能门锁", code="LK-100", category_id=locks.id, price="1999", cost="1200"
+        )
+        s.products.create(name="工程版门锁", code="PJ-900", group_id=group.id, price="1380")
+        s.settings.update(recycle_retention_days="20")
+    with crm.session(actor=zhang) as s:
+        jinzhi = s.customers.create(
+            name="青岛金智电子科技有限公司",
+            region="山东省/青岛市/市南区",
+            mobile="13800138000",
+            source="网推",
+            tags=["VIP"],
+        )
+        s.contacts.create(customer_id=jinzhi.id, name="李四", mobile="13900001234")
+        s.customers.update(jinzhi.id, category="formal", uscc="91350100M000100Y43")
+        gone = s.customers.create(name="已注销贸易有限公司")
+        s.customers.delete(gone.id)
+        sheet = (
+            "客户名称,手机,省份,城市\n上海四通贸易有限公司,13700001111,上海市,上海市\n坏行,123,,\n"
+        )
+        s.imports.run(io.BytesIO(sheet.encode("utf-8")))
+    with crm.session(actor=admin) as s:  # a near-duplicate pair for the review screen
+        s.customers.create(
+            name="金智电子科技（青岛）有限公司", mobile="13800138000", owner_id=zhang.id
+        )
+    clock.advance(timedelta(minutes=5))
+
+
+def crawl(browser: Browser, limit: int = 120) -> Iterator[tuple[str, str]]:
+    """Every page reachable from the dashboard by a plain link, once per path (a path's
+    query variants: the first three), ``(url, html)``."""
+    todo, seen, per_path = ["/"], set(), {}
+    while todo and len(seen) < limit:
+        url = todo.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        response = browser.get(url)
+        if response.status_code != 200 or "text/html" not in response.content_type:
+            continue
+        page = response.get_data(as_text=True)
+        yield url, page
+        for link in LINK.findall(page):
+            link = html.unescape(link)
+            path = urlsplit(link).path
+            if SKIP.search(link) or link in seen:
+                continue
+            per_path[path] = per_path.get(path, 0) + 1
+            if per_path[path] <= 3:
+                todo.append(link)
+
+
+def test_every_screen_reads_in_chinese(as_admin: Browser, seeded: None) -> None:
+    problems: list[str] = []
+    pages = 0
+    for url, page in crawl(as_admin):
+        pages += 1
+        text = ALLOWED.sub(" ", visible(page))
+        for what, pattern in (
+            ("key", KEY),
+            ("id", UUID),
+            ("code", CODE),
+            ("English", ENGLISH),
+        ):
+            found = sorted({m.group(0) for m in pattern.finditer(text)})
+            if found:
+                problems.append(f"{url}: {what} {found[:5]}")
+    assert pages >= 25, f"only {pages} pages reached"
+    assert not problems, "\n".join(problems)
+
+
+def test_english_mode_shows_no_chinese_labels(as_admin: Browser, seeded: None) -> None:
+    as_admin.post("/language", {"lang": "en"})
+    problems: list[str] = []
+    for url, page in crawl(as_admin):
+        for match in CHROME.finditer(HIDDEN.sub(" ", page)):
+            raw = TAG.sub(" ", match.group(2) or match.group(3) or "")
+            text = DATA.sub(" ", " ".join(html.unescape(raw).split()))
+            if CJK.search(text):
+                problems.append(f"{url}: {text[:60]}")
+    assert not problems, "\n".join(sorted(set(problems))[:80])
