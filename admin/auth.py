@@ -4,7 +4,9 @@ The browser's cookie (signed, HttpOnly, SameSite) carries only a random login-se
 who is logged in and when they were last seen live here, on the server. So logout and the
 idle timeout really end a session (a copied cookie stops working), and logging in always
 starts a new id (no session fixation). crmkit does the password check (argon2id) and the
-lockout after ten failures a day.
+lockout after ten failures a day; this page adds a CAPTCHA once crmkit asks for one
+(:mod:`admin.captcha`) and rate limits (:mod:`admin.limits`). Every failure shows the same
+message, so the page tells nobody which logins exist or are locked.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import attrs
 from flask import (
     Blueprint,
     Flask,
+    Response,
     current_app,
     flash,
     g,
@@ -33,13 +36,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 import crmkit
-from admin import context
+from admin import captcha, context, limits
 
-# Endpoints reachable without a login session: the login page and static assets.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.language", "static", "admin.static"})
+# Endpoints reachable without a login session: the login page (and its CAPTCHA picture)
+# and static assets.
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.captcha_picture", "auth.language", "static", "admin.static"}
+)
 
 
 @attrs.define
@@ -119,6 +125,9 @@ class LoginForm(FlaskForm):
     password = PasswordField(
         lazy_gettext("Password"), validators=[InputRequired(), Length(max=200)]
     )
+    captcha = StringField(
+        lazy_gettext("Verification code"), validators=[Optional(), Length(max=20)]
+    )
     next = HiddenField()
 
 
@@ -136,25 +145,70 @@ bp = Blueprint("auth", __name__)
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Show the login form; on success start a new login session."""
+    """Show the login form; on success start a new login session.
+
+    A POST over a rate limit gets 429 and checks nothing. When crmkit asks for a CAPTCHA
+    (a few failures for that login or from that address), the password is checked only
+    after the picture's characters were typed right.
+    """
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
+    crm = context.crm()
+    client = limits.client_address()
     error: str | None = None
+    status = 200
+    # Once asked for, the picture stays on this browser's login page (so that "another
+    # picture", a reload, shows one) until a login succeeds.
+    show_captcha = session.get("captcha_asked", False) or crm.login_needs_captcha("", client=client)
     if form.validate_on_submit():
-        try:
-            user = context.crm().authenticate(form.login.data or "", form.password.data or "")
-        except crmkit.AuthenticationError as exc:
-            error = exc.message()  # failed, locked (ask an admin) or disabled
+        name = form.login.data or ""
+        now = context.now()
+        if not (
+            limits.allow("ADMIN_LOGIN_RATE_PER_CLIENT", client, now)
+            and limits.allow("ADMIN_LOGIN_RATE_PER_LOGIN", name.strip().lower(), now)
+        ):
+            error, status = _("Too many login attempts. Please wait a while and try again."), 429
+        elif crm.login_needs_captcha(name, client=client) and not captcha.solved(
+            form.captcha.data, now
+        ):
+            show_captcha = True
+            error = (
+                _("The characters did not match the picture. Please type the new ones.")
+                if form.captcha.data
+                else _("Please type the characters shown in the picture.")
+            )
         else:
-            lang = session.get("lang")
-            session.clear()  # a new cookie and a new CSRF token: nothing from before login
-            if lang:
-                session["lang"] = lang
-            entry = store().start(user.id, context.now())
-            session["sid"] = entry.sid
-            return redirect(safe_next(form.next.data))
-    return render_template("crm/login.html", form=form, error=error)
+            try:
+                user = crm.authenticate(name, form.password.data or "", client=client)
+            except crmkit.AuthenticationError as exc:
+                error = exc.message()  # failed; locked or disabled only for the right password
+                show_captcha = crm.login_needs_captcha(name, client=client)
+            else:
+                lang = session.get("lang")
+                session.clear()  # a new cookie and a new CSRF token: nothing from before login
+                if lang:
+                    session["lang"] = lang
+                entry = store().start(user.id, context.now())
+                session["sid"] = entry.sid
+                return redirect(safe_next(form.next.data))
+    if show_captcha:
+        session["captcha_asked"] = True
+    form.captcha.data = ""  # a challenge is answered once: the next one starts empty
+    page = render_template("crm/login.html", form=form, error=error, show_captcha=show_captcha)
+    return page, status
+
+
+@bp.route("/login/captcha.png")
+def captcha_picture() -> ResponseReturnValue:
+    """A new CAPTCHA picture for this browser (its answer stays on the server)."""
+    now = context.now()
+    if not limits.allow("ADMIN_CAPTCHA_RATE_PER_CLIENT", limits.client_address(), now):
+        message = _("Too many requests. Please wait a while and try again.")
+        return Response(message, status=429, mimetype="text/plain")
+    response = Response(captcha.new_picture(now), mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -207,7 +261,10 @@ def require_login() -> ResponseReturnValue | None:
 
 
 def init_app(app: Flask, idle: timedelta) -> None:
-    """Register the login routes, the session store and the login guard."""
+    """Register the login routes, the session store, the CAPTCHA, the rate limits and the
+    login guard."""
     app.extensions["crmkit_admin_sessions"] = SessionStore(idle)
+    captcha.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(bp)
     app.before_request(require_login)

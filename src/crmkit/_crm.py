@@ -27,7 +27,8 @@ from crmkit.workflows.merge import ReferenceHandler
 from crmkit.workflows.notify import Notifier, Notifiers
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
-from crmkit.workflows.users import authenticate
+from crmkit.workflows.settings import load_settings, reload_if_stale
+from crmkit.workflows.users import authenticate, needs_captcha
 
 E = TypeVar("E", bound=DomainEvent)
 
@@ -168,6 +169,7 @@ class CRM:
             AuthenticationError: the actor's account is disabled or locked.
         """
         with self._rt.store.unit_of_work() as uow:
+            reload_if_stale(self._rt, uow)  # another process's settings change
             resolved = self._resolve(actor, uow)
             session = Session(self._rt, uow, resolved)
             yield session
@@ -175,6 +177,7 @@ class CRM:
             uow.commit()
         # Outside the unit of work: subscribers may open sessions of their own.
         session.publish_committed()
+        session.run_after_commit()
 
     def _resolve(self, actor: User | Actor | str, uow: Any) -> Actor:
         if isinstance(actor, Actor):
@@ -192,15 +195,40 @@ class CRM:
             raise AuthenticationError("locked")
         return Actor.for_user(user, uow.users.subordinate_ids(user.id), self._rt.permissions)
 
-    def authenticate(self, login: str, password: str) -> User:
+    def authenticate(self, login: str, password: str, *, client: str | None = None) -> User:
         """The user with this login and password.
+
+        A wrong password gets the same error whether the login exists or the account is
+        locked; only the right password learns that the account is locked or disabled.
+        ``Settings.lockout_threshold`` failures in a day lock the account until an admin
+        unlocks it (``s.users.unlock`` or ``crmkit user unlock``); the last active admin
+        is locked for ``Settings.admin_lock_minutes`` instead.
+
+        Args:
+            login: the login name as typed.
+            password: the password as typed.
+            client: who sent the attempt (an IP address): failures are counted for it too,
+                for :meth:`login_needs_captcha`.
 
         Raises:
             AuthenticationError: wrong login or password (``reason="failed"``), the account is
-                locked after too many failures today (``"locked"``), or disabled
+                locked (``"locked"``; ``until`` says when a timed lock ends), or disabled
                 (``"inactive"``).
         """
-        return authenticate(self._rt, login, password)
+        return authenticate(self._rt, login, password, client=client)
+
+    def login_needs_captcha(self, login: str, *, client: str | None = None) -> bool:
+        """Whether the next login attempt for ``login`` from ``client`` must pass a CAPTCHA.
+
+        True from ``Settings.captcha_after`` failures today for that login name (existing
+        or not, so the answer reveals no login) or from that client. The application shows
+        the challenge and checks the answer before it calls :meth:`authenticate`.
+
+        Args:
+            login: the login name as typed (empty: ask about the client only).
+            client: who is asking (an IP address), or ``None``.
+        """
+        return needs_captcha(self._rt, login, client=client)
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
         """Call ``handler`` after commit for each event of ``event_type``; returns an
@@ -342,6 +370,7 @@ def open(
         store=store,
         clock=clock or SystemClock(),
         settings=settings or Settings(),
+        base_settings=settings or Settings(),
         hasher=password_hasher or Argon2Hasher(),
         bus=EventBus(),
         region=region,
@@ -349,6 +378,7 @@ def open(
         notifiers=notifiers,
         dedup=dedup or DedupConfig(),
     )
+    load_settings(runtime)  # what an admin changed (session.settings) wins
     crm = CRM(runtime)
     if subscribers:
         for event_type, handlers in subscribers.items():

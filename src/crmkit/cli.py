@@ -2,12 +2,16 @@
 
 Every command that changes data logs in as a user (``--login``; the password comes from
 ``CRMKIT_PASSWORD`` or a hidden prompt) and goes through the same workflows as the library,
-so permissions, validation and audit apply here too.
+so permissions, validation and audit apply here too. The two rescue commands, ``user
+unlock`` and ``user reset-password``, are the exception: they exist for when nobody can log
+in, so they act as crmkit's system actor (the audit log names it) on the store given by
+``--db``; whoever can open the store's file or database can change it anyway.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -155,6 +159,52 @@ def user_list(db: UrlOpt = DEFAULT_URL, login: LoginOpt = "admin") -> None:
     console().print(table)
 
 
+@user_app.command("unlock")
+def user_unlock(login: str, db: UrlOpt = DEFAULT_URL) -> None:
+    """Unlock LOGIN after too many failed logins (also a running timed lock), acting as the
+    system actor, without logging in."""
+    crm = crmkit.open(db)
+    try:
+        with crm.session(actor=crmkit.SYSTEM) as s:
+            user = s.users.unlock(s.users.get_by_login(login).id)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(f"[green]unlocked[/green] {user.name} ([bold]{user.login}[/bold])")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    login: str,
+    db: UrlOpt = DEFAULT_URL,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the new password from the first line of stdin"),
+    ] = False,
+) -> None:
+    """Set LOGIN's password, acting as the system actor, without logging in (asks for the
+    new password twice, or reads it from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(
+            "New password / 新密码",
+            hide_input=True,
+            confirmation_prompt="Repeat the new password / 再次输入新密码",
+        )
+    crm = crmkit.open(db)
+    try:
+        with crm.session(actor=crmkit.SYSTEM) as s:
+            user = s.users.get_by_login(login)
+            s.users.set_password(user.id, password)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(f"[green]password set[/green] for {user.name} ([bold]{user.login}[/bold])")
+
+
 @customers_app.command("list")
 def customers_list(
     db: UrlOpt = DEFAULT_URL,
@@ -258,14 +308,14 @@ def import_(
     finally:
         crm.close()
     table = Table("outcome", "rows")
-    for outcome, n in result.counts.items():
-        table.add_row(outcome, str(n))
+    for label, n in result.labelled_counts().items():  # a dry run's: 将创建 …
+        table.add_row(label, str(n))
     table.add_row("read", str(result.rows_read))
     console().print(table)
     if result.job_id:
         console().print(f"import job {result.job_id}")
-    if result.mapping.unknown:
-        console().print(f"unmapped columns: {', '.join(result.mapping.unknown)}")
+    for warning in result.mapping.warnings:  # columns whose cells were not imported
+        console().print(f"[yellow]{warning.message()}[/yellow]")
     if report is not None:
         fmt: Format = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
         type(s.imports).write_report(result, report, format=fmt)
@@ -361,9 +411,12 @@ def export(
     contacts: Annotated[
         bool, typer.Option("--contacts", help="Export contacts instead of customers")
     ] = False,
+    codes: Annotated[
+        bool, typer.Option("--codes", help="Write choices as codes (formal), not labels")
+    ] = False,
 ) -> None:
     """Export the customers (or contacts) you may see to DEST (.csv or .xlsx), formulas
-    neutralised."""
+    neutralised; choices as people read them (正式客户), or as codes with --codes."""
     fmt: Format = "xlsx" if dest.suffix.lower() == ".xlsx" else "csv"
     crm = crmkit.open(db)
     try:
@@ -375,9 +428,9 @@ def export(
         }
         with crm.session(actor=actor) as s:
             if contacts:
-                written = s.contacts.export(dest, format=fmt, q=q)
+                written = s.contacts.export(dest, format=fmt, codes=codes, q=q)
             else:
-                written = s.customers.export(dest, format=fmt, **filters)
+                written = s.customers.export(dest, format=fmt, codes=codes, **filters)
     except crmkit.CRMError as exc:
         raise _fail(exc) from exc
     finally:

@@ -156,11 +156,13 @@ def test_import_reports_outcomes_and_writes_a_row_report(
     env = {"CRMKIT_PASSWORD": "admin-secret"}
     dry = runner.invoke(app, [*args, "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
+    assert "将创建" in dry.output and "已创建" not in dry.output  # a dry run writes nothing
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
-    assert "created" in result.output and "failed" in result.output
+    assert "已创建" in result.output and "失败" in result.output
     rows = [r.cells for r in read_table(report).rows]
-    assert [r[1] for r in rows] == ["created", "failed"]
+    assert [r[1] for r in rows] == ["已创建", "失败"]  # the outcome's label, in 简体中文
+    assert rows[0][2] == "青岛金智电子科技有限公司"  # the customer by name, not by id
     assert "企业全称" in (rows[1][4] or "")
     crm = crmkit.open(db)
     admin = crm.authenticate("admin", "admin-secret")

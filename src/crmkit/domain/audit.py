@@ -27,6 +27,7 @@ class AuditAction(enum.StrEnum):
     MERGE = "merge"
     UNMERGE = "unmerge"
     REVERT = "revert"
+    LOOKUP = "lookup"  # a search that discloses records beyond the actor's scope
 
 
 @attrs.frozen(kw_only=True)

@@ -83,7 +83,10 @@ class UserUpdated(EntityEvent):
 
 @attrs.frozen(kw_only=True)
 class UserLocked(EntityEvent):
-    pass
+    """Too many failed logins locked the account: until an admin unlocks it, or (the last
+    active admin) until ``until``."""
+
+    until: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

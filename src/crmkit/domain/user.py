@@ -74,12 +74,17 @@ class User:
 
 @attrs.frozen(kw_only=True)
 class Credentials:
-    """A user's password hash and failed-login counter (kept apart from ``User``)."""
+    """A user's password hash and failed-login counter (kept apart from ``User``).
+
+    ``locked_until`` is a timed lock: the last active admin is never locked for good by
+    failed logins (``Settings.admin_lock_minutes``), and no login succeeds before it.
+    """
 
     user_id: str
     password_hash: str | None = attrs.field(default=None, repr=False)
     failed_count: int = 0
     failed_on: date | None = None
+    locked_until: datetime | None = None
 
 
 USER_FIELDS: Final[tuple[str, ...]] = (

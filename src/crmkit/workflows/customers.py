@@ -18,6 +18,7 @@ from crmkit.domain.customer import (
     CATEGORY_ALIASES,
     CHANNEL_ALIASES,
     KIND_ALIASES,
+    REQUIRED_CUSTOMER_FIELDS,
     Category,
     ChannelType,
     Customer,
@@ -46,6 +47,9 @@ from crmkit.workflows.context import PERMISSION_LABELS_ZH, Permission
 from crmkit.workflows.dedup.index import DuplicateCheck
 from crmkit.workflows.merge import MergeResult, merge_records, unmerge_records
 from crmkit.workflows.session import DuplicateWarning, new_id
+
+# How much of each looked-up value the audit entry of a similar-customer lookup keeps.
+LOOKUP_AUDIT_CHARS = 200
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -93,6 +97,13 @@ class CustomerService:
     @property
     def _repo(self):  # type: ignore[no-untyped-def]
         return self._s._uow.customers
+
+    @property
+    def required_fields(self) -> frozenset[str]:
+        """The fields a customer cannot be without: ``name`` (:meth:`create` refuses a
+        customer without one) and ``kind`` (a create without it makes a company); an
+        :meth:`update` refuses to clear either. Forms mark them (the admin's red *)."""
+        return REQUIRED_CUSTOMER_FIELDS
 
     # -- reads -------------------------------------------------------------------------
     def get(self, id: str, *, include_deleted: bool = False) -> Customer:
@@ -172,17 +183,24 @@ class CustomerService:
         return n
 
     def export(
-        self, target: str | Path | IO[bytes], *, format: Format = "csv", **filters: Any
+        self,
+        target: str | Path | IO[bytes],
+        *,
+        format: Format = "csv",
+        codes: bool = False,
+        **filters: Any,
     ) -> int:
         """Export the customers the actor may see (``filters`` as for :meth:`list`) to a
         CSV or XLSX file; cells that a spreadsheet would run as formulas are neutralised.
+        Choices are written as people read them (正式客户, 终端客户, 现款), which the import
+        maps back; ``codes=True`` writes their codes (``formal``) for machines.
 
         Returns:
             The number of customers written.
         """
         from crmkit.workflows.exports import export_customers
 
-        return export_customers(self, target, format=format, **filters)
+        return export_customers(self, target, format=format, codes=codes, **filters)
 
     def recycle_bin(self, *, after: str | None = None, limit: int = 50) -> Page[Customer]:
         """Deleted customers the actor may see, most recently created first."""
@@ -244,12 +262,32 @@ class CustomerService:
             limit: at most this many matches (the seeds show five).
             **fields: what is known of the customer.
 
+        Every lookup is audited (it discloses customers beyond the actor's scope): an entry
+        of type ``customer_lookup`` and action ``lookup`` records who asked, what they typed
+        and which customers were shown (``s.audit.list(action="lookup")``).
+
         Returns:
             Matches with a positive score, best first; ``is duplicate`` when the score
             reaches the matcher's threshold (``CUSTOMER_MATCH.threshold``, 0.5).
         """
-        self._s.require(Permission.CUSTOMER_READ)
-        return self._s.dedup_index.similar("customer", fields, limit)
+        s = self._s
+        s.require(Permission.CUSTOMER_READ)
+        found = s.dedup_index.similar("customer", fields, limit)
+        asked: dict[str, tuple[Any, Any]] = {
+            k: (None, str(v)[:LOOKUP_AUDIT_CHARS])
+            for k, v in sorted(fields.items())
+            if v is not None and str(v).strip()
+        }
+        asked["matches"] = (None, [m.id for m in found])
+        s.record(
+            "customer_lookup",
+            new_id(),
+            AuditAction.LOOKUP,
+            asked,
+            at=s.now(),
+            note=f"{len(found)} similar customer(s) shown",
+        )
+        return found
 
     def _prepare(self, **fields: Any) -> Customer:
         """Validate ``fields`` as :meth:`create` does and return the new customer, unsaved.
@@ -267,6 +305,7 @@ class CustomerService:
             phone_region=s.runtime.region,
             custom_schema=s.runtime.customer_fields,
             strict_names=s.runtime.settings.strict_name_script,
+            vocabulary=s.vocabulary(),
         )
         id = new_id()
         self._check_new(data, errors, id)
@@ -398,6 +437,7 @@ class CustomerService:
             base_custom=current.custom,
             partial=True,
             strict_names=s.runtime.settings.strict_name_script,
+            vocabulary=s.vocabulary(),
         )
         if "kind" in data and data["kind"] is not None and "name" not in changes:
             # The naming rules depend on the kind: re-check the stored name under the new one.
@@ -407,9 +447,7 @@ class CustomerService:
                 else normalize_person_name
             )
             try:
-                normalize(
-                    current.name, field="name", strict=s.runtime.settings.strict_name_script
-                )
+                normalize(current.name, field="name", strict=s.runtime.settings.strict_name_script)
             except ValidationError as exc:
                 errors.extend(exc.errors)
         self._check_assignment(data, current)

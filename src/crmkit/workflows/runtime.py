@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -13,6 +14,7 @@ from crmkit.storage.ports import Store
 from crmkit.workflows.context import Permissions
 from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.events import EventBus
+from crmkit.workflows.login_failures import LoginFailures
 from crmkit.workflows.notify import Notifiers
 
 if TYPE_CHECKING:
@@ -25,7 +27,13 @@ class Settings:
     """Tunable policies. Pass ``settings=Settings(...)`` to ``crmkit.open``."""
 
     recycle_retention_days: int = 30
+    # Login safety: ``lockout_threshold`` failures in a business day lock an account until
+    # an admin unlocks it; the last active admin is locked for ``admin_lock_minutes`` instead,
+    # so nobody can lock the only admin out for good. From ``captcha_after`` failures today
+    # for a login, or from one client, ``crm.login_needs_captcha`` asks for a CAPTCHA.
     lockout_threshold: int = 10
+    admin_lock_minutes: int = 15
+    captcha_after: int = 3
     password_min_length: int = 8
     timezone: str = "Asia/Shanghai"
     max_page_size: int = 500
@@ -63,6 +71,10 @@ class Runtime:
     hasher: PasswordHasher
     bus: EventBus
     region: str = "CN"
+    # The settings the application opened crmkit with; ``settings`` is them with what an
+    # admin changed (``session.settings``), read at ``settings_read_at`` (the clock's time).
+    base_settings: Settings | None = None
+    settings_read_at: datetime | None = None
     # Custom fields by entity type ("customer", "product" …): ``crm.define_field``.
     custom_fields: dict[str, CustomFieldSchema] = attrs.Factory(dict)
     permissions: Permissions = attrs.Factory(Permissions.default)
@@ -72,6 +84,8 @@ class Runtime:
     notifiers: Notifiers = attrs.Factory(Notifiers)
     dedup: DedupConfig = attrs.Factory(DedupConfig)
     job_handlers: dict[str, JobHandler] = attrs.Factory(dict)
+    # Failed logins today per login name and per client, for the CAPTCHA rule.
+    login_failures: LoginFailures = attrs.Factory(LoginFailures)
 
     @property
     def customer_fields(self) -> CustomFieldSchema:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ import attrs
 
 from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, AuditEntry, diff, snapshot
+from crmkit.domain.converter import to_plain
 from crmkit.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
@@ -222,19 +223,34 @@ class UserService:
         s.record("user", id, AuditAction.PASSWORD, at=s.now())
 
     def unlock(self, id: str) -> User:
-        """Lift a lockout and reset the failed-login counter (admin)."""
+        """Lift a lockout (for good or timed) and reset the failed-login counter (admin).
+
+        Raises:
+            NotFound: no such user.
+            PermissionDenied: the actor may not manage users.
+        """
         s = self._s
         s.require(Permission.USER_MANAGE)
         current = self.get(id)
         old = s._uow.users.get_credentials(id) or Credentials(user_id=id)
-        s._uow.users.put_credentials(attrs.evolve(old, failed_count=0, failed_on=None))
-        if not current.locked:
-            return current
         now = s.now()
-        unlocked = attrs.evolve(current, locked=False, version=current.version + 1, updated_at=now)
-        s._uow.users.update(unlocked, expected_version=current.version)
-        s.forget_users()
-        s.record("user", id, AuditAction.UNLOCK, diff(current, unlocked), at=now)
+        timed = old.locked_until is not None and now < old.locked_until
+        s._uow.users.put_credentials(
+            attrs.evolve(old, failed_count=0, failed_on=None, locked_until=None)
+        )
+        changes: dict[str, tuple[Any, Any]] = {}
+        if timed:
+            changes["locked_until"] = (to_plain(old.locked_until), None)
+        unlocked = current
+        if current.locked:
+            unlocked = attrs.evolve(
+                current, locked=False, version=current.version + 1, updated_at=now
+            )
+            s._uow.users.update(unlocked, expected_version=current.version)
+            s.forget_users()
+            changes.update(diff(current, unlocked))
+        if changes:
+            s.record("user", id, AuditAction.UNLOCK, changes, at=now)
         return unlocked
 
     def _check_password(self, password: str | None, errors: FieldErrors, *, required: bool) -> None:
@@ -263,55 +279,159 @@ class UserService:
             errors.add("manager_id", "user.manager_cycle", manager_id)
 
 
-def authenticate(runtime: Runtime, login: str, password: str) -> User:
+def authenticate(runtime: Runtime, login: str, password: str, *, client: str | None = None) -> User:
     """Check a login and password; count failures per account per business day.
 
-    After ``lockout_threshold`` failures in one day the account locks until an admin unlocks
-    it. The failure counter is committed even though the caller gets an error.
+    The password is checked first, even for an unknown login (against a throw-away hash, so
+    the time taken does not tell whether the login exists) and for a locked account, so a
+    wrong password, an unknown login and a wrong password for a locked account all raise the
+    same ``failed``. Only the right password learns that the account is locked or disabled.
+
+    After ``lockout_threshold`` failures in one day the account locks until an admin
+    unlocks it, except the last active admin's: that one locks for ``admin_lock_minutes``
+    (each further failure once it has ended locks it again), and sessions already open go
+    on, so nobody can lock the only admin out for good. The failure counter is committed
+    even though the caller gets an error.
+
+    Args:
+        runtime: the CRM's runtime.
+        login: the login name as typed (case and surrounding spaces do not matter).
+        password: the password as typed.
+        client: who sent the attempt (an IP address), for :func:`needs_captcha`.
+
+    Raises:
+        AuthenticationError: ``failed``, ``locked`` (with ``until`` for a timed lock) or
+            ``inactive``.
     """
     settings = runtime.settings
+    key = login.strip().lower()
+    now = runtime.clock.now()
+    zone = ZoneInfo(settings.timezone)
+    today = now.astimezone(zone).date()
     with runtime.store.unit_of_work() as uow:
-        user = uow.users.get_by_login(login.strip().lower())
+        user = uow.users.get_by_login(key)
         creds = uow.users.get_credentials(user.id) if user else None
         if user is None or creds is None or creds.password_hash is None:
             # Spend the same effort as a real check so response time does not reveal logins.
             runtime.hasher.verify(_DUMMY_HASH.get(runtime), password)
+            runtime.login_failures.record(today, key, client)
+            raise AuthenticationError("failed")
+        if not runtime.hasher.verify(creds.password_hash, password):
+            runtime.login_failures.record(today, key, client)
+            _count_failure(runtime, uow, user, creds, now, today)
             raise AuthenticationError("failed")
         if user.locked:
             raise AuthenticationError("locked")
-        now = runtime.clock.now()
-        today = now.astimezone(ZoneInfo(settings.timezone)).date()
-        if not runtime.hasher.verify(creds.password_hash, password):
-            count = (creds.failed_count if creds.failed_on == today else 0) + 1
-            uow.users.put_credentials(attrs.evolve(creds, failed_count=count, failed_on=today))
-            _audit(uow, user, AuditAction.LOGIN_FAILED, now, note=f"failure {count} today")
-            if count >= settings.lockout_threshold:
-                locked = attrs.evolve(user, locked=True, version=user.version + 1, updated_at=now)
-                uow.users.update(locked, expected_version=user.version)
-                _audit(uow, user, AuditAction.LOCK, now, diff(user, locked))
-                # The event is stored with the lock, like every session's events, so a
-                # crash before the subscribers run does not lose it.
-                event = ev.UserLocked(actor_id=SYSTEM.id, at=now, entity_id=user.id)
-                lease = now + timedelta(seconds=settings.claim_lease_seconds)
-                row = stored_event(event, lease)
-                uow.events.append_many([row])
-                uow.commit()
-                deliver(runtime, [(row.id, event)], uow)
-            else:
-                uow.commit()
-            raise AuthenticationError("failed")
+        if creds.locked_until is not None and now < creds.locked_until:
+            raise AuthenticationError("locked", until=creds.locked_until.astimezone(zone))
         if not user.active or user.is_deleted:
             raise AuthenticationError("inactive")
         fresh = creds
         if runtime.hasher.needs_rehash(creds.password_hash):
             fresh = attrs.evolve(fresh, password_hash=runtime.hasher.hash(password))
-        if fresh.failed_count:
-            fresh = attrs.evolve(fresh, failed_count=0, failed_on=None)
+        if fresh.failed_count or fresh.locked_until is not None:
+            fresh = attrs.evolve(fresh, failed_count=0, failed_on=None, locked_until=None)
         if fresh is not creds:
             uow.users.put_credentials(fresh)
         _audit(uow, user, AuditAction.LOGIN, now)
         uow.commit()
+        runtime.login_failures.forget_login(today, key)
         return user
+
+
+def needs_captcha(runtime: Runtime, login: str, *, client: str | None = None) -> bool:
+    """Whether the next attempt for ``login`` from ``client`` must solve a CAPTCHA first.
+
+    True from ``Settings.captcha_after`` failures today for that login name (whether or not
+    the login exists, so the answer tells nothing about which logins do) or from that
+    client; ``captcha_after=0`` asks every time. crmkit only counts: the application shows
+    the challenge and checks the answer before it calls :func:`authenticate`.
+
+    Args:
+        runtime: the CRM's runtime.
+        login: the login name as typed (may be empty: then only the client counts).
+        client: who is asking (an IP address), or ``None``.
+    """
+    settings = runtime.settings
+    threshold = settings.captcha_after
+    if threshold <= 0:
+        return True
+    key = login.strip().lower()
+    today = runtime.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
+    if runtime.login_failures.reached(today, key, client, threshold):
+        return True
+    if not key:
+        return False
+    # The stored counter holds across processes and restarts, for logins that exist.
+    with runtime.store.unit_of_work() as uow:
+        user = uow.users.get_by_login(key)
+        creds = uow.users.get_credentials(user.id) if user else None
+    return creds is not None and creds.failed_on == today and creds.failed_count >= threshold
+
+
+def _count_failure(
+    runtime: Runtime, uow: UnitOfWork, user: User, creds: Credentials, now: datetime, today: date
+) -> None:
+    """Count a wrong password, lock the account at the threshold, and commit."""
+    settings = runtime.settings
+    count = (creds.failed_count if creds.failed_on == today else 0) + 1
+    creds = attrs.evolve(creds, failed_count=count, failed_on=today)
+    _audit(uow, user, AuditAction.LOGIN_FAILED, now, note=f"failure {count} today")
+    timed_lock_running = creds.locked_until is not None and now < creds.locked_until
+    event: ev.UserLocked | None = None
+    if count >= settings.lockout_threshold and not user.locked and not timed_lock_running:
+        if _is_last_active_admin(runtime, uow, user):
+            until = now + timedelta(minutes=settings.admin_lock_minutes)
+            _audit(
+                uow,
+                user,
+                AuditAction.LOCK,
+                now,
+                {"locked_until": (to_plain(creds.locked_until), to_plain(until))},
+                note=f"the last active admin: locked for {settings.admin_lock_minutes} minutes",
+            )
+            creds = attrs.evolve(creds, locked_until=until)
+            event = ev.UserLocked(actor_id=SYSTEM.id, at=now, entity_id=user.id, until=until)
+        else:
+            locked = attrs.evolve(user, locked=True, version=user.version + 1, updated_at=now)
+            uow.users.update(locked, expected_version=user.version)
+            _audit(uow, user, AuditAction.LOCK, now, diff(user, locked))
+            event = ev.UserLocked(actor_id=SYSTEM.id, at=now, entity_id=user.id)
+    uow.users.put_credentials(creds)
+    if event is None:
+        uow.commit()
+        return
+    # The event is stored with the lock, like every session's events, so a crash before
+    # the subscribers run does not lose it.
+    lease = now + timedelta(seconds=settings.claim_lease_seconds)
+    row = stored_event(event, lease)
+    uow.events.append_many([row])
+    uow.commit()
+    deliver(runtime, [(row.id, event)], uow)
+
+
+def _is_last_active_admin(runtime: Runtime, uow: UnitOfWork, user: User) -> bool:
+    """Whether ``user`` may manage users and nobody else who may is active and unlocked:
+    then a hard lock would leave nobody able to lift it."""
+    if not user.active or user.is_deleted:
+        return False
+    roles = [
+        r
+        for r in Role
+        if r is Role.ADMIN or Permission.USER_MANAGE in runtime.permissions.granted(r)
+    ]
+    if user.role not in roles:
+        return False
+    for role in roles:
+        after: str | None = None
+        while True:
+            page = uow.users.list(UserQuery(role=role, active=True), after=after, limit=100)
+            if any(u.id != user.id and not u.locked for u in page.items):
+                return False
+            if page.next_after is None:
+                break
+            after = page.next_after
+    return True
 
 
 def _audit(

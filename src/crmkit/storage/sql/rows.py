@@ -293,6 +293,7 @@ def credentials_row(c: Credentials) -> dict[str, Any]:
         "password_hash": c.password_hash,
         "failed_count": c.failed_count,
         "failed_on": c.failed_on,
+        "locked_until": c.locked_until,
     }
 
 
@@ -302,6 +303,7 @@ def credentials_from_row(r: Mapping[Any, Any]) -> Credentials:
         password_hash=r["password_hash"],
         failed_count=r["failed_count"],
         failed_on=r["failed_on"],
+        locked_until=r["locked_until"],
     )
 
 

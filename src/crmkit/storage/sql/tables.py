@@ -291,6 +291,7 @@ user_credentials = Table(
     Column("password_hash", String(200)),
     Column("failed_count", Integer, nullable=False),
     Column("failed_on", Date),
+    Column("locked_until", UTCDateTime),
 )
 
 audit_log = Table(

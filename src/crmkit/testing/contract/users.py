@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import attrs
@@ -132,7 +132,12 @@ class UserRepositoryContract(_StoreFixture):
             assert creds == Credentials(user_id=u.id, password_hash="$argon2id$h1")
             assert uow.users.get_credentials(v.id) is None
             uow.users.put_credentials(
-                attrs.evolve(creds, failed_count=3, failed_on=date(2026, 1, 1))
+                attrs.evolve(
+                    creds,
+                    failed_count=3,
+                    failed_on=date(2026, 1, 1),
+                    locked_until=datetime(2026, 1, 1, 2, 15, tzinfo=UTC),
+                )
             )
             uow.commit()
         with store.unit_of_work() as uow:
@@ -141,6 +146,7 @@ class UserRepositoryContract(_StoreFixture):
                 password_hash="$argon2id$h1",
                 failed_count=3,
                 failed_on=date(2026, 1, 1),
+                locked_until=datetime(2026, 1, 1, 2, 15, tzinfo=UTC),
             )
             uow.users.put_credentials(Credentials(user_id=u.id, password_hash=None))
         with store.unit_of_work() as uow:  # that last put was never committed
