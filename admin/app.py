@@ -15,7 +15,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_wtf.csrf import CSRFProtect
 
 import crmkit
-from admin import auth, i18n, prefs
+from admin import auth, errors, i18n, prefs
 from admin.context import CRMHolder
 
 HERE = Path(__file__).resolve().parent
@@ -90,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         csp_nonce_generator=_nonce,
     )
     _add_views(admin)
+    errors.init_app(app, admin)  # 400 … 500 as the panel's own pages, in the user's language
 
     app.before_request(_new_nonce)
     app.after_request(_security_headers)

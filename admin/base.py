@@ -34,7 +34,7 @@ from wtforms import Form
 
 import crmkit
 from admin import context, prefs
-from admin.forms import SecureForm, show_validation
+from admin.forms import SecureForm, mark_required, show_validation
 from admin.i18n import show
 
 
@@ -54,11 +54,12 @@ class ListFilter:
 
 @attrs.frozen
 class ListRow:
-    """One table row as the template needs it."""
+    """One table row as the template needs it (``name``: how the delete question names it)."""
 
     id: str
     cells: tuple[str, ...]
     model: Any
+    name: str = ""
 
 
 class ServiceModelView(BaseModelView):
@@ -85,6 +86,8 @@ class ServiceModelView(BaseModelView):
 
     list_template = "crm/list.html"
     details_template = "crm/details.html"
+    create_template = "crm/create.html"
+    edit_template = "crm/edit.html"
     form_base_class = SecureForm
     page_size = 50
     can_set_page_size = False
@@ -93,6 +96,7 @@ class ServiceModelView(BaseModelView):
     column_display_actions = True
 
     def __init__(self, name: str, endpoint: str, category: str | None = None) -> None:
+        self._required: frozenset[str] | None = None
         self.column_list = list(self.columns)
         self.column_labels = dict(self.columns)
         self.column_details_list = self.details_columns()
@@ -141,6 +145,19 @@ class ServiceModelView(BaseModelView):
             return {k: v for k, v in data.items() if v not in (None, "", [])}
         before = self.form_data(model)
         return {k: (v if v != "" else None) for k, v in data.items() if v != before.get(k)}
+
+    def required_fields(self) -> frozenset[str]:
+        """The form fields marked required (a red *): what the service says its records
+        cannot be without (``service.required_fields``), read once."""
+        if self._required is None:
+            with context.work() as s:
+                declared = getattr(context.service(s, self.service_name), "required_fields", ())
+            self._required = frozenset(declared)
+        return self._required
+
+    def record_name(self, model: Any) -> str:
+        """How a question about one record names it (the delete confirmation)."""
+        return str(getattr(model, "name", None) or self.get_pk_value(model))
 
     def display(self, model: Any, name: str) -> str:
         """A cell's text; ``show_<name>(model)`` on the subclass wins over the generic."""
@@ -246,11 +263,19 @@ class ServiceModelView(BaseModelView):
             return False
         return True
 
+    def create_form(self, obj: Any = None) -> Form:
+        """The create form, the fields crmkit requires marked."""
+        form: Form = super().create_form(obj)
+        mark_required(form, self.required_fields())
+        return form
+
     def edit_form(self, obj: Any = None) -> Form:
-        """The edit form filled from crmkit's value objects (not their attributes)."""
+        """The edit form filled from crmkit's value objects (not their attributes), the
+        fields crmkit requires marked."""
         from flask_admin.helpers import get_form_data
 
         form: Form = self._edit_form_class(get_form_data(), data=self.form_data(obj))
+        mark_required(form, self.required_fields())
         return form
 
     @pass_context
@@ -301,7 +326,12 @@ class ServiceModelView(BaseModelView):
                     count_url = url_for(f"{self.endpoint}.count_view", **query_args(filters))
                 self.prepare_rows(s, page.items)
                 rows = [
-                    ListRow(self.get_pk_value(m), tuple(self.display(m, c) for c in columns), m)
+                    ListRow(
+                        self.get_pk_value(m),
+                        tuple(self.display(m, c) for c in columns),
+                        m,
+                        self.record_name(m),
+                    )
                     for m in page.items
                 ]
                 next_after = page.next_after

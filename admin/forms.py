@@ -11,8 +11,12 @@ from typing import Any
 
 from flask import flash
 from flask_admin.babel import Translations
+from flask_admin.form import rules
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from wtforms import BooleanField, HiddenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
 
 import crmkit
 
@@ -78,3 +82,66 @@ def options(pairs: Iterable[tuple[str, Any]], *, blank: bool = False) -> list[Se
     ``blank`` adds an empty first option for an optional field."""
     items = [SelectChoice(value, label) for value, label in pairs]
     return [SelectChoice("", "—"), *items] if blank else items
+
+
+class Required(InputRequired):
+    """Marks a field crmkit requires, so Flask-Admin draws its red * beside the label.
+
+    It checks nothing: an empty field still goes to crmkit, which answers with its own
+    message, in the chosen language, together with every other wrong field. For the same
+    reason the input gets ``aria-required`` but not the ``required`` attribute: a browser
+    would stop at the first empty field with a tooltip in its own language.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # No ``required`` flag: WTForms would render the attribute from it.
+        self.field_flags: dict[str, Any] = {}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        return None
+
+
+def mark_required(form: Any, names: Iterable[str]) -> None:
+    """Mark the fields ``names`` of a form instance as required (see :class:`Required`);
+    names the form does not show, hidden fields and checkboxes are left alone."""
+    for name in names:
+        field = form._fields.get(name)
+        if field is None or isinstance(field, HiddenField | BooleanField):
+            continue
+        if not any(isinstance(v, Required) for v in field.validators):
+            field.validators = [*field.validators, Required()]
+        field.render_kw = {**(field.render_kw or {}), "aria-required": "true"}
+
+
+class Section(rules.NestedRule):
+    """Flask-Admin form rule: some fields in a ``<fieldset>`` under a ``<legend>``."""
+
+    def __init__(self, key: str, legend: Any, fields: Iterable[str]) -> None:
+        super().__init__(list(fields))
+        self.key = key
+        self.legend = legend
+
+    def __call__(self, form: Any, form_opts: Any = None, field_args: Any = None) -> str:
+        inner = super().__call__(form, form_opts, field_args)
+        return Markup(
+            f'<fieldset class="form-section" id="section-{escape(self.key)}">'
+            f'<legend class="h6">{escape(str(self.legend))}</legend>{inner}</fieldset>'
+        )
+
+
+class RenderedByHiddenTag(rules.BaseRule):
+    """Flask-Admin form rule for the hidden fields (CSRF token, version): the form's
+    ``hidden_tag()`` renders them already; naming them here keeps Flask-Admin from dropping
+    fields a rule set does not mention."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__()
+        self.names = list(names)
+
+    @property
+    def visible_fields(self) -> list[str]:
+        return self.names
+
+    def __call__(self, form: Any, form_opts: Any = None, field_args: Any = None) -> str:
+        return ""

@@ -1,5 +1,10 @@
-"""The recycle bin: deleted records of every kind, and restoring them (admins see every
-kind; others the catalogue kinds they may delete and so restore)."""
+"""The recycle bin: deleted records, and restoring them.
+
+Each kind's bin opens to whoever holds the crmkit permission that deletes (and so restores)
+that kind, and shows what crmkit lets them see: a salesperson finds the customers and
+contacts of their own scope that were deleted, a manager their team's too, an admin
+everything. Purging stays with crmkit's ``customer.purge`` / ``<entity>.purge`` (admins).
+"""
 
 from __future__ import annotations
 
@@ -25,9 +30,13 @@ KINDS: dict[str, Any] = {
     "product_categories": _l("Product categories"),
     "product_groups": _l("Product groups"),
 }
-# The kernel entities' bins open to whoever may restore them (crmkit's ``<entity>.delete``:
-# a manager who deletes a product can bring it back); the others are the admins'.
-KERNEL_KINDS: dict[str, str] = {
+# Who opens each bin: the permission crmkit checks to delete and to restore that kind
+# (customers and contacts: ``customer.write``; users: ``user.manage``; a kernel entity:
+# ``<entity>.delete``, so a manager who deletes a product can bring it back).
+RESTORE_PERMISSIONS: dict[str, str] = {
+    "customers": "customer.write",
+    "contacts": "customer.write",
+    "users": "user.manage",
     "products": "product.delete",
     "product_categories": "product_category.delete",
     "product_groups": "product_group.delete",
@@ -42,13 +51,12 @@ DETAIL_HEADERS: dict[str, Any] = {
 
 def open_kinds() -> dict[str, Any]:
     """The bins the logged-in user may open."""
-    if context.has_role(crmkit.Role.ADMIN):
-        return KINDS
-    return {k: v for k, v in KINDS.items() if k in KERNEL_KINDS and context.can(KERNEL_KINDS[k])}
+    return {k: v for k, v in KINDS.items() if context.can(RESTORE_PERMISSIONS[k])}
 
 
 class RecycleBinView(BaseView):
-    """回收站: what was deleted, newest first, one kind at a time; restore puts it back."""
+    """回收站: what was deleted, one kind at a time, in the user's data scope; restore puts
+    it back."""
 
     def is_accessible(self) -> bool:
         return bool(open_kinds())

@@ -69,9 +69,7 @@ class RolesView(BaseView):
             RoleRow(
                 role=role.value,
                 label=enum_label(role),
-                permissions=tuple(
-                    p.label(lang) for p in order if p.code in registry.granted(role)
-                ),
+                permissions=tuple(p.label(lang) for p in order if p.code in registry.granted(role)),
                 scope=scope_label(role),
                 users=counts.get(role.value, 0),
                 users_url=self.users_url(role),

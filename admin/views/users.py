@@ -72,6 +72,11 @@ class UserView(ServiceModelView):
     countable = False  # the service has no count()
     details_template = "crm/user_details.html"
 
+    def required_fields(self) -> frozenset[str]:
+        """The service's declaration when it has one; until then the two fields crmkit's
+        user service reports as ``required`` (a password may be set later)."""
+        return super().required_fields() or frozenset({"name", "role"})
+
     def list_filters(self) -> list[ListFilter]:
         """By role (``s.users.list(role=…)``): the roles screen links here per role."""
         return [ListFilter("role", _l("Role"), lambda: enum_pairs(crmkit.Role))]

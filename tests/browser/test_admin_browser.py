@@ -25,7 +25,11 @@ def test_log_in_and_add_a_customer(page: Any, live: dict[str, Any]) -> None:
     page.click("#create-link")
     page.fill("#name", "青岛金智电子科技有限公司")
     page.fill("#mobile", "138 0013 8000")
-    page.fill("#region", "山东省/青岛市/市南区")
+    # 地区 is picked level by level (the region picker fills the region field).
+    page.locator("#region-province option", has_text="山东省").wait_for(state="attached")
+    page.select_option("#region-province", label="山东省")
+    page.select_option("#region-city", label="青岛市")
+    page.select_option("#region-district", label="市南区")
     page.click("input[type=submit]")
     page.wait_for_selector("#model-list")
     assert page.is_visible("text=青岛金智电子科技有限公司")

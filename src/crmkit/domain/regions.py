@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 
@@ -147,6 +148,41 @@ class Region:
             return region
         return cls.from_code(_resolve_parts(parts, field, str(raw)), field=field)
 
+    @classmethod
+    def children(cls, code: str | None = None, *, field: str = "region") -> list[Region]:
+        """The divisions one level below ``code``, ordered by code: what a
+        province → city → district picker offers next.
+
+        ``None`` gives the provinces. A province gives its cities, plus the county-level
+        divisions it administers directly (河南省 → 济源市); a municipality or a region
+        without cities gives its districts at once (北京市 → 东城区 …, 香港特别行政区 →
+        中西区 …). A city gives its districts; a district gives nothing. Names are the
+        table's own (Chinese).
+
+        Args:
+            code: a 6-digit GB/T 2260 code, or None for the top level.
+            field: the field path named in the error.
+
+        Raises:
+            ValidationError: ``region.unknown`` when ``code`` is not in the table.
+        """
+        if code is not None:
+            code = cls.from_code(code, field=field).code
+        return [r for c in _picker_tree()[1].get(code, ()) if (r := _by_code(c)) is not None]
+
+    @property
+    def name(self) -> str:
+        """The finest level's own name: ``市南区`` for 370202, ``青岛市`` for 370200."""
+        return self.district or self.city or self.province
+
+    @property
+    def parent(self) -> Region | None:
+        """The division one level up in the picker (:meth:`children` lists this one
+        under it); None for a province. A municipality's districts have the
+        municipality itself as their parent."""
+        up = _picker_tree()[0].get(self.code)
+        return None if up is None else _by_code(up)
+
     @property
     def province_code(self) -> str:
         return self.code[:2] + "0000"
@@ -182,6 +218,43 @@ class Region:
 def _by_code(code: str) -> Region | None:
     """Regions are immutable and few (about 3,400): build each once."""
     return Region._build(code)
+
+
+@cache
+def _picker_tree() -> tuple[dict[str, str | None], dict[str | None, tuple[str, ...]]]:
+    """Each division's parent and each parent's children (sorted), by code.
+
+    GB/T 2260's pseudo-cities (a municipality's city row, which repeats its name or says
+    ``市辖区``/``县``; ``省直辖县级行政区划``) are not a level a person picks: their
+    districts hang from the province, as do districts whose city row the table lacks
+    (济源市 419001 has no 419000). A pseudo-city's code still lists its own districts.
+    """
+    names = regions_table().names
+
+    def pseudo(city: str) -> bool:
+        return names[city] in _PSEUDO_CITY_NAMES or names[city] == names[city[:2] + "0000"]
+
+    parents: dict[str, str | None] = {}
+    children: dict[str | None, list[str]] = {}
+    for code in sorted(names):
+        province = code[:2] + "0000"
+        city = code[:4] + "00"
+        if province not in names:
+            continue
+        if code == province:
+            parents[code] = None
+        elif code == city:
+            if not pseudo(code):
+                parents[code] = province
+        elif city in names and city != province and not pseudo(city):
+            parents[code] = city
+        else:
+            parents[code] = province
+            if city in names and city != province:
+                children.setdefault(city, []).append(code)
+        if code in parents:
+            children.setdefault(parents[code], []).append(code)
+    return parents, {code: tuple(codes) for code, codes in children.items()}
 
 
 def _resolve_parts(parts: list[str], field: str, raw: str) -> str:
@@ -257,3 +330,93 @@ def parse_address_region(text: str) -> tuple[Region | None, str]:
     if code is None:
         return None, text.strip()
     return Region.from_code(code), s[pos:]
+
+
+def region_from_cells(
+    whole: Sequence[str] = (),
+    *,
+    province: str | None = None,
+    city: str | None = None,
+    district: str | None = None,
+    field: str = "region",
+) -> Region | None:
+    """The one region a row's region cells give: separate province, city and district
+    cells and any number of whole-region cells (``地区``), none of them dropped.
+
+    The parts are read level by level (``吉林``/``吉林`` is 吉林省/吉林市; a municipality's
+    city may repeat it or say ``市辖区``). Each whole-region cell is then read on its own, or
+    below what the other cells gave when it is ambiguous alone (``朝阳区`` under 北京市), and
+    the most specific reading wins when they agree: ``山东省`` and ``山东省/青岛市/市南区``
+    give 市南区.
+
+    Returns:
+        The region, or None when every cell is blank.
+
+    Raises:
+        ValidationError: ``region.unknown``; ``region.mismatch`` when a part does not lie in
+            the one above it; ``region.conflict`` when two cells name places neither of
+            which contains the other.
+    """
+    parts = [
+        (level, text.strip())
+        for level, text in (("province", province), ("city", city), ("district", district))
+        if text is not None and text.strip()
+    ]
+    texts = [t.strip() for t in whole if t is not None and t.strip()]
+    best = Region.from_code(_resolve_levels(parts, field)) if parts else None
+    for text in texts:
+        reading = _reading(text, best, field)
+        if best is None or best.contains(reading):
+            best = reading
+        elif not reading.contains(best):
+            raise _fail(field, "region.conflict", text, first=best.path, second=reading.path)
+    return best
+
+
+def _reading(text: str, below: Region | None, field: str) -> Region:
+    """``text`` as a region: alone, or else as a path below ``below``."""
+    try:
+        return Region.parse(text, field=field)
+    except ValidationError as alone:
+        if below is None:
+            raise
+        try:
+            return Region.parse(f"{below.path}/{text}", field=field)
+        except ValidationError:
+            raise alone from None
+
+
+def _resolve_levels(parts: list[tuple[str, str]], field: str) -> str:
+    """The code named by cells of known levels, each inside the one before it."""
+    table = regions_table()
+    indexes = {"province": table.provinces, "city": table.cities, "district": table.districts}
+    raw = "/".join(name for _, name in parts)
+    current: str | None = None
+    for level, name in parts:
+        if level == "city" and name in _PSEUDO_CITY_NAMES:
+            continue  # 北京市 / 市辖区 / 东城区: not a level of its own
+        codes = [c for c in indexes[level].get(name, []) if _within(c, current)]
+        found = codes[0] if len(codes) == 1 or (codes and current is not None) else None
+        if found is None and current is not None and name in _names_of(current):
+            continue  # a city cell repeating a region without cities: 澳门 / 澳门 / 花王堂区
+        if found is None:
+            found = _find_within(name, current)  # written at another level
+        if found is None:
+            known = any(name in index for index in indexes.values())
+            if current is not None and known:
+                raise _fail(field, "region.mismatch", raw, child=name, parent=table.names[current])
+            raise _fail(field, "region.unknown", raw, version=REGIONS_VERSION)
+        if level == "city" and current is not None and table.names[found] == table.names[current]:
+            continue  # a municipality's city cell repeating it (重庆市 has two such levels)
+        current = found
+    if current is None:
+        raise _fail(field, "region.unknown", raw, version=REGIONS_VERSION)
+    return current
+
+
+def _names_of(code: str) -> tuple[str, ...]:
+    """A division's name and its short form (``山东省``, ``山东``)."""
+    name = regions_table().names[code]
+    suffixes = _PROVINCE_SUFFIXES if code.endswith("0000") else _CITY_SUFFIXES
+    short = _short(name, suffixes)
+    return (name, short) if short else (name,)

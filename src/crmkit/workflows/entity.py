@@ -84,6 +84,13 @@ class EntityService(Generic[T]):
     def require(self, action: str) -> None:
         self._s.require(f"{self.spec.name}.{action}")
 
+    @property
+    def required_fields(self) -> frozenset[str]:
+        """The fields a record cannot be without (those :attr:`fields` marks ``required``):
+        :meth:`create` refuses it without them and :meth:`update` refuses to clear them.
+        Forms mark them (the admin's red *)."""
+        return frozenset(f.name for f in self.fields if f.required)
+
     # -- reads ----------------------------------------------------------------------------
     def get(self, id: str, *, include_deleted: bool = False) -> T:
         """The record with ``id``.
@@ -532,7 +539,8 @@ class EntityService(Generic[T]):
 def entity_services() -> builtins.list[type[EntityService[Any]]]:
     """Every entity service class with a spec: crmkit's own and any an application
     defined (found at call time)."""
-    import crmkit.workflows.products  # noqa: F401  (crmkit's own services, defined there)
+    import crmkit.workflows.dictionary
+    import crmkit.workflows.products  # noqa: F401
 
     found: builtins.list[type[EntityService[Any]]] = []
     pending: builtins.list[type[EntityService[Any]]] = list(EntityService.__subclasses__())
