@@ -1,6 +1,10 @@
 """The import wizard: upload → map columns (pre-filled) → dry run → import → row report,
 and the import history with each job's report and its revert.
 
+The mapping step and the dry run say which columns the import would not keep (crmkit's
+``mapping.warnings``); the dry run says what the import *would* do (将创建, not 已创建); every
+report names the customer of each row, linking to it where the user may open it.
+
 Every step calls crmkit's import service (``s.imports.preview`` / ``s.imports.run`` /
 ``s.imports.jobs`` / ``s.imports.revert``), so the rows meet the same validation, duplicate
 and scope rules as a hand-made customer. The upload waits in the app's data directory under
@@ -30,7 +34,8 @@ from admin.import_runs import Progress, Run, RunState, runs, save_upload
 
 # What a column can be mapped to, with labels; crmkit's header synonyms decide the default.
 FIELDS = labels(
-    "name", "kind", "category", "channel_type", "mobile", "phone", "email", "region", "address",
+    "name", "kind", "category", "channel_type", "mobile", "phone", "email", "region", "province",
+    "city", "district", "address",
     "source", "industry", "tags", "credit_rating", "settlement", "credit_limit", "uscc", "gender",
     "birthday", "remarks", "owner", "contact_name", "contact_mobile", "contact_title",
 )  # fmt: skip
@@ -82,20 +87,35 @@ class ImportView(BaseView):
                 flash(str(exc), "error")
             return redirect(url_for(".index"))
         mapping = {headers[pos]: field for pos, field in proposal.mapping.columns.items()}
+        proposed = {h: mapping.get(h, "") for h in headers}
         _jobs()[token] = {
             "path": str(path),
             "filename": filename,
             "headers": headers,
-            "mapping": {h: mapping.get(h, "") for h in headers},
+            "mapping": dict(proposed),
+            "proposed": proposed,
             "on_duplicate": request.form.get("on_duplicate", "skip"),
         }
         return redirect(url_for(".mapping", token=token))
 
     @expose("/<token>/mapping")
     def mapping(self, token: str) -> ResponseReturnValue:
+        """The proposed (or last chosen) mapping, with the columns it would not import."""
         job = _job(token)
+        try:
+            with context.work() as s:
+                _headers, chosen = s.imports.inspect(Path(job["path"]), mapping=_explicit(job))
+            warnings = _warnings(chosen)
+        except (crmkit.CRMError, OSError):
+            warnings = []  # the upload is gone (imported already): nothing to warn of
         return self.render(
-            "crm/import_mapping.html", token=token, job=job, fields=FIELDS, policies=POLICIES
+            "crm/import_mapping.html",
+            token=token,
+            job=job,
+            fields=FIELDS,
+            policies=POLICIES,
+            warnings=warnings,
+            warned={w["position"] for w in warnings},
         )
 
     @expose("/<token>/preview", methods=("POST",))
@@ -109,7 +129,7 @@ class ImportView(BaseView):
             with context.work() as s:
                 report = s.imports.preview(
                     Path(job["path"]),
-                    mapping=dict(job["mapping"]),
+                    mapping=_explicit(job),
                     on_duplicate=job["on_duplicate"],
                 )
         except crmkit.CRMError as exc:
@@ -121,8 +141,9 @@ class ImportView(BaseView):
             "crm/import_result.html",
             token=token,
             job=job,
-            counts=[(enum_label(k), v) for k, v in report.counts.items()],
+            counts=_counts(report),
             rows=rows,
+            warnings=_warnings(report.mapping),
         )
 
     @expose("/<token>/run", methods=("POST",))
@@ -140,7 +161,7 @@ class ImportView(BaseView):
         holder = context.holder()
         path = Path(job["path"])
         filename = Path(str(job["filename"]).replace("\\", "/")).name  # no client folders
-        options = {"mapping": dict(job["mapping"]), "on_duplicate": job["on_duplicate"]}
+        options = {"mapping": _explicit(job), "on_duplicate": job["on_duplicate"]}
 
         def body(progress: Progress) -> str | None:
             source = io.BytesIO(path.read_bytes())
@@ -232,7 +253,7 @@ class ImportView(BaseView):
         return self.render(
             "crm/import_job.html",
             job=_job_view(found, names),
-            counts=[(enum_label(k), v) for k, v in report.counts.items()],
+            counts=_counts(report),
             rows=rows[:SHOWN_ROWS],
             more=max(0, len(rows) - SHOWN_ROWS),
             can_revert=_can_revert(),
@@ -319,34 +340,66 @@ def _job_view(job: crmkit.ImportJob, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _send_rows(rows: list[tuple[Any, ...]], fmt: str, name: str) -> ResponseReturnValue:
-    """Report rows as a CSV or XLSX download with headers in the interface language."""
+def _send_rows(rows: list[dict[str, Any]], fmt: str, name: str) -> ResponseReturnValue:
+    """Report rows as a CSV or XLSX download with headers in the interface language: the
+    customer by name, as on the screen."""
     zh = current_lang() == "zh"
     headers = (
         ["行号", "结果", "客户", "重复于", "问题"]
         if zh
         else ["row", "outcome", "customer", "duplicate of", "problems"]
     )
+    lines = [[r["row"], r["outcome"], r["customer"], r["duplicate"], r["problems"]] for r in rows]
     buffer = io.BytesIO()
-    crmkit.write_table(headers, [list(r) for r in rows], buffer, format=fmt)  # type: ignore[arg-type]
+    crmkit.write_table(headers, lines, buffer, format=fmt)  # type: ignore[arg-type]
     buffer.seek(0)
     return send_file(
         buffer, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=f"{name}.{fmt}"
     )
 
 
-def _report_rows(report: Any) -> list[tuple[int, str, str, str, str]]:
-    """Row number, outcome, customer, duplicate-of and problems, in the active language."""
+def _report_rows(report: crmkit.ImportReport) -> list[dict[str, Any]]:
+    """Each row's number, outcome (a dry run's: what the import would do), customer (by
+    name; its id only for the link), what it duplicates and its problems, in the active
+    language."""
     lang = current_lang()
     return [
-        (
-            r.row,
-            enum_label(r.outcome),
-            r.customer_id or "",
-            r.duplicate_of or "",
-            "; ".join(f"{p.column or p.field}: {p.message(lang)}" for p in r.problems),
-        )
+        {
+            "row": r.row,
+            "outcome": r.label(lang, dry_run=True) if report.dry_run else enum_label(r.outcome),
+            "customer": r.customer_name or "",
+            "customer_id": r.customer_id,
+            "duplicate": r.duplicate_text(lang),
+            "problems": "; ".join(f"{p.column or p.field}: {p.message(lang)}" for p in r.problems),
+        }
         for r in report.results
+    ]
+
+
+def _counts(report: crmkit.ImportReport) -> list[tuple[str, int]]:
+    """Each outcome's label and count; a dry run's say what the import would do."""
+    if report.dry_run:
+        return list(report.labelled_counts(current_lang()).items())
+    return [(enum_label(k), v) for k, v in report.counts.items()]
+
+
+def _explicit(job: dict[str, Any]) -> dict[str, str]:
+    """The columns the user mapped otherwise than proposed: what crmkit is told. A column
+    left as proposed follows crmkit's own reading of its header, so that a column matching
+    no field is reported as such rather than as one the user chose to ignore."""
+    proposed = job.get("proposed")
+    chosen: dict[str, str] = dict(job["mapping"])
+    if proposed is None:
+        return chosen
+    return {h: f for h, f in chosen.items() if f != proposed.get(h, "")}
+
+
+def _warnings(mapping: Any) -> list[dict[str, Any]]:
+    """The columns a mapping would not import, in the active language."""
+    lang = current_lang()
+    return [
+        {"position": w.position, "column": w.column, "message": w.message(lang)}
+        for w in mapping.warnings
     ]
 
 

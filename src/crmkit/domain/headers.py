@@ -4,6 +4,12 @@ Chinese CRM exports and hand-made sheets name the same column many ways (公司�
 客户名称, Company …). Headers are compared in a normalised form (NFKC, case-folded, without
 spaces, punctuation or the ``*`` that marks a required column), so ``手机号码*`` and
 ``手机 号码`` both map to ``mobile``. An explicit mapping always wins.
+
+No column is dropped without a word: a header that maps to nothing, a column the mapping
+ignores and a second column on a field one column already gives each leave a
+:class:`MappingWarning` on the mapping, which an import form shows before the run. A region
+may take several columns (``省份``, ``城市``, ``区县``, or several columns mapped to ``region``):
+their cells combine into the one region (:func:`crmkit.domain.regions.region_from_cells`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 import attrs
+
+from crmkit.domain.messages import Language, render
 
 # field -> the header spellings it answers to (normalised on load)
 CUSTOMER_HEADER_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -47,7 +55,32 @@ CUSTOMER_HEADER_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "phone": ("电话", "座机", "固定电话", "联系电话", "办公电话", "phone", "tel", "telephone"),
     "email": ("邮箱", "电子邮箱", "电子邮件", "email", "e-mail", "mail"),
-    "region": ("地区", "所在地区", "省市区", "所在地", "区域", "region", "area"),
+    "region": ("地区", "所在地区", "省市区", "省市", "所在地", "区域", "region", "area"),
+    # A region written in separate columns: their cells combine into ``region``.
+    "province": (
+        "省份",
+        "省",
+        "所在省份",
+        "所属省份",
+        "省份名称",
+        "所在省",
+        "省名",
+        "province",
+        "province name",
+    ),
+    "city": ("城市", "市", "所在城市", "所属城市", "城市名称", "地级市", "所在市", "city"),
+    "district": (
+        "区县",
+        "区/县",
+        "县区",
+        "区",
+        "县",
+        "所在区县",
+        "所属区县",
+        "区县名称",
+        "district",
+        "county",
+    ),
     "address": ("地址", "详细地址", "公司地址", "通讯地址", "address"),
     "source": ("来源", "客户来源", "source", "lead source"),
     "industry": ("行业", "所属行业", "industry"),
@@ -136,18 +169,59 @@ def _index(synonyms: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return out
 
 
+# The customer columns that together give its region. Every one of them may be a column of its
+# own; ``region`` itself may take several (their cells combine, as the parts' do).
+REGION_COLUMNS: Final[tuple[str, ...]] = ("region", "province", "city", "district")
+MULTI_COLUMN_FIELDS: Final[frozenset[str]] = frozenset({"region"})
+
+
+@attrs.frozen
+class MappingWarning:
+    """A column whose cells an import will not keep, said before the run.
+
+    Attributes:
+        code: ``mapping.unmapped`` (its header matches no field), ``mapping.ignored`` (the
+            mapping ignores it) or ``mapping.taken`` (another column gives its field).
+        column: the column's header.
+        position: the column's position (0 is the first).
+        field: the field it would have given (``mapping.taken``).
+        kept: the header of the column that gives that field instead (``mapping.taken``).
+    """
+
+    code: str
+    column: str
+    position: int
+    field: str | None = None
+    kept: str | None = None
+
+    def message(self, lang: Language | None = None) -> str:
+        """The warning in ``lang`` (default: the active language)."""
+        return render(self.code, lang, column=self.column, kept=self.kept or "")
+
+    @property
+    def message_en(self) -> str:
+        return self.message("en")
+
+    @property
+    def message_zh(self) -> str:
+        return self.message("zh")
+
+
 @attrs.frozen
 class HeaderMapping:
     """The outcome of mapping a sheet's headers.
 
-    ``columns`` maps a column position to its field; ``unknown`` lists headers that map to
-    nothing (reported to the user, or mapped to custom fields); ``duplicates`` lists fields
-    that two columns claimed (the first column wins).
+    ``columns`` maps a column position to its field (several positions may give parts of
+    the region, see ``REGION_COLUMNS``); ``unknown`` lists headers that map to nothing
+    (reported to the user, or mapped to custom fields); ``duplicates`` lists fields that two
+    columns claimed (the first column wins); ``warnings`` says, column by column, which
+    cells an import with this mapping would not keep.
     """
 
     columns: dict[int, str]
     unknown: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()
+    warnings: tuple[MappingWarning, ...] = ()
 
     def field_of(self, position: int) -> str | None:
         return self.columns.get(position)
@@ -156,6 +230,19 @@ class HeaderMapping:
     def fields(self) -> tuple[str, ...]:
         return tuple(self.columns[i] for i in sorted(self.columns))
 
+    def headers_by_field(self, headers: Sequence[str | None]) -> dict[str, str]:
+        """Field -> the header of its column, as row problems name it. The columns of the
+        region (``REGION_COLUMNS``) are named together under ``region`` too: a region that
+        does not parse is the sum of their cells (``省份, 城市, 区县``)."""
+        named: dict[str, list[str]] = {}
+        for position in sorted(self.columns):
+            field = self.columns[position]
+            header = str(headers[position]) if position < len(headers) else field
+            named.setdefault(field, []).append(header)
+            if field in REGION_COLUMNS and field != "region":
+                named.setdefault("region", []).append(header)
+        return {field: ", ".join(names) for field, names in named.items()}
+
 
 def map_headers(
     headers: Sequence[str | None],
@@ -163,6 +250,7 @@ def map_headers(
     explicit: Mapping[str, str] | None = None,
     synonyms: Mapping[str, Iterable[str]] = CUSTOMER_HEADER_SYNONYMS,
     custom_fields: Iterable[str] = (),
+    multi: Iterable[str] = MULTI_COLUMN_FIELDS,
 ) -> HeaderMapping:
     """Map each header to a field.
 
@@ -172,29 +260,41 @@ def map_headers(
             ``""`` to ignore that column.
         synonyms: field -> accepted spellings (defaults to the customer synonyms).
         custom_fields: names of custom fields; a header equal to one maps to ``custom.<name>``.
+        multi: fields that several columns may give (their cells combine; by default the
+            region); any other field takes its first column, and a later column on it is
+            left out with a ``mapping.taken`` warning.
 
     Returns:
-        The mapping, with unknown headers and fields claimed twice.
+        The mapping, with unknown headers, fields claimed twice, and a warning for every
+        column whose cells would not be kept.
     """
     index = _index(synonyms)
     for name in custom_fields:
         index.setdefault(normalize_header(name), f"custom.{name}")
     chosen = {normalize_header(k): v for k, v in (explicit or {}).items()}
+    several = frozenset(multi)
     columns: dict[int, str] = {}
+    first: dict[str, str] = {}  # field -> the header of the column that gives it
     unknown: list[str] = []
     duplicates: list[str] = []
+    warnings: list[MappingWarning] = []
     for position, header in enumerate(headers):
         if header is None or not str(header).strip():
             continue
-        key = normalize_header(str(header))
+        text = str(header)
+        key = normalize_header(text)
         field = chosen[key] if key in chosen else index.get(key)
         if field == "":
+            warnings.append(MappingWarning("mapping.ignored", text, position))
             continue
         if field is None:
-            unknown.append(str(header))
+            unknown.append(text)
+            warnings.append(MappingWarning("mapping.unmapped", text, position))
             continue
-        if field in columns.values():
+        if field in first and field not in several:
             duplicates.append(field)
+            warnings.append(MappingWarning("mapping.taken", text, position, field, first[field]))
             continue
+        first.setdefault(field, text)
         columns[position] = field
-    return HeaderMapping(columns, tuple(unknown), tuple(dict.fromkeys(duplicates)))
+    return HeaderMapping(columns, tuple(unknown), tuple(dict.fromkeys(duplicates)), tuple(warnings))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from crmkit.domain.errors import WorkflowError
 from crmkit.domain.headers import HeaderMapping
-from crmkit.domain.messages import Language
+from crmkit.domain.messages import Language, active_language
 
 
 class Outcome(enum.StrEnum):
@@ -25,6 +25,27 @@ class Outcome(enum.StrEnum):
     UPDATED = "updated"
     DUPLICATE = "duplicate"
     FAILED = "failed"
+
+    def label(self, lang: Language | None = None, *, dry_run: bool = False) -> str:
+        """How a report names the outcome: ``已创建``, or for a dry run, which wrote
+        nothing, what the import would do: ``将创建``."""
+        en, zh = (DRY_RUN_LABELS if dry_run else OUTCOME_LABELS)[self]
+        return en if (lang or active_language()) == "en" else zh
+
+
+# outcome -> (English, 简体中文): what an import did, and what a dry run says it would do
+OUTCOME_LABELS: Final[Mapping[Outcome, tuple[str, str]]] = {
+    Outcome.CREATED: ("created", "已创建"),
+    Outcome.UPDATED: ("updated", "已更新"),
+    Outcome.DUPLICATE: ("duplicate", "重复"),
+    Outcome.FAILED: ("failed", "失败"),
+}
+DRY_RUN_LABELS: Final[Mapping[Outcome, tuple[str, str]]] = {
+    Outcome.CREATED: ("would be created", "将创建"),
+    Outcome.UPDATED: ("would be updated", "将更新"),
+    Outcome.DUPLICATE: ("would be a duplicate", "将判为重复"),
+    Outcome.FAILED: ("would fail", "将失败"),
+}
 
 
 class OnDuplicate(enum.StrEnum):
@@ -66,6 +87,9 @@ class RowResult:
         outcome: created, updated, duplicate or failed.
         customer_id: the customer created or updated (or, for a duplicate of a customer
             the actor may read, that customer).
+        customer_name: the name of that customer, for people: the customer the row
+            created (or, in a dry run, would create), the one it updated, or the one it
+            duplicates (in the store, or the customer of the earlier row of the file).
         duplicate_of: ``"row 7"`` for a duplicate inside the file, a customer id for one in
             the store, ``"name (owner)"`` for a customer someone else works.
         problems: why the row failed, one per wrong field.
@@ -82,6 +106,23 @@ class RowResult:
     problems: tuple[RowProblem, ...] = ()
     contact_id: str | None = None
     undo: Mapping[str, tuple[Any, Any]] | None = attrs.field(default=None, eq=False, repr=False)
+    customer_name: str | None = None
+
+    def label(self, lang: Language | None = None, *, dry_run: bool = False) -> str:
+        """The outcome as a report names it (see :meth:`Outcome.label`)."""
+        return self.outcome.label(lang, dry_run=dry_run)
+
+    def duplicate_text(self, lang: Language | None = None) -> str:
+        """What the row duplicates (or updated), for people: ``第 7 行`` / ``row 7``, the
+        customer's name rather than its id, or ``name (owner)`` as given."""
+        if self.duplicate_of is None:
+            return ""
+        if self.duplicate_of.startswith("row "):
+            number = self.duplicate_of.removeprefix("row ")
+            return f"row {number}" if (lang or active_language()) == "en" else f"第 {number} 行"
+        if self.duplicate_of == self.customer_id and self.customer_name:
+            return self.customer_name
+        return self.duplicate_of
 
 
 @attrs.frozen
@@ -95,6 +136,14 @@ class ImportReport:
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
+
+    def label(self, outcome: Outcome, lang: Language | None = None) -> str:
+        """An outcome as this report names it: ``将创建`` in a dry run, ``已创建`` after it."""
+        return outcome.label(lang, dry_run=self.dry_run)
+
+    def labelled_counts(self, lang: Language | None = None) -> dict[str, int]:
+        """The counts keyed by their labels in ``lang`` (``{"将创建": 2, …}`` for a dry run)."""
+        return {self.label(o, lang): self.count(o) for o in Outcome}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -171,6 +220,7 @@ def result_to_plain(r: RowResult) -> dict[str, Any]:
         "customer_id": r.customer_id,
         "duplicate_of": r.duplicate_of,
         "contact_id": r.contact_id,
+        "customer_name": r.customer_name,
         "problems": [
             {
                 "column": p.column,
@@ -195,6 +245,7 @@ def result_from_plain(d: Mapping[str, Any]) -> RowResult:
         customer_id=d.get("customer_id"),
         duplicate_of=d.get("duplicate_of"),
         contact_id=d.get("contact_id"),
+        customer_name=d.get("customer_name"),
         problems=tuple(RowProblem(**p) for p in d.get("problems") or ()),
         undo={k: (v[0], v[1]) for k, v in undo.items()} if undo is not None else None,
     )

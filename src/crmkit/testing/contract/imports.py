@@ -76,7 +76,7 @@ class ImportRepositoryContract(StoreFixture):
         problem = RowProblem("手机", "mobile", "phone.invalid", "12345", "bad", "无效")
         rows = [
             RowResult(4, Outcome.FAILED, problems=(problem,)),
-            RowResult(2, Outcome.CREATED, customer_id="c-1"),
+            RowResult(2, Outcome.CREATED, customer_id="c-1", customer_name="青岛金智"),
             RowResult(3, Outcome.DUPLICATE, duplicate_of="row 2"),
             RowResult(
                 5,
@@ -84,6 +84,7 @@ class ImportRepositoryContract(StoreFixture):
                 customer_id="c-9",
                 duplicate_of="c-9",
                 undo={"industry": ("制造业", "电子"), "tags": ([], ["重点"])},
+                customer_name="上海华东建材有限公司",
             ),
         ]
         with store.unit_of_work() as uow:
@@ -101,3 +102,4 @@ class ImportRepositoryContract(StoreFixture):
         assert got[1] == RowResult(3, Outcome.CREATED, customer_id="c-2")
         assert got[2].problems == (problem,)
         assert got[3].undo == {"industry": ("制造业", "电子"), "tags": ([], ["重点"])}
+        assert got[3].customer_name == "上海华东建材有限公司"  # reports name the customer

@@ -18,7 +18,13 @@ from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import CompanyKey, Match, Matcher, Record
 from crmkit.domain.dedup.rules import MatchedRecord, RuleEvent, apply_rules
-from crmkit.domain.errors import CRMError, DuplicateError, DuplicateMatch, ValidationError
+from crmkit.domain.errors import (
+    CRMError,
+    DuplicateError,
+    DuplicateMatch,
+    FieldError,
+    ValidationError,
+)
 from crmkit.domain.headers import HeaderMapping
 from crmkit.domain.imports import OnDuplicate, Outcome, RowResult
 from crmkit.domain.intake import PreparedRow, error_problem
@@ -93,6 +99,10 @@ class ImportContext:
     in_file: FileIndex
     imported_before: dict[int, str] = attrs.Factory(dict)
     created: set[str] = attrs.Factory(set)  # customers this run created
+    # A row's region errors, found as its cells were read, reported with its other errors.
+    row_errors: dict[int, Sequence[FieldError]] = attrs.Factory(dict)
+    # ``"row 7"`` -> the name of the customer row 7 became or matched, for its duplicates.
+    row_names: dict[str, str] = attrs.Factory(dict)
 
     def is_match(self, match: Match, record: Record, candidates: Sequence[Record]) -> bool:
         """Is this stored record the row's match: a duplicate by the matcher, or, with
@@ -112,7 +122,10 @@ class ImportContext:
 
 def collision(row: int, match: DuplicateMatch) -> RowResult:
     return RowResult(
-        row, Outcome.DUPLICATE, duplicate_of=f"{match.name} ({match.owner_name or '-'})"
+        row,
+        Outcome.DUPLICATE,
+        duplicate_of=f"{match.name} ({match.owner_name or '-'})",
+        customer_name=match.name,
     )
 
 
@@ -153,7 +166,13 @@ def decide(
         # or shown; the row names only the customer and its owner.
         return collision(p.row.number, best)
     if ctx.policy is OnDuplicate.SKIP:
-        return RowResult(p.row.number, Outcome.DUPLICATE, customer_id=best.id, duplicate_of=best.id)
+        return RowResult(
+            p.row.number,
+            Outcome.DUPLICATE,
+            customer_id=best.id,
+            duplicate_of=best.id,
+            customer_name=best.name,
+        )
     if ctx.policy is OnDuplicate.UPDATE:
         return _update(s, p, best.id, ctx)
     # "Create anyway" still may not create a second customer someone else works.
@@ -205,6 +224,7 @@ def _update(s: Session, p: Prepared, match_id: str, ctx: ImportContext) -> RowRe
         duplicate_of=match_id,
         contact_id=added,
         undo=undo,
+        customer_name=after.name,
     )
 
 

@@ -100,7 +100,7 @@ def run_import(
         explicit=mapping,
         custom_fields=[f.name for f in s.runtime.customer_fields.fields],
     )
-    header_of = {field: str(table.headers[i]) for i, field in header_map.columns.items()}
+    header_of = header_map.headers_by_field(table.headers)
     if match_on is not None and match_on not in NATURAL_KEYS:
         errors = FieldErrors()
         errors.add("match_on", "invalid_choice", match_on, choices=", ".join(NATURAL_KEYS))
@@ -120,6 +120,11 @@ def run_import(
     if not dry_run:
         job, earlier = _start(s, sha, name, header_map, policy, mapping, match_on, sheet)
         ctx.imported_before = _imported_before(s, sha, job.id)
+        ctx.row_names.update(
+            (f"row {r.row}", r.customer_name)
+            for r in earlier
+            if r.customer_name is not None and r.outcome is not Outcome.FAILED
+        )
         if not atomic:
             s.commit()
     done = job.rows_done if job is not None else 1
@@ -239,6 +244,7 @@ def _settings(s: Session, ctx: ImportContext) -> PrepareSettings:
         contact_match=s.runtime.dedup.contact_match,
         headers=ctx.header_of,
         strict_names=s.runtime.settings.strict_name_script,
+        vocabulary=s.vocabulary(),
     )
 
 
@@ -254,20 +260,25 @@ def _inputs(
         if problem is not None:
             early[row.number] = problem
             continue
+        region_errors = FieldErrors()  # reported with the row's other errors (``_accept``)
         try:
             fields, contact_fields = row_fields(
-                row, ctx.header_map, ctx.header_of, s.runtime.region
+                row, ctx.header_map, ctx.header_of, s.runtime.region, region_errors
             )
         except ValidationError as exc:
-            early[row.number] = failed(row.number, exc.errors, ctx.header_of)
+            errors = [*region_errors.errors, *exc.errors]
+            early[row.number] = failed(row.number, errors, ctx.header_of)
             continue
         owner = fields.pop("owner", None)
         if owner:
             try:
                 fields["owner_id"] = ctx.owners.resolve(owner)
             except ValidationError as exc:
-                early[row.number] = failed(row.number, exc.errors, ctx.header_of)
+                errors = [*region_errors.errors, *exc.errors]
+                early[row.number] = failed(row.number, errors, ctx.header_of)
                 continue
+        if region_errors:
+            ctx.row_errors[row.number] = region_errors.errors
         inputs.append((row.number, fields, contact_fields))
     return (rows, early), inputs
 
@@ -341,8 +352,19 @@ def _batch(
             Outcome.CREATED,
             customer_id=None if ctx.dry_run else p.customer.id,
             contact_id=None if ctx.dry_run or p.contact is None else p.contact.id,
+            customer_name=p.customer.name,
         )
-    return [results[r.number] for r in rows]
+    return [_named(results[r.number], ctx) for r in rows]
+
+
+def _named(result: RowResult, ctx: ImportContext) -> RowResult:
+    """A row's result naming its customer: a duplicate of an earlier row of the file is
+    named after that row's customer (rows are named in order, so the earlier one is)."""
+    if result.customer_name is None and result.duplicate_of in ctx.row_names:
+        result = attrs.evolve(result, customer_name=ctx.row_names[result.duplicate_of])
+    if result.customer_name is not None and result.outcome is not Outcome.FAILED:
+        ctx.row_names[f"row {result.row}"] = result.customer_name
+    return result
 
 
 def _again(s: Session, number: int, ctx: ImportContext) -> RowResult | None:
@@ -360,8 +382,15 @@ def _again(s: Session, number: int, ctx: ImportContext) -> RowResult | None:
             number,
             Outcome.DUPLICATE,
             duplicate_of=f"{customer.name} ({owner.name if owner else '-'})",
+            customer_name=customer.name,
         )
-    return RowResult(number, Outcome.DUPLICATE, customer_id=earlier, duplicate_of=earlier)
+    return RowResult(
+        number,
+        Outcome.DUPLICATE,
+        customer_id=earlier,
+        duplicate_of=earlier,
+        customer_name=customer.name,
+    )
 
 
 def _accept(s: Session, row: SheetRow, p: PreparedRow, ctx: ImportContext) -> Prepared | RowResult:
@@ -369,6 +398,7 @@ def _accept(s: Session, row: SheetRow, p: PreparedRow, ctx: ImportContext) -> Pr
     ``customers._prepare``): its customer to create, or why it fails."""
     errors = FieldErrors()
     errors.extend(p.errors)
+    errors.extend(ctx.row_errors.pop(row.number, ()))
     try:
         s.customers._check_new(p.refs, errors, p.customer.id if p.customer else new_id())
     except PermissionDenied as exc:

@@ -1,5 +1,6 @@
-"""From a sheet row to the fields it gives: cells mapped by header, a nameless contact's
-mobile placed on the customer, owners resolved, and the rows that fail before any of that."""
+"""From a sheet row to the fields it gives: cells mapped by header, the region's cells
+combined into one region, a nameless contact's mobile placed on the customer, owners
+resolved, and the rows that fail before any of that."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from crmkit.adapters.tabular import SheetRow
 from crmkit.domain.errors import FieldError, FieldErrors, ValidationError
-from crmkit.domain.headers import CUSTOMER_HEADER_SYNONYMS, HeaderMapping
+from crmkit.domain.headers import CUSTOMER_HEADER_SYNONYMS, REGION_COLUMNS, HeaderMapping
 from crmkit.domain.imports import Outcome, RowProblem, RowResult
 from crmkit.domain.intake import row_problem
+from crmkit.domain.regions import region_from_cells
 from crmkit.domain.values import Phone, PhoneKind
 
 if TYPE_CHECKING:
@@ -64,24 +66,46 @@ def in_batches(rows: Iterator[SheetRow], size: int) -> Iterator[list[SheetRow]]:
 
 
 def row_fields(
-    row: SheetRow, header_map: HeaderMapping, header_of: Mapping[str, str], region: str
+    row: SheetRow,
+    header_map: HeaderMapping,
+    header_of: Mapping[str, str],
+    region: str,
+    errors: FieldErrors | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The row's customer fields and contact fields, a nameless contact's mobile
-    placed on the customer (see :func:`place_nameless_contact`).
+    """The row's customer fields and contact fields, its region cells combined (see
+    :func:`place_region`) and a nameless contact's mobile placed on the customer (see
+    :func:`place_nameless_contact`).
+
+    Args:
+        errors: where a region that cannot be combined is reported (the row is then
+            prepared without it, so that its other fields are checked too); raised
+            with the rest when not given.
 
     Raises:
-        ValidationError: the contact's details find no place.
+        ValidationError: the contact's details find no place (and the region's error,
+            without ``errors``).
     """
     fields, contact = _fields(row, header_map)
-    place_nameless_contact(fields, contact, region, header_of)
+    gathered = FieldErrors() if errors is None else errors
+    place_region(fields, gathered)
+    if errors is None:
+        try:
+            place_nameless_contact(fields, contact, region, header_of)
+        except ValidationError as exc:
+            gathered.extend(exc.errors)
+        gathered.raise_if_any()
+    else:
+        place_nameless_contact(fields, contact, region, header_of)
     return fields, contact
 
 
 def _fields(row: SheetRow, header_map: HeaderMapping) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The customer fields and the contact fields of one row."""
+    """The customer fields and the contact fields of one row; the region's cells as a
+    list of ``(column field, cell)`` under ``fields["region"]``, for :func:`place_region`."""
     fields: dict[str, Any] = {}
     contact: dict[str, Any] = {}
     custom: dict[str, Any] = {}
+    region: list[tuple[str, str]] = []
     for position, field in header_map.columns.items():
         value = row.cells[position] if position < len(row.cells) else None
         if value is None or not value.strip():
@@ -90,11 +114,45 @@ def _fields(row: SheetRow, header_map: HeaderMapping) -> tuple[dict[str, Any], d
             contact[field.removeprefix("contact_")] = value
         elif field.startswith("custom."):
             custom[field.removeprefix("custom.")] = value
+        elif field in REGION_COLUMNS:
+            region.append((field, value))
         else:
             fields[field] = value
     if custom:
         fields["custom"] = custom
+    if region:
+        fields["region"] = region
     return fields, contact
+
+
+def place_region(fields: dict[str, Any], errors: FieldErrors) -> None:
+    """The row's region cells (``省份``, ``城市``, ``区县`` and any ``地区`` columns) as its
+    one region, none of them dropped.
+
+    A lone ``地区`` cell stays text, parsed with the other fields as ``customers.create``
+    parses it. Several cells combine (:func:`~crmkit.domain.regions.region_from_cells`): the
+    most specific reading they agree on; when they disagree, or a part is unknown, the error
+    goes to ``errors`` and the row keeps no region.
+    """
+    cells: list[tuple[str, str]] = fields.pop("region", [])
+    if not cells:
+        return
+    if len(cells) == 1 and cells[0][0] == "region":
+        fields["region"] = cells[0][1]
+        return
+    parts = {field: text for field, text in cells if field != "region"}
+    try:
+        combined = region_from_cells(
+            [text for field, text in cells if field == "region"],
+            province=parts.get("province"),
+            city=parts.get("city"),
+            district=parts.get("district"),
+        )
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        return
+    if combined is not None:
+        fields["region"] = combined
 
 
 def place_nameless_contact(

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import attrs
+
 from crmkit.adapters.tabular import Format, read_table, write_table
 from crmkit.domain.errors import NotFound
 from crmkit.domain.headers import HeaderMapping, map_headers
-from crmkit.domain.imports import ImportJob, ImportReport
+from crmkit.domain.imports import ImportJob, ImportReport, RowResult
 from crmkit.domain.messages import active_language
 from crmkit.storage.ports import ImportQuery, Page
 from crmkit.workflows._common import page_limit
@@ -30,13 +32,16 @@ class ImportService:
 
     def preview(self, source: str | Path | IO[bytes], **options: Any) -> ImportReport:
         """Report each row's outcome without writing anything (a dry run). Options as
-        :meth:`run`."""
+        :meth:`run`. The report's labels say what the import *would* do (``将创建``,
+        ``Outcome.label(dry_run=True)``), and ``report.mapping.warnings`` lists the columns
+        whose cells it would not keep."""
         return run_import(self._s, source, dry_run=True, **options)
 
     def run(self, source: str | Path | IO[bytes], **options: Any) -> ImportReport:
         """Import the rows as one import job, batch by batch.
 
-        Every row ends in exactly one outcome, kept with the job. By default each batch is
+        Every row ends in exactly one outcome, kept with the job, which names the customer
+        it created, updated or duplicates (``RowResult.customer_name``). By default each batch is
         committed as it is done (``session.commit()``), so a long import neither holds other
         writers up nor loses its work to an interruption: running the same file again (same
         content, same actor) while its job is unfinished *resumes* after the last committed
@@ -46,7 +51,11 @@ class ImportService:
 
         Args:
             source: a CSV or XLSX path or binary file object.
-            mapping: header -> field overrides (``""`` ignores a column).
+            mapping: header -> field overrides (``""`` ignores a column). Several columns
+                may give the region: ``province``, ``city`` and ``district`` (``省份``,
+                ``城市``, ``区县`` map to them by themselves) and any number on ``region``;
+                their cells combine into one region, and a row whose cells disagree fails
+                with ``region.conflict`` (or ``region.mismatch``).
             on_duplicate: what to do with a row that duplicates a customer of one's own:
                 ``"skip"`` (default: report it), ``"update"`` (fill the customer with the
                 row's non-empty fields) or ``"create"`` (create it anyway). A customer
@@ -82,7 +91,8 @@ class ImportService:
         sheet: str | None = None,
     ) -> tuple[list[str | None], HeaderMapping]:
         """The file's header row and how its columns would be mapped (before any dry run):
-        what an import form shows for the user to correct.
+        what an import form shows for the user to correct, with a warning
+        (``mapping.warnings``) for every column whose cells the import would not keep.
 
         Raises:
             TableError: the file is not a readable table.
@@ -125,7 +135,7 @@ class ImportService:
         """The row-by-row report of an import job, as stored (also for one resumed or run
         long ago)."""
         job = self.job(job_id)
-        results = tuple(stored_rows(self._s, job.id))
+        results = _named(self._s, tuple(stored_rows(self._s, job.id)))
         mapping = HeaderMapping(
             columns={int(k): v for k, v in job.options.get("columns", {}).items()},
             unknown=tuple(job.options.get("unknown", ())),
@@ -136,15 +146,16 @@ class ImportService:
     def write_report(
         report: ImportReport, target: str | Path | IO[bytes], *, format: Format = "csv"
     ) -> None:
-        """Write a report as CSV or XLSX: one line per row with its outcome, the customer,
-        what it duplicates and every problem (column: message, in the active language)."""
+        """Write a report as CSV or XLSX: one line per row with its outcome (what a dry run
+        would do: ``将创建``), the customer's name, what it duplicates (a row of the file or
+        a customer, by name) and every problem (column: message), in the active language."""
         lang = active_language()
         rows = [
             [
                 r.row,
-                r.outcome.value,
-                r.customer_id or "",
-                r.duplicate_of or "",
+                r.label(lang, dry_run=report.dry_run),
+                r.customer_name or r.customer_id or "",
+                r.duplicate_text(lang),
                 "; ".join(f"{p.column or p.field}: {p.message(lang)}" for p in r.problems),
             ]
             for r in report.results
@@ -168,3 +179,18 @@ class ImportService:
         """
         self._s.require(Permission.IMPORT_REVERT)
         return revert_job(self._s, self.job(job_id))
+
+
+def _named(s: Session, results: tuple[RowResult, ...]) -> tuple[RowResult, ...]:
+    """Rows kept before rows named their customer, named now by the customer's current
+    name (the customers the import wrote or matched: the actor could read them then)."""
+    missing = sorted({r.customer_id for r in results if r.customer_id and not r.customer_name})
+    if not missing:
+        return results
+    names = {c.id: c.name for c in s._uow.customers.get_many(missing)}
+    return tuple(
+        attrs.evolve(r, customer_name=names[r.customer_id])
+        if r.customer_id in names and not r.customer_name
+        else r
+        for r in results
+    )
