@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,12 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
                 people[name] = user
                 logins[user.login] = STAFF_PASSWORD
         _catalogue(crm, admin, people["李小明"])
+        with crm.session(actor=admin) as s:  # 数据字典: the lists the customers draw from
+            for n, source in enumerate(SOURCES):
+                aliases = {"网络推广": ["网络", "网推"], "老客户介绍": ["转介绍"]}.get(source, [])
+                s.dictionary.create(list="source", value=source, aliases=aliases, sort=n)
+            for n, industry in enumerate(dict.fromkeys(i for _, i in TRADES)):
+                s.dictionary.create(list="industry", value=industry, sort=n)
         sellers = [u for u in people.values() if u.role in {crmkit.Role.SALES, crmkit.Role.MANAGER}]
         step = timedelta(days=365) / (customers + 20)
         created: list[tuple[crmkit.User, crmkit.Customer]] = []
@@ -372,17 +379,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from admin import create_app
 
-    args.data.mkdir(parents=True, exist_ok=True)
-    db = args.data / "crm.db"
-    if args.reset:
-        for leftover in args.data.glob("crm.db*"):
-            leftover.unlink()
-    url = f"sqlite:///{db}"
-    accounts = args.data / "logins.json"
-    if not db.exists():
-        print(f"seeding {args.customers} demo customers into {db} …", flush=True)
-        accounts.write_text(json.dumps(seed(url, customers=args.customers), indent=1))
-    logins: dict[str, str] = json.loads(accounts.read_text())
+    url, logins = prepare(args.data, customers=args.customers, reset=args.reset)
     app = create_app(
         {
             "CRMKIT_URL": url,
@@ -395,9 +392,7 @@ def main(argv: list[str] | None = None) -> None:
     port = free_port(args.port)
     server = make_server("127.0.0.1", port, app, threaded=True)
     print(f"\ncrmkit admin panel: http://127.0.0.1:{port}/\n")
-    print("demo logins (login / password):")
-    for login, password in logins.items():
-        print(f"  {login:<10} {password}")
+    print_logins(logins)
     print("\nCtrl-C stops the server.", flush=True)
     try:
         server.serve_forever()
@@ -407,14 +402,68 @@ def main(argv: list[str] | None = None) -> None:
         app.extensions["crmkit_admin"].close()
 
 
+def prepare(
+    data: Path,
+    *,
+    customers: int = 300,
+    reset: bool = False,
+    seeder: Callable[..., dict[str, str]] = seed,
+) -> tuple[str, dict[str, str]]:
+    """The demo store in ``data`` (seeded by ``seeder`` the first time) and its logins.
+
+    The logins (demo passwords in plain text) are printed on the terminal by :func:`main`;
+    the copy kept for the next start, ``logins.json``, is readable by its owner only
+    (0600, like the folder, 0700, when this creates it), and an older, wider one is
+    narrowed.
+
+    Returns:
+        The store's URL and login → password.
+    """
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    db = data / "crm.db"
+    if reset:
+        for leftover in data.glob("crm.db*"):
+            leftover.unlink()
+    url = f"sqlite:///{db}"
+    accounts = data / "logins.json"
+    if not db.exists():
+        print(f"seeding {customers} demo customers into {db} …", flush=True)
+        write_private(accounts, json.dumps(seeder(url, customers=customers), indent=1))
+    elif not accounts.exists():
+        return url, {}  # kept by an older demo elsewhere; --reset seeds afresh
+    accounts.chmod(0o600)
+    logins: dict[str, str] = json.loads(accounts.read_text(encoding="utf-8"))
+    return url, logins
+
+
+def print_logins(logins: dict[str, str]) -> None:
+    if not logins:
+        print("demo logins unknown (no logins.json): start with --reset for fresh demo data")
+        return
+    print("demo logins (login / password):")
+    for login, password in logins.items():
+        print(f"  {login:<10} {password}")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable and writable by its owner only (0600) from the
+    first byte: a new file is created with that mode, an existing one is narrowed before
+    anything is written, and a symbolic link at ``path`` is refused, not followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        if hasattr(os, "fchmod"):
+            os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
 def _secret(folder: Path) -> str:
     """A per-installation secret kept beside the demo data (logins survive a restart)."""
     import secrets
 
     path = folder / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        write_private(path, secrets.token_hex(32))
     return path.read_text().strip()
 
 

@@ -10,6 +10,7 @@ from admin.views.audit import AuditView
 from admin.views.backup import BackupView
 from admin.views.contacts import ContactView
 from admin.views.customers import CustomerView
+from admin.views.dictionary import DictionaryView
 from admin.views.duplicates import DuplicateView
 from admin.views.imports import ImportView
 from admin.views.products import ProductCategoryView, ProductGroupView, ProductView
@@ -40,11 +41,12 @@ def register(admin: Admin) -> None:
     ]
     for screen in entity_screens:
         admin.add_view(screen)
-    # The operation log shows a kernel entity's values as its screen does (names, not ids).
-    admin.app.extensions["crmkit_entity_screens"] = {s.permission: s for s in entity_screens}
+    # Not under 系统管理: salespeople and managers restore what was deleted in their scope.
+    admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
     admin.add_view(RolesView(name=_l("Roles"), endpoint="roles", category=system))
-    admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle", category=system))
+    dictionary = DictionaryView(name=_l("Data dictionary"), endpoint="dictionary", category=system)
+    admin.add_view(dictionary)
     admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
     admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))
     admin.add_view(SettingsView(name=_l("Settings"), endpoint="settings", category=system))

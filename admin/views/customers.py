@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -12,13 +11,14 @@ from flask import Response, abort, flash, g, redirect, request, send_file, url_f
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 import crmkit
-from admin import context
+from admin import context, limits
 from admin.base import (
     ListFilter,
     ServiceModelView,
@@ -27,14 +27,15 @@ from admin.base import (
     user_name,
     user_names,
 )
-from admin.forms import SecureForm, options
+from admin.forms import RenderedByHiddenTag, Section, SecureForm, options
 from admin.history import history_rows
-from admin.i18n import ENUM_LABELS, FIELD_LABELS, labels, show
+from admin.i18n import current_lang, enum_label, labels, show
+from crmkit import display
 
 
 def enum_pairs(values: Any) -> list[tuple[str, Any]]:
     """``(value, label)`` for an enum, labels translated when rendered."""
-    return [(v.value, ENUM_LABELS.get(v.value, v.value)) for v in values]
+    return [(v.value, LazyString(enum_label, v)) for v in values]
 
 
 def lazy_choices(values: Any, *, blank: bool = False) -> list[SelectChoice]:
@@ -77,6 +78,24 @@ class CustomerForm(SecureForm):
     remarks = TextAreaField(_l("Remarks"))
     version = HiddenField()
 
+
+# The long form in four sections (Flask-Admin form rules); every field of CustomerForm is
+# in exactly one of them (Flask-Admin drops a field no rule names).
+FORM_SECTIONS = (
+    Section(
+        "basic",
+        _l("Basic information"),
+        ("kind", "name", "uscc", "category", "channel_type", "owner_id"),
+    ),
+    Section("contact", _l("Contact details"), ("mobile", "phone", "email", "region", "address")),
+    Section(
+        "business",
+        _l("Business information"),
+        ("source", "industry", "tags", "credit_rating", "settlement", "credit_limit"),
+    ),
+    Section("other", _l("Other"), ("remarks",)),
+    RenderedByHiddenTag("csrf_token", "version"),
+)
 
 COLUMNS = labels(
     "name", "kind", "category", "channel_type", "owner_id", "co_owner_ids", "region", "mobile",
@@ -122,6 +141,7 @@ class CustomerView(ServiceModelView):
     details_template = "crm/customer_details.html"
     create_template = "crm/customer_create.html"
     edit_template = "crm/customer_edit.html"
+    form_rules = FORM_SECTIONS
 
     def scaffold_form(self) -> type[Form]:
         return CustomerForm
@@ -150,6 +170,7 @@ class CustomerView(ServiceModelView):
         form.owner_id.choices = options(owner_pairs())
         if request.method == "GET":
             form.owner_id.data = context.current_user().id
+        offer_dictionary(form, None)
         return form
 
     def edit_form(self, obj: Any = None) -> Form:
@@ -158,6 +179,7 @@ class CustomerView(ServiceModelView):
         if obj is not None and obj.owner_id and obj.owner_id not in dict(pairs):
             pairs.append((obj.owner_id, user_name(obj.owner_id)))  # keep showing who owns it
         form.owner_id.choices = options(pairs, blank=True)
+        offer_dictionary(form, obj)
         return form
 
     def form_data(self, model: Any) -> dict[str, Any]:
@@ -201,8 +223,18 @@ class CustomerView(ServiceModelView):
 
         crmkit searches the whole store so a salesperson learns who already works a
         company; of a customer the user may not open, only its name, owner, score and
-        reasons are sent (no id, no link, no other field).
+        reasons are sent (no id, no link, no other field). So that nobody pages through the
+        whole store this way, crmkit audits every lookup and each user has a rate limit
+        (``ADMIN_SIMILAR_RATE_PER_USER``): over it, 429 and no matches.
         """
+        if not limits.allow(
+            "ADMIN_SIMILAR_RATE_PER_USER", context.current_user().id, context.now()
+        ):
+            limited = json_response(
+                {"matches": [], "error": _("Too many lookups. Please wait a while and try again.")}
+            )
+            limited.status_code = 429
+            return limited
         fields = {
             k: v.strip()[:200] for k in SIMILAR_FIELDS if (v := request.args.get(k, "")).strip()
         }
@@ -218,6 +250,24 @@ class CustomerView(ServiceModelView):
                 found = []  # a hint only: the save itself reports every problem
         matches = [similar_json(m) for m in found if m.id != exclude][:SIMILAR_LIMIT]
         return json_response({"matches": matches})
+
+    @expose("/regions")
+    def regions(self) -> ResponseReturnValue:
+        """The divisions below ``?code=`` (the provinces without one) as ``[{code, name}]``,
+        for the form's 省/市/区县 selects (``region.js``); 404 for a code not in the table.
+
+        The GB/T 2260 table ships with crmkit and does not change while the app runs, so
+        browsers keep each answer for a day (private: it is behind the login).
+        """
+        try:
+            found = crmkit.Region.children(request.args.get("code", "").strip()[:12] or None)
+        except crmkit.ValidationError as exc:
+            missing = json_response({"error": exc.errors[0].message(current_lang())})
+            missing.status_code = 404
+            return missing
+        response = json_response([{"code": r.code, "name": r.name} for r in found])
+        response.headers["Cache-Control"] = f"private, max-age={REGIONS_MAX_AGE}"
+        return response
 
     def show_owner_id(self, c: crmkit.Customer) -> str:
         return user_name(c.owner_id)
@@ -240,7 +290,8 @@ class CustomerView(ServiceModelView):
         buffer = io.BytesIO()
         try:
             with context.work() as s:
-                s.customers.export(buffer, format=kind, **self.current_filters())
+                filters: dict[str, Any] = dict(self.current_filters())
+                s.customers.export(buffer, format=kind, **filters)
         except crmkit.ValidationError as exc:
             flash(exc.message(), "error")
             return redirect(url_for(".index_view"))
@@ -280,6 +331,35 @@ class CustomerView(ServiceModelView):
         )
 
 
+# Customer fields whose choices the data dictionary (数据字典) may fix: field -> list.
+DICTIONARY_SELECTS = {"source": "source", "industry": "industry"}
+
+
+def offer_dictionary(form: Form, customer: crmkit.Customer | None) -> None:
+    """Source and industry become selects of the data dictionary's choices once an admin
+    gave their list any (crmkit then refuses other values); a customer's older value stays
+    offered. Open lists stay free text."""
+    with context.work() as s:
+        vocabulary = s.vocabulary()
+    for name, list_code in DICTIONARY_SELECTS.items():
+        values = list(vocabulary.values.get(list_code, ()))
+        if not values:
+            continue
+        held = getattr(customer, name, None)
+        if held and held not in values:
+            values.append(held)
+        old = form[name]
+        select = SelectField(
+            old.label.text,
+            choices=options([(v, v) for v in values], blank=True),
+            validate_choice=False,
+            description=old.description,
+        ).bind(form=form, name=name, prefix=form._prefix)
+        select.process(request.form if request.method == "POST" else None, old.data)
+        form._fields[name] = select
+        setattr(form, name, select)
+
+
 def customer_names(s: crmkit.Session, ids: Sequence[str]) -> dict[str, str]:
     """Names of the customers ``ids`` the user may see (others are left out)."""
     names: dict[str, str] = {}
@@ -295,27 +375,12 @@ def customer_names(s: crmkit.Session, ids: Sequence[str]) -> dict[str, str]:
 
 SIMILAR_LIMIT = 5  # the seeds: up to five similar customers while typing
 SIMILAR_FIELDS = ("kind", "name", "mobile", "phone", "email", "uscc", "address", "region")
-REASON = re.compile(r"^(?P<field>[a-z_]+)(?P<op>=|≈|≠)(?P<similarity>\d+(?:\.\d+)?)?$")
-REASON_FIELDS: dict[str, Any] = {
-    **FIELD_LABELS,
-    "contact": _l("Contact"),
-    "location": _l("Location"),
-    "branch": _l("Branch"),
-}
+REGIONS_MAX_AGE = 86400  # seconds a browser keeps one level of the region picker
 
 
 def reason_text(code: str) -> str:
-    """A matcher reason (``name≈0.90``, ``phone=``, ``location≠``) as a person reads it;
-    a code this does not know is shown as it is."""
-    found = REASON.match(code)
-    if found is None or found["field"] not in REASON_FIELDS:
-        return code
-    field = str(REASON_FIELDS[found["field"]])
-    if found["op"] == "≠":
-        return _("%(field)s differs", field=field)
-    if found["op"] == "=" or found["similarity"] is None:
-        return _("Same %(field)s", field=field)
-    return _("Similar %(field)s (%(similarity)s)", field=field, similarity=found["similarity"])
+    """A matcher reason (``name≈0.90``, ``phone=``) in words, by crmkit's display layer."""
+    return display.reason(code, current_lang())
 
 
 def similar_json(m: crmkit.DuplicateMatch) -> dict[str, Any]:
@@ -324,6 +389,7 @@ def similar_json(m: crmkit.DuplicateMatch) -> dict[str, Any]:
         "name": m.name,
         "owner": m.owner_name or "",
         "score": round(m.score, 2),
+        "score_text": display.score(m.score),
         "reasons": [reason_text(r) for r in m.reasons],
         "visible": m.visible,
     }

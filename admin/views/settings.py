@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import attrs
-from flask import current_app
+from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -24,11 +24,9 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.i18n import current_lang
-from admin.views.customers import REASON_FIELDS
+from crmkit import display
 
 MASK = "***"
-# The matcher's field codes (``FieldRule.code``): the similar-customer reasons' labels.
-MATCH_FIELDS: dict[str, Any] = {**REASON_FIELDS, "customer": _l("Customer")}
 
 RULE_LABELS: dict[str, Any] = {
     "anti_collision": _l("Anti-collision"),
@@ -211,7 +209,8 @@ def dedup_sections(dedup: crmkit.DedupConfig) -> list[DedupSection]:
                 label=str(label),
                 threshold=f"{match.threshold:.2f}",
                 fields=tuple(
-                    f"{MATCH_FIELDS.get(r.code, r.code)} ({r.weight:g})" for r in match.rules
+                    f"{display.reason_field(r.code, current_lang())} ({r.weight:g})"
+                    for r in match.rules
                 ),
                 rules=tuple(rule_row(r) for r in dedup.rules(kind)),  # type: ignore[arg-type]
             )
@@ -237,21 +236,95 @@ def field_rows(schema: Any) -> list[FieldRow]:
     return rows
 
 
+@attrs.frozen
+class EditableRow:
+    """One setting an admin may change here (``crmkit.domain.settings.EDITABLE``)."""
+
+    name: str
+    label: str
+    value: Any
+    default: Any
+    changed: bool
+    kind: str  # number, flag or text
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+def editable_rows(s: crmkit.Session) -> list[EditableRow]:
+    rules = {r.name: r for r in crmkit.EDITABLE_SETTINGS}
+    out = []
+    for v in s.settings.editable():
+        rule = rules[v.name]
+        kind = "flag" if rule.kind is bool else "number" if rule.kind is int else "text"
+        label = display.field_name(v.name, current_lang())
+        out.append(
+            EditableRow(
+                v.name,
+                label[:1].upper() + label[1:],
+                v.value,
+                display.show(v.default, current_lang()),
+                v.changed,
+                kind,
+                rule.minimum,
+                rule.maximum,
+            )
+        )
+    return out
+
+
 class SettingsView(BaseView):
-    """设置: a read-only page of the CRM's configuration."""
+    """设置: what an admin may change (crmkit's policies, validated and audited by
+    ``session.settings``) and, read-only, the rest of the CRM's configuration."""
 
     def is_accessible(self) -> bool:
         return context.has_role(crmkit.Role.ADMIN)
 
-    @expose("/")
+    @expose("/", methods=("GET", "POST"))
     def index(self) -> ResponseReturnValue:
         crm = context.crm()
+        errors: dict[str, str] = {}
+        if request.method == "POST":
+            errors = self._save()
+            if not errors:
+                return redirect(url_for(".index"))
         with context.work() as s:
             dedup: crmkit.DedupConfig = s.runtime.dedup
+            editable = editable_rows(s)
+            version = s.settings.version()
         return self.render(
             "crm/settings.html",
+            editable=editable,
+            version=version,
+            errors=errors,
+            posted=request.form if request.method == "POST" else {},
             general=general_rows(crm),
             dedup=dedup_sections(dedup),
             candidates=dedup.candidates,
             fields=field_rows(crm.customer_fields),
         )
+
+    def _save(self) -> dict[str, str]:
+        """Hand the posted values to crmkit; its errors by setting (nothing is written if
+        any value is wrong)."""
+        form = request.form
+        changes: dict[str, Any] = {}
+        for rule in crmkit.EDITABLE_SETTINGS:
+            if rule.kind is bool:
+                changes[rule.name] = "true" if form.get(rule.name) else "false"
+            elif rule.name in form:
+                changes[rule.name] = form[rule.name]
+        try:
+            version = int(form.get("version", ""))
+        except ValueError:
+            version = None
+        try:
+            with context.work() as s:
+                s.settings.update(version=version, **changes)
+        except crmkit.ValidationError as exc:
+            flash(exc.message(), "error")
+            return {e.field: e.message() for e in exc.errors}
+        except crmkit.CRMError as exc:
+            flash(str(exc), "error")
+            return {"": str(exc)}
+        flash(_("Settings saved. They are in force now."), "success")
+        return {}

@@ -24,6 +24,7 @@ from crmkit.domain.customer import (
     Settlement,
 )
 from crmkit.domain.dedup.rules import DuplicateRule, RuleAction, RuleEvent
+from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
@@ -48,6 +49,8 @@ from crmkit.domain.imports import (
 from crmkit.domain.messages import language, set_language
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.regions import Region
+from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
+from crmkit.domain.settings import SettingRule
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.sheets import (
     DuplicatePolicy,
@@ -92,6 +95,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CRM",
+    "EDITABLE_SETTINGS",
     "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
@@ -116,6 +120,7 @@ __all__ = [
     "CustomerKind",
     "DedupConfig",
     "DeliveryStatus",
+    "DictionaryEntry",
     "DispatchReport",
     "DuplicateCluster",
     "DuplicateError",
@@ -164,6 +169,7 @@ __all__ = [
     "ScopeRule",
     "SendResult",
     "Session",
+    "SettingRule",
     "Settings",
     "Settlement",
     "SheetColumn",

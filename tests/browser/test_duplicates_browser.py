@@ -23,7 +23,7 @@ def test_merge_a_duplicate_pair_choosing_a_field(page: Any, live: dict[str, Any]
             mobile="13355556666",
             region="山东省/烟台市/芝罘区",
             email="info@lanhai.cn",
-            source="转介绍",
+            source="转介绍",  # the demo's data dictionary stores it as 老客户介绍
         )
     base = live["url"]
     log_in(page, base)
@@ -41,7 +41,7 @@ def test_merge_a_duplicate_pair_choosing_a_field(page: Any, live: dict[str, Any]
     page.check(f'input[name="choice-source"][value="{twin.id}"]')
     page.click("#preview-merge")
     page.wait_for_selector("#merge-preview")
-    assert "转介绍" in page.inner_text("#merge-preview")
+    assert "老客户介绍" in page.inner_text("#merge-preview")
     assert page.is_checked(f'input[name="choice-source"][value="{twin.id}"]')  # kept
 
     page.click("#do-merge")
@@ -52,5 +52,5 @@ def test_merge_a_duplicate_pair_choosing_a_field(page: Any, live: dict[str, Any]
     with crm.session(actor=crmkit.SYSTEM) as s:
         winner = s.customers.get(kept.id)
         loser = s.customers.get(twin.id, include_deleted=True)
-    assert winner.source == "转介绍" and winner.email is not None
+    assert winner.source == "老客户介绍" and winner.email is not None
     assert loser.merged_into == kept.id

@@ -12,6 +12,7 @@ import crmkit.testing.clocks
 # RUF022 (isort-style: CONSTANTS, then Classes, then functions), which ``__all__`` keeps.
 PUBLIC_NAMES = [
     "CRM",
+    "EDITABLE_SETTINGS",
     "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
@@ -36,6 +37,7 @@ PUBLIC_NAMES = [
     "CustomerKind",
     "DedupConfig",
     "DeliveryStatus",
+    "DictionaryEntry",
     "DispatchReport",
     "DuplicateCluster",
     "DuplicateError",
@@ -84,6 +86,7 @@ PUBLIC_NAMES = [
     "ScopeRule",
     "SendResult",
     "Session",
+    "SettingRule",
     "Settings",
     "Settlement",
     "SheetColumn",

@@ -30,6 +30,7 @@ from crmkit.domain.common import (
     parse_value,
 )
 from crmkit.domain.custom_fields import CustomFieldSchema
+from crmkit.domain.dictionary import CUSTOMER_LISTS, Vocabulary
 from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.regions import Region
 from crmkit.domain.states import StateMachine
@@ -231,6 +232,7 @@ def parse_customer_input(
     base_custom: Mapping[str, Any] | None = None,
     partial: bool = False,
     strict_names: bool = False,
+    vocabulary: Vocabulary | None = None,
 ) -> dict[str, Any]:
     """Turn caller input (strings, lists, value objects) into typed customer fields.
 
@@ -243,6 +245,8 @@ def parse_customer_input(
         base_custom: stored custom values that ``raw["custom"]`` updates.
         partial: True for an update (missing fields mean "unchanged").
         strict_names: seed 002's one-script rule for the name (``Settings.strict_name_script``).
+        vocabulary: the data dictionary's closed lists: source, industry and tags must be
+            among their choices (an alias is stored as its choice).
 
     Returns:
         Only the fields present in ``raw`` (plus required defaults on create), typed.
@@ -291,6 +295,8 @@ def parse_customer_input(
         out["remarks"] = parse_multiline(raw["remarks"], errors, "remarks", 2000)
     if has("tags"):
         out["tags"] = parse_tags(raw["tags"], errors, "tags")
+    if vocabulary is not None:
+        _from_dictionary(out, vocabulary, errors)
     for key in ("related_customer_ids", "co_owner_ids"):
         if has(key):
             out[key] = parse_ids(raw[key], errors, key)
@@ -386,3 +392,16 @@ def check_formal_requirements(customer: Customer, target: Category) -> None:
             reason="a channel customer needs at least one related customer",
             reason_zh="渠道客户必须至少关联一个客户",
         )
+
+
+def _from_dictionary(out: dict[str, Any], vocabulary: Vocabulary, errors: FieldErrors) -> None:
+    """Hold source, industry and tags to the dictionary's closed lists (数据字典)."""
+    for list_code, field in CUSTOMER_LISTS.items():
+        value = out.get(field)
+        if not value or not vocabulary.closed(list_code):
+            continue
+        if field == "tags":
+            found = [vocabulary.resolve(list_code, tag, errors, "tags") for tag in value]
+            out["tags"] = tuple(sorted({t for t in found if t is not None}))
+        else:
+            out[field] = vocabulary.resolve(list_code, value, errors, field)

@@ -32,6 +32,7 @@ from crmkit.domain.customer import (
 )
 from crmkit.domain.dedup import MatchConfig, Matcher, Record, contact_record, customer_record_with
 from crmkit.domain.dedup.codec import encode_record, key_hash
+from crmkit.domain.dictionary import Vocabulary
 from crmkit.domain.errors import CRMError, FieldError, FieldErrors, ValidationError
 from crmkit.domain.imports import RowProblem
 from crmkit.domain.messages import language
@@ -62,6 +63,7 @@ def parse_new_customer(
     phone_region: str,
     custom_schema: CustomFieldSchema,
     strict_names: bool = False,
+    vocabulary: Vocabulary | None = None,
 ) -> dict[str, Any]:
     """Typed fields of a new customer (errors collected in ``errors``); ``owner_default``
     owns it when the fields name no owner."""
@@ -75,6 +77,7 @@ def parse_new_customer(
         phone_region=phone_region,
         custom_schema=custom_schema,
         strict_names=strict_names,
+        vocabulary=vocabulary,
     )
 
 
@@ -188,6 +191,7 @@ class PrepareSettings:
         contact_match: the contact matcher configuration.
         headers: field -> the column header it came from, for row problems.
         strict_names: seed 002's one-script rule for names.
+        vocabulary: the data dictionary's closed lists (source, industry, tags).
     """
 
     actor_id: str
@@ -200,6 +204,7 @@ class PrepareSettings:
     contact_match: MatchConfig
     headers: Mapping[str, str]
     strict_names: bool = False
+    vocabulary: Vocabulary | None = None
 
 
 @attrs.frozen
@@ -257,6 +262,7 @@ def prepare_row(
         phone_region=settings.phone_region,
         custom_schema=settings.custom_schema,
         strict_names=settings.strict_names,
+        vocabulary=settings.vocabulary,
     )
     refs = {k: data[k] for k in REFERENCE_FIELDS if k in data}
     if errors:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.storage.spec import EntitySpec, ScopeRule
 
@@ -47,9 +49,26 @@ CO_OWNERSHIP_REQUESTS: Final = EntitySpec(
     soft_delete=False,
 )
 
+# The data dictionary: every actor reads it (forms offer its choices), admins keep it.
+DICTIONARY_ENTRIES: Final = EntitySpec(
+    "dictionary_entry",
+    DictionaryEntry,
+    table="dictionary_entries",
+    indexed=("list", "value", "active"),
+    text=("value",),
+    newest_first=False,
+)
+
+# The settings an admin changed: one record (``crmkit.domain.settings.SETTINGS_ID``).
+APP_SETTINGS: Final = EntitySpec(
+    "settings", StoredSettings, table="app_settings", soft_delete=False, newest_first=False
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,
     CO_OWNERSHIP_REQUESTS,
+    DICTIONARY_ENTRIES,
+    APP_SETTINGS,
 )

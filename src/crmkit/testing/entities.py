@@ -22,11 +22,15 @@ from typing import Any, Final
 import attrs
 from hypothesis import strategies as st
 
+from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import (
+    APP_SETTINGS,
     CO_OWNERSHIP_REQUESTS,
+    DICTIONARY_ENTRIES,
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,
@@ -196,6 +200,31 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         id=_ids(),
         name=_WORDS,
         members=st.lists(st.sampled_from(["role:sales", "user:u-1"]), unique=True).map(tuple),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    APP_SETTINGS.name: lambda: st.builds(
+        StoredSettings,
+        id=_ids(),
+        values=st.dictionaries(
+            st.sampled_from(["timezone", "max_page_size", "strict_name_script"]),
+            st.sampled_from(["Asia/Shanghai", "Asia/Urumqi"])
+            | st.integers(10, 500)
+            | st.booleans(),
+            max_size=3,
+        ),
+        created_at=_times(),
+        updated_at=_times(),
+    ),
+    DICTIONARY_ENTRIES.name: lambda: st.builds(
+        DictionaryEntry,
+        id=_ids(),
+        list=st.sampled_from(["source", "industry", "tag"]),
+        value=_WORDS | _TEXT,
+        aliases=st.lists(_WORDS, unique=True, max_size=2).map(tuple),
+        sort=st.integers(0, 3),
+        active=st.booleans(),
         created_at=_times(),
         updated_at=_times(),
         created_by=st.sampled_from(USERS),

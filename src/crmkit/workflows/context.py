@@ -97,6 +97,11 @@ class Permissions:
                 if entity == "product_group" and action != "read":
                     grants = frozenset({Role.ADMIN})  # who sees which products: admins only
                 registry.define(f"{entity}.{action}", roles=grants)
+        registry.define("settings.write", roles=[Role.ADMIN])
+        # The data dictionary: every form reads its choices; admins keep the lists.
+        for action in ENTITY_ACTIONS:
+            readers = frozenset(Role) if action == "read" else frozenset({Role.ADMIN})
+            registry.define(f"dictionary_entry.{action}", roles=readers)
         return registry
 
     def define(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.dictionary import Vocabulary
 from crmkit.domain.errors import DuplicateMatch, PermissionDenied
 from crmkit.domain.events import DomainEvent
 from crmkit.domain.intake import new_id as new_id  # re-exported: workflows import it from here
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.contacts import ContactService
     from crmkit.workflows.customers import CustomerService
     from crmkit.workflows.dedup import DedupIndex, DedupService
+    from crmkit.workflows.dictionary import DictionaryService
     from crmkit.workflows.imports import ImportService
     from crmkit.workflows.products import (
         ProductCategoryService,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
         ProductService,
     )
     from crmkit.workflows.runtime import Runtime
+    from crmkit.workflows.settings import SettingsService
     from crmkit.workflows.users import UserService
 
 
@@ -65,18 +68,22 @@ class Session:
     products: ProductService
     product_categories: ProductCategoryService
     product_groups: ProductGroupService
+    dictionary: DictionaryService
+    settings: SettingsService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.audit import AuditService
         from crmkit.workflows.contacts import ContactService
         from crmkit.workflows.customers import CustomerService
         from crmkit.workflows.dedup import DedupIndex, DedupService
+        from crmkit.workflows.dictionary import DictionaryService
         from crmkit.workflows.imports import ImportService
         from crmkit.workflows.products import (
             ProductCategoryService,
             ProductGroupService,
             ProductService,
         )
+        from crmkit.workflows.settings import SettingsService
         from crmkit.workflows.users import UserService
 
         self.runtime = runtime
@@ -94,6 +101,8 @@ class Session:
         self._written: list[tuple[str, DomainEvent]] = []
         self._users: dict[str, User | None] = {}
         self._now: datetime | None = None
+        self._vocabulary: Vocabulary | None = None
+        self._after_commit: list[Callable[[], None]] = []
         self.customers = CustomerService(self)
         self.contacts = ContactService(self)
         self.users = UserService(self)
@@ -104,6 +113,15 @@ class Session:
         self.products = ProductService(self)
         self.product_categories = ProductCategoryService(self)
         self.product_groups = ProductGroupService(self)
+        self.dictionary = DictionaryService(self)
+        self.settings = SettingsService(self)
+
+    def vocabulary(self) -> Vocabulary:
+        """The data dictionary's closed lists, read once per session (dictionary writes in
+        this session read them again)."""
+        if self._vocabulary is None:
+            self._vocabulary = self.dictionary.vocabulary()
+        return self._vocabulary
 
     def commit(self) -> None:
         """Make everything done so far durable now and go on in a new transaction.
@@ -117,6 +135,17 @@ class Session:
         self.flush()
         self._uow.commit()
         self.publish_committed(self._uow)
+        self.run_after_commit()
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the work done so far is committed (not if it rolls back)."""
+        self._after_commit.append(action)
+
+    def run_after_commit(self) -> None:
+        """After a commit: the actions :meth:`on_commit` queued."""
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
 
     def flush(self) -> None:
         """Finish deferred work before commit: re-index records whose contacts changed,

@@ -215,7 +215,7 @@ def make_entity_state_machine(
             draw: Any = data.draw
             filters: tuple[Filter, ...] = ()
             live = list(self.model.values())
-            if live and draw(st.booleans()):
+            if live and spec.indexed and draw(st.booleans()):  # a spec may index nothing
                 name = draw(st.sampled_from(list(spec.indexed)))
                 value = column_value(getattr(draw(st.sampled_from(live)), name))
                 op = draw(st.sampled_from([Op.EQ, Op.NE, Op.NULL]))
