@@ -92,21 +92,11 @@ def _aliases(raw: Any, errors: FieldErrors, path: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _sort(raw: Any, errors: FieldErrors, path: str) -> int | None:
-    if raw is None or str(raw).strip() == "":
-        return None
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        errors.add(path, "number.invalid", raw)
-        return None
-
-
 DICTIONARY_FIELDS: Final = (
     f.InputField("list", _list_code, required=True, editable=False),
     f.text("value", 50, required=True),
     f.InputField("aliases", _aliases, default=(), kind="tokens"),
-    f.InputField("sort", _sort, default=0),
+    f.integer("sort", default=0),
     f.boolean("active", default=True),
 )
 

@@ -201,6 +201,21 @@ def quantity(name: str, **options: Any) -> InputField:
     return InputField(name, parse, kind="quantity", **options)
 
 
+def integer(name: str, **options: Any) -> InputField:
+    """A whole number (an order, a count)."""
+
+    def parse(raw: Any, errors: FieldErrors, path: str) -> int | None:
+        if raw is None or str(raw).strip() == "":
+            return None
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            errors.add(path, "number.invalid", raw)
+            return None
+
+    return InputField(name, parse, kind="integer", **options)
+
+
 def tokens(name: str, allowed: Callable[[str], bool], **options: Any) -> InputField:
     """A list of member tokens (``user:<id>``, ``role:<role>``), deduplicated."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
+from crmkit.domain import display
 from crmkit.domain.errors import WorkflowError
 from crmkit.domain.headers import HeaderMapping
 from crmkit.domain.messages import Language, active_language
@@ -29,23 +30,8 @@ class Outcome(enum.StrEnum):
     def label(self, lang: Language | None = None, *, dry_run: bool = False) -> str:
         """How a report names the outcome: ``已创建``, or for a dry run, which wrote
         nothing, what the import would do: ``将创建``."""
-        en, zh = (DRY_RUN_LABELS if dry_run else OUTCOME_LABELS)[self]
-        return en if (lang or active_language()) == "en" else zh
-
-
-# outcome -> (English, 简体中文): what an import did, and what a dry run says it would do
-OUTCOME_LABELS: Final[Mapping[Outcome, tuple[str, str]]] = {
-    Outcome.CREATED: ("created", "已创建"),
-    Outcome.UPDATED: ("updated", "已更新"),
-    Outcome.DUPLICATE: ("duplicate", "重复"),
-    Outcome.FAILED: ("failed", "失败"),
-}
-DRY_RUN_LABELS: Final[Mapping[Outcome, tuple[str, str]]] = {
-    Outcome.CREATED: ("would be created", "将创建"),
-    Outcome.UPDATED: ("would be updated", "将更新"),
-    Outcome.DUPLICATE: ("would be a duplicate", "将判为重复"),
-    Outcome.FAILED: ("would fail", "将失败"),
-}
+        # The labels live with every other label, in crmkit's display layer.
+        return display.label(self.value, lang, of="OutcomeDryRun" if dry_run else "Outcome")
 
 
 class OnDuplicate(enum.StrEnum):

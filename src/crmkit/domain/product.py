@@ -122,23 +122,13 @@ PRODUCT_FIELDS: Final = (
 CATEGORY_FIELDS: Final = (
     f.text("name", 50, required=True),
     f.ref("parent_id"),
-    f.InputField("sort", lambda raw, e, p: _sort(raw, e, p), default=0),
+    f.integer("sort", default=0),
 )
 GROUP_FIELDS: Final = (
     f.text("name", 50, required=True),
     f.tokens("members", _member_token),
     f.multiline("remarks", 500),
 )
-
-
-def _sort(raw: Any, errors: FieldErrors, path: str) -> int | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        errors.add(path, "number.invalid", raw)
-        return None
 
 
 def check_product(product: Product, errors: FieldErrors) -> None:

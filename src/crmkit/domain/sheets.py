@@ -17,6 +17,7 @@ from typing import Final
 
 import attrs
 
+from crmkit.domain import display
 from crmkit.domain.headers import HeaderMapping
 from crmkit.domain.imports import RowProblem
 from crmkit.domain.messages import Language, active_language
@@ -31,18 +32,8 @@ class ImportOutcome(enum.StrEnum):
     WOULD_UPDATE = "would_update"  # a dry run's "updated"
 
     def label(self, lang: Language | None = None) -> str:
-        en, zh = OUTCOME_LABELS[self]
-        return en if (lang or active_language()) == "en" else zh
-
-
-OUTCOME_LABELS: Final[dict[ImportOutcome, tuple[str, str]]] = {
-    ImportOutcome.CREATED: ("created", "已新建"),
-    ImportOutcome.UPDATED: ("updated", "已更新"),
-    ImportOutcome.SKIPPED: ("skipped", "已跳过"),
-    ImportOutcome.FAILED: ("failed", "失败"),
-    ImportOutcome.WOULD_CREATE: ("would be created", "将新建"),
-    ImportOutcome.WOULD_UPDATE: ("would be updated", "将更新"),
-}
+        """The outcome's label (crmkit's display layer): 已新建, a dry run's 将新建."""
+        return display.label(self, lang)
 
 
 class DuplicatePolicy(enum.StrEnum):
