@@ -1,4 +1,4 @@
-"""Co-ownership requests (共有申请): anti-collision's way out, through ``session.customers``.
+"""Co-ownership requests (共享申请): anti-collision's way out, through ``session.customers``.
 
 A salesperson blocked from creating a customer someone else works asks to co-own it (the
 button on the blocked form posts to :meth:`SharingView.request_co_ownership`). An admin, or
@@ -60,7 +60,7 @@ def may_decide() -> bool:
 
 
 class SharingView(BaseView):
-    """共有申请: requests to decide first, then the user's own."""
+    """共享申请: requests to decide first, then the user's own."""
 
     def is_accessible(self) -> bool:
         return context.has_role(*crmkit.Role)

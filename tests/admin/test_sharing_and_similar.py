@@ -151,7 +151,7 @@ def test_a_blocked_save_shows_the_owner_and_a_co_ownership_button(
     assert response.status_code == 200 and 'id="duplicate-panel"' in page
     panel = page[page.index('id="duplicate-panel"') :]
     assert TWIN in panel and '<td class="duplicate-owner">张三</td>' in panel
-    assert "申请共有" in panel and 'action="/sharing/request/"' in panel
+    assert "申请共享" in panel and 'action="/sharing/request/"' in panel
     assert f'name="customer_id" value="{twin.id}"' in panel
     with crm.session(actor=users["admin"]) as s:
         assert [c.name for c in s.customers.list().items] == [TWIN]  # nothing written
@@ -169,7 +169,7 @@ def test_request_then_the_manager_grants_and_the_requester_co_owns(
 ) -> None:
     ask(as_li, twin, note="我跟进了三个月")
     mine = as_li.text("/sharing/")
-    assert "已申请共有" in mine and TWIN in mine and "待审批" in mine and "撤回" in mine
+    assert "已申请共享" in mine and TWIN in mine and "待审批" in mine and "撤回" in mine
     (req,) = requests_of(crm, users["li"])
     assert as_boss.text(f"/customers/details/?id={twin.id}").count('id="pending-requests"') == 1
     page = as_boss.text("/sharing/")

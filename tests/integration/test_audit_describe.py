@@ -71,3 +71,14 @@ def test_a_similar_customer_lookup_is_logged_with_the_names_it_showed(crm, admin
     changes = {label: after for _, label, _, after in line.changes}
     assert line.entity == "相似客户查询" and line.note == "显示了 1 个相似客户"
     assert changes["显示的客户"] == "青岛金智电子科技有限公司"
+
+
+def test_a_co_ownership_request_is_named_by_its_customer(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        c = s.customers.create(name="青岛金智电子科技有限公司")
+    with crm.session(actor=team["li"]) as s:
+        s.customers.request_co_ownership(c.id, note="老客户转介绍")
+    lines = _lines(crm, team["admin"], entity_type="co_ownership_request")
+    assert [line.record for line in lines] == ["青岛金智电子科技有限公司"]
+    changes = {label: after for _, label, _, after in lines[0].changes}
+    assert changes["说明"] == "老客户转介绍" and changes["申请人"] == "李小明"

@@ -301,6 +301,9 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "value": ("choice", "选项"),
     "aliases": ("other spellings", "其他写法"),
     "matches": ("customers shown", "显示的客户"),
+    "note": ("note", "说明"),
+    "decision_note": ("decision note", "审批意见"),
+    "decided_at": ("decided at", "审批时间"),
     # the settings an admin may change (crmkit.domain.settings.EDITABLE)
     "recycle_retention_days": ("days in the recycle bin", "回收站保留天数"),
     "lockout_threshold": ("failed logins before a lock", "锁定前允许的登录失败次数"),

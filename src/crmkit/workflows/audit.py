@@ -20,6 +20,7 @@ from crmkit.domain.imports import ImportJob
 from crmkit.domain.messages import Language, active_language
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.user import User
+from crmkit.storage.catalog import CO_OWNERSHIP_REQUESTS
 from crmkit.storage.ports import AuditQuery, Page
 from crmkit.storage.spec import EntitySpec
 from crmkit.workflows._common import page_limit
@@ -309,6 +310,21 @@ class _Names:
                 name = _name_of(obj)
                 if name is not None:
                     self._names[(kind, obj.id)] = name
+        self._requests()
+
+    def _requests(self) -> None:
+        """A co-ownership request is named by the customer it asks for."""
+        ids = sorted(self._wanted.get("co_ownership_request", ()))
+        if not ids:
+            return
+        requests = self._s._uow.repo(CO_OWNERSHIP_REQUESTS).get_many(ids)
+        customers = {
+            c.id: c.name
+            for c in self._s._uow.customers.get_many(sorted({r.customer_id for r in requests}))
+        }
+        for r in requests:
+            if r.customer_id in customers:
+                self._names[("co_ownership_request", r.id)] = customers[r.customer_id]
 
     def _tree(self, spec: EntitySpec[Any], ids: builtins.list[str]) -> builtins.list[Any]:
         """Records of ``spec``; those of a tree (a ``parent_id`` naming its own kind, as
