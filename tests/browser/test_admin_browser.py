@@ -112,6 +112,12 @@ def test_main_screens_render_without_errors(page: Any, live: dict[str, Any]) -> 
         "recycle-bin": "/recycle/",
         "import": "/imports/",
         "backup": "/backup/",
+        "duplicates": "/duplicates/",
+        "sharing": "/sharing/",
+        "roles": "/roles/",
+        "settings": "/settings/",
+        "dictionary": "/dictionary/",
+        "products": "/products/",
     }
     for name, path in screens.items():
         response = page.goto(f"{base}{path}")

@@ -44,3 +44,7 @@ def test_import_a_gbk_csv_with_province_city_and_district_columns_keeps_the_whol
     created.locator(".import-customer a").click()  # the customer, by name
     page.wait_for_selector(f"text={NAME}")
     assert "山东省/青岛市/市南区" in page.inner_text("body")
+    # The operation log names the import's records, not their ids.
+    page.goto(f"{base}/audit/?record={NAME}")
+    log = page.inner_text("#audit-log")
+    assert NAME in log and "导入" in log and "山东省/青岛市/市南区" in log
