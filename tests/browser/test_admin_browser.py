@@ -125,6 +125,18 @@ def test_main_screens_render_without_errors(page: Any, live: dict[str, Any]) -> 
         if save:
             full = name in {"dashboard", "customer"}
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
+    # Two screens that show something only after a step: the similar-customer panel
+    # while a name is typed, and a duplicate pair side by side.
+    page.goto(f"{base}/customers/new/")
+    page.type("#name", first.name[:-2], delay=10)
+    page.locator("#similar-rows tr.similar-match").first.wait_for(state="visible")
+    if save:
+        page.screenshot(path=str(SCREENSHOTS / "customer-form-similar.png"), full_page=True)
+    page.goto(f"{base}/duplicates/")
+    page.locator(".duplicate-cluster .compare-link").first.click()
+    page.wait_for_selector("#compare")
+    if save:
+        page.screenshot(path=str(SCREENSHOTS / "duplicates-compare.png"), full_page=True)
 
 
 def test_the_system_menu_opens_for_an_admin(page: Any, live: dict[str, Any]) -> None:
