@@ -125,6 +125,13 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "choice": ("Choice", "选项"),
         "boolean": ("Yes/no", "是/否"),
     },
+    "ApprovalStatus": {
+        "draft": ("Draft", "草稿"),
+        "pending": ("Pending approval", "审批中"),
+        "approved": ("Approved", "已审批"),
+        "rejected": ("Rejected", "已驳回"),
+    },
+    "Decision": {"approve": ("Approve", "同意"), "reject": ("Reject", "驳回")},
     "PhoneKind": {
         "mobile": ("Mobile", "手机"),
         "fixed_line": ("Landline", "固定电话"),
