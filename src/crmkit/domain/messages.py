@@ -119,6 +119,23 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "date.future": ("must not be in the future", "不能晚于今天"),
     "number.invalid": ("is not a valid number", "不是有效的数字"),
     "number.range": ("must be between {min} and {max}", "必须在 {min} 到 {max} 之间"),
+    "number.places": (
+        "must have at most {places} decimal places",
+        "最多保留 {places} 位小数",
+    ),
+    # sales arithmetic (crmkit.domain.pricing)
+    "pricing.discount": (
+        "is not a discount from 0 to 100%",
+        "不是 0 到 100% 之间的折扣",
+    ),
+    "pricing.tax_rate": (
+        "is not a tax rate from 0 to 100%",
+        "不是 0 到 100% 之间的税率",
+    ),
+    "pricing.currency": (
+        "is in {currency}, not in the document's currency {expected}",
+        "币种为 {currency}，与单据币种 {expected} 不一致",
+    ),
     "setting.invalid": ("is not a valid value", "不是有效的值"),
     # the data dictionary (数据字典)
     "dictionary.unknown": ("is not one of the choices: {choices}", "不在可选项中，可选：{choices}"),
@@ -153,6 +170,32 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     ),
     # custom fields
     "custom.unknown": ("is not a defined custom field", "不是已定义的自定义字段"),
+    # opportunities (销售机会)
+    "probability.invalid": (
+        "is not a probability from 0 to 100%",
+        "不是 0 到 100% 之间的概率",
+    ),
+    "date.past": ("must not be in the past", "不能早于今天"),
+    "month.invalid": ("is not a month such as 2027-01", "不是有效的月份，如 2027-01"),
+    "opportunity.stage_unknown": (
+        "is not a stage of the pipeline: {choices}",
+        "不是销售阶段，可选：{choices}",
+    ),
+    "opportunity.stage_end": (
+        "ends the opportunity: win or lose it instead",
+        "是结束阶段，请用“赢单”或“输单”操作",
+    ),
+    "opportunity.currency_mismatch": (
+        "is in another currency than the amount",
+        "与预计金额的币种不一致",
+    ),
+    "opportunity.too_many": ("lists more than {max} names", "超过 {max} 个"),
+    "opportunity.customer_unseen": (
+        "is not a customer you can see",
+        "不是您可查看的客户",
+    ),
+    "opportunity.group_by": ("must be month, owner or both", "只能按月份、负责人或两者汇总"),
+    "opportunity.month_order": ("is before the first month", "早于起始月份"),
 }
 
 # Texts that are not field errors (exceptions' summary lines).
@@ -220,6 +263,7 @@ ENTITY_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "settings": ("settings", "系统设置"),
     "customer_lookup": ("similar-customer lookup", "相似客户查询"),
     "dictionary_entry": ("dictionary entry", "数据字典"),
+    "opportunity": ("opportunity", "销售机会"),
 }
 ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {k: v[1] for k, v in ENTITY_NAMES.items()}
 
@@ -254,6 +298,13 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "price": ("list price", "标准价格"),
     "cost": ("cost", "成本"),
     "tax_rate": ("tax rate", "税率"),
+    # a quote's or an order's lines (crmkit.domain.pricing)
+    "lines": ("line", "明细"),
+    "quantity": ("quantity", "数量"),
+    "unit_price": ("unit price", "单价"),
+    "discount": ("discount", "折扣"),
+    "unit_cost": ("unit cost", "单位成本"),
+    "product_id": ("product", "产品"),
     "active": ("active", "启用"),
     "description": ("description", "说明"),
     "members": ("members", "成员"),
@@ -313,6 +364,22 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "max_page_size": ("largest page", "每页最多条数"),
     "timezone": ("time zone", "时区"),
     "strict_name_script": ("one script per name (seed 002)", "名称只用一种文字（中英文不混用）"),
+    # opportunities (销售机会)
+    "need": ("need", "需求"),
+    "budget": ("budget", "预算"),
+    "amount": ("expected amount", "预计金额"),
+    "expected_close": ("expected close date", "预计成交日期"),
+    "stage": ("stage", "销售阶段"),
+    "probability": ("probability", "赢单概率"),
+    "competitors": ("competitors", "竞争对手"),
+    "next_step": ("next step", "下一步"),
+    "lost_reason": ("lost reason", "丢单原因"),
+    "closed_on": ("closed on", "结束日期"),
+    "stage_history": ("stage history", "阶段历史"),
+    "from_month": ("from month", "起始月份"),
+    "to_month": ("to month", "截止月份"),
+    "month": ("month", "月份"),
+    "group_by": ("grouped by", "汇总方式"),
 }
 
 # The labels of crmkit's permissions, by code; the admin's roles screen lists them.
@@ -349,6 +416,11 @@ PERMISSION_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "dictionary_entry.write": ("Edit dictionary choices", "修改数据字典选项"),
     "dictionary_entry.delete": ("Delete dictionary choices", "删除数据字典选项"),
     "dictionary_entry.purge": ("Purge deleted dictionary choices", "彻底删除数据字典选项"),
+    "opportunity.read": ("View opportunities", "查看销售机会"),
+    "opportunity.create": ("Create opportunities", "新建销售机会"),
+    "opportunity.write": ("Edit, win and lose opportunities", "修改销售机会及赢单、输单"),
+    "opportunity.delete": ("Delete opportunities", "删除销售机会"),
+    "opportunity.purge": ("Purge deleted opportunities", "彻底删除销售机会"),
 }
 
 
@@ -399,12 +471,21 @@ def render_summary(code: str, lang: Language | None = None, **params: object) ->
     return _render(entry, lang or active_language(), params)
 
 
-def field_label(field: str, lang: Language | None = None) -> str:
+# Where one field name means different things: (entity type, field) -> (English, 简体中文).
+ENTITY_FIELD_LABELS: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
+    ("opportunity", "title"): ("title", "机会名称"),
+}
+
+
+def field_label(field: str, lang: Language | None = None, entity: str | None = None) -> str:
     """Human label of a field path, e.g. ``mobile`` -> 手机, ``contact.mobile`` -> 联系人手机
-    (a parent the catalogue knows names the leaf's owner), ``contacts[0].mobile`` -> 手机."""
+    (a parent the catalogue knows names the leaf's owner), ``contacts[0].mobile`` -> 手机;
+    ``entity`` picks its own label where it has one (an opportunity's ``title``)."""
     en = (lang or active_language()) == "en"
     *parents, leaf = [part.split("[", 1)[0] for part in field.split(".")]
-    entry = FIELD_LABELS.get(leaf)
+    entry = (ENTITY_FIELD_LABELS.get((entity, leaf)) if entity and not parents else None) or (
+        FIELD_LABELS.get(leaf)
+    )
     if entry is None:
         return leaf  # a custom field's own name, say (``custom.合同编号``)
     text = entry[0] if en else entry[1]
