@@ -47,6 +47,14 @@ from crmkit.domain.imports import (
     RowResult,
 )
 from crmkit.domain.messages import language, set_language
+from crmkit.domain.opportunity import (
+    ForecastLine,
+    Opportunity,
+    OpportunityStatus,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.regions import Region
 from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
@@ -133,6 +141,7 @@ __all__ = [
     "EntityService",
     "EntitySpec",
     "FieldError",
+    "ForecastLine",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",
@@ -147,12 +156,15 @@ __all__ = [
     "NotifierError",
     "NotifierTimeout",
     "OnDuplicate",
+    "Opportunity",
+    "OpportunityStatus",
     "Outcome",
     "Page",
     "Permission",
     "PermissionDenied",
     "Permissions",
     "Phone",
+    "Pipeline",
     "Product",
     "ProductCategory",
     "ProductGroup",
@@ -174,6 +186,8 @@ __all__ = [
     "Settlement",
     "SheetColumn",
     "SkipReason",
+    "Stage",
+    "StageChange",
     "TableError",
     "User",
     "ValidationError",

@@ -14,6 +14,7 @@ from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomField, CustomFieldSchema
 from crmkit.domain.errors import AuthenticationError, NotFound, WorkflowError
 from crmkit.domain.events import DomainEvent
+from crmkit.domain.opportunity import Pipeline
 from crmkit.domain.user import Role, User
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
@@ -127,6 +128,19 @@ class CRM:
         references too (records of an application's own that point at customers or
         contacts). Registering the same name again replaces the earlier handler."""
         self._rt.references.register(handler)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The sales pipeline this CRM's opportunities move through."""
+        return self._rt.pipeline
+
+    def define_pipeline(self, pipeline: Pipeline) -> None:
+        """Replace the sales pipeline (sessions started afterwards use it). Opportunities
+        keep the stage they are in; a stage the new pipeline lacks is refused only when an
+        opportunity is moved to it."""
+        if not isinstance(pipeline, Pipeline):
+            raise TypeError("define_pipeline takes a crmkit.Pipeline")
+        self._rt.pipeline = pipeline
 
     def define_customer_field(self, field: CustomField) -> None:
         """``define_field("customer", field)``."""
@@ -329,6 +343,7 @@ def open(
     password_hasher: PasswordHasher | None = None,
     custom_fields: CustomFieldSchema | None = None,
     dedup: DedupConfig | None = None,
+    pipeline: Pipeline | None = None,
     subscribers: Mapping[type[DomainEvent], Callable[[Any], None] | Iterable[Callable[[Any], None]]]
     | None = None,
     **store_options: Any,
@@ -352,6 +367,8 @@ def open(
         custom_fields: the custom fields customers accept.
         dedup: duplicate matching and rules (``crmkit.DedupConfig``); the tuned defaults
             block a customer another salesperson works and warn about one's own.
+        pipeline: the sales pipeline opportunities move through (``crmkit.Pipeline``;
+            default ``Pipeline.default()``: 初步接洽 … 谈判审批, 赢单, 输单).
         subscribers: event handlers by event type (as ``crm.subscribe``), registered
             before anything else. Given them, ``open`` publishes to them the events a
             previous process committed but was killed before publishing; without them
@@ -377,6 +394,7 @@ def open(
         custom_fields={"customer": custom_fields} if custom_fields else {},
         notifiers=notifiers,
         dedup=dedup or DedupConfig(),
+        pipeline=pipeline or Pipeline.default(),
     )
     load_settings(runtime)  # what an admin changed (session.settings) wins
     crm = CRM(runtime)

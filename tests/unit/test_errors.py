@@ -104,3 +104,11 @@ def test_errors_carry_context_as_attributes():
 def test_a_validation_error_needs_at_least_one_field_error():
     with pytest.raises(ValueError, match="at least one"):
         ValidationError([])
+
+
+def test_a_field_name_two_entities_share_reads_as_its_own_entitys_label():
+    from crmkit.domain.errors import FieldError, ValidationError
+
+    error = FieldError("title", "required", "")
+    assert "职务" in ValidationError([error]).message("zh")  # a contact's title
+    assert "机会名称" in ValidationError([error], entity="opportunity").message("zh")

@@ -70,6 +70,11 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "revert": ("Revert", "撤销导入"),
         "lookup": ("Lookup", "查询"),
     },
+    "OpportunityStatus": {
+        "open": ("Open", "进行中"),
+        "won": ("Won", "赢单"),
+        "lost": ("Lost", "输单"),
+    },
     "Outcome": {
         "created": ("created", "已创建"),
         "updated": ("updated", "已更新"),
@@ -429,6 +434,7 @@ def _gone(lang: Language) -> str:
     return "(deleted record)" if lang == "en" else "（已删除的记录）"
 
 
-def field_name(field: str, lang: Language | None = None) -> str:
-    """A field's label (``owner_id`` → 负责人); see :func:`crmkit.domain.messages.field_label`."""
-    return field_label(field, lang)
+def field_name(field: str, lang: Language | None = None, entity: str | None = None) -> str:
+    """A field's label (``owner_id`` → 负责人; an opportunity's ``title`` → 机会名称); see
+    :func:`crmkit.domain.messages.field_label`."""
+    return field_label(field, lang, entity)

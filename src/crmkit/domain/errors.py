@@ -63,11 +63,13 @@ class FieldError:
     def message_zh(self) -> str:
         return self.message("zh")
 
-    def describe(self, lang: Language | None = None) -> str:
-        """Label and message, e.g. ``手机：不是有效的电话号码``."""
+    def describe(self, lang: Language | None = None, entity: str | None = None) -> str:
+        """Label and message, e.g. ``手机：不是有效的电话号码`` (``entity``: whose field it
+        is, where one name means different things: an opportunity's ``title`` is 机会名称,
+        a contact's 职务)."""
         lang = lang or active_language()
         sep = ": " if lang == "en" else "："
-        return f"{field_label(self.field, lang)}{sep}{self.message(lang)}"
+        return f"{field_label(self.field, lang, entity)}{sep}{self.message(lang)}"
 
     def prefixed(self, prefix: str) -> FieldError:
         """The same error under a parent path (``contacts[0]`` + ``mobile``)."""
@@ -81,8 +83,9 @@ class CRMError(Exception):
 class ValidationError(CRMError, ValueError):
     """One or more fields are wrong. ``errors`` lists all of them, in input order."""
 
-    def __init__(self, errors: Iterable[FieldError]) -> None:
+    def __init__(self, errors: Iterable[FieldError], *, entity: str | None = None) -> None:
         self.errors: tuple[FieldError, ...] = tuple(errors)
+        self.entity = entity  # whose fields (for their labels), when one entity's
         if not self.errors:
             raise ValueError("ValidationError needs at least one FieldError")
         super().__init__(self.message())
@@ -94,9 +97,9 @@ class ValidationError(CRMError, ValueError):
 
     def message(self, lang: Language | None = None) -> str:
         lang = lang or active_language()
-        details = "; ".join(e.describe(lang) for e in self.errors)
+        details = "; ".join(e.describe(lang, self.entity) for e in self.errors)
         # People read labels, not keys: 名称、手机、邮箱, not ``name, mobile, email``.
-        labels = dict.fromkeys(field_label(f, lang) for f in self.fields)
+        labels = dict.fromkeys(field_label(f, lang, self.entity) for f in self.fields)
         head = render_summary(
             "validation",
             lang,
@@ -308,6 +311,6 @@ class FieldErrors:
     def __bool__(self) -> bool:
         return bool(self.errors)
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, entity: str | None = None) -> None:
         if self.errors:
-            raise ValidationError(self.errors)
+            raise ValidationError(self.errors, entity=entity)

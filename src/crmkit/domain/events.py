@@ -148,3 +148,19 @@ class RecordRestored(EntityEvent):
 class RecordsPurged(DomainEvent):
     entity_type: str
     entity_ids: tuple[str, ...]
+
+
+# -- opportunities (销售机会) ---------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class OpportunityWon(EntityEvent):
+    """An opportunity was won (besides the ``RecordUpdated`` every change publishes)."""
+
+    customer_id: str
+    owner_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OpportunityLost(EntityEvent):
+    customer_id: str
+    owner_id: str
+    reason: str

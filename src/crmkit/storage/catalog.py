@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from crmkit.domain.dictionary import DictionaryEntry
+from crmkit.domain.opportunity import Opportunity, StageChange
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest
-from crmkit.storage.spec import EntitySpec, ScopeRule
+from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
 PRODUCT_CATEGORIES: Final = EntitySpec(
     "product_category",
@@ -64,6 +65,18 @@ APP_SETTINGS: Final = EntitySpec(
     "settings", StoredSettings, table="app_settings", soft_delete=False, newest_first=False
 )
 
+# Sales opportunities (销售机会): seen by whoever sees their customer; their stage changes
+# are stored with them.
+OPPORTUNITIES: Final = EntitySpec(
+    "opportunity",
+    Opportunity,
+    table="opportunities",
+    indexed=("title", "owner_id", "stage", "status", "expected_close"),
+    scope=ScopeRule.via_customer("customer_id"),
+    children=(ChildSpec("stage_history", StageChange, table="opportunity_stage_changes"),),
+    text=("title",),
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -71,4 +84,5 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     CO_OWNERSHIP_REQUESTS,
     DICTIONARY_ENTRIES,
     APP_SETTINGS,
+    OPPORTUNITIES,
 )

@@ -23,6 +23,7 @@ import attrs
 from hypothesis import strategies as st
 
 from crmkit.domain.dictionary import DictionaryEntry
+from crmkit.domain.opportunity import Opportunity, OpportunityStatus, StageChange
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
@@ -31,6 +32,7 @@ from crmkit.storage.catalog import (
     APP_SETTINGS,
     CO_OWNERSHIP_REQUESTS,
     DICTIONARY_ENTRIES,
+    OPPORTUNITIES,
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,
@@ -225,6 +227,36 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         aliases=st.lists(_WORDS, unique=True, max_size=2).map(tuple),
         sort=st.integers(0, 3),
         active=st.booleans(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    OPPORTUNITIES.name: lambda: st.builds(
+        Opportunity,
+        id=_ids(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        owner_id=st.sampled_from(USERS),
+        title=_WORDS | _TEXT,
+        need=st.none() | _TEXT,
+        budget=_money(),
+        amount=_money(),
+        expected_close=st.none() | st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+        stage=st.sampled_from(["contact", "needs", "proposal", "won", "lost"]),
+        probability=st.decimals(0, 1, places=2),
+        competitors=st.lists(_WORDS, unique=True, max_size=3).map(tuple),
+        next_step=st.none() | _TEXT,
+        status=st.sampled_from(list(OpportunityStatus)),
+        lost_reason=st.none() | _TEXT,
+        closed_on=st.none() | st.dates(date(2026, 1, 1), date(2026, 12, 31)),
+        stage_history=st.lists(
+            st.builds(
+                StageChange,
+                stage=st.sampled_from(["contact", "needs", "proposal"]),
+                entered_at=_times(),
+                by=st.sampled_from(USERS),
+            ),
+            max_size=3,
+        ).map(tuple),
         created_at=_times(),
         updated_at=_times(),
         created_by=st.sampled_from(USERS),

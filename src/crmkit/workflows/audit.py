@@ -196,7 +196,12 @@ class AuditService:
                     name_of=name_of,
                 )
                 changes.append(
-                    (field, display.field_name(field, language), shown(before), shown(after))
+                    (
+                        field,
+                        display.field_name(field, language, e.entity_type),
+                        shown(before),
+                        shown(after),
+                    )
                 )
             actor = (
                 display.system_actor(language)

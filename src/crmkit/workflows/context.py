@@ -102,6 +102,12 @@ class Permissions:
         for action in ENTITY_ACTIONS:
             readers = frozenset(Role) if action == "read" else frozenset({Role.ADMIN})
             registry.define(f"dictionary_entry.{action}", roles=readers)
+        # Opportunities: those who work customers work their deals (the scope is the
+        # customer's); finance and service staff read them; admins purge.
+        for action in ENTITY_ACTIONS:
+            workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"opportunity.{action}", roles=special.get(action, workers))
         return registry
 
     def define(

@@ -190,7 +190,7 @@ class EntityService(Generic[T]):
                 mode = Deleted(deleted)
             except ValueError:
                 errors.add("deleted", "invalid_choice", deleted, choices="exclude, only, include")
-        errors.raise_if_any()
+        errors.raise_if_any(self.spec.name)
         return EntityQuery(filters=tuple(out), deleted=mode or Deleted.EXCLUDE, text=text or None)
 
     def _filter_value(self, name: str, value: Any, key: str, errors: FieldErrors) -> Any:
@@ -306,7 +306,7 @@ class EntityService(Generic[T]):
             data["custom"] = self.custom_schema().validate(fields.get("custom") or {}, errors)
         self.check_references(data, errors, None)
         self.check_unique(data, None, errors)
-        errors.raise_if_any()
+        errors.raise_if_any(self.spec.name)
         now = s.now()
         base: dict[str, Any] = {"id": new_id(), "created_at": now}
         if "updated_at" in self.spec.field_names:
@@ -323,7 +323,7 @@ class EntityService(Generic[T]):
         build: Any = self.spec.type
         entity: T = build(**self.prepare(fields, data, errors), **base)
         self.check(entity, None, errors)
-        errors.raise_if_any()
+        errors.raise_if_any(self.spec.name)
         return entity
 
     def _changed(self, current: Any, changes: Mapping[str, Any], now: datetime) -> T:
@@ -337,10 +337,10 @@ class EntityService(Generic[T]):
             )
         self.check_references(data, errors, current)
         self.check_unique(data, current, errors)
-        errors.raise_if_any()
+        errors.raise_if_any(self.spec.name)
         updated: T = self._stamped(current, now, **self.prepare(changes, data, errors, current))
         self.check(updated, current, errors)
-        errors.raise_if_any()
+        errors.raise_if_any(self.spec.name)
         return updated
 
     def delete(self, id: str, version: int | None = None) -> None:
@@ -540,6 +540,7 @@ def entity_services() -> builtins.list[type[EntityService[Any]]]:
     """Every entity service class with a spec: crmkit's own and any an application
     defined (found at call time)."""
     import crmkit.workflows.dictionary
+    import crmkit.workflows.opportunities
     import crmkit.workflows.products  # noqa: F401
 
     found: builtins.list[type[EntityService[Any]]] = []

@@ -329,8 +329,12 @@ class _PendingRequests:
 
 def default_references() -> MergeReferences:
     """crmkit's own handlers: contacts follow their customer, customers' links to one
-    another, pending co-ownership requests."""
-    return MergeReferences([_ContactsFollow(), _CustomerLinks(), _PendingRequests()])
+    another, pending co-ownership requests, opportunities."""
+    from crmkit.workflows.opportunities import OpportunitiesFollow
+
+    return MergeReferences(
+        [_ContactsFollow(), _CustomerLinks(), _PendingRequests(), OpportunitiesFollow()]
+    )
 
 
 # -- survivorship ----------------------------------------------------------------------------

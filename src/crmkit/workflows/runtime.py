@@ -10,6 +10,7 @@ import attrs
 from crmkit.adapters.passwords import PasswordHasher
 from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomFieldSchema
+from crmkit.domain.opportunity import Pipeline
 from crmkit.storage.ports import Store
 from crmkit.workflows.context import Permissions
 from crmkit.workflows.dedup import DedupConfig
@@ -86,6 +87,9 @@ class Runtime:
     job_handlers: dict[str, JobHandler] = attrs.Factory(dict)
     # Failed logins today per login name and per client, for the CAPTCHA rule.
     login_failures: LoginFailures = attrs.Factory(LoginFailures)
+    # The sales pipeline opportunities move through (``crmkit.open(pipeline=...)``,
+    # ``crm.define_pipeline``): each CRM its own.
+    pipeline: Pipeline = attrs.Factory(Pipeline.default)
 
     @property
     def customer_fields(self) -> CustomFieldSchema:

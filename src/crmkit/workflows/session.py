@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.dedup import DedupIndex, DedupService
     from crmkit.workflows.dictionary import DictionaryService
     from crmkit.workflows.imports import ImportService
+    from crmkit.workflows.opportunities import OpportunityService
     from crmkit.workflows.products import (
         ProductCategoryService,
         ProductGroupService,
@@ -70,6 +71,7 @@ class Session:
     product_groups: ProductGroupService
     dictionary: DictionaryService
     settings: SettingsService
+    opportunities: OpportunityService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.audit import AuditService
@@ -78,6 +80,7 @@ class Session:
         from crmkit.workflows.dedup import DedupIndex, DedupService
         from crmkit.workflows.dictionary import DictionaryService
         from crmkit.workflows.imports import ImportService
+        from crmkit.workflows.opportunities import OpportunityService
         from crmkit.workflows.products import (
             ProductCategoryService,
             ProductGroupService,
@@ -115,6 +118,7 @@ class Session:
         self.product_groups = ProductGroupService(self)
         self.dictionary = DictionaryService(self)
         self.settings = SettingsService(self)
+        self.opportunities = OpportunityService(self)
 
     def vocabulary(self) -> Vocabulary:
         """The data dictionary's closed lists, read once per session (dictionary writes in
