@@ -162,4 +162,5 @@ def save_upload(prefix: str) -> tuple[str, Path, str] | None:
     token = secrets.token_urlsafe(12)
     path = context.scratch_dir() / f"{prefix}{token}{suffix}"
     file.save(path)
+    file.close()  # a large upload is spooled to a temporary file: let it go now
     return token, path, file.filename or ""

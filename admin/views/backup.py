@@ -56,6 +56,7 @@ class BackupView(BaseView):
             return redirect(url_for(".index"))
         incoming = context.scratch_dir() / f"restore-{secrets.token_hex(8)}.db"
         upload.save(incoming)
+        upload.close()  # a large upload is spooled to a temporary file: let it go now
         try:
             context.holder().restore_from(incoming)
         except (crmkit.BackupError, ValueError) as exc:

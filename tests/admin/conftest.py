@@ -85,6 +85,11 @@ class Browser:
         response = self.client.open(path, **kw)
         response.get_data()
         response.close()
+        # The test client spools a large body (a backup upload) to a temporary file that
+        # it leaves open; the request is over, so close it here.
+        body = response.request.environ.get("wsgi.input")
+        if body is not None:
+            body.close()
         return response
 
     def get(self, path: str, **kw: Any) -> Any:
