@@ -153,30 +153,36 @@ def money(
     return InputField(name, parse, kind="money", **options)
 
 
+def parse_fraction(
+    raw: Any, errors: FieldErrors, path: str, *, code: str = "rate.invalid", upto_one: bool = False
+) -> Decimal | None:
+    """A fraction from 0 up to 1 (1 itself only with ``upto_one``), written ``"0.13"``,
+    ``"13%"`` or as a ``Decimal``; floats are refused (0.1 is not one tenth). A wrong value
+    is reported in ``errors`` as ``code``."""
+    if is_blank(raw):
+        return None
+    if isinstance(raw, float | bool):
+        errors.add(path, code, raw)
+        return None
+    text = normalize_text(str(raw)).strip()
+    percent = text.endswith("%")
+    try:
+        value = Decimal(text.removesuffix("%").strip())
+    except InvalidOperation:
+        errors.add(path, code, raw)
+        return None
+    if percent:
+        value /= 100
+    below_top = value <= 1 if upto_one else value < 1
+    if not value.is_finite() or value < 0 or not below_top:
+        errors.add(path, code, raw)
+        return None
+    return value
+
+
 def rate(name: str, **options: Any) -> InputField:
     """A fraction from 0 up to (not including) 1: ``"0.13"``, ``"13%"``, ``Decimal``."""
-
-    def parse(raw: Any, errors: FieldErrors, path: str) -> Decimal | None:
-        if is_blank(raw):
-            return None
-        if isinstance(raw, float | bool):
-            errors.add(path, "rate.invalid", raw)
-            return None
-        text = normalize_text(str(raw)).strip()
-        percent = text.endswith("%")
-        try:
-            value = Decimal(text.removesuffix("%").strip())
-        except InvalidOperation:
-            errors.add(path, "rate.invalid", raw)
-            return None
-        if percent:
-            value /= 100
-        if not value.is_finite() or not Decimal(0) <= value < Decimal(1):
-            errors.add(path, "rate.invalid", raw)
-            return None
-        return value
-
-    return InputField(name, parse, kind="rate", **options)
+    return InputField(name, parse_fraction, kind="rate", **options)
 
 
 def quantity(name: str, **options: Any) -> InputField:

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -246,24 +246,7 @@ class Opportunity:
 # -- input ---------------------------------------------------------------------------------
 def parse_probability(raw: Any, errors: FieldErrors, path: str) -> Decimal | None:
     """A probability from 0 to 1 inclusive: ``"0.3"``, ``"30%"``, ``Decimal``, ``1``."""
-    if is_blank(raw):
-        return None
-    if isinstance(raw, float | bool):
-        errors.add(path, "probability.invalid", raw)
-        return None
-    text = normalize_text(str(raw)).strip()
-    percent = text.endswith("%")
-    try:
-        value = Decimal(text.removesuffix("%").strip())
-    except InvalidOperation:
-        errors.add(path, "probability.invalid", raw)
-        return None
-    if percent:
-        value /= 100
-    if not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
-        errors.add(path, "probability.invalid", raw)
-        return None
-    return value
+    return f.parse_fraction(raw, errors, path, code="probability.invalid", upto_one=True)
 
 
 _SEPARATORS = re.compile(r"[,，、;；\n]")
