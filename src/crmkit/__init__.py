@@ -46,6 +46,7 @@ from crmkit.domain.imports import (
     RowProblem,
     RowResult,
 )
+from crmkit.domain.lead import Lead, LeadStatus
 from crmkit.domain.messages import language, set_language
 from crmkit.domain.opportunity import (
     ForecastLine,
@@ -56,6 +57,7 @@ from crmkit.domain.opportunity import (
     StageChange,
 )
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
 from crmkit.domain.regions import Region
 from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
 from crmkit.domain.settings import SettingRule
@@ -148,6 +150,8 @@ __all__ = [
     "ImportStatus",
     "ImportedRow",
     "Job",
+    "Lead",
+    "LeadStatus",
     "MergeResult",
     "Money",
     "NotFound",
@@ -168,6 +172,9 @@ __all__ = [
     "Product",
     "ProductCategory",
     "ProductGroup",
+    "Quote",
+    "QuoteLine",
+    "QuoteStatus",
     "ReferenceHandler",
     "Region",
     "RequestStatus",

@@ -70,6 +70,20 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "revert": ("Revert", "撤销导入"),
         "lookup": ("Lookup", "查询"),
     },
+    "LeadStatus": {
+        "new": ("New", "新线索"),
+        "working": ("Working", "跟进中"),
+        "converted": ("Converted", "已转化"),
+        "disqualified": ("Disqualified", "无效"),
+    },
+    "QuoteStatus": {
+        "draft": ("Draft", "草稿"),
+        "sent": ("Sent", "已发送"),
+        "accepted": ("Accepted", "已接受"),
+        "rejected": ("Rejected", "已拒绝"),
+        "expired": ("Expired", "已过期"),
+        "superseded": ("Superseded", "已出新版"),
+    },
     "OpportunityStatus": {
         "open": ("Open", "进行中"),
         "won": ("Won", "赢单"),

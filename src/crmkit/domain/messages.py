@@ -196,6 +196,26 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "opportunity.group_by": ("must be month, owner or both", "只能按月份、负责人或两者汇总"),
     "opportunity.month_order": ("is before the first month", "早于起始月份"),
+    # quotes (报价单)
+    "quote.customer_unseen": ("is not a customer you can see", "不是您可查看的客户"),
+    "quote.opportunity_customer": (
+        "is an opportunity of another customer",
+        "不是该客户的销售机会",
+    ),
+    "quote.product_unknown": ("is not a product you can see", "不是您可查看的产品"),
+    "quote.product_inactive": ("is a product no longer offered", "该产品已停用"),
+    "quote.product_code_unknown": (
+        "is not the code of a product you can see",
+        "不是您可查看的产品编码",
+    ),
+    "quote.no_lines": ("a quote needs a line before it is sent", "报价单至少要有一行明细才能发送"),
+    "quote.too_many_lines": ("has more than {max} lines", "超过 {max} 行"),
+    "quote.file_unreadable": ("is not a spreadsheet that can be read", "无法读取为表格文件"),
+    # leads (线索)
+    "lead.owner_not_yours": (
+        "is not you or someone you manage",
+        "不是您本人或您的下属",
+    ),
 }
 
 # Texts that are not field errors (exceptions' summary lines).
@@ -264,6 +284,8 @@ ENTITY_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "customer_lookup": ("similar-customer lookup", "相似客户查询"),
     "dictionary_entry": ("dictionary entry", "数据字典"),
     "opportunity": ("opportunity", "销售机会"),
+    "quote": ("quote", "报价单"),
+    "lead": ("lead", "线索"),
 }
 ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {k: v[1] for k, v in ENTITY_NAMES.items()}
 
@@ -380,6 +402,27 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "to_month": ("to month", "截止月份"),
     "month": ("month", "月份"),
     "group_by": ("grouped by", "汇总方式"),
+    # quotes (报价单)
+    "quote_number": ("quote number", "报价单号"),
+    "revision": ("revision", "版本"),
+    "previous_id": ("previous revision", "上一版"),
+    "prices_include_tax": ("prices include tax", "含税价"),
+    "currency": ("currency", "币种"),
+    "valid_until": ("valid until", "有效期至"),
+    "net": ("amount without tax", "不含税金额"),
+    "tax": ("tax", "税额"),
+    "gross": ("total with tax", "价税合计"),
+    "margin_rate": ("margin rate", "毛利率"),
+    "sent_at": ("sent at", "发送时间"),
+    "decided_on": ("answered on", "答复日期"),
+    "file": ("file", "文件"),
+    # leads (线索)
+    "mobile_e164": ("mobile (E.164)", "手机（国际格式）"),
+    "phone_e164": ("phone (E.164)", "电话（国际格式）"),
+    "disqualified_reason": ("disqualification reason", "无效原因"),
+    "contact_id": ("contact", "联系人"),
+    "opportunity_id": ("opportunity", "销售机会"),
+    "converted_at": ("converted at", "转化时间"),
 }
 
 # The labels of crmkit's permissions, by code; the admin's roles screen lists them.
@@ -421,6 +464,17 @@ PERMISSION_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "opportunity.write": ("Edit, win and lose opportunities", "修改销售机会及赢单、输单"),
     "opportunity.delete": ("Delete opportunities", "删除销售机会"),
     "opportunity.purge": ("Purge deleted opportunities", "彻底删除销售机会"),
+    "quote.read": ("View quotes", "查看报价单"),
+    "quote.create": ("Create and revise quotes", "新建及修订报价单"),
+    "quote.write": ("Edit, send and close quotes", "修改、发送报价单及登记客户答复"),
+    "quote.delete": ("Delete quotes", "删除报价单"),
+    "quote.purge": ("Purge deleted quotes", "彻底删除报价单"),
+    "lead.read": ("View leads", "查看线索"),
+    "lead.create": ("Create leads", "新建线索"),
+    "lead.write": ("Edit, convert and disqualify leads", "修改、转化线索及标记无效"),
+    "lead.delete": ("Delete leads", "删除线索"),
+    "lead.purge": ("Purge deleted leads", "彻底删除线索"),
+    "lead.assign": ("Assign leads to salespeople", "分配线索负责人"),
 }
 
 
@@ -474,6 +528,7 @@ def render_summary(code: str, lang: Language | None = None, **params: object) ->
 # Where one field name means different things: (entity type, field) -> (English, 简体中文).
 ENTITY_FIELD_LABELS: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
     ("opportunity", "title"): ("title", "机会名称"),
+    ("quote", "margin"): ("gross margin", "毛利"),
 }
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 from crmkit.domain.dictionary import DictionaryEntry
+from crmkit.domain.lead import Lead
 from crmkit.domain.opportunity import Opportunity, StageChange
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.quote import Quote, QuoteLine
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
@@ -77,6 +79,29 @@ OPPORTUNITIES: Final = EntitySpec(
     text=("title",),
 )
 
+# Sales leads (线索): seen by their owner and those above; their numbers are indexed (E.164)
+# so that a new lead finds the leads it repeats.
+LEADS: Final = EntitySpec(
+    "lead",
+    Lead,
+    table="leads",
+    indexed=("name", "owner_id", "status", "source", "mobile_e164", "phone_e164"),
+    scope=ScopeRule.owner("owner_id"),
+    text=("name",),
+)
+
+# Quotes (报价单): seen by whoever sees their customer; numbered QT-2026-000123 (a revision
+# adds -V2 …; ``quote_number`` is the number every revision shares); lines stored with them.
+QUOTES: Final = EntitySpec(
+    "quote",
+    Quote,
+    table="quotes",
+    indexed=("quote_number", "owner_id", "opportunity_id", "status", "valid_until"),
+    scope=ScopeRule.via_customer("customer_id"),
+    children=(ChildSpec("lines", QuoteLine, table="quote_lines", indexed=("product_id",)),),
+    number="QT",
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -85,4 +110,6 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     DICTIONARY_ENTRIES,
     APP_SETTINGS,
     OPPORTUNITIES,
+    LEADS,
+    QUOTES,
 )

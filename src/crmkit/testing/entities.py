@@ -22,20 +22,25 @@ from typing import Any, Final
 import attrs
 from hypothesis import strategies as st
 
+from crmkit.domain.customer import CustomerKind
 from crmkit.domain.dictionary import DictionaryEntry
+from crmkit.domain.lead import Lead, LeadStatus
 from crmkit.domain.opportunity import Opportunity, OpportunityStatus, StageChange
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
+from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
-from crmkit.domain.values import Money
+from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import (
     APP_SETTINGS,
     CO_OWNERSHIP_REQUESTS,
     DICTIONARY_ENTRIES,
+    LEADS,
     OPPORTUNITIES,
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,
+    QUOTES,
 )
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
@@ -257,6 +262,69 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
             ),
             max_size=3,
         ).map(tuple),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    LEADS.name: lambda: st.builds(
+        Lead,
+        id=_ids(),
+        kind=st.sampled_from(list(CustomerKind)),
+        name=_WORDS | _TEXT,
+        contact_name=st.none() | _TEXT,
+        mobile=st.none() | st.sampled_from([Phone("+8613800138000"), Phone("+8613900001234")]),
+        phone=st.none() | st.just(Phone("+8653288886666", "8001")),
+        email=st.none() | st.just(Email("sales@example.cn")),
+        mobile_e164=st.none() | st.sampled_from(["+8613800138000", "+8613900001234"]),
+        phone_e164=st.none() | st.just("+8653288886666"),
+        source=st.none() | _WORDS,
+        remarks=st.none() | _TEXT,
+        owner_id=st.sampled_from(USERS),
+        status=st.sampled_from(list(LeadStatus)),
+        disqualified_reason=st.none() | _TEXT,
+        customer_id=st.none() | st.sampled_from(["c-1", "c-2"]),
+        converted_at=st.none() | _times(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    QUOTES.name: lambda: st.builds(
+        Quote,
+        id=_ids(),
+        number=st.none(),  # numbers come from the store's sequences, not from callers
+        quote_number=st.sampled_from(["QT-2026-000001", "QT-2026-000002"]),
+        revision=st.integers(1, 3),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        opportunity_id=st.none() | _ids(),
+        owner_id=st.sampled_from(USERS),
+        prices_include_tax=st.booleans(),
+        valid_until=st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+        lines=st.lists(
+            st.builds(
+                QuoteLine,
+                product_id=st.none() | st.sampled_from(["p-1", "p-2"]),
+                name=_WORDS | _TEXT,
+                specification=st.none() | _TEXT,
+                unit=st.none() | st.sampled_from(["套", "台"]),
+                quantity=st.decimals(1, 1000, places=2),
+                unit_price=st.decimals(0, 10_000, places=2).map(Money),
+                discount=st.decimals(0, 1, places=2),
+                tax_rate=st.sampled_from([Decimal("0.13"), Decimal("0.06"), Decimal(0)]),
+                unit_cost=_money(),
+                net=st.decimals(0, 10_000, places=2).map(Money),
+                tax=st.decimals(0, 1_000, places=2).map(Money),
+                gross=st.decimals(0, 11_000, places=2).map(Money),
+            ),
+            max_size=3,
+        ).map(tuple),
+        net=st.decimals(0, 100_000, places=2).map(Money),
+        tax=st.decimals(0, 10_000, places=2).map(Money),
+        gross=st.decimals(0, 110_000, places=2).map(Money),
+        cost=st.decimals(0, 100_000, places=2).map(Money),
+        margin=st.decimals(-100_000, 100_000, places=2).map(Money),
+        margin_rate=st.none() | st.decimals(-1, 1, places=4),
+        status=st.sampled_from(list(QuoteStatus)),
+        remarks=st.none() | _TEXT,
         created_at=_times(),
         updated_at=_times(),
         created_by=st.sampled_from(USERS),

@@ -108,6 +108,17 @@ class Permissions:
             workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
             special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
             registry.define(f"opportunity.{action}", roles=special.get(action, workers))
+        # Leads: sales staff work their own (owner scope); managers and admins hand them out.
+        for action in ENTITY_ACTIONS:
+            workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"lead.{action}", roles=special.get(action, workers))
+        registry.define("lead.assign", roles=[Role.ADMIN, Role.MANAGER])
+        # Quotes: whoever works opportunities quotes (the scope is the customer's).
+        for action in ENTITY_ACTIONS:
+            workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"quote.{action}", roles=special.get(action, workers))
         return registry
 
     def define(

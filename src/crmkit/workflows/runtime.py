@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from crmkit.adapters.passwords import PasswordHasher
+from crmkit.domain.approvals import ApprovalPolicy
 from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.domain.opportunity import Pipeline
@@ -90,6 +91,9 @@ class Runtime:
     # The sales pipeline opportunities move through (``crmkit.open(pipeline=...)``,
     # ``crm.define_pipeline``): each CRM its own.
     pipeline: Pipeline = attrs.Factory(Pipeline.default)
+    # Which documents need an approval (a ``lead_conversion`` rule makes lead conversions
+    # need one); crmkit's default needs none for leads.
+    approval_policy: ApprovalPolicy = attrs.Factory(ApprovalPolicy.default)
 
     @property
     def customer_fields(self) -> CustomFieldSchema:

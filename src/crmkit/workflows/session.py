@@ -28,12 +28,14 @@ if TYPE_CHECKING:
     from crmkit.workflows.dedup import DedupIndex, DedupService
     from crmkit.workflows.dictionary import DictionaryService
     from crmkit.workflows.imports import ImportService
+    from crmkit.workflows.leads import LeadService
     from crmkit.workflows.opportunities import OpportunityService
     from crmkit.workflows.products import (
         ProductCategoryService,
         ProductGroupService,
         ProductService,
     )
+    from crmkit.workflows.quotes import QuoteService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.settings import SettingsService
     from crmkit.workflows.users import UserService
@@ -72,6 +74,8 @@ class Session:
     dictionary: DictionaryService
     settings: SettingsService
     opportunities: OpportunityService
+    quotes: QuoteService
+    leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.audit import AuditService
@@ -80,12 +84,14 @@ class Session:
         from crmkit.workflows.dedup import DedupIndex, DedupService
         from crmkit.workflows.dictionary import DictionaryService
         from crmkit.workflows.imports import ImportService
+        from crmkit.workflows.leads import LeadService
         from crmkit.workflows.opportunities import OpportunityService
         from crmkit.workflows.products import (
             ProductCategoryService,
             ProductGroupService,
             ProductService,
         )
+        from crmkit.workflows.quotes import QuoteService
         from crmkit.workflows.settings import SettingsService
         from crmkit.workflows.users import UserService
 
@@ -119,6 +125,8 @@ class Session:
         self.dictionary = DictionaryService(self)
         self.settings = SettingsService(self)
         self.opportunities = OpportunityService(self)
+        self.quotes = QuoteService(self)
+        self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:
         """The data dictionary's closed lists, read once per session (dictionary writes in
