@@ -255,22 +255,32 @@ class EntityService(Generic[T]):
         self._check_version(current, version)
         now = s.now()
         updated = self._changed(current, changes, now)
-        changed = diff(current, updated)
-        if not changed:
+        if not diff(current, updated):
             return current  # type: ignore[no-any-return]
-        self.repo.update(updated, expected_version=current.version)
+        self.save_change(current, updated)
+        return updated
+
+    def save_change(self, current: T, updated: T) -> None:
+        """Store ``updated`` over ``current`` (compare-and-set on its version) with the
+        lifecycle's cascades, audit diff and event: what :meth:`update` does once the change
+        is checked, for an entity's own verbs (win, send, assign …) to share."""
+        s = self._s
+        before: Any = current
+        after: Any = updated
+        self.repo.update(updated, expected_version=before.version)
         self.on_updated(current, updated)
-        s.record(self.spec.name, id, AuditAction.UPDATE, changed, at=now)
+        changed = diff(current, updated)
+        at = getattr(after, "updated_at", None) or s.now()
+        s.record(self.spec.name, after.id, AuditAction.UPDATE, changed, at=at)
         s.publish(
             ev.RecordUpdated(
                 actor_id=s.actor.id,
-                at=now,
-                entity_id=id,
+                at=at,
+                entity_id=after.id,
                 entity_type=self.spec.name,
                 fields=tuple(changed),
             )
         )
-        return updated
 
     def check_create(self, **fields: Any) -> T:
         """The record :meth:`create` would store from ``fields``, validated the same way,

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from crmkit.domain import events as ev
-from crmkit.domain.audit import AuditAction, diff
 from crmkit.domain.common import parse_reachability, parse_text
 from crmkit.domain.customer import CustomerKind
 from crmkit.domain.errors import (
@@ -366,7 +364,7 @@ class LeadService(EntityService[Lead]):
             opportunity_id=opportunity_id,
             converted_at=now,
         )
-        self._write(current, updated)
+        self.save_change(current, updated)
         return updated
 
     # -- helpers --------------------------------------------------------------------------
@@ -418,21 +416,5 @@ class LeadService(EntityService[Lead]):
         self._check_version(current, version)
         LEAD_STATES.check(current.status, target, move=move, move_zh=move_zh)
         updated: Lead = self._stamped(current, self._s.now(), status=target, **changes)
-        self._write(current, updated)
+        self.save_change(current, updated)
         return updated
-
-    def _write(self, current: Lead, updated: Lead) -> None:
-        s = self._s
-        self.repo.update(updated, expected_version=current.version)
-        changed = diff(current, updated)
-        at = updated.updated_at
-        s.record(self.spec.name, updated.id, AuditAction.UPDATE, changed, at=at)
-        s.publish(
-            ev.RecordUpdated(
-                actor_id=s.actor.id,
-                at=at,
-                entity_id=updated.id,
-                entity_type=self.spec.name,
-                fields=tuple(changed),
-            )
-        )

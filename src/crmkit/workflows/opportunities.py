@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from crmkit.domain import events as ev
-from crmkit.domain.audit import AuditAction, diff
 from crmkit.domain.common import parse_text
 from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.fields import InputField
@@ -241,7 +240,7 @@ class OpportunityService(EntityService[Opportunity]):
                 StageChange(stage=target.code, entered_at=now, by=s.actor.id),
             ),
         )
-        self._write(current, updated)
+        self.save_change(current, updated)
         return updated
 
     # -- reports --------------------------------------------------------------------------
@@ -366,7 +365,7 @@ class OpportunityService(EntityService[Opportunity]):
                 StageChange(stage=end.code, entered_at=now, by=s.actor.id),
             ),
         )
-        self._write(current, updated)
+        self.save_change(current, updated)
         who = {"customer_id": current.customer_id, "owner_id": current.owner_id}
         s.publish(
             ev.OpportunityWon(actor_id=s.actor.id, at=now, entity_id=id, **who)
@@ -376,22 +375,6 @@ class OpportunityService(EntityService[Opportunity]):
             )
         )
         return updated
-
-    def _write(self, current: Opportunity, updated: Opportunity) -> None:
-        s = self._s
-        self.repo.update(updated, expected_version=current.version)
-        changed = diff(current, updated)
-        at = updated.updated_at
-        s.record(self.spec.name, updated.id, AuditAction.UPDATE, changed, at=at)
-        s.publish(
-            ev.RecordUpdated(
-                actor_id=s.actor.id,
-                at=at,
-                entity_id=updated.id,
-                entity_type=self.spec.name,
-                fields=tuple(changed),
-            )
-        )
 
 
 class OpportunitiesFollow:

@@ -21,7 +21,7 @@ import attrs
 
 from crmkit.adapters.tabular import TableError, read_table
 from crmkit.domain import events as ev
-from crmkit.domain.audit import AuditAction, diff, snapshot
+from crmkit.domain.audit import AuditAction, snapshot
 from crmkit.domain.common import parse_text
 from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.fields import InputField
@@ -215,7 +215,7 @@ class QuoteService(EntityService[Quote]):
                 actor_id=s.actor.id, at=now, entity_id=new.id, entity_type=self.spec.name
             )
         )
-        self._write(current, self._stamped(current, now, status=QuoteStatus.SUPERSEDED))
+        self.save_change(current, self._stamped(current, now, status=QuoteStatus.SUPERSEDED))
         return new
 
     def revisions(self, number: str) -> builtins.list[Quote]:
@@ -454,24 +454,8 @@ class QuoteService(EntityService[Quote]):
 
     def _move(self, current: Quote, target: QuoteStatus, **changes: Any) -> Quote:
         updated: Quote = self._stamped(current, self._s.now(), status=target, **changes)
-        self._write(current, updated)
+        self.save_change(current, updated)
         return updated
-
-    def _write(self, current: Quote, updated: Quote) -> None:
-        s = self._s
-        self.repo.update(updated, expected_version=current.version)
-        changed = diff(current, updated)
-        at = updated.updated_at
-        s.record(self.spec.name, updated.id, AuditAction.UPDATE, changed, at=at)
-        s.publish(
-            ev.RecordUpdated(
-                actor_id=s.actor.id,
-                at=at,
-                entity_id=updated.id,
-                entity_type=self.spec.name,
-                fields=tuple(changed),
-            )
-        )
 
 
 def _as_input(line: Any) -> LineInput:
