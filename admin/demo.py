@@ -227,6 +227,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
             created.append((owner, customer))
         _near_duplicates(crm, rng, created)
         _co_ownership_requests(crm, rng, created, sellers)
+        _sales(crm, rng, created)
         with crm.session(actor=admin) as s:  # a few in the recycle bin
             for _, customer in rng.sample(created, 5):
                 s.customers.delete(customer.id)
@@ -234,6 +235,63 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
     finally:
         crm.close()
     return logins
+
+
+LEADS = (
+    ("青岛海纳智能科技有限公司", "赵六", "13912345601"),
+    ("烟台东方物业管理有限公司", "钱七", "13912345602"),
+    ("济南华安酒店管理有限公司", "孙八", "13912345603"),
+    ("潍坊新城建设工程有限公司", "周九", "13912345604"),
+)
+DEALS = (
+    ("门禁系统改造", "contact", "80000"),
+    ("酒店智能门锁采购", "needs", "150000"),
+    ("小区门禁升级", "proposal", "60000"),
+    ("办公楼门锁更换", "negotiation", "45000"),
+    ("工程项目门锁", "proposal", "230000"),
+)
+
+
+def _sales(
+    crm: crmkit.CRM, rng: random.Random, created: list[tuple[crmkit.User, crmkit.Customer]]
+) -> None:
+    """销售: a few leads, opportunities across the pipeline (one won, one lost) and a quote
+    with lines."""
+    (first_owner, _first), *_rest = created
+    with crm.session(actor=first_owner) as s:
+        for n, (name, contact, mobile) in enumerate(LEADS):
+            s.leads.create(
+                name=name, contact_name=contact, mobile=mobile, source=SOURCES[n % len(SOURCES)]
+            )
+    deals: list[tuple[crmkit.User, crmkit.Opportunity]] = []
+    for (title, stage, amount), (owner, customer) in zip(
+        DEALS, rng.sample(created, len(DEALS)), strict=True
+    ):
+        with crm.session(actor=owner) as s:
+            deal = s.opportunities.create(
+                customer_id=customer.id, title=title, stage=stage, amount=amount,
+                budget=amount, competitors=["海康威视"] if stage == "proposal" else [],
+            )  # fmt: skip
+        deals.append((owner, deal))
+    with crm.session(actor=deals[0][0]) as s:
+        s.opportunities.win(deals[0][1].id)
+    with crm.session(actor=deals[1][0]) as s:
+        s.opportunities.lose(deals[1][1].id, reason="价格偏高")
+    owner, deal = deals[2]
+    with crm.session(actor=owner) as s:
+        quote = s.quotes.create(
+            customer_id=deal.customer_id,
+            opportunity_id=deal.id,
+            lines=[
+                {"name": "智能门锁", "specification": "指纹+密码", "unit": "套",
+                 "quantity": "20", "unit_price": "1999", "tax_rate": "13%"},
+                {"name": "门禁控制器", "unit": "台", "quantity": "4", "unit_price": "2680",
+                 "discount": "5%", "tax_rate": "13%"},
+                {"name": "安装调试服务", "unit": "项", "quantity": "1", "unit_price": "3000",
+                 "tax_rate": "6%"},
+            ],
+        )  # fmt: skip
+        s.quotes.send(quote.id)
 
 
 def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:

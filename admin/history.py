@@ -12,6 +12,9 @@ import crmkit
 from admin.i18n import current_lang
 
 EMPTY = "∅"  # a value that was not there, before a create or after a clearing
+# Fields kept for the record but read elsewhere: an opportunity's stage history is its
+# stage changes, shown with ``stage`` itself.
+UNSHOWN = frozenset({"stage_history"})
 
 
 @attrs.frozen
@@ -42,7 +45,9 @@ def history_rows(s: crmkit.Session, entries: Iterable[crmkit.AuditEntry]) -> lis
             entity=line.entity,
             record=line.record,
             changes=tuple(
-                (label, before or EMPTY, after or EMPTY) for _, label, before, after in line.changes
+                (label, before or EMPTY, after or EMPTY)
+                for field, label, before, after in line.changes
+                if field not in UNSHOWN
             ),
         )
         for line in s.audit.describe(entries, lang=current_lang())

@@ -16,6 +16,7 @@ from admin.views.imports import ImportView
 from admin.views.products import ProductCategoryView, ProductGroupView, ProductView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
+from admin.views.sales import LeadView, OpportunityView, QuoteView
 from admin.views.settings import SettingsView
 from admin.views.sharing import SharingView
 from admin.views.users import UserView
@@ -32,7 +33,11 @@ def register(admin: Admin) -> None:
     admin.add_view(ImportView(name=_l("Import"), endpoint="imports"))
     admin.add_view(DuplicateView(name=_l("Duplicates"), endpoint="duplicates"))
     catalogue = "Catalogue"  # shown as 产品
+    sales = "Sales"  # shown as 销售
     entity_screens: list[EntityModelView] = [
+        OpportunityView(name=_l("Opportunities"), endpoint="opportunities", category=sales),
+        LeadView(name=_l("Leads"), endpoint="leads", category=sales),
+        QuoteView(name=_l("Quotes"), endpoint="quotes", category=sales),
         ProductView(name=_l("Products"), endpoint="products", category=catalogue),
         ProductCategoryView(
             name=_l("Product categories"), endpoint="product_categories", category=catalogue
@@ -50,7 +55,11 @@ def register(admin: Admin) -> None:
     admin.add_view(AuditView(name=_l("Operation log"), endpoint="audit", category=system))
     admin.add_view(BackupView(name=_l("Backup"), endpoint="backup", category=system))
     admin.add_view(SettingsView(name=_l("Settings"), endpoint="settings", category=system))
-    for key, shown in ((system, _l("System")), (catalogue, _l("Products"))):
+    for key, shown in (
+        (system, _l("System")),
+        (catalogue, _l("Products")),
+        (sales, _l("Sales")),
+    ):
         menu = admin.get_category_menu_item(key)
         if menu is not None:
             menu.name = shown

@@ -335,13 +335,15 @@ class CustomerView(ServiceModelView):
 DICTIONARY_SELECTS = {"source": "source", "industry": "industry"}
 
 
-def offer_dictionary(form: Form, customer: crmkit.Customer | None) -> None:
+def offer_dictionary(
+    form: Form, customer: Any | None, selects: Mapping[str, str] = DICTIONARY_SELECTS
+) -> None:
     """Source and industry become selects of the data dictionary's choices once an admin
     gave their list any (crmkit then refuses other values); a customer's older value stays
     offered. Open lists stay free text."""
     with context.work() as s:
         vocabulary = s.vocabulary()
-    for name, list_code in DICTIONARY_SELECTS.items():
+    for name, list_code in selects.items():
         values = list(vocabulary.values.get(list_code, ()))
         if not values:
             continue

@@ -72,7 +72,7 @@ ALLOWED = re.compile(r"crmkit|English|CSV|XLSX|Excel|Asia/Shanghai|GBK|UTF-8|CAP
 DATA = re.compile(
     "简体中文|青岛金智电子科技有限公司|金智电子科技（青岛）有限公司|山东省/青岛市/市南区|网络推广|"
     "上海四通贸易有限公司|已注销贸易有限公司|李四|智能门锁|工程版门锁|门锁|工程项目价|张三|李小明|"
-    "王经理|管理员"
+    "王经理|管理员|青岛海纳科技有限公司|赵六|门禁改造|海康|门锁采购|价格"
 )
 # The app's own words in English mode (data such as customer names may be Chinese).
 CHROME = re.compile(
@@ -120,6 +120,19 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
             "客户名称,手机,省份,城市\n上海四通贸易有限公司,13700001111,上海市,上海市\n坏行,123,,\n"
         )
         s.imports.run(io.BytesIO(sheet.encode("utf-8")))
+        s.leads.create(name="青岛海纳科技有限公司", contact_name="赵六", source="网推")
+        deal = s.opportunities.create(
+            customer_id=jinzhi.id, title="门禁改造", amount="120000", stage="proposal",
+            competitors=["海康"],
+        )  # fmt: skip
+        s.opportunities.lose(
+            s.opportunities.create(customer_id=jinzhi.id, title="门锁采购").id, reason="价格"
+        )
+        s.quotes.create(
+            customer_id=jinzhi.id,
+            opportunity_id=deal.id,
+            lines=[{"name": "智能门锁", "quantity": "2", "unit_price": "1999", "tax_rate": "13%"}],
+        )
     with crm.session(actor=admin) as s:  # a near-duplicate pair for the review screen
         s.customers.create(
             name="金智电子科技（青岛）有限公司", mobile="13800138000", owner_id=zhang.id

@@ -276,7 +276,8 @@ def show_stored(
 
     ``kind`` may also be ``"rate"``: a fraction shown as a percentage (13%); ``"counts"``:
     outcome -> number (an import's), shown as 已创建 3、失败 1; ``"members"``: member tokens
-    (``role:sales``, ``user:<id>``) shown as 角色：销售员 and the user's name (``name_of``).
+    (``role:sales``, ``user:<id>``) shown as 角色：销售员 and the user's name (``name_of``);
+    ``"children"``: a child collection (a quote's lines), shown by its count, 3 项.
     ``name_of`` turns an id into a name, for a reference field (``owner_id``, a list of
     ids); it returns None for an id it does not know, which is then shown as 已删除的记录
     (a deleted record) rather than as the id. A value that does not read as ``kind`` is
@@ -293,6 +294,8 @@ def show_stored(
         return _LIST_SEPARATOR[language].join(
             f"{label(str(k), language, of='Outcome')} {v}" for k, v in raw.items()
         )
+    if kind == "children" and isinstance(raw, list | tuple):
+        return f"{len(raw)} item(s)" if language == "en" else f"{len(raw)} 项"
     if kind == "members" and isinstance(raw, list | tuple):
         return _LIST_SEPARATOR[language].join(member(str(t), language, name_of) for t in raw)
     if kind == "rate":

@@ -36,6 +36,13 @@ _USER_FIELDS = frozenset(
     {"owner_id", "co_owner_ids", "manager_id", "created_by", "requester_id", "decided_by"}
 )
 _CUSTOMER_FIELDS = frozenset({"customer_id", "parent_id", "related_customer_ids"})
+# The records a kernel entity's fields name without a declared reference (the sales
+# documents': their customer, contact and opportunity).
+_SALES_FIELDS: dict[str, str] = {
+    "customer_id": "customer",
+    "contact_id": "contact",
+    "opportunity_id": "opportunity",
+}
 # The classes of the entity types that are not kernel specs (their fields' types).
 _CLASSES: dict[str, type] = {
     "customer": Customer,
@@ -257,6 +264,8 @@ def _field_types(entity_type: str) -> dict[str, Any]:
             hints.update({f.name: "rate" for f in service.fields if f.kind == "rate"})
     if spec is not None and spec.members:
         hints[spec.members] = "members"
+    for child in spec.children if spec is not None else ():
+        hints[child.attribute] = "children"  # its items are on the record's own page
     if entity_type == "import":
         hints["counts"] = "counts"
     return hints
@@ -285,7 +294,11 @@ class _Names:
         if field in _CUSTOMER_FIELDS and entity_type in _CLASSES:
             return "customer"
         target = self._refs.get(entity_type, {}).get(field)
-        return target.name if target is not None else None
+        if target is not None:
+            return target.name
+        if entity_type in entity_specs() and field in _SALES_FIELDS:
+            return _SALES_FIELDS[field]  # a lead's, opportunity's or quote's customer …
+        return None
 
     def want(self, entity_type: str, id: str) -> None:
         self._wanted.setdefault(entity_type, set()).add(id)
@@ -363,7 +376,7 @@ class _Names:
 
 def _name_of(obj: Any) -> str | None:
     """What a record is called: its name, else its document number, else its file."""
-    for attr in ("name", "number", "source_name"):
+    for attr in ("name", "number", "title", "source_name"):
         value = getattr(obj, attr, None)
         if value:
             return str(value)
