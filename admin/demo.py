@@ -243,12 +243,14 @@ LEADS = (
     ("济南华安酒店管理有限公司", "孙八", "13912345603"),
     ("潍坊新城建设工程有限公司", "周九", "13912345604"),
 )
+# (title, stage, amount, expected close: days after the seeding day) — the close dates
+# spread over the next quarter so that the forecast has months to sum.
 DEALS = (
-    ("门禁系统改造", "contact", "80000"),
-    ("酒店智能门锁采购", "needs", "150000"),
-    ("小区门禁升级", "proposal", "60000"),
-    ("办公楼门锁更换", "negotiation", "45000"),
-    ("工程项目门锁", "proposal", "230000"),
+    ("门禁系统改造", "contact", "80000", 20),
+    ("酒店智能门锁采购", "needs", "150000", 45),
+    ("小区门禁升级", "proposal", "60000", 30),
+    ("办公楼门锁更换", "negotiation", "45000", 15),
+    ("工程项目门锁", "proposal", "230000", 75),
 )
 
 
@@ -264,13 +266,14 @@ def _sales(
                 name=name, contact_name=contact, mobile=mobile, source=SOURCES[n % len(SOURCES)]
             )
     deals: list[tuple[crmkit.User, crmkit.Opportunity]] = []
-    for (title, stage, amount), (owner, customer) in zip(
+    for (title, stage, amount, days), (owner, customer) in zip(
         DEALS, rng.sample(created, len(DEALS)), strict=True
     ):
         with crm.session(actor=owner) as s:
             deal = s.opportunities.create(
                 customer_id=customer.id, title=title, stage=stage, amount=amount,
                 budget=amount, competitors=["海康威视"] if stage == "proposal" else [],
+                expected_close=s.today() + timedelta(days=days),
             )  # fmt: skip
         deals.append((owner, deal))
     with crm.session(actor=deals[0][0]) as s:

@@ -118,6 +118,9 @@ def test_main_screens_render_without_errors(page: Any, live: dict[str, Any]) -> 
         "settings": "/settings/",
         "dictionary": "/dictionary/",
         "products": "/products/",
+        "opportunities": "/opportunities/",
+        "leads": "/leads/",
+        "quotes": "/quotes/",
     }
     for name, path in screens.items():
         response = page.goto(f"{base}{path}")
