@@ -377,3 +377,17 @@ def test_stored_totals_equal_pricings_totals(rows, include_tax):
     assert [(x.net, x.tax, x.gross) for x in stored.lines] == [
         (t.net, t.tax, t.gross) for t in expected.lines
     ]
+
+
+def test_a_customer_merge_moves_its_quotes_and_unmerge_moves_them_back(crm, admin):
+    with crm.session(actor=admin) as s:
+        winner = _customer(s)
+        loser = _customer(s, name="上海远景贸易有限公司")
+        line = {"name": "智能门锁", "quantity": "2", "unit_price": "1999", "tax_rate": "13%"}
+        quote = s.quotes.create(customer_id=loser.id, lines=[line])
+        result = s.customers.merge(winner.id, [loser.id])
+    with crm.session(actor=admin) as s:
+        assert s.quotes.get(quote.id).customer_id == winner.id
+        s.customers.unmerge(result.merge_id)
+    with crm.session(actor=admin) as s:
+        assert s.quotes.get(quote.id).customer_id == loser.id

@@ -42,7 +42,8 @@ from crmkit.domain.converter import converter, custom_from_plain, custom_to_plai
 from crmkit.domain.customer import Customer, check_customer_rules
 from crmkit.domain.errors import FieldErrors, NotFound, PermissionDenied, WorkflowError
 from crmkit.domain.sharing import RequestStatus
-from crmkit.storage.ports import EVERYTHING, CustomerQuery, Deleted
+from crmkit.storage.ports import EVERYTHING, CustomerQuery, Deleted, EntityQuery
+from crmkit.storage.spec import EntitySpec, Filter, Op
 from crmkit.workflows.context import Permission
 from crmkit.workflows.session import new_id
 from crmkit.workflows.sharing import request_query, requests
@@ -327,14 +328,63 @@ class _PendingRequests:
                 )
 
 
+class CustomerDocumentsFollow:
+    """Customer merges: the losers' records of one kernel entity whose ``customer_id`` is an
+    indexed field (opportunities, quotes; deleted ones too) move to the winner, and back on
+    unmerge."""
+
+    kind = "customer"
+
+    def __init__(self, spec: EntitySpec[Any]) -> None:
+        self.spec = spec
+        self.name = f"customer.{spec.table}"
+
+    def repoint(
+        self, s: Session, winner_id: str, loser_ids: Sequence[str], *, dry_run: bool
+    ) -> list[Moved]:
+        repo = s._uow.repo(self.spec)
+        moved: list[Moved] = []
+        for loser in loser_ids:
+            query = EntityQuery(
+                filters=(Filter("customer_id", Op.EQ, loser),), deleted=Deleted.INCLUDE
+            )
+            after: str | None = None
+            while True:
+                page = repo.list(query, EVERYTHING, after=after, limit=500)
+                for record in page.items:
+                    moved.append(
+                        Moved(self.name, self.spec.name, record.id, "customer_id", loser, winner_id)
+                    )
+                    if not dry_run:
+                        self._point(repo, record, winner_id)
+                if page.next_after is None:
+                    break
+                after = page.next_after
+        return moved
+
+    def undo(self, s: Session, moved: Sequence[Moved]) -> None:
+        repo = s._uow.repo(self.spec)
+        for m in moved:
+            record = repo.get(m.entity_id)
+            if record is not None and record.customer_id == m.after:
+                self._point(repo, record, m.before)
+
+    @staticmethod
+    def _point(repo: Any, record: Any, customer_id: str | None) -> None:
+        repo.update(
+            attrs.evolve(record, customer_id=customer_id, version=record.version + 1),
+            expected_version=record.version,
+        )
+
+
 def default_references() -> MergeReferences:
     """crmkit's own handlers: contacts follow their customer, customers' links to one
-    another, pending co-ownership requests, opportunities."""
-    from crmkit.workflows.opportunities import OpportunitiesFollow
+    another, pending co-ownership requests, and the sales documents (opportunities, quotes;
+    a converted lead keeps naming the customer it became, as history)."""
+    from crmkit.storage.catalog import OPPORTUNITIES, QUOTES
 
-    return MergeReferences(
-        [_ContactsFollow(), _CustomerLinks(), _PendingRequests(), OpportunitiesFollow()]
-    )
+    documents = [CustomerDocumentsFollow(spec) for spec in (OPPORTUNITIES, QUOTES)]
+    return MergeReferences([_ContactsFollow(), _CustomerLinks(), _PendingRequests(), *documents])
 
 
 # -- survivorship ----------------------------------------------------------------------------

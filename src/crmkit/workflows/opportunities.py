@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import attrs
-
 from crmkit.domain import events as ev
 from crmkit.domain.common import parse_text
 from crmkit.domain.errors import FieldErrors, WorkflowError
@@ -38,13 +36,12 @@ from crmkit.domain.opportunity import (
     stage_durations,
 )
 from crmkit.storage.catalog import OPPORTUNITIES
-from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery
+from crmkit.storage.ports import EntityQuery
 from crmkit.storage.spec import Filter, Op
 from crmkit.workflows.entity import EntityService
 
 if TYPE_CHECKING:
-    from crmkit.workflows.merge import Moved
-    from crmkit.workflows.session import Session
+    pass
 
 GROUPS = ("month", "owner")
 
@@ -375,50 +372,3 @@ class OpportunityService(EntityService[Opportunity]):
             )
         )
         return updated
-
-
-class OpportunitiesFollow:
-    """Customer merges: the losers' opportunities (deleted ones too) move to the winner."""
-
-    name = "customer.opportunities"
-    kind = "customer"
-
-    def repoint(
-        self, s: Session, winner_id: str, loser_ids: Sequence[str], *, dry_run: bool
-    ) -> builtins.list[Moved]:
-        from crmkit.workflows.merge import Moved
-
-        repo = s._uow.repo(OPPORTUNITIES)
-        moved: builtins.list[Moved] = []
-        for loser in loser_ids:
-            query = EntityQuery(
-                filters=(Filter("customer_id", Op.EQ, loser),), deleted=Deleted.INCLUDE
-            )
-            found: builtins.list[Opportunity] = []
-            after: str | None = None
-            while True:
-                page = repo.list(query, EVERYTHING, after=after, limit=500)
-                found += page.items
-                if page.next_after is None:
-                    break
-                after = page.next_after
-            for opp in found:
-                moved.append(
-                    Moved(self.name, OPPORTUNITIES.name, opp.id, "customer_id", loser, winner_id)
-                )
-                if not dry_run:
-                    repo.update(
-                        attrs.evolve(opp, customer_id=winner_id, version=opp.version + 1),
-                        expected_version=opp.version,
-                    )
-        return moved
-
-    def undo(self, s: Session, moved: Sequence[Moved]) -> None:
-        repo = s._uow.repo(OPPORTUNITIES)
-        for m in moved:
-            opp = repo.get(m.entity_id)
-            if opp is not None and opp.customer_id == m.after:
-                repo.update(
-                    attrs.evolve(opp, customer_id=m.before, version=opp.version + 1),
-                    expected_version=opp.version,
-                )
