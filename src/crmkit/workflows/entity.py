@@ -529,6 +529,35 @@ class EntityService(Generic[T]):
             if self.repo.count(query, EVERYTHING, cap=1):
                 errors.add(field, "taken", value)
 
+    def check_customer(self, customer_id: str, errors: FieldErrors, code: str) -> None:
+        """The customer a record belongs to is live and one the actor sees (reported as
+        ``code`` on ``customer_id``): a sales document is written for one's own customers."""
+        s = self._s
+        customer = s._uow.customers.get(customer_id, s.actor.scope)
+        if customer is None or customer.is_deleted:
+            errors.add("customer_id", code, customer_id)
+
+    def check_owner(self, data: Mapping[str, Any], current: Any, errors: FieldErrors) -> bool:
+        """An ``owner_id`` given names a live, active user, and cannot be cleared once set;
+        True when it gives a new owner that holds (for an entity's assignment rules)."""
+        if "owner_id" not in data:
+            return False
+        owner = data["owner_id"]
+        if owner is None:
+            if current is not None:
+                errors.add("owner_id", "required", None)
+            return False
+        if current is not None and owner == current.owner_id:
+            return False
+        user = self._s.user(owner)
+        if user is None or user.is_deleted:
+            errors.add("owner_id", "not_found_ref", owner)
+            return False
+        if not user.active:
+            errors.add("owner_id", "customer.owner_inactive", owner)
+            return False
+        return True
+
     def _extra_keys(self) -> frozenset[str]:
         return frozenset({"custom"}) if self.custom else frozenset()
 

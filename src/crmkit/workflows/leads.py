@@ -79,22 +79,10 @@ class LeadService(EntityService[Lead]):
     ) -> None:
         """The owner is an active user; giving a lead to someone else (on create or by an
         edit) is an assignment: :meth:`assign`'s rules hold."""
-        s = self._s
-        if "owner_id" not in data:
+        if not self.check_owner(data, current, errors):
             return
         owner = data["owner_id"]
-        if owner is None:
-            if current is not None:
-                errors.add("owner_id", "required", None)
-            return
-        if current is not None and owner == current.owner_id:
-            return
-        user = s.user(owner)
-        if user is None or user.is_deleted:
-            errors.add("owner_id", "not_found_ref", owner)
-        elif not user.active:
-            errors.add("owner_id", "customer.owner_inactive", owner)
-        elif owner != s.actor.id or current is not None:
+        if owner != self._s.actor.id or current is not None:
             self._check_assignment(owner, errors)
 
     def prepare(

@@ -78,20 +78,8 @@ class OpportunityService(EntityService[Opportunity]):
         s = self._s
         customer_id = data.get("customer_id")
         if customer_id is not None:
-            customer = s._uow.customers.get(customer_id, s.actor.scope)
-            if customer is None or customer.is_deleted:
-                errors.add("customer_id", "opportunity.customer_unseen", customer_id)
-        if "owner_id" in data:
-            owner = data["owner_id"]
-            if owner is None:
-                if current is not None:
-                    errors.add("owner_id", "required", None)
-            elif current is None or owner != current.owner_id:
-                user = s.user(owner)
-                if user is None or user.is_deleted:
-                    errors.add("owner_id", "not_found_ref", owner)
-                elif not user.active:
-                    errors.add("owner_id", "customer.owner_inactive", owner)
+            self.check_customer(customer_id, errors, "opportunity.customer_unseen")
+        self.check_owner(data, current, errors)
         raw_stage = data.get("stage")
         if raw_stage is not None:
             stage = self.pipeline.find(raw_stage)

@@ -91,9 +91,7 @@ class QuoteService(EntityService[Quote]):
         s = self._s
         customer_id = data.get("customer_id") or (current.customer_id if current else None)
         if current is None and data.get("customer_id") is not None:
-            customer = s._uow.customers.get(data["customer_id"], s.actor.scope)
-            if customer is None or customer.is_deleted:
-                errors.add("customer_id", "quote.customer_unseen", data["customer_id"])
+            self.check_customer(data["customer_id"], errors, "quote.customer_unseen")
         opp_id = data.get("opportunity_id")
         if opp_id is not None and (current is None or opp_id != current.opportunity_id):
             opp = s._uow.repo(OPPORTUNITIES).get(opp_id, s.actor.scope)
@@ -101,17 +99,7 @@ class QuoteService(EntityService[Quote]):
                 errors.add("opportunity_id", "not_found_ref", opp_id)
             elif opp.customer_id != customer_id:
                 errors.add("opportunity_id", "quote.opportunity_customer", opp_id)
-        if "owner_id" in data:
-            owner = data["owner_id"]
-            if owner is None:
-                if current is not None:
-                    errors.add("owner_id", "required", None)
-            elif current is None or owner != current.owner_id:
-                user = s.user(owner)
-                if user is None or user.is_deleted:
-                    errors.add("owner_id", "not_found_ref", owner)
-                elif not user.active:
-                    errors.add("owner_id", "customer.owner_inactive", owner)
+        self.check_owner(data, current, errors)
         if current is not None:
             for name in ("valid_until", "prices_include_tax"):
                 if name in data and data[name] is None:
