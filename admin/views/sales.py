@@ -42,15 +42,15 @@ def customer_name(customer_id: str | None) -> str:
     return names.get(customer_id or "", "")
 
 
+# The pipeline is the CRM's configuration: read from it, not through a unit of work (the
+# list shows a stage on every row).
 def stage_choices() -> list[tuple[str, str]]:
     """The pipeline's open stages, labelled in the user's language."""
-    with context.work() as s:
-        return s.opportunities.pipeline.choices(current_lang())
+    return context.crm().pipeline.choices(current_lang())
 
 
 def stage_label(code: str) -> str:
-    with context.work() as s:
-        return s.opportunities.pipeline.label(code, current_lang())
+    return context.crm().pipeline.label(code, current_lang())
 
 
 def owner_choices() -> list[tuple[str, str]]:
