@@ -12,6 +12,14 @@
 from crmkit._crm import CRM, open
 from crmkit.adapters.sqlite_backup import BackupError
 from crmkit.adapters.tabular import TableError, write_table
+from crmkit.domain.approvals import (
+    Approval,
+    ApprovalPolicy,
+    ApprovalStatus,
+    ChainRule,
+    Decision,
+    Step,
+)
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.custom_fields import CustomField, CustomFieldSchema, CustomFieldType
@@ -37,6 +45,7 @@ from crmkit.domain.errors import (
     ValidationError,
     WorkflowError,
 )
+from crmkit.domain.freight import FreightRule
 from crmkit.domain.imports import (
     ImportJob,
     ImportReport,
@@ -56,6 +65,7 @@ from crmkit.domain.opportunity import (
     Stage,
     StageChange,
 )
+from crmkit.domain.order import Delivery, DeliveryState, Order, OrderLine, OrderStatus
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
 from crmkit.domain.regions import Region
@@ -110,6 +120,9 @@ __all__ = [
     "SYSTEM",
     "USCC",
     "Actor",
+    "Approval",
+    "ApprovalPolicy",
+    "ApprovalStatus",
     "AuditAction",
     "AuditEntry",
     "AuthenticationError",
@@ -117,6 +130,7 @@ __all__ = [
     "CRMError",
     "Capability",
     "Category",
+    "ChainRule",
     "ChannelType",
     "ClusterMember",
     "CoOwnershipRequest",
@@ -128,7 +142,10 @@ __all__ = [
     "CustomFieldType",
     "Customer",
     "CustomerKind",
+    "Decision",
     "DedupConfig",
+    "Delivery",
+    "DeliveryState",
     "DeliveryStatus",
     "DictionaryEntry",
     "DispatchReport",
@@ -144,6 +161,7 @@ __all__ = [
     "EntitySpec",
     "FieldError",
     "ForecastLine",
+    "FreightRule",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",
@@ -162,6 +180,9 @@ __all__ = [
     "OnDuplicate",
     "Opportunity",
     "OpportunityStatus",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
     "Outcome",
     "Page",
     "Permission",
@@ -195,6 +216,7 @@ __all__ = [
     "SkipReason",
     "Stage",
     "StageChange",
+    "Step",
     "TableError",
     "User",
     "ValidationError",

@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 
 from crmkit.adapters.clock import SystemClock
 from crmkit.adapters.passwords import Argon2Hasher, PasswordHasher
+from crmkit.domain.approvals import ApprovalPolicy
 from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomField, CustomFieldSchema
 from crmkit.domain.errors import AuthenticationError, NotFound, WorkflowError
 from crmkit.domain.events import DomainEvent
+from crmkit.domain.freight import FreightRule
 from crmkit.domain.opportunity import Pipeline
 from crmkit.domain.user import Role, User
 from crmkit.storage.memory import MemoryStore
@@ -26,6 +28,7 @@ from crmkit.workflows.events import EventBus
 from crmkit.workflows.jobs import JobHandler, RunReport, run_due
 from crmkit.workflows.merge import ReferenceHandler
 from crmkit.workflows.notify import Notifier, Notifiers
+from crmkit.workflows.orders import JOB_HANDLERS as ORDER_JOBS
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
 from crmkit.workflows.settings import load_settings, reload_if_stale
@@ -67,6 +70,8 @@ class CRM:
 
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
+        for kind, handler in ORDER_JOBS.items():  # crmkit's own due jobs (reminders)
+            runtime.job_handlers.setdefault(kind, handler)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -128,6 +133,30 @@ class CRM:
         references too (records of an application's own that point at customers or
         contacts). Registering the same name again replaces the earlier handler."""
         self._rt.references.register(handler)
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        """Which documents need which approval chain (``crmkit.open(approvals=...)``)."""
+        return self._rt.approval_policy
+
+    def define_approvals(self, policy: ApprovalPolicy) -> None:
+        """Replace the approval policy: documents submitted afterwards follow it; approvals
+        under way keep the chain they started with."""
+        if not isinstance(policy, ApprovalPolicy):
+            raise TypeError("define_approvals takes a crmkit.ApprovalPolicy")
+        self._rt.approval_policy = policy
+
+    @property
+    def freight(self) -> FreightRule | None:
+        """How deliveries are charged freight (``crmkit.open(freight=...)``)."""
+        return self._rt.freight
+
+    def define_freight(self, rule: FreightRule | None) -> None:
+        """Replace the freight rule (None: no freight); deliveries recorded afterwards are
+        charged by it, earlier ones keep their freight."""
+        if rule is not None and not isinstance(rule, FreightRule):
+            raise TypeError("define_freight takes a crmkit.FreightRule or None")
+        self._rt.freight = rule
 
     @property
     def pipeline(self) -> Pipeline:
@@ -344,6 +373,8 @@ def open(
     custom_fields: CustomFieldSchema | None = None,
     dedup: DedupConfig | None = None,
     pipeline: Pipeline | None = None,
+    approvals: ApprovalPolicy | None = None,
+    freight: FreightRule | None = None,
     subscribers: Mapping[type[DomainEvent], Callable[[Any], None] | Iterable[Callable[[Any], None]]]
     | None = None,
     **store_options: Any,
@@ -369,6 +400,11 @@ def open(
             block a customer another salesperson works and warn about one's own.
         pipeline: the sales pipeline opportunities move through (``crmkit.Pipeline``;
             default ``Pipeline.default()``: 初步接洽 … 谈判审批, 赢单, 输单).
+        approvals: which documents need which approval chain (``crmkit.ApprovalPolicy``;
+            default ``ApprovalPolicy.default()``: orders up to ¥50,000 the submitter's
+            manager, above that the manager then finance).
+        freight: how deliveries are charged freight (``crmkit.FreightRule.by_weight``,
+            ``by_region`` or ``by_amount``); default none.
         subscribers: event handlers by event type (as ``crm.subscribe``), registered
             before anything else. Given them, ``open`` publishes to them the events a
             previous process committed but was killed before publishing; without them
@@ -395,6 +431,8 @@ def open(
         notifiers=notifiers,
         dedup=dedup or DedupConfig(),
         pipeline=pipeline or Pipeline.default(),
+        approval_policy=approvals or ApprovalPolicy.default(),
+        freight=freight,
     )
     load_settings(runtime)  # what an admin changed (session.settings) wins
     crm = CRM(runtime)

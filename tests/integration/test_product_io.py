@@ -415,13 +415,13 @@ def test_the_export_writes_chinese_headers_paths_names_plain_money_and_rates(crm
     header, *rows = read_back(out.getvalue(), "csv")
     assert header == [
         "名称", "编码", "规格型号", "单位", "类别", "分组", "标准价格", "成本", "税率", "启用",
-        "说明", "保修年限",
+        "说明", "重量（千克）", "保修年限",
     ]  # fmt: skip
     by_name = {r[0]: r for r in rows}
     lock = by_name["智能门锁"]
     assert lock == [
         "智能门锁", "LK-100", "'-20~60°C", "套", "门锁/智能门锁", "", "1999.00", "1200.5", "13%",
-        "是", "第一行\n第二行", "2",
+        "是", "第一行\n第二行", "", "2",
     ]  # fmt: skip
     formula = by_name['\'=HYPERLINK("http://x")']  # neutralised: Excel shows it as text
     assert formula[4:10] == ["门禁系统", "工程项目价", "2680", "", "6.5%", "否"]

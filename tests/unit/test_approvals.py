@@ -21,8 +21,11 @@ from crmkit.domain.approvals import (
     Step,
     check_editable,
     decide,
+    inbox_tokens,
+    parse_step_id,
     revise,
     submit,
+    withdraw,
 )
 from crmkit.domain.errors import PermissionDenied, WorkflowError
 from crmkit.domain.user import Role
@@ -42,8 +45,10 @@ def order(amount: str, status: ApprovalStatus = ApprovalStatus.DRAFT, revision: 
         document_id="SO-1",
         revision=revision,
         submitter_id=SELLER.id,
+        manager_id=BOSS.id,
         amount=Money(Decimal(amount)),
         status=status,
+        at=AT,
     )
 
 
@@ -64,6 +69,7 @@ def test_a_document_no_rule_covers_is_approved_when_submitted():
         submitter_id=SELLER.id,
         amount=Money(Decimal("9")),
         status=ApprovalStatus.DRAFT,
+        at=AT,
     )
     assert quote.status is ApprovalStatus.APPROVED and quote.steps == ()
 
@@ -99,11 +105,83 @@ def test_nobody_approves_their_own_submission_even_an_admin():
         submitter_id="root",
         amount=Money(Decimal("5")),
         status=ApprovalStatus.DRAFT,
+        at=AT,
     )
     with pytest.raises(PermissionDenied):
         decide(mine, Approver("root", Role.ADMIN, True), Decision.APPROVE, step=0, at=AT)
     admin = Approver("admin", Role.ADMIN)
     assert decide(mine, admin, Decision.APPROVE, step=0, at=AT).status is ApprovalStatus.APPROVED
+
+
+def test_the_pending_step_has_an_id_and_a_decider_token_for_the_inbox():
+    pending = order("80000")
+    assert pending.step_id == f"{pending.id}.1" and pending.decider == "user:boss"
+    assert parse_step_id(pending.step_id) == (pending.id, 0)
+    after = decide(pending, BOSS, Decision.APPROVE, step=0, at=AT)
+    assert after.decider == "role:finance" and after.step_id == f"{pending.id}.2"
+    assert after.version == pending.version + 1
+    assert "role:finance" in inbox_tokens("fin", Role.FINANCE, set())
+    assert "user:boss" in inbox_tokens("big-boss", Role.MANAGER, {"boss", "zhang"})
+    done = decide(after, MONEY_PERSON, Decision.APPROVE, step=1, at=AT)
+    assert done.decider is None and done.step_id is None
+    assert parse_step_id("no-step") is None and parse_step_id("x.0") is None
+
+
+def test_a_submitter_without_a_manager_has_an_admin_decide_the_manager_step():
+    alone = submit(
+        ApprovalPolicy.default(),
+        document_type="order",
+        document_id="SO-3",
+        revision=1,
+        submitter_id="solo",
+        amount=Money(Decimal("10")),
+        status=ApprovalStatus.DRAFT,
+        at=AT,
+    )
+    assert alone.decider == "role:admin"
+    with pytest.raises(PermissionDenied):
+        decide(alone, BOSS, Decision.APPROVE, step=0, at=AT)
+    done = decide(alone, Approver("root", Role.ADMIN), Decision.APPROVE, step=0, at=AT)
+    assert done.status is ApprovalStatus.APPROVED
+
+
+def test_only_the_submitter_withdraws_and_the_document_is_editable_again():
+    pending = order("100")
+    with pytest.raises(PermissionDenied):
+        withdraw(pending, BOSS.id, at=AT)
+    back = withdraw(pending, SELLER.id, at=AT)
+    assert back.status is ApprovalStatus.WITHDRAWN and back.decider is None
+    check_editable(back.status)
+    with pytest.raises(WorkflowError):
+        decide(back, BOSS, Decision.APPROVE, step=0, at=AT)
+
+
+def test_a_credit_step_is_added_after_the_chain_unless_it_is_there():
+    small = submit(
+        ApprovalPolicy.default(),
+        document_type="order",
+        document_id="SO-4",
+        revision=1,
+        submitter_id=SELLER.id,
+        manager_id=BOSS.id,
+        amount=Money(Decimal("10")),
+        status=ApprovalStatus.DRAFT,
+        at=AT,
+        extra_steps=(FINANCE,),
+    )
+    assert small.steps == (MANAGER, FINANCE)
+    big = submit(
+        ApprovalPolicy.default(),
+        document_type="order",
+        document_id="SO-5",
+        revision=1,
+        submitter_id=SELLER.id,
+        amount=Money(Decimal("90000")),
+        status=ApprovalStatus.DRAFT,
+        at=AT,
+        extra_steps=(FINANCE,),
+    )
+    assert big.steps == (MANAGER, FINANCE)
 
 
 def test_the_second_decision_of_one_step_is_refused():
@@ -174,6 +252,17 @@ class Flow(RuleBasedStateMachine):
         self.status = self.approval.status
         if self.status is ApprovalStatus.APPROVED:
             self.frozen[self.revision] = self.content
+
+    @precondition(lambda self: self.status is ApprovalStatus.PENDING)
+    @rule(who=st.sampled_from([SELLER, BOSS]))
+    def withdraw(self, who: Approver) -> None:
+        assert self.approval is not None
+        try:
+            self.approval = withdraw(self.approval, who.id, at=AT)
+        except PermissionDenied:
+            assert who is not SELLER
+            return
+        self.status = self.approval.status
 
     @rule()
     def revise(self) -> None:

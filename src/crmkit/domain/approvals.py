@@ -16,11 +16,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from crmkit.domain.errors import PermissionDenied, WorkflowError
+from crmkit.domain.intake import new_id
 from crmkit.domain.states import StateMachine
 from crmkit.domain.user import Role
 from crmkit.domain.values import Money
@@ -33,6 +34,7 @@ class ApprovalStatus(enum.StrEnum):
     PENDING = "pending"  # submitted, a step awaits its decision: locked
     APPROVED = "approved"  # every step approved: locked for good (changes: a new revision)
     REJECTED = "rejected"  # a step refused: back to its author, editable
+    WITHDRAWN = "withdrawn"  # its submitter took it back before the last decision: editable
 
 
 class Decision(enum.StrEnum):
@@ -44,8 +46,13 @@ DOCUMENT_STATES: Final[StateMachine[ApprovalStatus]] = StateMachine(
     "approval",
     {
         ApprovalStatus.DRAFT: frozenset({ApprovalStatus.PENDING, ApprovalStatus.APPROVED}),
-        ApprovalStatus.PENDING: frozenset({ApprovalStatus.APPROVED, ApprovalStatus.REJECTED}),
+        ApprovalStatus.PENDING: frozenset(
+            {ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN}
+        ),
         ApprovalStatus.REJECTED: frozenset(
+            {ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.DRAFT}
+        ),
+        ApprovalStatus.WITHDRAWN: frozenset(
             {ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.DRAFT}
         ),
     },
@@ -54,10 +61,13 @@ DOCUMENT_STATES: Final[StateMachine[ApprovalStatus]] = StateMachine(
         ApprovalStatus.PENDING: "审批中",
         ApprovalStatus.APPROVED: "已审批",
         ApprovalStatus.REJECTED: "已驳回",
+        ApprovalStatus.WITHDRAWN: "已撤回",
     },
 )
 
-EDITABLE: Final = frozenset({ApprovalStatus.DRAFT, ApprovalStatus.REJECTED})
+EDITABLE: Final = frozenset(
+    {ApprovalStatus.DRAFT, ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN}
+)
 
 
 @attrs.frozen
@@ -145,20 +155,42 @@ class Approver:
 
 @attrs.frozen(kw_only=True)
 class Approval:
-    """One document revision's way through its chain.
+    """One document revision's way through its chain (审批单), as stored.
 
     ``decisions`` holds the decided steps in order; the step awaiting a decision is
-    ``steps[len(decisions)]`` while pending.
+    ``steps[len(decisions)]`` while pending, and its id is :attr:`step_id`.
+
+    Attributes:
+        document_type / document_id / revision: the document revision submitted.
+        document_version: the document's version when submitted: a decision on an
+            approval whose document changed since is refused (a stale revision).
+        document_number: the document's number, for people (``SO-2027-000001``).
+        customer_id: the document's customer, if it has one.
+        submitter_id / manager_id: who submitted, and their manager then (manager steps
+            go to that manager or anyone above; with no manager, to an admin).
+        amount: what the chain was chosen by.
+        steps / decisions / status: the chain, its decisions so far, where it stands.
+        decider: who may decide the pending step, as a token: ``role:finance`` or
+            ``user:<manager id>`` (the inbox's index); None unless pending.
     """
 
+    id: str = attrs.field(factory=new_id)
     document_type: str
     document_id: str
     revision: int
+    document_version: int = 1
+    document_number: str | None = None
+    customer_id: str | None = None
     submitter_id: str
+    manager_id: str | None = None
     amount: Money
     steps: tuple[Step, ...]
     decisions: tuple[StepDecision, ...] = ()
     status: ApprovalStatus = ApprovalStatus.PENDING
+    decider: str | None = None
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime | None = None
 
     @property
     def current(self) -> Step | None:
@@ -166,6 +198,46 @@ class Approval:
         if self.status is not ApprovalStatus.PENDING:
             return None
         return self.steps[len(self.decisions)]
+
+    @property
+    def step_id(self) -> str | None:
+        """The pending step's id (``<approval id>.<step number>``), which
+        :func:`decide` names; None unless pending."""
+        return step_id(self.id, len(self.decisions)) if self.current is not None else None
+
+
+def step_id(approval_id: str, index: int) -> str:
+    """The id of step ``index`` (from 0) of an approval: ``<approval id>.<index + 1>``."""
+    return f"{approval_id}.{index + 1}"
+
+
+def parse_step_id(value: str) -> tuple[str, int] | None:
+    """``(approval id, step index)`` from a step id; None if it is not one."""
+    approval, _, number = str(value).strip().rpartition(".")
+    if not approval or not number.isdigit() or int(number) < 1:
+        return None
+    return approval, int(number) - 1
+
+
+def decider_token(step: Step | None, manager_id: str | None) -> str | None:
+    """Who may decide ``step``, as the inbox indexes it: a role step ``role:<role>``; a
+    manager step ``user:<manager id>`` (anyone above that manager manages the submitter
+    too), or ``role:admin`` when the submitter has no manager."""
+    if step is None:
+        return None
+    if step.manager:
+        return f"user:{manager_id}" if manager_id else f"role:{Role.ADMIN.value}"
+    assert step.role is not None  # a step names a role or the manager
+    return f"role:{step.role.value}"
+
+
+def inbox_tokens(user_id: str, role: Role, managed: frozenset[str] | set[str]) -> frozenset[str]:
+    """The decider tokens whose steps ``user_id`` may decide: their role's (every role's
+    for an admin), and manager steps of anyone they manage (``managed``) or themselves."""
+    roles = tuple(Role) if role is Role.ADMIN else (role,)
+    return frozenset(
+        {f"role:{r.value}" for r in roles} | {f"user:{u}" for u in {user_id, *managed}}
+    )
 
 
 def submit(
@@ -177,16 +249,26 @@ def submit(
     submitter_id: str,
     amount: Money,
     status: ApprovalStatus,
+    at: datetime,
+    extra_steps: tuple[Step, ...] = (),
+    **details: Any,
 ) -> Approval:
     """Start the approval of a document revision in ``status`` (draft or rejected).
+
+    Args:
+        extra_steps: steps the document needs beyond its chain (a credit check's finance
+            step), added after it unless the chain has them already.
+        details: the stored record's other fields (``document_version``,
+            ``document_number``, ``customer_id``, ``manager_id``, ``id``).
 
     Raises:
         WorkflowError: the document is pending or approved already.
     """
     steps = policy.chain(document_type, amount)
+    steps += tuple(step for step in extra_steps if step not in steps)
     target = ApprovalStatus.PENDING if steps else ApprovalStatus.APPROVED
     DOCUMENT_STATES.check(status, target, move="submit", move_zh="提交审批")
-    return Approval(
+    approval = Approval(
         document_type=document_type,
         document_id=document_id,
         revision=revision,
@@ -194,16 +276,24 @@ def submit(
         amount=amount,
         steps=steps,
         status=target,
+        created_at=at,
+        updated_at=at,
+        **details,
     )
+    return attrs.evolve(approval, decider=decider_token(approval.current, approval.manager_id))
 
 
-def may_decide(step: Step, approver: Approver, submitter_id: str) -> bool:
+def may_decide(
+    step: Step, approver: Approver, submitter_id: str, *, submitter_has_manager: bool = True
+) -> bool:
     """Can ``approver`` decide ``step``? Never their own submission; a manager step needs
-    someone above the submitter; a role step a holder of the role (admins hold every
-    role)."""
+    someone above the submitter (an admin, when the submitter has no manager); a role step
+    a holder of the role (admins hold every role)."""
     if approver.id == submitter_id:
         return False
     if step.manager:
+        if not submitter_has_manager:
+            return approver.role is Role.ADMIN
         return approver.manages_submitter
     return approver.role is step.role or approver.role is Role.ADMIN
 
@@ -235,7 +325,12 @@ def decide(
             reason="the step was decided already or the approval is no longer pending",
             reason_zh="该步骤已被审批，或该审批已结束",
         )
-    if not may_decide(current, approver, approval.submitter_id):
+    if not may_decide(
+        current,
+        approver,
+        approval.submitter_id,
+        submitter_has_manager=approval.manager_id is not None,
+    ):
         raise PermissionDenied(approver.id, f"decide the step {current.label}", current.label)
     made = StepDecision(approver.id, decision, at, (comment or "").strip() or None)
     decisions = (*approval.decisions, made)
@@ -245,7 +340,31 @@ def decide(
         status = ApprovalStatus.APPROVED
     else:
         status = ApprovalStatus.PENDING
-    return attrs.evolve(approval, decisions=decisions, status=status)
+    decided = attrs.evolve(
+        approval, decisions=decisions, status=status, version=approval.version + 1, updated_at=at
+    )
+    return attrs.evolve(decided, decider=decider_token(decided.current, decided.manager_id))
+
+
+def withdraw(approval: Approval, by: str, *, at: datetime) -> Approval:
+    """The submitter takes a pending approval back (the document is a draft again).
+
+    Raises:
+        PermissionDenied: ``by`` did not submit it.
+        WorkflowError: it is no longer pending.
+    """
+    if by != approval.submitter_id:
+        raise PermissionDenied(by, "withdraw an approval", "撤回他人提交的审批")
+    DOCUMENT_STATES.check(
+        approval.status, ApprovalStatus.WITHDRAWN, move="withdraw", move_zh="撤回"
+    )
+    return attrs.evolve(
+        approval,
+        status=ApprovalStatus.WITHDRAWN,
+        decider=None,
+        version=approval.version + 1,
+        updated_at=at,
+    )
 
 
 def check_editable(status: ApprovalStatus, document: str = "document") -> None:

@@ -84,6 +84,24 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "expired": ("Expired", "已过期"),
         "superseded": ("Superseded", "已出新版"),
     },
+    "OrderStatus": {
+        "open": ("In progress", "执行中"),
+        "delivered": ("Delivered", "已交付"),
+        "completed": ("Signed off", "已验收"),
+        "cancelled": ("Cancelled", "已取消"),
+        "superseded": ("Superseded", "已出新版"),
+    },
+    "DeliveryState": {
+        "planned": ("Planned", "待交付"),
+        "delivered": ("Delivered", "已交付"),
+        "cancelled": ("Cancelled", "已取消"),
+    },
+    "Reminder": {
+        "delivery": ("Delivery", "交付提醒"),
+        "sign_off": ("Sign-off", "验收提醒"),
+        "renewal": ("Renewal", "续费提醒"),
+        "warranty": ("Warranty expiry", "质保到期提醒"),
+    },
     "OpportunityStatus": {
         "open": ("Open", "进行中"),
         "won": ("Won", "赢单"),
@@ -149,6 +167,7 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "pending": ("Pending approval", "审批中"),
         "approved": ("Approved", "已审批"),
         "rejected": ("Rejected", "已驳回"),
+        "withdrawn": ("Withdrawn", "已撤回"),
     },
     "Decision": {"approve": ("Approve", "同意"), "reject": ("Reject", "驳回")},
     "PhoneKind": {

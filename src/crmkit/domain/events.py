@@ -164,3 +164,42 @@ class OpportunityLost(EntityEvent):
     customer_id: str
     owner_id: str
     reason: str
+
+
+# -- orders and approvals (销售订单, 审批) ------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class ApprovalSubmitted(EntityEvent):
+    """A document revision was submitted for approval (``entity_id``: the approval)."""
+
+    document_type: str
+    document_id: str
+    decider: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalDecided(EntityEvent):
+    """A step of an approval was decided (``status``: where the approval stands now)."""
+
+    document_type: str
+    document_id: str
+    decision: str
+    status: str
+    decider: str | None
+
+
+@attrs.frozen(kw_only=True)
+class OrderApproved(EntityEvent):
+    """An order revision's approval completed: it is in force and locked."""
+
+    customer_id: str
+    owner_id: str
+    gross: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderDelivered(EntityEvent):
+    """A delivery of an order was recorded (``delivery``: its number)."""
+
+    customer_id: str
+    delivery: int
+    freight: str

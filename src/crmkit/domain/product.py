@@ -65,6 +65,7 @@ class Product:
         price: list price, tax included (the usual way Chinese price lists are written).
         cost: unit cost, for gross margin.
         tax_rate: VAT rate as a fraction (0.13 = 13%).
+        weight: kg per unit, for freight charged by weight.
         active: inactive products stay on old documents but are not offered on new ones.
     """
 
@@ -78,6 +79,7 @@ class Product:
     price: Money | None = None
     cost: Money | None = None
     tax_rate: Decimal = DEFAULT_TAX_RATE
+    weight: Decimal | None = None
     active: bool = True
     description: str | None = None
     custom: Mapping[str, Any] = attrs.field(factory=dict)
@@ -118,6 +120,7 @@ PRODUCT_FIELDS: Final = (
     f.rate("tax_rate", default=DEFAULT_TAX_RATE),
     f.boolean("active", default=True),
     f.multiline("description", 2000),
+    f.quantity("weight"),
 )
 CATEGORY_FIELDS: Final = (
     f.text("name", 50, required=True),

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from crmkit.domain.approvals import Approval
 from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.lead import Lead
 from crmkit.domain.opportunity import Opportunity, StageChange
+from crmkit.domain.order import Delivery, Order, OrderLine
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine
 from crmkit.domain.settings import StoredSettings
@@ -102,6 +104,43 @@ QUOTES: Final = EntitySpec(
     number="QT",
 )
 
+# Sales orders (销售订单): seen by whoever sees their customer; numbered SO-2026-000123 (a
+# revision adds -V2 …); lines and the delivery plan stored with them.
+ORDERS: Final = EntitySpec(
+    "order",
+    Order,
+    table="orders",
+    indexed=(
+        "order_number",
+        "owner_id",
+        "opportunity_id",
+        "quote_id",
+        "status",
+        "approval",
+        "signed_on",
+    ),
+    scope=ScopeRule.via_customer("customer_id"),
+    children=(
+        ChildSpec("lines", OrderLine, table="order_lines", indexed=("product_id",)),
+        ChildSpec("deliveries", Delivery, table="order_deliveries"),
+    ),
+    number="SO",
+)
+
+# Approvals (审批单): one per submitted document revision. Seen by the submitter and those
+# above them (who decide its manager steps); the approvals workflow also shows a pending one
+# to whoever may decide its step. ``decider`` (``role:finance``, ``user:<manager id>``)
+# indexes the inbox; oldest first, as a work queue.
+APPROVALS: Final = EntitySpec(
+    "approval",
+    Approval,
+    table="approvals",
+    indexed=("document_id", "document_type", "status", "decider", "submitter_id"),
+    scope=ScopeRule.owner("submitter_id"),
+    soft_delete=False,
+    newest_first=False,
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -112,4 +151,6 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     OPPORTUNITIES,
     LEADS,
     QUOTES,
+    ORDERS,
+    APPROVALS,
 )

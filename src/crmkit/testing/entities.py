@@ -22,21 +22,40 @@ from typing import Any, Final
 import attrs
 from hypothesis import strategies as st
 
+from crmkit.domain.approvals import (
+    FINANCE,
+    MANAGER,
+    Approval,
+    ApprovalStatus,
+    Decision,
+    StepDecision,
+)
 from crmkit.domain.customer import CustomerKind
 from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.lead import Lead, LeadStatus
+from crmkit.domain.lines import SalesLine
 from crmkit.domain.opportunity import Opportunity, OpportunityStatus, StageChange
+from crmkit.domain.order import (
+    CostAdjustment,
+    Delivery,
+    DeliveryItem,
+    DeliveryState,
+    Order,
+    OrderStatus,
+)
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
-from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
+from crmkit.domain.quote import Quote, QuoteStatus
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import (
     APP_SETTINGS,
+    APPROVALS,
     CO_OWNERSHIP_REQUESTS,
     DICTIONARY_ENTRIES,
     LEADS,
     OPPORTUNITIES,
+    ORDERS,
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,
@@ -157,6 +176,27 @@ def _times() -> st.SearchStrategy[datetime]:
 
 def _money() -> st.SearchStrategy[Money | None]:
     return st.none() | st.decimals(0, 100_000, places=2).map(lambda d: Money(d))
+
+
+def _lines() -> st.SearchStrategy[tuple[SalesLine, ...]]:
+    return st.lists(
+        st.builds(
+            SalesLine,
+            product_id=st.none() | st.sampled_from(["p-1", "p-2"]),
+            name=_WORDS | _TEXT,
+            specification=st.none() | _TEXT,
+            unit=st.none() | st.sampled_from(["套", "台"]),
+            quantity=st.decimals(1, 1000, places=2),
+            unit_price=st.decimals(0, 10_000, places=2).map(Money),
+            discount=st.decimals(0, 1, places=2),
+            tax_rate=st.sampled_from([Decimal("0.13"), Decimal("0.06"), Decimal(0)]),
+            unit_cost=_money(),
+            net=st.decimals(0, 10_000, places=2).map(Money),
+            tax=st.decimals(0, 1_000, places=2).map(Money),
+            gross=st.decimals(0, 11_000, places=2).map(Money),
+        ),
+        max_size=3,
+    ).map(tuple)
 
 
 STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
@@ -299,24 +339,7 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         owner_id=st.sampled_from(USERS),
         prices_include_tax=st.booleans(),
         valid_until=st.dates(date(2026, 1, 1), date(2027, 12, 31)),
-        lines=st.lists(
-            st.builds(
-                QuoteLine,
-                product_id=st.none() | st.sampled_from(["p-1", "p-2"]),
-                name=_WORDS | _TEXT,
-                specification=st.none() | _TEXT,
-                unit=st.none() | st.sampled_from(["套", "台"]),
-                quantity=st.decimals(1, 1000, places=2),
-                unit_price=st.decimals(0, 10_000, places=2).map(Money),
-                discount=st.decimals(0, 1, places=2),
-                tax_rate=st.sampled_from([Decimal("0.13"), Decimal("0.06"), Decimal(0)]),
-                unit_cost=_money(),
-                net=st.decimals(0, 10_000, places=2).map(Money),
-                tax=st.decimals(0, 1_000, places=2).map(Money),
-                gross=st.decimals(0, 11_000, places=2).map(Money),
-            ),
-            max_size=3,
-        ).map(tuple),
+        lines=_lines(),
         net=st.decimals(0, 100_000, places=2).map(Money),
         tax=st.decimals(0, 10_000, places=2).map(Money),
         gross=st.decimals(0, 110_000, places=2).map(Money),
@@ -328,6 +351,89 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         created_at=_times(),
         updated_at=_times(),
         created_by=st.sampled_from(USERS),
+    ),
+    ORDERS.name: lambda: st.builds(
+        Order,
+        id=_ids(),
+        number=st.none(),
+        order_number=st.sampled_from(["SO-2026-000001", "SO-2026-000002"]),
+        revision=st.integers(1, 3),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        quote_id=st.none() | _ids(),
+        opportunity_id=st.none() | _ids(),
+        owner_id=st.sampled_from(USERS),
+        prices_include_tax=st.booleans(),
+        lines=_lines(),
+        net=st.decimals(0, 100_000, places=2).map(Money),
+        tax=st.decimals(0, 10_000, places=2).map(Money),
+        gross=st.decimals(0, 110_000, places=2).map(Money),
+        cost=st.decimals(0, 100_000, places=2).map(Money),
+        cost_adjustments=st.lists(
+            st.builds(
+                CostAdjustment,
+                amount=st.decimals(-1000, 1000, places=2).map(Money),
+                reason=_TEXT,
+                by=st.sampled_from(USERS),
+                at=_times(),
+            ),
+            max_size=2,
+        ).map(tuple),
+        margin=st.decimals(-100_000, 100_000, places=2).map(Money),
+        margin_rate=st.none() | st.decimals(-1, 1, places=4),
+        approval=st.sampled_from(list(ApprovalStatus)),
+        status=st.sampled_from(list(OrderStatus)),
+        signed_on=st.none() | st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+        deliveries=st.lists(
+            st.builds(
+                Delivery,
+                number=st.integers(1, 9),
+                planned_on=st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+                items=st.lists(
+                    st.builds(
+                        DeliveryItem,
+                        line=st.integers(0, 2),
+                        quantity=st.decimals(1, 100, places=2),
+                    ),
+                    min_size=1,
+                    max_size=2,
+                ).map(tuple),
+                status=st.sampled_from(list(DeliveryState)),
+                weight=st.none() | st.decimals(0, 100, places=3),
+                freight=_money(),
+            ),
+            max_size=2,
+        ).map(tuple),
+        remarks=st.none() | _TEXT,
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
+    APPROVALS.name: lambda: st.builds(
+        Approval,
+        id=_ids(),
+        document_type=st.sampled_from(["order", "lead_conversion"]),
+        document_id=st.sampled_from(["o-1", "o-2"]) | _ids(),
+        revision=st.integers(1, 3),
+        document_version=st.integers(1, 9),
+        document_number=st.none() | st.just("SO-2026-000001"),
+        submitter_id=st.sampled_from(USERS),
+        manager_id=st.none() | st.sampled_from(USERS),
+        amount=st.decimals(0, 100_000, places=2).map(Money),
+        steps=st.lists(st.sampled_from([MANAGER, FINANCE]), max_size=2).map(tuple),
+        decisions=st.lists(
+            st.builds(
+                StepDecision,
+                decided_by=st.sampled_from(USERS),
+                decision=st.sampled_from(list(Decision)),
+                at=_times(),
+                comment=st.none() | _TEXT,
+            ),
+            max_size=2,
+        ).map(tuple),
+        status=st.sampled_from(list(ApprovalStatus)),
+        decider=st.none() | st.sampled_from(["role:finance", "user:u-1"]),
+        created_at=_times(),
+        updated_at=_times(),
     ),
     MEMOS.name: lambda: st.builds(
         Memo,

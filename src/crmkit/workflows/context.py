@@ -119,6 +119,18 @@ class Permissions:
             workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
             special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
             registry.define(f"quote.{action}", roles=special.get(action, workers))
+        # Orders: sales staff write and submit them; finance reads them all, adjusts costs
+        # (成本微调) and records deliveries with the salespeople.
+        for action in ENTITY_ACTIONS:
+            workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"order.{action}", roles=special.get(action, workers))
+        registry.define("order.adjust_cost", roles=[Role.ADMIN, Role.MANAGER, Role.FINANCE])
+        registry.define("order.deliver", roles=[Role.ADMIN, Role.MANAGER, Role.SALES, Role.FINANCE])
+        registry.define("order.cancel", roles=[Role.ADMIN, Role.MANAGER])
+        # Approvals: everyone reads their own and their inbox; deciding is checked per step.
+        registry.define("approval.read", roles=frozenset(Role))
+        registry.define("approval.decide", roles=frozenset(Role))
         return registry
 
     def define(

@@ -11,6 +11,7 @@ from crmkit.adapters.passwords import PasswordHasher
 from crmkit.domain.approvals import ApprovalPolicy
 from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomFieldSchema
+from crmkit.domain.freight import FreightRule
 from crmkit.domain.opportunity import Pipeline
 from crmkit.storage.ports import Store
 from crmkit.workflows.context import Permissions
@@ -63,6 +64,11 @@ class Settings:
     retry_max_seconds: float = 3600.0
     claim_lease_seconds: float = 300.0
     status_checks: int = 3
+    # Orders (seed 004): a credit-terms customer whose open orders would pass their credit
+    # limit needs finance's approval (``"approve"``) or is refused (``"refuse"``); reminders
+    # of deliveries, sign-offs, renewals and warranty ends go out this many days before.
+    credit_over_limit: str = "approve"
+    reminder_days_before: int = 3
 
 
 @attrs.define
@@ -94,6 +100,8 @@ class Runtime:
     # Which documents need an approval (a ``lead_conversion`` rule makes lead conversions
     # need one); crmkit's default needs none for leads.
     approval_policy: ApprovalPolicy = attrs.Factory(ApprovalPolicy.default)
+    # How deliveries are charged freight (``crmkit.open(freight=...)``); None: no freight.
+    freight: FreightRule | None = None
 
     @property
     def customer_fields(self) -> CustomFieldSchema:

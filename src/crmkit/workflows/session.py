@@ -22,6 +22,7 @@ from crmkit.workflows.dispatch import deliver, outbox_message, stored_event
 from crmkit.workflows.jobs import new_job
 
 if TYPE_CHECKING:
+    from crmkit.workflows.approvals import ApprovalService
     from crmkit.workflows.audit import AuditService
     from crmkit.workflows.contacts import ContactService
     from crmkit.workflows.customers import CustomerService
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.imports import ImportService
     from crmkit.workflows.leads import LeadService
     from crmkit.workflows.opportunities import OpportunityService
+    from crmkit.workflows.orders import OrderService
     from crmkit.workflows.products import (
         ProductCategoryService,
         ProductGroupService,
@@ -75,9 +77,12 @@ class Session:
     settings: SettingsService
     opportunities: OpportunityService
     quotes: QuoteService
+    orders: OrderService
+    approvals: ApprovalService
     leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
+        from crmkit.workflows.approvals import ApprovalService
         from crmkit.workflows.audit import AuditService
         from crmkit.workflows.contacts import ContactService
         from crmkit.workflows.customers import CustomerService
@@ -86,6 +91,7 @@ class Session:
         from crmkit.workflows.imports import ImportService
         from crmkit.workflows.leads import LeadService
         from crmkit.workflows.opportunities import OpportunityService
+        from crmkit.workflows.orders import OrderService
         from crmkit.workflows.products import (
             ProductCategoryService,
             ProductGroupService,
@@ -126,6 +132,8 @@ class Session:
         self.settings = SettingsService(self)
         self.opportunities = OpportunityService(self)
         self.quotes = QuoteService(self)
+        self.orders = OrderService(self)
+        self.approvals = ApprovalService(self)
         self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:
