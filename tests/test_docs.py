@@ -31,7 +31,9 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for i, code in enumerate(blocks(page)):
         try:
-            exec(compile(code, f"{page.name}[block {i}]", "exec"), namespace)
+            # dont_inherit: run as a reader would, without this module's __future__ import
+            # (postponed annotations would hide an example class's types from crmkit).
+            exec(compile(code, f"{page.name}[block {i}]", "exec", dont_inherit=True), namespace)
         except Exception as exc:  # re-raise with the block that failed
             raise AssertionError(f"{page.name} block {i} failed: {exc!r}\n{code}") from exc
     closer = namespace.get("crm")

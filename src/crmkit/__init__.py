@@ -62,10 +62,22 @@ from crmkit.domain.opportunity import (
     Opportunity,
     OpportunityStatus,
     Pipeline,
+    ProbabilityBand,
     Stage,
     StageChange,
+    StageTotal,
+    WinRate,
+    WinRates,
 )
-from crmkit.domain.order import Delivery, DeliveryState, Order, OrderLine, OrderStatus
+from crmkit.domain.order import (
+    Delivery,
+    DeliveryState,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderTotal,
+    RankBy,
+)
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
 from crmkit.domain.regions import Region
@@ -79,6 +91,7 @@ from crmkit.domain.sheets import (
     ImportOutcome,
     SkipReason,
 )
+from crmkit.domain.target import SalesTarget
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Page
@@ -110,6 +123,7 @@ from crmkit.workflows.notify import (
 )
 from crmkit.workflows.runtime import Settings
 from crmkit.workflows.session import DuplicateWarning, Session
+from crmkit.workflows.targets import TargetProgress
 
 __version__ = "0.1.0"
 
@@ -183,6 +197,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "OrderTotal",
     "Outcome",
     "Page",
     "Permission",
@@ -190,12 +205,14 @@ __all__ = [
     "Permissions",
     "Phone",
     "Pipeline",
+    "ProbabilityBand",
     "Product",
     "ProductCategory",
     "ProductGroup",
     "Quote",
     "QuoteLine",
     "QuoteStatus",
+    "RankBy",
     "ReferenceHandler",
     "Region",
     "RequestStatus",
@@ -206,6 +223,7 @@ __all__ = [
     "RuleAction",
     "RuleEvent",
     "RunReport",
+    "SalesTarget",
     "ScopeRule",
     "SendResult",
     "Session",
@@ -216,10 +234,14 @@ __all__ = [
     "SkipReason",
     "Stage",
     "StageChange",
+    "StageTotal",
     "Step",
     "TableError",
+    "TargetProgress",
     "User",
     "ValidationError",
+    "WinRate",
+    "WinRates",
     "WorkflowError",
     "__version__",
     "language",

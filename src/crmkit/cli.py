@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import crmkit
+from crmkit import display
 from crmkit.adapters.sqlite_backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
 from crmkit.adapters.tabular import Format
 
@@ -34,6 +35,8 @@ imports_app = typer.Typer(help="Import jobs: list, revert.", no_args_is_help=Tru
 dedup_app = typer.Typer(help="Find duplicates.", no_args_is_help=True)
 app.add_typer(imports_app, name="imports")
 app.add_typer(dedup_app, name="dedup")
+approvals_app = typer.Typer(help="Approvals: your inbox, approve, reject.", no_args_is_help=True)
+app.add_typer(approvals_app, name="approvals")
 
 
 def console() -> Console:
@@ -470,3 +473,123 @@ def restore(
 
 def main() -> None:
     app()
+
+
+@approvals_app.command("inbox")
+def approvals_inbox(
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    limit: Annotated[int, typer.Option()] = 50,
+) -> None:
+    """The approval steps waiting for you, oldest first (each row's step id is what
+    ``approve`` and ``reject`` take)."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            page = s.approvals.inbox(limit=limit)
+            names = {u.id: u.name for u in s.users.list(limit=500)}
+            customers = {id: _name(s, id) for id in {a.customer_id for a in page} if id}
+        table = Table(
+            display.field_name("document_number"),
+            display.field_name("customer_id"),
+            display.field_name("amount", entity="approval"),
+            display.field_name("step_id"),
+            display.field_name("submitter_id"),
+            display.field_name("submitted_at"),
+            "step id",
+        )
+        for a in page:
+            step = a.current
+            table.add_row(
+                a.document_number or display.entity_label(a.document_type),
+                customers.get(a.customer_id or "", ""),
+                display.money(a.amount),
+                step.label if step is not None else "",
+                names.get(a.submitter_id, ""),
+                display.local_time(a.created_at, crm.settings.timezone),
+                a.step_id or "",
+            )
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(table)
+
+
+def _name(s: crmkit.Session, customer_id: str) -> str:
+    """A customer's name, or nothing when the actor may not see it."""
+    try:
+        return s.customers.get(customer_id).name
+    except crmkit.NotFound:
+        return ""
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    step_id: str,
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    comment: Annotated[str | None, typer.Option(help="Your comment")] = None,
+) -> None:
+    """Approve a step of your inbox."""
+    _decide(db, login, step_id, approve=True, text=comment)
+
+
+@approvals_app.command("reject")
+def approvals_reject(
+    step_id: str,
+    reason: Annotated[str, typer.Option(help="Why (required)")],
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+) -> None:
+    """Reject a step of your inbox: the document goes back to its author."""
+    _decide(db, login, step_id, approve=False, text=reason)
+
+
+def _decide(db: str, login: str, step_id: str, *, approve: bool, text: str | None) -> None:
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            if approve:
+                done = s.approvals.approve(step_id, comment=text)
+            else:
+                done = s.approvals.reject(step_id, reason=text)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(f"{done.document_number or ''} [green]{display.label(done.status)}[/green]")
+
+
+@app.command()
+def forecast(
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    month: Annotated[str | None, typer.Option(help="One month, e.g. 2027-01")] = None,
+    from_month: Annotated[str | None, typer.Option("--from")] = None,
+    to_month: Annotated[str | None, typer.Option("--to")] = None,
+    by_owner: Annotated[bool, typer.Option("--by-owner", help="A line per salesperson")] = False,
+) -> None:
+    """Σ amount × probability of the open opportunities you may see, by month (and
+    salesperson)."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        group = ("month", "owner") if by_owner else "month"
+        with crm.session(actor=actor) as s:
+            lines = s.opportunities.forecast(
+                group_by=group, month=month, from_month=from_month, to_month=to_month
+            )
+            names = {u.id: u.name for u in s.users.list(limit=500)}
+        table = Table(display.field_name("month"), display.field_name("owner_id"), "Σ")
+        for line in lines:
+            table.add_row(
+                line.month or "", names.get(line.owner_id or "", ""), display.money(line.weighted)
+            )
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(table)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from crmkit.domain.display import (
     DEFAULT_TIMEZONE,
     ENUM_LABELS,
+    amount_in_words,
     choices,
     entity_label,
     field_name,
@@ -28,6 +29,7 @@ from crmkit.domain.display import (
     score,
     show,
     show_stored,
+    step_label,
     system_actor,
     yes_no,
 )
@@ -35,6 +37,7 @@ from crmkit.domain.display import (
 __all__ = [
     "DEFAULT_TIMEZONE",
     "ENUM_LABELS",
+    "amount_in_words",
     "choices",
     "entity_label",
     "field_name",
@@ -49,6 +52,7 @@ __all__ = [
     "score",
     "show",
     "show_stored",
+    "step_label",
     "system_actor",
     "yes_no",
 ]

@@ -16,6 +16,7 @@ from tests.contract.conftest import SchemaStore, require_postgres
 
 class TestMemoryEntities(EntityRepositoryContract):
     state_machine_examples = 30
+    aggregate_examples = 200
 
     def make_store(self) -> Store:
         return MemoryStore()
@@ -35,6 +36,7 @@ class TestSqliteEntities(EntityRepositoryContract):
 @pytest.mark.postgres
 class TestPostgresEntities(EntityRepositoryContract):
     state_machine_examples = 6
+    aggregate_examples = 25
 
     @pytest.fixture(autouse=True)
     def _needs_postgres(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from crmkit.domain.customer import Settlement
 from crmkit.domain.values import Money
@@ -187,3 +188,67 @@ def _requests_survive(url: str) -> None:
         ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("r-1", "pending", None, 1), ("r-2", "granted", "u-9", 2)]
+
+
+def test_opportunities_stored_before_0018_are_summed_from_their_new_columns(tmp_path: Path):
+    _opportunity_sums_survive(f"sqlite:///{tmp_path}/old.db")
+
+
+@pytest.mark.postgres
+def test_opportunities_stored_before_0018_are_summed_on_postgres(pg_schema_url: str):
+    _opportunity_sums_survive(pg_schema_url)
+
+
+def _opportunity_sums_survive(url: str) -> None:
+    import json
+    from decimal import Decimal
+
+    from crmkit.storage.catalog import OPPORTUNITIES
+    from crmkit.storage.ports import EVERYTHING, EntityQuery
+    from crmkit.storage.spec import Filter, Group, Measure, Op
+
+    _migrate(url, "0017")
+    data = {
+        "id": "o-1",
+        "customer_id": "c-1",
+        "title": "门禁改造",
+        "owner_id": "u-1",
+        "stage": "won",
+        "status": "won",
+        "amount": {"amount": "120000.50", "currency": "CNY"},
+        "probability": "1",
+        "expected_close": "2027-01-31",
+        "closed_on": "2027-01-20",
+        "competitors": [],
+        "custom": {},
+        "version": 2,
+        "created_at": "2026-12-01T08:00:00.000000+00:00",
+        "updated_at": "2026-12-01T09:00:00.000000+00:00",
+        "created_by": "u-1",
+        "deleted_at": None,
+    }
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO opportunities (id, version, created_at, title, owner_id, stage,"
+                " status, expected_close, customer_id, data) VALUES ('o-1', 2,"
+                " :at, '门禁改造', 'u-1', 'won', 'won', :close, 'c-1', :data)"
+            ),
+            {
+                "at": "2026-12-01T08:00:00.000000+00:00",
+                "close": date(2027, 1, 31),
+                "data": json.dumps(data, ensure_ascii=False),
+            },
+        )
+    engine.dispose()
+    store = SqlStore(url)  # migrates to head: 0018 fills the columns
+    with store.unit_of_work() as uow:
+        rows = uow.repo(OPPORTUNITIES).aggregate(
+            EntityQuery(filters=(Filter("closed_on", Op.GE, date(2027, 1, 1)),)),
+            EVERYTHING,
+            by=(Group.month("closed_on"), Group.currency("amount")),
+            measures=(Measure.sum("amount", times="probability"),),
+        )
+    store.close()
+    assert [(r.key, r.values) for r in rows] == [(("2027-01", "CNY"), (Decimal("120000.50"),))]

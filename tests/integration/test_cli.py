@@ -195,3 +195,78 @@ def test_dedup_scan_lists_clusters_and_an_import_can_be_listed_and_reverted(
     assert "1 customer(s) to the recycle bin" in reverted.output
     scan = runner.invoke(app, ["dedup", "scan", "--db", db], env=env)
     assert "0 cluster(s)" in scan.output
+
+
+def test_an_order_is_approved_from_the_command_line(runner: CliRunner, db: str):
+    crm = crmkit.open(db)
+    try:
+        admin = crm.authenticate("admin", "admin-secret")
+        with crm.session(actor=admin) as s:
+            boss = s.users.create(name="王经理", role="manager", password="boss-secret")
+            zhang = s.users.create(
+                name="张三", role="sales", manager_id=boss.id, password="zhang-secret"
+            )
+            customer = s.customers.create(name="青岛金智电子科技有限公司", owner_id=zhang.id)
+        with crm.session(actor=zhang) as s:
+            order = s.orders.create(
+                customer_id=customer.id,
+                lines=[
+                    {"name": "智能门锁", "quantity": 10, "unit_price": "1999", "tax_rate": "13%"}
+                ],
+            )
+            s.orders.submit(order.id)
+    finally:
+        crm.close()
+    boss_env = {"CRMKIT_PASSWORD": "boss-secret"}
+    inbox = runner.invoke(
+        app, ["approvals", "inbox", "--db", db, "--login", boss.login], env=boss_env
+    )
+    assert inbox.exit_code == 0, inbox.output
+    assert order.number in inbox.output and "青岛金智电子科技有限公司" in inbox.output
+    assert "¥19,990.00" in inbox.output and "上级审批" in inbox.output
+    crm = crmkit.open(db)
+    try:
+        with crm.session(actor=boss) as s:
+            step = s.approvals.inbox().items[0].step_id
+    finally:
+        crm.close()
+    refused = runner.invoke(
+        app,
+        ["approvals", "reject", step, "--db", db, "--login", boss.login, "--reason", " "],
+        env=boss_env,
+    )
+    assert refused.exit_code == 1 and "理由" in refused.output
+    done = runner.invoke(
+        app, ["approvals", "approve", step, "--db", db, "--login", boss.login], env=boss_env
+    )
+    assert done.exit_code == 0, done.output
+    assert "已审批" in done.output
+    again = runner.invoke(
+        app, ["approvals", "approve", step, "--db", db, "--login", boss.login], env=boss_env
+    )
+    assert again.exit_code == 1
+
+
+def test_the_forecast_from_the_command_line(runner: CliRunner, db: str):
+    crm = crmkit.open(db)
+    try:
+        admin = crm.authenticate("admin", "admin-secret")
+        with crm.session(actor=admin) as s:
+            customer = s.customers.create(name="青岛金智电子科技有限公司")
+            s.opportunities.create(
+                customer_id=customer.id,
+                title="门禁改造",
+                amount="120000",
+                expected_close="2099-01-15",
+                probability="25%",
+            )
+    finally:
+        crm.close()
+    result = runner.invoke(
+        app,
+        ["forecast", "--db", db, "--month", "2099-01", "--by-owner"],
+        env={"CRMKIT_PASSWORD": "admin-secret"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "2099-01" in result.output and "¥30,000.00" in result.output
+    assert "管理员" in result.output

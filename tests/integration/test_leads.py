@@ -4,14 +4,15 @@ conversion into customer + contact + opportunity (all or nothing), disqualificat
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crmkit
-from crmkit.domain.approvals import ApprovalPolicy, ChainRule, Step
+from crmkit import ApprovalPolicy, ChainRule, Step
 from crmkit.domain.messages import language
-from crmkit.domain.user import Role
 
 
 def test_a_new_lead_is_normalised_and_owned_by_its_creator(crm, team):
@@ -137,15 +138,50 @@ def test_a_conversion_that_fails_writes_nothing(crm, team):
         assert {x.status for x in s.leads.list().items} == {crmkit.LeadStatus.NEW}
 
 
-def test_a_conversion_policy_rule_makes_conversions_need_an_approval(crm, admin):
-    crm._rt.approval_policy = ApprovalPolicy(
-        (ChainRule("lead_conversion", (Step("上级审批", role=Role.MANAGER),)),)
+def test_a_conversion_policy_rule_makes_conversions_need_an_approval(crm, team):
+    crm.define_approvals(
+        ApprovalPolicy((ChainRule("lead_conversion", (Step("上级审批", manager=True),)),))
     )
-    with crm.session(actor=admin) as s:
+    zhang, boss = team["zhang"], team["boss"]
+    deal = {"title": "门禁改造", "amount": "80000"}
+    with crm.session(actor=zhang) as s:
         lead = s.leads.create(name="青岛金智电子科技有限公司")
-    with pytest.raises(crmkit.WorkflowError) as caught, crm.session(actor=admin) as s:
-        s.leads.convert(lead.id)
+    with pytest.raises(crmkit.WorkflowError) as caught, crm.session(actor=zhang) as s:
+        s.leads.convert(lead.id, opportunity=deal)
     assert "审批" in caught.value.message("zh")
+    with crm.session(actor=zhang) as s:
+        asked = s.leads.submit_conversion(lead.id, opportunity=deal)
+        assert asked.conversion_approval is crmkit.ApprovalStatus.PENDING
+        with pytest.raises(crmkit.WorkflowError):
+            s.leads.convert(lead.id)  # still pending
+    with crm.session(actor=boss) as s:
+        [step] = s.approvals.inbox()
+        assert (step.document_type, step.document_id) == ("lead_conversion", lead.id)
+        s.approvals.approve(step.step_id, comment="可以跟进")
+    with crm.session(actor=zhang) as s:
+        with pytest.raises(crmkit.WorkflowError) as other:
+            s.leads.convert(lead.id, opportunity={"title": "别的项目", "amount": "900000"})
+        assert "另一个" in other.value.message("zh")
+        done = s.leads.convert(lead.id)  # with the approved deal
+        assert done.status is crmkit.LeadStatus.CONVERTED
+        opp = s.opportunities.get(done.opportunity_id)
+        assert (opp.title, opp.amount) == ("门禁改造", crmkit.Money(Decimal(80000)))
+
+
+def test_a_rejected_conversion_can_be_asked_again(crm, team):
+    crm.define_approvals(
+        ApprovalPolicy((ChainRule("lead_conversion", (Step("上级审批", manager=True),)),))
+    )
+    with crm.session(actor=team["zhang"]) as s:
+        lead = s.leads.create(name="烟台海港物流有限公司")
+        s.leads.submit_conversion(lead.id)
+    with crm.session(actor=team["boss"]) as s:
+        s.approvals.reject(s.approvals.inbox().items[0].step_id, reason="客户资质不明")
+    with crm.session(actor=team["zhang"]) as s:
+        assert s.leads.get(lead.id).conversion_approval is crmkit.ApprovalStatus.REJECTED
+        again = s.leads.submit_conversion(lead.id)
+        assert again.conversion_approval is crmkit.ApprovalStatus.PENDING
+        assert len(s.approvals.for_document(lead.id)) == 2
 
 
 def test_disqualifying_needs_a_reason_and_ends_the_lead(crm, admin):

@@ -3,6 +3,7 @@ explicit win/lose/reopen moves, stage history and durations, the forecast, scope
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 import crmkit
 from crmkit.domain import events as ev
 from crmkit.domain.messages import language
-from crmkit.testing import ManualClock, open_test_crm
+from crmkit.testing import ManualClock
 
 
 def _customer(s: crmkit.Session, name: str = "青岛金智电子科技有限公司", **fields: object):
@@ -278,6 +279,114 @@ def test_forecast_weighs_open_amounts_by_month_and_owner_in_scope(crm, team):
     assert set(caught.value.fields) == {"group_by", "from_month", "to_month"}
 
 
+# -- statistics (seed 004, 统计分析) -----------------------------------------------------
+def test_the_pipeline_by_stage_lists_every_stage_in_order_with_counts_and_amounts(crm, team):
+    zhang, li, boss = team["zhang"], team["li"], team["boss"]
+    with crm.session(actor=zhang) as s:
+        c = _customer(s, owner_id=zhang.id)
+        _deal(s, c.id, amount="100000")
+        _deal(s, c.id, amount="50000.50")
+        _deal(s, c.id, amount="30000", stage="needs")
+        _deal(s, c.id, amount=None, stage="proposal")
+        s.opportunities.win(_deal(s, c.id, amount="20000").id)
+        s.opportunities.lose(_deal(s, c.id, amount="10000").id, reason="价格")
+        s.opportunities.delete(_deal(s, c.id, amount="99999", stage="proposal").id)
+    with crm.session(actor=li) as s:
+        d = _customer(s, name="上海远景贸易有限公司", owner_id=li.id)
+        _deal(s, d.id, amount="7000", stage="negotiation")
+    cny = crmkit.Money
+    with crm.session(actor=boss) as s:
+        every = s.opportunities.by_stage()
+    assert every == [
+        crmkit.StageTotal("contact", 2, (cny(Decimal("150000.50")),)),
+        crmkit.StageTotal("needs", 1, (cny(Decimal("30000.00")),)),
+        crmkit.StageTotal("proposal", 1, ()),  # an amount is not needed to be counted
+        crmkit.StageTotal("negotiation", 1, (cny(Decimal("7000.00")),)),
+        crmkit.StageTotal("won", 1, (cny(Decimal("20000.00")),)),
+        crmkit.StageTotal("lost", 1, (cny(Decimal("10000.00")),)),
+    ]
+    with crm.session(actor=zhang) as s:  # only what the actor may see, filtered as list()
+        mine = s.opportunities.by_stage(status="open")
+        with pytest.raises(crmkit.ValidationError) as caught:
+            s.opportunities.by_stage(colour="红")
+    assert [(t.stage, t.count) for t in mine] == [
+        ("contact", 2),
+        ("needs", 1),
+        ("proposal", 1),
+        ("negotiation", 0),
+        ("won", 0),
+        ("lost", 0),
+    ]
+    assert caught.value.fields == ("colour",)
+
+
+def test_open_opportunities_fall_in_probability_bands(crm, team):
+    zhang, other = team["zhang"], team["other"]
+    with crm.session(actor=zhang) as s:
+        c = _customer(s, owner_id=zhang.id)
+        for p, amount in (("0", "1"), ("10%", "2"), ("0.2", "4"), ("0.5", "8"), ("0.8", "16")):
+            _deal(s, c.id, amount=amount, probability=p)
+        _deal(s, c.id, amount=None, probability="1")
+        s.opportunities.win(_deal(s, c.id, amount="999").id)  # closed: not counted
+    with crm.session(actor=other) as s:
+        d = _customer(s, name="上海远景贸易有限公司", owner_id=other.id)
+        _deal(s, d.id, amount="777", probability="0.5")  # not zhang's to see
+    with crm.session(actor=zhang) as s:
+        default = s.opportunities.by_probability()
+        halves = s.opportunities.by_probability(bands=[0, "50%", 1])
+        with pytest.raises(crmkit.ValidationError) as caught:
+            s.opportunities.by_probability(bands=["0.5", 1])
+        with pytest.raises(crmkit.ValidationError) as wrong_value:
+            s.opportunities.by_probability(bands=[0, "x", 1], colour="红")
+    assert [(b.low, b.high, b.count, b.amounts) for b in default] == [
+        (Decimal(0), Decimal("0.2"), 2, (crmkit.Money(Decimal("3.00")),)),
+        (Decimal("0.2"), Decimal("0.4"), 1, (crmkit.Money(Decimal("4.00")),)),
+        (Decimal("0.4"), Decimal("0.6"), 1, (crmkit.Money(Decimal("8.00")),)),
+        (Decimal("0.6"), Decimal("0.8"), 0, ()),
+        (Decimal("0.8"), Decimal(1), 2, (crmkit.Money(Decimal("16.00")),)),  # 1 included
+    ]
+    assert [(b.high, b.count) for b in halves] == [(Decimal("0.5"), 3), (Decimal(1), 3)]
+    assert caught.value.fields == ("bands",)
+    assert set(wrong_value.value.fields) == {"bands[1]", "colour"}
+
+
+def test_win_rates_per_owner_and_in_total_count_the_deals_closed_in_the_period(crm, team, clock):
+    zhang, li, boss = team["zhang"], team["li"], team["boss"]
+    with crm.session(actor=zhang) as s:
+        c = _customer(s, owner_id=zhang.id)
+        jan = [_deal(s, c.id) for _ in range(4)]
+        later = _deal(s, c.id)
+    with crm.session(actor=li) as s:
+        d = _customer(s, name="上海远景贸易有限公司", owner_id=li.id)
+        lost_by_li = _deal(s, d.id)
+        still_open = _deal(s, d.id)
+    with crm.session(actor=boss) as s:  # closed in January 2026 (the clock's)
+        for opp in jan[:3]:
+            s.opportunities.win(opp.id)
+        s.opportunities.lose(jan[3].id, reason="价格")
+        s.opportunities.lose(lost_by_li.id, reason="价格")
+    clock.advance(days=40)
+    with crm.session(actor=boss) as s:  # and one in February
+        s.opportunities.win(later.id)
+        january = s.opportunities.win_rate(month="2026-01")
+        both = s.opportunities.win_rate(from_month="2026-01", to_month="2026-02")
+        march = s.opportunities.win_rate(month="2026-03")
+        ever = s.opportunities.win_rate()
+    with crm.session(actor=zhang) as s:
+        his = s.opportunities.win_rate()
+    assert january.total == crmkit.WinRate(None, 3, 2)
+    assert january.total.rate == Decimal("0.6000")
+    assert [w.owner_id for w in january.owners] == sorted([zhang.id, li.id])
+    assert {w.owner_id: (w.won, w.lost, w.rate) for w in january.owners} == {
+        zhang.id: (3, 1, Decimal("0.7500")),
+        li.id: (0, 1, Decimal("0.0000")),
+    }
+    assert both.total == ever.total == crmkit.WinRate(None, 4, 2)
+    assert (march.total.rate, march.owners) == (None, ())
+    assert his.owners == (crmkit.WinRate(zhang.id, 4, 1),)
+    assert still_open.status is crmkit.OpportunityStatus.OPEN
+
+
 def test_a_crm_may_define_its_own_pipeline(crm, admin):
     own = crmkit.Pipeline(
         stages=[
@@ -305,57 +414,101 @@ def test_a_crm_may_define_its_own_pipeline(crm, admin):
         s.opportunities.move(before.id, stage="proposal")
 
 
-# -- the forecast against a brute-force sum, on random data (memory backend) --------------
+# -- the forecast against a brute-force sum, on random data, on every backend ------------
 _ROWS = st.lists(
     st.tuples(
-        st.booleans(),  # on the actor's customer (else on one they cannot see)
-        st.integers(0, 2),  # owner
-        st.decimals(0, 1_000_000, places=2),
-        st.integers(0, 5),  # expected close: months after 2026-01
+        st.integers(0, 2),  # whose customer: 甲's, 乙's (both under 王经理) or 丙's
+        st.integers(0, 3),  # owner: 甲, 乙, 丙 or the admin
+        st.none() | st.decimals(0, 1_000_000, places=2),
+        st.integers(0, 5),  # expected close: months after January
         st.decimals(0, 1, places=2),
-        st.sampled_from(["open", "open", "won", "lost"]),
+        st.sampled_from(["open", "open", "won", "lost", "deleted"]),
     ),
-    max_size=12,
+    max_size=10,
 )
+_GROUPINGS = st.sampled_from(
+    ["month", "owner", "team", ("month", "owner"), ("month", "team"), ("team", "owner")]
+)
+# Each example closes its deals in a year of its own, so the CRM a test shares between its
+# examples holds the earlier ones' deals without their being counted.
+_YEARS = itertools.count(2030)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_ROWS, st.sampled_from(["month", "owner", ("month", "owner")]), st.integers(0, 5))
-def test_forecast_equals_a_brute_force_sum_in_the_actors_scope(rows, group_by, last):
-    with open_test_crm(clock=ManualClock()) as crm:
-        admin = crm.bootstrap_admin(name="管理员", password="admin-pass-1")
-        with crm.session(actor=admin) as s:
-            sales = [
-                s.users.create(name=n, role="sales", password="sales-pass") for n in ("甲", "乙")
-            ]
-            owners = [admin.id, *(u.id for u in sales)]
-            mine = _customer(s, owner_id=sales[0].id)
-            theirs = _customer(s, name="上海远景贸易有限公司", owner_id=sales[1].id)
-            expected: dict[tuple[str | None, str | None], Decimal] = {}
-            for visible, owner, amount, months, p, status in rows:
-                close = date(2026, 1 + months, 28)
-                opp = _deal(
-                    s,
-                    (mine if visible else theirs).id,
-                    owner_id=owners[owner],
-                    amount=amount,
-                    expected_close=close,
-                    probability=p,
+@pytest.fixture
+def sellers(crm, admin):
+    """A manager with two salespeople (甲, 乙), a salesperson without a manager (丙), and a
+    customer of each of the three."""
+    with crm.session(actor=admin) as s:
+        boss = s.users.create(name="王经理", role="manager", password="manager-pass")
+        jia, yi = (
+            s.users.create(name=n, role="sales", manager_id=boss.id, password="sales-pass")
+            for n in ("甲", "乙")
+        )
+        bing = s.users.create(name="丙", role="sales", password="sales-pass")
+        customers = [
+            _customer(s, name=name, owner_id=u.id)
+            for name, u in (
+                ("青岛金智电子科技有限公司", jia),
+                ("上海远景贸易有限公司", yi),
+                ("深圳华夏物流有限公司", bing),
+            )
+        ]
+    return {"boss": boss, "jia": jia, "yi": yi, "bing": bing, "customers": customers}
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(_ROWS, _GROUPINGS, st.integers(0, 5), st.sampled_from(["sales", "manager", "admin"]))
+def test_forecast_equals_a_brute_force_sum_in_the_actors_scope(
+    crm, admin, sellers, rows, group_by, last, viewer
+):
+    year = next(_YEARS)
+    boss, jia, yi, bing = (sellers[k] for k in ("boss", "jia", "yi", "bing"))
+    owners = [jia, yi, bing, admin]
+    team_of = {jia.id: boss.id, yi.id: boss.id, bing.id: None, admin.id: None}
+    sees = {"sales": {0}, "manager": {0, 1}, "admin": {0, 1, 2}}[viewer]
+    expected: dict[tuple[str | None, ...], list[Decimal]] = {}
+    with crm.session(actor=admin) as s:
+        for customer, owner, amount, months, p, status in rows:
+            opp = _deal(
+                s,
+                sellers["customers"][customer].id,
+                owner_id=owners[owner].id,
+                amount=amount,
+                expected_close=date(year, 1 + months, 28),
+                probability=p,
+            )
+            if status == "won":
+                s.opportunities.win(opp.id)
+            elif status == "lost":
+                s.opportunities.lose(opp.id, reason="价格")
+            elif status == "deleted":
+                s.opportunities.delete(opp.id)
+            if customer in sees and status == "open" and amount is not None and months <= last:
+                who = owners[owner].id
+                key = (
+                    f"{year}-{1 + months:02d}" if "month" in group_by else None,
+                    team_of[who] if "team" in group_by else None,
+                    who if "owner" in group_by else None,
                 )
-                if status == "won":
-                    s.opportunities.win(opp.id)
-                elif status == "lost":
-                    s.opportunities.lose(opp.id, reason="价格")
-                if visible and status == "open" and months <= last:
-                    key = (
-                        f"2026-{1 + months:02d}" if "month" in group_by else None,
-                        owners[owner] if "owner" in group_by else None,
-                    )
-                    expected[key] = expected.get(key, Decimal(0)) + amount * p
-        with crm.session(actor=sales[0]) as s:
-            lines = s.opportunities.forecast(group_by=group_by, to_month=f"2026-{1 + last:02d}")
-    assert {(f.month, f.owner_id): f.weighted for f in lines} == {
-        k: crmkit.Money(v).quantize() for k, v in expected.items()
+                sums = expected.setdefault(key, [Decimal(0), Decimal(0), Decimal(0)])
+                sums[0] += amount * p
+                sums[1] += amount
+                sums[2] += 1
+    actor = {"sales": jia, "manager": boss, "admin": admin}[viewer]
+    with crm.session(actor=actor) as s:
+        lines = s.opportunities.forecast(
+            group_by=group_by, from_month=f"{year}-01", to_month=f"{year}-{1 + last:02d}"
+        )
+    assert [(f.month, f.team_id, f.owner_id) for f in lines] == sorted(
+        expected, key=lambda k: tuple(v or "" for v in k)
+    )
+    assert {(f.month, f.team_id, f.owner_id): (f.weighted, f.total, f.count) for f in lines} == {
+        k: (crmkit.Money(w).quantize(), crmkit.Money(t).quantize(), n)
+        for k, (w, t, n) in expected.items()
     }
 
 

@@ -20,6 +20,7 @@ from crmkit import (
     PermissionDenied,
     ValidationError,
     WorkflowError,
+    display,
 )
 from crmkit.storage.catalog import ORDERS
 from crmkit.testing import open_test_crm, store_of
@@ -491,3 +492,83 @@ def test_of_two_approvers_deciding_one_step_at_once_exactly_one_succeeds(crm, pe
         (approval,) = s.approvals.for_document(order.id)
         assert approval.status is ApprovalStatus.APPROVED and len(approval.decisions) == 2
         assert s.orders.get(order.id).approval is ApprovalStatus.APPROVED
+
+
+def test_a_screen_asks_who_may_decide_and_hears_it_in_either_language(crm, people, shop):
+    order = _submitted(crm, people, shop)
+    with crm.session(actor=people["boss"]) as s:
+        pending = s.approvals.pending(order.id)
+        assert pending is not None and s.approvals.may_decide(pending)
+        assert display.step_label(pending.current, "en") == "Manager approval"
+    with crm.session(actor=people["zhang"]) as s:
+        mine = s.approvals.pending(order.id)
+        assert mine is not None and not s.approvals.may_decide(mine)  # one's own
+    with crm.session(actor=people["lead"]) as s:
+        assert s.approvals.pending(order.id) is None  # not theirs to see
+    with crm.session(actor=people["fin"]) as s:
+        with pytest.raises(PermissionDenied) as refused:
+            s.approvals.approve(pending.step_id)
+        assert refused.value.message("zh") == "李会计 无权审批“上级审批”"
+        assert "Manager approval" in refused.value.message("en")
+    with crm.session(actor=people["boss"]) as s:
+        s.approvals.approve(pending.step_id)
+        with pytest.raises(WorkflowError) as twice:
+            s.approvals.approve(pending.step_id)
+        assert twice.value.message("en").startswith("cannot decide step 1 of an approval")
+
+
+def test_the_operation_log_names_revisions_approvals_and_people(crm, people, shop):
+    order = _approved(crm, people, shop)
+    with crm.session(actor=people["zhang"]) as s:
+        v2 = s.orders.revise(order.id, remarks="加急")
+        created = next(
+            line
+            for line in s.audit.describe(s.audit.history(v2.id))
+            if line.entry.action is crmkit.AuditAction.CREATE
+        )
+        shown = {field: after for field, _label, _before, after in created.changes}
+        assert shown["previous_id"] == order.number
+        assert shown["margin_rate"].endswith("%")
+        (approval,) = s.approvals.for_document(order.id)
+        lines = s.audit.describe(s.audit.history(approval.id))
+        assert lines[0].record == order.number
+        first = {field: after for field, _label, _before, after in lines[0].changes}
+        assert first["submitter_id"] == "张三"
+
+
+def test_statistics_rank_approved_orders_by_customer_salesperson_and_province(crm, people, shop):
+    with crm.session(actor=people["admin"]) as s:
+        far = s.customers.create(
+            name="乌鲁木齐天山贸易有限公司",
+            owner_id=people["li"].id,
+            region="新疆维吾尔自治区/乌鲁木齐市",
+            industry="批发",
+        )
+    big = _approved(crm, people, shop, quantity=20, signed_on="2026-01-10")  # ¥37,980
+    small = _approved(crm, people, shop, quantity=2, customer="credit")  # no signing date
+    with crm.session(actor=people["li"]) as s:
+        order = s.orders.create(
+            customer_id=far.id, lines=[{"product_id": shop["gate"].id, "quantity": 5}]
+        )
+        s.orders.submit(order.id)
+    with crm.session(actor=people["boss"]) as s:
+        s.approvals.approve(s.approvals.inbox().items[0].step_id)
+    draft = None
+    with crm.session(actor=people["zhang"]) as s:
+        draft = _order(s, shop, quantity=99)  # not approved: not counted
+    with crm.session(actor=people["boss"]) as s:
+        ranked = s.orders.statistics("customer")
+        assert [t.key for t in ranked] == [shop["cash"].id, far.id, shop["credit"].id]
+        assert ranked[0].amounts == (big.gross,) and ranked[0].count == 1
+        by_owner = {t.key: t.count for t in s.orders.statistics("owner")}
+        assert by_owner == {people["zhang"].id: 2, people["li"].id: 1}
+        provinces = [t.key for t in s.orders.statistics("region")]
+        assert provinces == ["山东省", "新疆维吾尔自治区"]
+        assert [t.key for t in s.orders.statistics("industry")] == [None, "批发"]
+        signed = s.orders.statistics("customer", signed_from="2026-01-01", signed_to="2026-01-31")
+        assert [t.key for t in signed] == [shop["cash"].id]
+        with pytest.raises(ValidationError):
+            s.orders.statistics("colour")
+    with crm.session(actor=people["li"]) as s:  # within the actor's scope
+        assert [t.key for t in s.orders.statistics("customer")] == [far.id]
+    assert small.id and draft.id

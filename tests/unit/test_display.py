@@ -106,3 +106,19 @@ def test_duplicate_reasons_read_as_words_with_no_second_score():
 def test_audit_notes_are_read_in_words_without_ids(stored, zh):
     assert display.note(stored, "zh") == zh
     assert "019a2b3c" not in display.note(stored, "en")
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        ("19990.00", "人民币壹万玖仟玖佰玖拾元整"),
+        ("100000.05", "人民币壹拾万元零伍分"),
+        ("0.4", "人民币肆角"),
+    ],
+)
+def test_an_amount_in_capitals_as_contracts_write_it(amount, words):
+    assert display.amount_in_words(Money(Decimal(amount))) == words
+
+
+def test_no_capitals_for_another_currency():
+    assert display.amount_in_words(Money(Decimal(5), "USD")) == ""

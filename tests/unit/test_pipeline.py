@@ -12,13 +12,17 @@ from hypothesis import strategies as st
 from crmkit import display
 from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.opportunity import (
+    DEFAULT_BANDS,
     OPPORTUNITY_STATES,
     Opportunity,
     OpportunityStatus,
     Pipeline,
     Stage,
     StageChange,
+    WinRate,
+    band_of,
     forecast_lines,
+    parse_bands,
     parse_competitors,
     parse_month,
     parse_probability,
@@ -200,3 +204,33 @@ def test_the_forecast_equals_a_brute_force_sum(opps, group_by):
     assert {(line.month, line.owner_id): line.count for line in lines} == counts
     keys = [(line.month or "", line.owner_id or "") for line in lines]
     assert keys == sorted(keys)
+
+
+# -- statistics: probability bands and win rates ------------------------------------------
+@given(st.decimals(0, 1, places=3))
+def test_a_probability_falls_in_the_one_band_that_holds_it(p):
+    i = band_of(DEFAULT_BANDS, p)
+    low, high = DEFAULT_BANDS[i], DEFAULT_BANDS[i + 1]
+    last = i == len(DEFAULT_BANDS) - 2
+    assert low <= p < high or (last and p == high)
+
+
+def test_band_bounds_must_rise_from_zero_to_one():
+    errors = FieldErrors()
+    assert parse_bands([0, "30%", "0.7", 1], errors) == tuple(
+        Decimal(b) for b in ("0", "0.30", "0.7", "1")
+    )
+    assert not errors
+    for wrong in ([0, "0.5"], ["0.2", 1], [0, "0.6", "0.4", 1], [0]):
+        errors = FieldErrors()
+        parse_bands(wrong, errors)
+        assert [e.code for e in errors.errors] == ["opportunity.bands"], wrong
+    errors = FieldErrors()
+    parse_bands([0, "150%", 1], errors)
+    assert [(e.field, e.code) for e in errors.errors] == [("bands[1]", "probability.invalid")]
+
+
+def test_a_win_rate_is_won_over_closed_and_none_when_nothing_closed():
+    assert WinRate("u-1", 2, 1).rate == Decimal("0.6667")
+    assert WinRate("u-1", 0, 3).rate == Decimal("0.0000")
+    assert WinRate(None, 0, 0).rate is None

@@ -73,11 +73,13 @@ EDITABLE: Final = frozenset(
 @attrs.frozen
 class Step:
     """One step of a chain: decided by a holder of ``role``, or (``manager``) by the
-    submitter's manager."""
+    submitter's manager. ``label`` names it in Chinese (上级审批), ``label_en`` in English
+    (default: the Chinese label); ``crmkit.display.step_label`` picks one."""
 
     label: str
     role: Role | None = None
     manager: bool = False
+    label_en: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.role is None) == (not self.manager):
@@ -103,8 +105,8 @@ class ChainRule:
         )
 
 
-MANAGER: Final = Step("上级审批", manager=True)
-FINANCE: Final = Step("财务审批", role=Role.FINANCE)
+MANAGER: Final = Step("上级审批", manager=True, label_en="Manager approval")
+FINANCE: Final = Step("财务审批", role=Role.FINANCE, label_en="Finance approval")
 
 
 @attrs.frozen
@@ -319,7 +321,7 @@ def decide(
         raise WorkflowError(
             "approval",
             approval.status.value,
-            f"decide step {step + 1}",
+            f"decide step {step + 1} of",
             state_zh=DOCUMENT_STATES.labels_zh.get(approval.status),
             move_zh=f"审批第 {step + 1} 步",
             reason="the step was decided already or the approval is no longer pending",

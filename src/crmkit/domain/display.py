@@ -18,13 +18,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
+
+import cn2an  # type: ignore[import-untyped]
 
 from crmkit.domain.converter import converter
 from crmkit.domain.messages import ENTITY_NAMES, Language, active_language, field_label
 from crmkit.domain.regions import Region
 from crmkit.domain.values import USCC, Email, Money, Phone
+
+if TYPE_CHECKING:  # approvals import what imports this module
+    from crmkit.domain.approvals import Step
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 
@@ -239,6 +244,21 @@ def money(value: Money, lang: Language | None = None) -> str:
     """An amount as people write it (Babel's currency format): ``¥1,999.00``
     (English: ``CN¥1,999.00``)."""
     return value.format("en" if _lang(lang) == "en" else "zh_CN")
+
+
+def amount_in_words(value: Money) -> str:
+    """An amount in Chinese capitals as invoices and contracts write it (大写金额):
+    ``人民币壹万玖仟玖佰玖拾元整``; empty for a currency other than CNY (cn2an)."""
+    if value.currency != "CNY":
+        return ""
+    return "人民币" + str(cn2an.an2cn(str(value.quantize().amount), "rmb"))
+
+
+def step_label(step: Step, lang: Language | None = None) -> str:
+    """An approval step's name: 上级审批 / "Manager approval"."""
+    if _lang(lang) == "en" and step.label_en:
+        return step.label_en
+    return step.label
 
 
 def percent(rate: Decimal) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from crmkit.domain.messages import (
+    ENTITY_NAMES,
     ENTITY_NAMES_ZH,
     Language,
     active_language,
@@ -280,10 +281,11 @@ class WorkflowError(CRMError):
     def message(self, lang: Language | None = None) -> str:
         lang = lang or active_language()
         reason = self.reason if lang == "en" else self.reason_zh
+        name = ENTITY_NAMES.get(self.entity, (self.entity.replace("_", " "), ""))[0]
         return render_summary(
             "workflow",
             lang,
-            entity=self.entity,
+            entity=f"{'an' if name[:1] in 'aeiou' else 'a'} {name}",
             entity_zh=ENTITY_NAMES_ZH.get(self.entity, self.entity),
             state=self.state,
             state_zh=self.state_zh,

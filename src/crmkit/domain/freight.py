@@ -118,14 +118,16 @@ class FreightRule:
         )
 
     def charge(self, shipment: Shipment) -> Money:
-        """The freight of ``shipment``.
+        """The freight of ``shipment``, to the fen.
 
         Raises:
             FreightError: by weight, and the weight is unknown.
         """
-        zero = Money(Decimal(0), shipment.value.currency)
+        return self._charge(shipment).quantize()
+
+    def _charge(self, shipment: Shipment) -> Money:
         if self.free_from is not None and shipment.value.amount >= self.free_from.amount:
-            return zero
+            return Money(Decimal(0), shipment.value.currency)
         if self.basis is FreightBasis.AMOUNT:
             return self.fee
         if self.basis is FreightBasis.REGION:

@@ -11,12 +11,14 @@ opportunity, and the lead keeps links to them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 import attrs
 
 from crmkit.domain import fields as f
+from crmkit.domain.approvals import ApprovalStatus
 from crmkit.domain.common import is_blank, parse_value
 from crmkit.domain.customer import KIND_ALIASES, CustomerKind
 from crmkit.domain.errors import FieldErrors
@@ -73,6 +75,9 @@ class Lead:
         disqualified_reason: why it was disqualified.
         customer_id / contact_id / opportunity_id: what converting it created.
         converted_at: when it was converted.
+        conversion_approval / conversion_approval_id / conversion_deal: where the approval
+            of its conversion stands (when the CRM's policy asks for one), that approval,
+            and the opportunity fields the approvers saw (the conversion uses them).
     """
 
     id: str
@@ -94,6 +99,9 @@ class Lead:
     contact_id: str | None = None
     opportunity_id: str | None = None
     converted_at: datetime | None = None
+    conversion_approval: ApprovalStatus | None = None
+    conversion_approval_id: str | None = None
+    conversion_deal: Mapping[str, Any] | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

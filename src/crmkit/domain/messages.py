@@ -194,8 +194,15 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "is not a customer you can see",
         "不是您可查看的客户",
     ),
-    "opportunity.group_by": ("must be month, owner or both", "只能按月份、负责人或两者汇总"),
+    "opportunity.group_by": (
+        "must be month, owner, team or several of them",
+        "只能按月份、负责人、团队或其组合汇总",
+    ),
     "opportunity.month_order": ("is before the first month", "早于起始月份"),
+    "opportunity.bands": (
+        "must rise from 0 to 100%, such as 0, 30%, 70%, 100%",
+        "须从 0 递增到 100%，如 0、30%、70%、100%",
+    ),
     # quotes (报价单)
     "quote.customer_unseen": ("is not a customer you can see", "不是您可查看的客户"),
     "quote.opportunity_customer": (
@@ -252,7 +259,7 @@ SUMMARIES: Final[Mapping[str, tuple[str, str]]] = {
         "{entity_zh} {id} 已被他人修改（您的版本 {expected}，当前版本 {actual}），请刷新后重试",
     ),
     "workflow": (
-        "cannot {move} a {entity} that is {state}{reason}",
+        "cannot {move} {entity} that is {state}{reason}",
         "{entity_zh}当前状态为“{state_zh}”，不能{move_zh}{reason}",
     ),
     "auth_failed": ("wrong login or password", "用户名或密码错误"),
@@ -307,6 +314,7 @@ ENTITY_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "lead": ("lead", "线索"),
     "order": ("order", "销售订单"),
     "approval": ("approval", "审批"),
+    "sales_target": ("sales target", "销售目标"),
 }
 ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {k: v[1] for k, v in ENTITY_NAMES.items()}
 
@@ -460,6 +468,9 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "delivered_on": ("delivered on", "交付日期"),
     "on": ("date", "日期"),
     "cancel_reason": ("cancellation reason", "取消原因"),
+    "signed_from": ("signed from", "签订日期起"),
+    "signed_to": ("signed to", "签订日期止"),
+    "by": ("grouped by", "统计维度"),
     "weight": ("weight (kg)", "重量（千克）"),
     "document_type": ("document type", "单据类型"),
     "document_id": ("document", "单据"),
@@ -532,6 +543,11 @@ PERMISSION_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "order.adjust_cost": ("Adjust order costs", "订单成本微调"),
     "order.deliver": ("Record deliveries and sign-offs", "登记交付及验收"),
     "order.cancel": ("Cancel approved orders", "取消已审批订单"),
+    "sales_target.read": ("View sales targets", "查看销售目标"),
+    "sales_target.create": ("Set sales targets", "制定销售目标"),
+    "sales_target.write": ("Change sales targets", "修改销售目标"),
+    "sales_target.delete": ("Delete sales targets", "删除销售目标"),
+    "sales_target.purge": ("Purge deleted sales targets", "彻底删除销售目标"),
     "approval.read": ("View approvals", "查看审批"),
     "approval.decide": ("Decide approval steps", "审批单据"),
     "lead.read": ("View leads", "查看线索"),
@@ -599,6 +615,8 @@ ENTITY_FIELD_LABELS: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
     ("order", "status"): ("fulfilment", "执行状态"),
     ("approval", "amount"): ("amount", "金额"),
     ("approval", "status"): ("status", "审批状态"),
+    ("sales_target", "amount"): ("target amount", "目标金额"),
+    ("sales_target", "owner_id"): ("salesperson", "销售人员"),
 }
 
 

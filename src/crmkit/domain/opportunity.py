@@ -21,7 +21,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any, Final
 
 import attrs
@@ -330,6 +331,8 @@ class ForecastLine:
         weighted: Σ amount × probability, rounded once to the minor unit (ROUND_HALF_UP).
         total: Σ amount (unweighted).
         count: how many opportunities.
+        team_id: when grouped by team, the owners' manager (``User.manager_id``; None for
+            owners without one); else None.
     """
 
     month: str | None
@@ -338,6 +341,7 @@ class ForecastLine:
     weighted: Money
     total: Money
     count: int
+    team_id: str | None = None
 
 
 def month_of(day: date) -> str:
@@ -396,3 +400,108 @@ def forecast_lines(
             sums.items(), key=lambda kv: tuple(k or "" for k in kv[0])
         )
     ]
+
+
+# -- statistics (seed 004, 统计分析) --------------------------------------------------------
+def money_totals(sums: Mapping[str, Decimal]) -> tuple[Money, ...]:
+    """Exact sums per currency as :class:`Money`, by currency code, each rounded once to
+    its minor unit."""
+    return tuple(Money(sums[c], c).quantize() for c in sorted(sums))
+
+
+@attrs.frozen
+class StageTotal:
+    """The opportunities in one stage of the pipeline (销售漏斗).
+
+    Attributes:
+        stage: the stage's code (``Pipeline.label`` gives its name).
+        count: how many opportunities are in it.
+        amounts: Σ amount of those with an amount, one :class:`Money` per currency (by
+            currency code), each rounded once to the minor unit; empty when none has one.
+    """
+
+    stage: str
+    count: int
+    amounts: tuple[Money, ...] = ()
+
+
+@attrs.frozen
+class ProbabilityBand:
+    """The open opportunities whose probability lies in ``[low, high)`` (the last band of
+    a list includes ``high``: a probability of 1 counts in it).
+
+    Attributes:
+        low / high: the band's bounds, from 0 to 1.
+        count: how many opportunities.
+        amounts: Σ amount per currency, as :attr:`StageTotal.amounts`.
+    """
+
+    low: Decimal
+    high: Decimal
+    count: int
+    amounts: tuple[Money, ...] = ()
+
+
+DEFAULT_BANDS: Final = tuple(Decimal(b) for b in ("0", "0.2", "0.4", "0.6", "0.8", "1"))
+"""The bounds of the default probability bands: 0–20%, 20–40%, 40–60%, 60–80%, 80–100%."""
+
+
+def parse_bands(
+    raw: Sequence[Any], errors: FieldErrors, path: str = "bands"
+) -> tuple[Decimal, ...]:
+    """Band bounds rising strictly from 0 to 1 (``[0, "25%", "0.5", 1]``): at least two."""
+    bounds: list[Decimal] = []
+    for i, item in enumerate(raw):
+        value = parse_probability(item, errors, f"{path}[{i}]")
+        if value is not None:
+            bounds.append(value)
+    if len(bounds) == len(raw) and (
+        len(bounds) < 2
+        or bounds[0] != 0
+        or bounds[-1] != 1
+        or any(a >= b for a, b in pairwise(bounds))
+    ):
+        errors.add(path, "opportunity.bands", ", ".join(str(b) for b in bounds))
+    return tuple(bounds)
+
+
+def band_of(bounds: Sequence[Decimal], probability: Decimal) -> int:
+    """The index of the band holding ``probability`` among those ``bounds`` make (the
+    last band includes its top)."""
+    for i in range(len(bounds) - 2, -1, -1):
+        if probability >= bounds[i]:
+            return i
+    return 0
+
+
+@attrs.frozen
+class WinRate:
+    """Closed opportunities of one owner (or of everyone: ``owner_id`` None).
+
+    Attributes:
+        owner_id: the owner, or None for the total.
+        won / lost: how many were won and lost.
+    """
+
+    owner_id: str | None
+    won: int
+    lost: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        """won / (won + lost), to four places (``Decimal("0.6667")``); None when nothing
+        was closed."""
+        closed = self.won + self.lost
+        if not closed:
+            return None
+        return (Decimal(self.won) / Decimal(closed)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
+
+
+@attrs.frozen
+class WinRates:
+    """Win rates in a period: everyone's (``total``) and each owner's, by owner id."""
+
+    total: WinRate
+    owners: tuple[WinRate, ...] = ()

@@ -172,13 +172,13 @@ class Order(PricedDocument):
     gross: Money
     cost: Money
     cost_adjustment: Money = attrs.field(
-        default=attrs.Factory(lambda self: Money(Decimal(0), self.currency), takes_self=True)
+        default=attrs.Factory(lambda self: Money(Decimal("0.00"), self.currency), takes_self=True)
     )
     cost_adjustments: tuple[CostAdjustment, ...] = ()
     margin: Money
     margin_rate: Decimal | None = None
     freight: Money = attrs.field(
-        default=attrs.Factory(lambda self: Money(Decimal(0), self.currency), takes_self=True)
+        default=attrs.Factory(lambda self: Money(Decimal("0.00"), self.currency), takes_self=True)
     )
     approval: ApprovalStatus = ApprovalStatus.DRAFT
     approval_id: str | None = None
@@ -229,6 +229,27 @@ class Order(PricedDocument):
         return bool(self.lines) and all(
             done.get(i, Decimal(0)) >= line.quantity for i, line in enumerate(self.lines)
         )
+
+
+class RankBy(enum.StrEnum):
+    """What order statistics group by (seed 004 统计分析)."""
+
+    CUSTOMER = "customer"  # 订单金额客户排名
+    OWNER = "owner"  # 业务员签单统计
+    SOURCE = "source"  # the customer's source (来源)
+    REGION = "region"  # the customer's province
+    INDUSTRY = "industry"  # the customer's industry
+
+
+@attrs.frozen
+class OrderTotal:
+    """One group of order statistics: its key (a customer or user id, a source, a
+    province, an industry; None for customers without one), how many orders and their
+    价税合计 per currency, the largest first."""
+
+    key: str | None
+    count: int
+    amounts: tuple[Money, ...] = ()
 
 
 ORDER_FIELDS: Final = (

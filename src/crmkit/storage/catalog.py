@@ -17,6 +17,7 @@ from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest
+from crmkit.domain.target import SalesTarget
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
 PRODUCT_CATEGORIES: Final = EntitySpec(
@@ -70,12 +71,22 @@ APP_SETTINGS: Final = EntitySpec(
 )
 
 # Sales opportunities (销售机会): seen by whoever sees their customer; their stage changes
-# are stored with them.
+# are stored with them. Amount, probability and the close date have columns so that the
+# forecast, targets and win rates are summed by the store (Repository.aggregate).
 OPPORTUNITIES: Final = EntitySpec(
     "opportunity",
     Opportunity,
     table="opportunities",
-    indexed=("title", "owner_id", "stage", "status", "expected_close"),
+    indexed=(
+        "title",
+        "owner_id",
+        "stage",
+        "status",
+        "expected_close",
+        "closed_on",
+        "amount",
+        "probability",
+    ),
     scope=ScopeRule.via_customer("customer_id"),
     children=(ChildSpec("stage_history", StageChange, table="opportunity_stage_changes"),),
     text=("title",),
@@ -141,6 +152,18 @@ APPROVALS: Final = EntitySpec(
     newest_first=False,
 )
 
+# Sales targets (销售目标): a salesperson's per month, seen by them and those above them;
+# one per salesperson and month (``key``).
+SALES_TARGETS: Final = EntitySpec(
+    "sales_target",
+    SalesTarget,
+    table="sales_targets",
+    indexed=("owner_id", "month", "key"),
+    scope=ScopeRule.owner("owner_id"),
+    unique=("key",),
+    newest_first=False,
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -153,4 +176,5 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     QUOTES,
     ORDERS,
     APPROVALS,
+    SALES_TARGETS,
 )

@@ -27,7 +27,7 @@ from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
 from crmkit.domain.imports import ImportJob, ImportStatus, RowResult
 from crmkit.domain.user import Credentials, Role, User
-from crmkit.storage.spec import EntitySpec, Filter
+from crmkit.storage.spec import AggregateRow, EntitySpec, Filter, Group, Measure
 
 if TYPE_CHECKING:  # crmkit.storage.queues imports Page from here
     from crmkit.storage.queues import EventRepository, JobRepository, OutboxRepository
@@ -464,6 +464,32 @@ class Repository(Protocol[E]):
 
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
         """How many match; stops counting at ``cap`` when given."""
+
+    def aggregate(
+        self,
+        query: EntityQuery,
+        scope: Scope,
+        *,
+        by: Sequence[Group],
+        measures: Sequence[Measure],
+    ) -> builtins.list[AggregateRow]:
+        """Counts and sums of the records matching ``query`` inside ``scope`` (the records
+        ``list`` would page through), one row per group, computed where the data is.
+
+        ``by`` groups on a field's value, the month of a date (``Group.month``) or the
+        currency of an amount (``Group.currency``); each row's key holds one value per
+        group, None for an empty field. ``measures`` are counts and exact sums
+        (``Measure.sum("amount", times="probability")``): an int for int fields, a
+        ``Decimal`` otherwise, never rounded; empty values add nothing. Rows come in key
+        order, empty keys first; only groups holding records appear.
+
+        Any field of the entity may be read; fields without a column (see
+        ``EntitySpec.stored_columns``) are read from the stored object, which is slower
+        at scale: index the fields a large aggregate reads.
+
+        Raises:
+            ValueError: an aggregate :func:`crmkit.storage.spec.check_aggregate` refuses.
+        """
 
     def purge(self, ids: Sequence[str]) -> None:
         """Delete for good, with children and members."""

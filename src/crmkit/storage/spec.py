@@ -17,12 +17,14 @@ columns, so a field added to the class needs no schema change unless it is filte
 from __future__ import annotations
 
 import builtins
+import decimal
 import enum
 import functools
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -168,6 +170,31 @@ class EntitySpec(Generic[T]):
         return {name: plain_type(hints[name]) for name in self.columns}
 
     @functools.cached_property
+    def value_types(self) -> Mapping[str, builtins.type]:
+        """The type of every field of the class (``Optional`` unwrapped)."""
+        hints = typing.get_type_hints(self.type)
+        return {name: plain_type(hints[name]) for name in self.field_names}
+
+    @functools.cached_property
+    def stored_columns(self) -> frozenset[str]:
+        """Fields a SQL table keeps in columns of their own: :attr:`columns` and the
+        bookkeeping ones (``id``, ``version``, ``created_at``, ``deleted_at``, ``number``).
+        Every other field lives only in the stored object."""
+        out = {"id", "version", "created_at", *self.columns}
+        if self.soft_delete:
+            out.add("deleted_at")
+        if self.number:
+            out.add("number")
+        return frozenset(out)
+
+    @functools.cached_property
+    def money_columns(self) -> tuple[str, ...]:
+        """Columns of :class:`Money` fields: each has its amount in ``<name>`` and its
+        currency in ``<name>_currency`` (:func:`currency_column`), so that sums can be
+        grouped by currency without reading the stored object."""
+        return tuple(n for n in self.columns if issubclass(self.field_types[n], Money))
+
+    @functools.cached_property
     def child_attributes(self) -> frozenset[str]:
         return frozenset(c.attribute for c in self.children)
 
@@ -200,6 +227,11 @@ class EntitySpec(Generic[T]):
 
     def __repr__(self) -> str:
         return f"EntitySpec({self.name!r})"
+
+
+def currency_column(field: str) -> str:
+    """The column holding the currency of the money column ``field``."""
+    return f"{field}_currency"
 
 
 def plain_type(hint: Any) -> builtins.type:
@@ -280,3 +312,217 @@ def matches(f: Filter, value: Any) -> bool:
         Op.CONTAINS: lambda a, b: str(b).casefold() in str(a).casefold(),
     }
     return compare[f.op](value, want)
+
+
+# -- aggregates ---------------------------------------------------------------------------
+class Grain(enum.StrEnum):
+    VALUE = "value"  # the field's stored value, as filters compare it
+    MONTH = "month"  # "YYYY-MM" of a date (of a datetime, in UTC)
+    CURRENCY = "currency"  # the currency code of a money field
+
+
+@attrs.frozen
+class Group:
+    """What an aggregate groups records by: ``Group("owner_id")`` (the value),
+    ``Group.month("expected_close")`` (``"2027-01"``), ``Group.currency("amount")``.
+
+    A group's key is None for records whose field is empty.
+    """
+
+    field: str
+    grain: Grain = Grain.VALUE
+
+    @classmethod
+    def month(cls, field: str) -> Group:
+        """The month (``"YYYY-MM"``) of a date field, or of a datetime field in UTC."""
+        return cls(field, Grain.MONTH)
+
+    @classmethod
+    def currency(cls, field: str) -> Group:
+        """The currency code of a :class:`Money` field."""
+        return cls(field, Grain.CURRENCY)
+
+
+@attrs.frozen
+class Measure:
+    """What an aggregate computes for each group: ``Measure.count()``,
+    ``Measure.sum("amount")`` or ``Measure.sum("amount", times="probability")``."""
+
+    field: str | None = None
+    times: str | None = None
+
+    @classmethod
+    def count(cls) -> Measure:
+        """How many records the group holds."""
+        return cls()
+
+    @classmethod
+    def sum(cls, field: str, *, times: str | None = None) -> Measure:
+        """Σ ``field`` (of a money field, its amount), or Σ ``field`` × ``times`` over the
+        records where both are set. Empty values add nothing; a sum of nothing is 0."""
+        return cls(field, times)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields the measure reads (none for a count)."""
+        return tuple(f for f in (self.field, self.times) if f is not None)
+
+
+@attrs.frozen
+class AggregateRow:
+    """One group of an aggregate: its ``key`` (a value per group, in the order asked) and
+    its ``values`` (one per measure, in the order asked)."""
+
+    key: tuple[Any, ...]
+    values: tuple[Any, ...]
+
+
+# Types an aggregate can group by (their stored values) and sum.
+GROUPABLE_TYPES: tuple[type, ...] = (str, enum.Enum, bool, int, Decimal, Money, date, datetime)
+SUMMABLE_TYPES: tuple[type, ...] = (int, Decimal, Money)
+
+
+def check_aggregate(
+    spec: EntitySpec[Any], by: Sequence[Group], measures: Sequence[Measure]
+) -> None:
+    """Refuse an aggregate the backends cannot answer the same way (a programming error).
+
+    Raises:
+        ValueError: an unknown or non-scalar field, a month of something not a date, the
+            currency of something not money, a sum of something not a number, a sum of
+            money not grouped by its currency, the month of a datetime without a column.
+    """
+    types = spec.value_types
+
+    def kind_of(field: str) -> type:
+        if field not in types or field in spec.child_attributes or field == spec.members:
+            raise ValueError(f"{spec.name}.{field} is not a field that can be aggregated")
+        kind = types[field]
+        if not isinstance(kind, type) or not issubclass(kind, GROUPABLE_TYPES):
+            raise ValueError(f"{spec.name}.{field} ({kind!r}) is not a single value")
+        return kind
+
+    currencies = set()
+    for group in by:
+        kind = kind_of(group.field)
+        if group.grain is Grain.MONTH:
+            if not issubclass(kind, date):
+                raise ValueError(f"{spec.name}.{group.field} ({kind!r}) has no month")
+            if issubclass(kind, datetime) and group.field not in spec.stored_columns:
+                raise ValueError(
+                    f"{spec.name}.{group.field}: the month of a datetime needs a column "
+                    "(index the field)"
+                )
+        if group.grain is Grain.CURRENCY:
+            if not issubclass(kind, Money):
+                raise ValueError(f"{spec.name}.{group.field} ({kind!r}) has no currency")
+            currencies.add(group.field)
+    for measure in measures:
+        if measure.field is None and measure.times is not None:
+            raise ValueError("a product needs its first field")
+        for field in measure.fields:
+            kind = kind_of(field)
+            if not issubclass(kind, SUMMABLE_TYPES) or issubclass(kind, bool):
+                raise ValueError(f"{spec.name}.{field} ({kind!r}) is not a number to sum")
+            if issubclass(kind, Money) and field not in currencies:
+                raise ValueError(
+                    f"{spec.name}.{field}: a sum of money needs Group.currency({field!r}) "
+                    "(amounts in different currencies do not add up)"
+                )
+
+
+# Sums are exact: no rounding however many digits they grow to.
+EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def month_key(value: date | None) -> str | None:
+    """``"YYYY-MM"`` of a date, or of a datetime in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def group_key(obj: Any, group: Group) -> Any:
+    """The key ``obj`` falls under for ``group`` (the memory backend's reading)."""
+    value = getattr(obj, group.field)
+    if group.grain is Grain.MONTH:
+        return month_key(value)
+    if group.grain is Grain.CURRENCY:
+        return value.currency if value is not None else None
+    return column_value(value)
+
+
+class Totals:
+    """Counts and exact sums per key, added up in any order: the one place where an
+    aggregate's groups are merged, whichever backend found them."""
+
+    def __init__(self, spec: EntitySpec[Any], measures: Sequence[Measure]) -> None:
+        self.measures = tuple(measures)
+        self.fields = tuple(m.fields for m in self.measures)
+        types = spec.value_types
+        self.zeros: tuple[Any, ...] = tuple(
+            0 if all(issubclass(types[f], int) for f in fields) else Decimal(0)
+            for fields in self.fields
+        )
+        self.groups: dict[tuple[Any, ...], list[Any]] = {}
+
+    def add(self, key: tuple[Any, ...], count: int, sums: Sequence[Any]) -> None:
+        """Add ``count`` records under ``key`` whose measures sum to ``sums`` (one per
+        measure; None adds nothing, and a count measure takes ``count``)."""
+        found = self.groups.get(key)
+        if found is None:
+            found = self.groups[key] = [0, *self.zeros]
+        found[0] += count
+        for i, value in enumerate(sums, start=1):
+            if value is not None:
+                found[i] = (
+                    EXACT.add(found[i], value) if isinstance(value, Decimal) else (found[i] + value)
+                )
+
+    def add_record(self, key: tuple[Any, ...], numbers: Mapping[str, Any]) -> None:
+        """Add one record, given the stored value of each field the measures read (a
+        money field's amount)."""
+        sums: list[Any] = []
+        for fields in self.fields:
+            values = [numbers[f] for f in fields]
+            if not values or any(v is None for v in values):
+                sums.append(None)
+            elif len(values) == 1:
+                sums.append(values[0])
+            else:
+                a, b = values
+                both_int = isinstance(a, int) and isinstance(b, int)
+                sums.append(a * b if both_int else EXACT.multiply(a, b))
+        self.add(key, 1, sums)
+
+    def rows(self) -> list[AggregateRow]:
+        """The groups holding records, in key order (empty keys first)."""
+        out = []
+        for key, (count, *sums) in self.groups.items():
+            if count:
+                values = tuple(
+                    value if fields else count
+                    for fields, value in zip(self.fields, sums, strict=True)
+                )
+                out.append(AggregateRow(key, values))
+        out.sort(key=lambda row: tuple((v is not None, v) for v in row.key))
+        return out
+
+
+def aggregate_objects(
+    spec: EntitySpec[Any],
+    objects: Iterable[Any],
+    by: Sequence[Group],
+    measures: Sequence[Measure],
+) -> list[AggregateRow]:
+    """The aggregate of ``objects`` (already filtered and scoped): the memory backend's
+    reading, which the SQL backend's queries must agree with (the contract suite checks)."""
+    check_aggregate(spec, by, measures)
+    totals = Totals(spec, measures)
+    fields = {f for m in measures for f in m.fields}
+    for obj in objects:
+        key = tuple(group_key(obj, g) for g in by)
+        totals.add_record(key, {f: column_value(getattr(obj, f)) for f in fields})
+    return totals.rows()

@@ -47,6 +47,7 @@ from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteStatus
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
+from crmkit.domain.target import SalesTarget
 from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import (
     APP_SETTINGS,
@@ -60,6 +61,7 @@ from crmkit.storage.catalog import (
     PRODUCT_GROUPS,
     PRODUCTS,
     QUOTES,
+    SALES_TARGETS,
 )
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
@@ -434,6 +436,18 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         decider=st.none() | st.sampled_from(["role:finance", "user:u-1"]),
         created_at=_times(),
         updated_at=_times(),
+    ),
+    SALES_TARGETS.name: lambda: st.builds(
+        SalesTarget,
+        id=_ids(),
+        owner_id=st.sampled_from(USERS),
+        month=st.dates(date(2026, 1, 1), date(2027, 12, 1)).map(lambda d: d.replace(day=1)),
+        amount=st.decimals(0, 1_000_000, places=2).map(Money),
+        key=_ids(),  # unique: one target per owner and month
+        remarks=st.none() | _TEXT,
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
     ),
     MEMOS.name: lambda: st.builds(
         Memo,

@@ -26,14 +26,26 @@ from crmkit.domain.approvals import (
     ApprovalStatus,
     Approver,
     Decision,
+    Step,
     decide,
     inbox_tokens,
+    may_decide,
     parse_step_id,
+    submit,
+    withdraw,
 )
-from crmkit.domain.audit import AuditAction, diff
+from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.common import parse_text
-from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound, WorkflowError
+from crmkit.domain.display import step_label
+from crmkit.domain.errors import (
+    ConcurrencyError,
+    FieldErrors,
+    NotFound,
+    PermissionDenied,
+    WorkflowError,
+)
 from crmkit.domain.user import Role
+from crmkit.domain.values import Money
 from crmkit.storage.catalog import APPROVALS
 from crmkit.storage.ports import EVERYTHING, EntityQuery, Page
 from crmkit.storage.spec import Filter, Op
@@ -64,7 +76,7 @@ class ApprovalService(EntityService[Approval]):
 
     spec = APPROVALS
     #: document type -> the session attribute of its service
-    documents: ClassVar[dict[str, str]] = {"order": "orders"}
+    documents: ClassVar[dict[str, str]] = {"order": "orders", "lead_conversion": "leads"}
 
     def create(self, **fields: Any) -> Approval:  # noqa: ARG002
         """Approvals are written by a document's ``submit`` (``session.orders.submit``)."""
@@ -77,6 +89,76 @@ class ApprovalService(EntityService[Approval]):
     def delete(self, id: str, version: int | None = None) -> None:  # noqa: ARG002
         """Approvals are kept for good (the audit trail of a document)."""
         raise self._not_here("delete", "删除", _KEPT)
+
+    def start(
+        self,
+        document_type: str,
+        document: Any,
+        *,
+        amount: Money,
+        status: ApprovalStatus,
+        extra_steps: tuple[Step, ...] = (),
+    ) -> Approval:
+        """Write the approval of ``document`` (a record with ``id``, ``version``, and
+        ``revision`` / ``number`` / ``customer_id`` where it has them) as the actor submits
+        it: the chain the CRM's policy picks for ``document_type`` and ``amount``, plus
+        ``extra_steps``. The document's service then stores the approval's id and status on
+        the document (its version + 1 is the version the approval guards).
+
+        Raises:
+            WorkflowError: the document is pending or approved already (``status``).
+        """
+        s = self._s
+        submitter = s.user(s.actor.id)
+        now = s.now()
+        approval = submit(
+            s.runtime.approval_policy,
+            document_type=document_type,
+            document_id=document.id,
+            revision=getattr(document, "revision", 1),
+            submitter_id=s.actor.id,
+            amount=amount,
+            status=status,
+            at=now,
+            extra_steps=extra_steps,
+            document_version=document.version + 1,
+            document_number=getattr(document, "number", None),
+            customer_id=getattr(document, "customer_id", None),
+            manager_id=submitter.manager_id if submitter is not None else None,
+        )
+        self.repo.add(approval)
+        s.record(self.spec.name, approval.id, AuditAction.CREATE, snapshot(approval), at=now)
+        s.publish(
+            ev.ApprovalSubmitted(
+                actor_id=s.actor.id,
+                at=now,
+                entity_id=approval.id,
+                document_type=document_type,
+                document_id=document.id,
+                decider=approval.decider,
+            )
+        )
+        return approval
+
+    def withdraw(self, approval_id: str) -> Approval:
+        """The submitter takes a pending approval back (the document's own ``withdraw``
+        calls this and makes the document editable again).
+
+        Raises:
+            PermissionDenied: the actor did not submit it.
+            WorkflowError: it is no longer pending.
+        """
+        s = self._s
+        stored = self.repo.get(approval_id)
+        if stored is None:
+            raise NotFound(self.spec.name, approval_id)
+        back = withdraw(stored, s.actor.id, at=s.now())
+        try:
+            self.repo.update(back, expected_version=stored.version)
+        except ConcurrencyError:
+            raise self._decided_meanwhile(stored, "withdraw", "撤回") from None
+        s.record(self.spec.name, back.id, AuditAction.UPDATE, diff(stored, back), at=s.now())
+        return back
 
     def get(self, id: str, *, include_deleted: bool = False) -> Approval:  # noqa: ARG002
         """An approval the actor submitted, manages the submitter of, or may decide now.
@@ -97,6 +179,25 @@ class ApprovalService(EntityService[Approval]):
         query = EntityQuery(filters=(Filter("document_id", Op.EQ, document_id),))
         found = self._all(query)
         return [a for a in found if self._visible(a)]
+
+    def pending(self, document_id: str) -> Approval | None:
+        """The document's approval awaiting a decision, if the actor may see it."""
+        found = [a for a in self.for_document(document_id) if a.status is ApprovalStatus.PENDING]
+        return found[-1] if found else None
+
+    def may_decide(self, approval: Approval) -> bool:
+        """Whether the actor may decide ``approval``'s pending step now (what
+        :meth:`approve` and :meth:`reject` check; a screen shows their buttons by it)."""
+        s = self._s
+        step = approval.current
+        if step is None or s.actor.role is None or approval.submitter_id == s.actor.id:
+            return False
+        return may_decide(
+            step,
+            self._approver(approval),
+            approval.submitter_id,
+            submitter_has_manager=approval.manager_id is not None,
+        )
 
     def inbox(self, *, after: str | None = None, limit: int = 50) -> Page[Approval]:
         """The pending approvals whose current step the actor may decide, oldest first
@@ -179,21 +280,24 @@ class ApprovalService(EntityService[Approval]):
             awaited != current.id or version != current.document_version
         ):
             raise self._stale(current)
-        decided = decide(
-            current, self._approver(current), decision, step=index, at=s.now(), comment=note
-        )
+        try:
+            decided = decide(
+                current, self._approver(current), decision, step=index, at=s.now(), comment=note
+            )
+        except PermissionDenied:
+            step = current.steps[index] if index < len(current.steps) else None
+            label = step_label(step, "zh") if step is not None else ""
+            raise PermissionDenied(
+                s.actor.name,
+                f"decide the step “{step_label(step, 'en') if step else ''}”",
+                f"审批“{label}”",
+            ) from None
         try:
             self.repo.update(decided, expected_version=current.version)
         except ConcurrencyError:
-            # Someone decided this step between our read and our write.
-            raise WorkflowError(
-                self.spec.name,
-                current.status.value,
-                f"decide step {index + 1}",
-                state_zh=DOCUMENT_STATES.labels_zh.get(current.status),
-                move_zh=f"审批第 {index + 1} 步",
-                reason="someone else decided the step at the same time",
-                reason_zh="该步骤已被他人同时审批",
+            # Someone decided this step (or withdrew it) between our read and our write.
+            raise self._decided_meanwhile(
+                current, f"decide step {index + 1} of", f"审批第 {index + 1} 步"
             ) from None
         s.record(self.spec.name, decided.id, AuditAction.UPDATE, diff(current, decided), at=s.now())
         s.publish(
@@ -249,6 +353,17 @@ class ApprovalService(EntityService[Approval]):
             if page.next_after is None:
                 return found
             after = page.next_after
+
+    def _decided_meanwhile(self, approval: Approval, move: str, move_zh: str) -> WorkflowError:
+        return WorkflowError(
+            self.spec.name,
+            approval.status.value,
+            move,
+            state_zh=DOCUMENT_STATES.labels_zh.get(approval.status),
+            move_zh=move_zh,
+            reason="someone else decided it at the same time",
+            reason_zh="该审批已被他人同时处理",
+        )
 
     def _not_here(self, move: str, move_zh: str, reason: tuple[str, str]) -> WorkflowError:
         return WorkflowError(

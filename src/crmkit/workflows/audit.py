@@ -33,7 +33,15 @@ if TYPE_CHECKING:
 
 # Fields that hold user ids and customer ids on every entity type that has them.
 _USER_FIELDS = frozenset(
-    {"owner_id", "co_owner_ids", "manager_id", "created_by", "requester_id", "decided_by"}
+    {
+        "owner_id",
+        "co_owner_ids",
+        "manager_id",
+        "created_by",
+        "requester_id",
+        "decided_by",
+        "submitter_id",
+    }
 )
 _CUSTOMER_FIELDS = frozenset({"customer_id", "parent_id", "related_customer_ids"})
 # The records a kernel entity's fields name without a declared reference (the sales
@@ -42,6 +50,9 @@ _SALES_FIELDS: dict[str, str] = {
     "customer_id": "customer",
     "contact_id": "contact",
     "opportunity_id": "opportunity",
+    "quote_id": "quote",
+    "approval_id": "approval",
+    "conversion_approval_id": "approval",
 }
 # The classes of the entity types that are not kernel specs (their fields' types).
 _CLASSES: dict[str, type] = {
@@ -262,6 +273,8 @@ def _field_types(entity_type: str) -> dict[str, Any]:
     for service in entity_services():
         if service.spec.name == entity_type:
             hints.update({f.name: "rate" for f in service.fields if f.kind == "rate"})
+    # a derived rate (a document's margin rate) reads as a percentage, as rates do
+    hints.update({name: "rate" for name in hints if name.endswith("_rate")})
     if spec is not None and spec.members:
         hints[spec.members] = "members"
     for child in spec.children if spec is not None else ():
@@ -289,6 +302,8 @@ class _Names:
         spec = entity_specs().get(entity_type)
         if spec is not None and field == spec.members:
             return "user"  # member tokens: ``user:<id>`` (roles need no lookup)
+        if field == "previous_id" and entity_type in entity_specs():
+            return entity_type  # the revision a quote's or order's revision replaced
         if field == "merged_into" and entity_type in ("customer", "contact"):
             return entity_type  # merged into another record of its own type
         if field in _CUSTOMER_FIELDS and entity_type in _CLASSES:
@@ -376,7 +391,7 @@ class _Names:
 
 def _name_of(obj: Any) -> str | None:
     """What a record is called: its name, else its document number, else its file."""
-    for attr in ("name", "number", "title", "source_name"):
+    for attr in ("name", "number", "title", "document_number", "source_name"):
         value = getattr(obj, attr, None)
         if value:
             return str(value)

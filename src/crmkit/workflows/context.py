@@ -128,6 +128,11 @@ class Permissions:
         registry.define("order.adjust_cost", roles=[Role.ADMIN, Role.MANAGER, Role.FINANCE])
         registry.define("order.deliver", roles=[Role.ADMIN, Role.MANAGER, Role.SALES, Role.FINANCE])
         registry.define("order.cancel", roles=[Role.ADMIN, Role.MANAGER])
+        # Sales targets: managers set their team's, everyone reads theirs (owner scope).
+        for action in ENTITY_ACTIONS:
+            setters = frozenset({Role.ADMIN, Role.MANAGER})
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"sales_target.{action}", roles=special.get(action, setters))
         # Approvals: everyone reads their own and their inbox; deciding is checked per step.
         registry.define("approval.read", roles=frozenset(Role))
         registry.define("approval.decide", roles=frozenset(Role))

@@ -578,11 +578,14 @@ class EntityService(Generic[T]):
 def entity_services() -> builtins.list[type[EntityService[Any]]]:
     """Every entity service class with a spec: crmkit's own and any an application
     defined (found at call time)."""
+    import crmkit.workflows.approvals
     import crmkit.workflows.dictionary
     import crmkit.workflows.leads
     import crmkit.workflows.opportunities
+    import crmkit.workflows.orders
     import crmkit.workflows.products
-    import crmkit.workflows.quotes  # noqa: F401
+    import crmkit.workflows.quotes
+    import crmkit.workflows.targets  # noqa: F401
 
     found: builtins.list[type[EntityService[Any]]] = []
     pending: builtins.list[type[EntityService[Any]]] = list(EntityService.__subclasses__())

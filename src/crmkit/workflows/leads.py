@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from crmkit.domain.approvals import Approval, ApprovalStatus
 from crmkit.domain.common import parse_reachability, parse_text
 from crmkit.domain.customer import CustomerKind
 from crmkit.domain.errors import (
@@ -288,9 +289,10 @@ class LeadService(EntityService[Lead]):
         session commits, and the session rolls back, so nothing is written. The customer's
         and the opportunity's own fields are checked before anything is written.
 
-        When the CRM's approval policy has a ``lead_conversion`` rule for the amount, the
-        conversion needs an approved approval; approvals of conversions are still to come,
-        so such a conversion is refused (``WorkflowError``).
+        When the CRM's approval policy has a ``lead_conversion`` rule for the amount (seed
+        002: lead → opportunity approval), the conversion needs an approved approval
+        (:meth:`submit_conversion`, decided through ``session.approvals``); it then uses
+        the opportunity fields that were approved, and refuses others.
 
         Raises:
             WorkflowError: the lead is converted or disqualified, or needs an approval.
@@ -298,17 +300,10 @@ class LeadService(EntityService[Lead]):
             ValidationError: a customer, contact or opportunity field is wrong.
         """
         s = self._s
-        self.require("write")
-        current = self.get(id)
-        self._check_version(current, version)
-        LEAD_STATES.check(current.status, LeadStatus.CONVERTED, move="convert", move_zh="转化")
-        deal = dict(opportunity) if opportunity is not None else None
+        current, deal = self._converting(id, version, opportunity)
         if deal is not None:
             s.require("opportunity.create")
-            errors = FieldErrors()
-            parse_input(OPPORTUNITY_FIELDS, {"customer_id": "-", **deal}, errors, partial=False)
-            errors.raise_if_any("opportunity")
-        self._check_approval(current, deal)
+        deal = self._check_approval(current, deal)
         contact_name = current.contact_name or (
             current.name if current.kind is CustomerKind.INDIVIDUAL else None
         )
@@ -362,7 +357,23 @@ class LeadService(EntityService[Lead]):
         if not s.actor.scope.allows(owner):
             errors.add("owner_id", "lead.owner_not_yours", owner)
 
-    def _check_approval(self, lead: Lead, deal: Mapping[str, Any] | None) -> None:
+    def _converting(
+        self, id: str, version: int | None, opportunity: Mapping[str, Any] | None
+    ) -> tuple[Lead, dict[str, Any] | None]:
+        """The open lead to convert (or to ask a conversion of) and the opportunity fields
+        given, checked."""
+        self.require("write")
+        current = self.get(id)
+        self._check_version(current, version)
+        LEAD_STATES.check(current.status, LeadStatus.CONVERTED, move="convert", move_zh="转化")
+        deal = dict(opportunity) if opportunity is not None else None
+        if deal is not None:
+            errors = FieldErrors()
+            parse_input(OPPORTUNITY_FIELDS, {"customer_id": "-", **deal}, errors, partial=False)
+            errors.raise_if_any("opportunity")
+        return current, deal
+
+    def _amount(self, deal: Mapping[str, Any] | None) -> Money:
         amount = Money(Decimal(0))
         if deal is not None and deal.get("amount") is not None:
             quiet = FieldErrors()
@@ -370,16 +381,83 @@ class LeadService(EntityService[Lead]):
                 OPPORTUNITY_FIELDS, {"amount": deal["amount"]}, quiet, partial=True
             )
             amount = parsed.get("amount") or amount
-        if self._s.runtime.approval_policy.chain(LEAD_CONVERSION, amount):
-            raise WorkflowError(
-                self.spec.name,
-                lead.status.value,
-                "convert",
-                state_zh=LEAD_STATES.labels_zh.get(lead.status),
-                move_zh="转化",
-                reason="the conversion needs an approved approval",
-                reason_zh="转化需要审批通过",
-            )
+        return amount
+
+    def _check_approval(self, lead: Lead, deal: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The opportunity fields to convert with: ``deal`` when no approval is needed;
+        the approved ones when it is (refusing a conversion not approved, or one that
+        asks for another deal than the approvers saw)."""
+        needed = self._s.runtime.approval_policy.chain(LEAD_CONVERSION, self._amount(deal))
+        approved = lead.conversion_approval is ApprovalStatus.APPROVED
+        if not needed and not approved:
+            return dict(deal) if deal is not None else None
+        agreed = dict(lead.conversion_deal) if lead.conversion_deal is not None else None
+        if approved and (deal is None or dict(deal) == agreed):
+            return agreed
+        raise WorkflowError(
+            self.spec.name,
+            lead.status.value,
+            "convert",
+            state_zh=LEAD_STATES.labels_zh.get(lead.status),
+            move_zh="转化",
+            reason="the conversion needs an approved approval"
+            if not approved
+            else "the conversion was approved with another opportunity",
+            reason_zh="转化需要审批通过"
+            if not approved
+            else "审批通过的转化使用的是另一个销售机会",
+        )
+
+    # -- approval of conversions ------------------------------------------------------------
+    def submit_conversion(
+        self,
+        id: str,
+        *,
+        opportunity: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> Lead:
+        """Ask for the conversion of an open lead to be approved, with the opportunity it
+        would create (``opportunity``: its fields; the amount picks the chain). Once the
+        approvals approve it, :meth:`convert` converts it with those fields.
+
+        Raises:
+            WorkflowError: the lead is closed, or its conversion is pending or approved.
+            ValidationError: a wrong opportunity field.
+        """
+        s = self._s
+        current, deal = self._converting(id, version, opportunity)
+        approval = s.approvals.start(
+            LEAD_CONVERSION,
+            current,
+            amount=self._amount(deal),
+            status=current.conversion_approval or ApprovalStatus.DRAFT,
+        )
+        updated: Lead = self._stamped(
+            current,
+            approval.created_at,
+            conversion_approval=approval.status,
+            conversion_approval_id=approval.id,
+            conversion_deal={k: str(v) for k, v in (deal or {}).items()} if deal else None,
+        )
+        self.save_change(current, updated)
+        return updated
+
+    def approval_state(self, id: str) -> tuple[int, str | None]:
+        """The lead's version and the conversion approval it awaits (for
+        ``session.approvals``); read in any scope."""
+        found = self.repo.get(id)
+        if found is None or found.deleted_at is not None:
+            return 0, None
+        return found.version, found.conversion_approval_id
+
+    def approval_decided(self, approval: Approval) -> Lead:
+        """Record the decided approval of the lead's conversion on the lead."""
+        current = self.repo.get(approval.document_id)
+        if current is None:
+            raise WorkflowError(self.spec.name, "missing", "approve", move_zh="审批")
+        updated: Lead = self._stamped(current, self._s.now(), conversion_approval=approval.status)
+        self.save_change(current, updated)
+        return updated
 
     def _refused(self, state: LeadStatus, move: str, move_zh: str) -> WorkflowError:
         return WorkflowError(

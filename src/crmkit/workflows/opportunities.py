@@ -6,7 +6,9 @@ customer), validation, versions, audit, events, the recycle bin. This module add
 pipeline (stages from the CRM's :class:`~crmkit.domain.opportunity.Pipeline`, each with its
 default probability), the explicit moves *win*, *lose* and *reopen* (the state machine
 :data:`~crmkit.domain.opportunity.OPPORTUNITY_STATES`), the stage history with the time
-spent in each stage, and the forecast.
+spent in each stage, the forecast and the sales statistics (seed 004, 统计分析: the
+pipeline by stage, opportunities by probability, win rates), each one GROUP BY in the
+database through ``Repository.aggregate``, in the actor's scope.
 """
 
 from __future__ import annotations
@@ -14,36 +16,44 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import attrs
 
 from crmkit.domain import events as ev
 from crmkit.domain.common import parse_text
-from crmkit.domain.errors import FieldErrors, WorkflowError
+from crmkit.domain.errors import FieldErrors, ValidationError, WorkflowError
 from crmkit.domain.fields import InputField
 from crmkit.domain.opportunity import (
+    DEFAULT_BANDS,
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_STATES,
     ForecastLine,
     Opportunity,
     OpportunityStatus,
     Pipeline,
+    ProbabilityBand,
     Stage,
     StageChange,
+    StageTotal,
+    WinRate,
+    WinRates,
+    band_of,
     check_opportunity,
-    forecast_lines,
+    money_totals,
     next_month,
+    parse_bands,
     parse_month,
     stage_durations,
 )
+from crmkit.domain.values import Money
 from crmkit.storage.catalog import OPPORTUNITIES
 from crmkit.storage.ports import EntityQuery
-from crmkit.storage.spec import Filter, Op
+from crmkit.storage.spec import Filter, Group, Measure, Op
 from crmkit.workflows.entity import EntityService
 
-if TYPE_CHECKING:
-    pass
-
-GROUPS = ("month", "owner")
+GROUPS = ("month", "owner", "team")
 
 
 class OpportunityService(EntityService[Opportunity]):
@@ -245,19 +255,20 @@ class OpportunityService(EntityService[Opportunity]):
         month: str | date | None = None,
     ) -> builtins.list[ForecastLine]:
         """Σ amount × probability of the open opportunities the actor may see, by the
-        month they are expected to close and/or by owner.
+        month they are expected to close, by owner and/or by team.
 
         Args:
-            group_by: ``"month"``, ``"owner"`` or both (``("month", "owner")``).
+            group_by: ``"month"``, ``"owner"``, ``"team"`` or several
+                (``("month", "owner")``). A team is the people reporting to one manager:
+                an owner's team is their ``manager_id`` (None without one).
             from_month / to_month: the first and last expected-close months counted
                 (``"2027-01"``), both included; None: no bound.
             month: one month (``from_month`` = ``to_month`` = ``month``).
 
-        Opportunities without an amount or an expected close date are not counted. Each
-        line's weighted sum is exact until it is rounded once to the minor unit.
-
-        It is computed in the library over the repository's pages (in the actor's
-        scope); summing in SQL is a later benchmark goal.
+        Opportunities without an amount or an expected close date are not counted. The
+        sums are made in the database (``Repository.aggregate``), exactly; each line's
+        weighted sum is rounded once, to the minor unit. Lines come in order of month,
+        team, owner and currency.
 
         Raises:
             ValidationError: an unknown grouping or a malformed month.
@@ -267,12 +278,7 @@ class OpportunityService(EntityService[Opportunity]):
         keys = (group_by,) if isinstance(group_by, str) else tuple(group_by)
         if not keys or any(k not in GROUPS for k in keys):
             errors.add("group_by", "opportunity.group_by", str(group_by))
-        if month is not None:
-            from_month = to_month = month
-        start = parse_month(from_month, "from_month", errors) if from_month is not None else None
-        end = parse_month(to_month, "to_month", errors) if to_month is not None else None
-        if start is not None and end is not None and end < start:
-            errors.add("to_month", "opportunity.month_order", str(to_month))
+        start, end = _month_range(from_month, to_month, month, errors)
         errors.raise_if_any(self.spec.name)
         filters = [
             Filter("status", Op.EQ, OpportunityStatus.OPEN),
@@ -282,15 +288,195 @@ class OpportunityService(EntityService[Opportunity]):
             filters.append(Filter("expected_close", Op.GE, start))
         if end is not None:
             filters.append(Filter("expected_close", Op.LT, next_month(end)))
-        query = EntityQuery(filters=tuple(filters))
-        found: builtins.list[Opportunity] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(query, self._s.actor.scope, after=after, limit=500)
-            found += page.items
-            if page.next_after is None:
-                return forecast_lines(found, keys)
-            after = page.next_after
+        by_month, by_owner = "month" in keys, "owner" in keys or "team" in keys
+        by = [
+            *([Group.month("expected_close")] if by_month else []),
+            *([Group("owner_id")] if by_owner else []),
+            Group.currency("amount"),
+        ]
+        rows = self.repo.aggregate(
+            EntityQuery(filters=tuple(filters)),
+            self._s.actor.scope,
+            by=by,
+            measures=(
+                Measure.count(),
+                Measure.sum("amount"),
+                Measure.sum("amount", times="probability"),
+            ),
+        )
+        owner_at = 1 if by_month else 0  # the owner's place in a row's key
+        teams = self._teams({row.key[owner_at] for row in rows}) if "team" in keys else {}
+        sums: dict[tuple[str | None, str | None, str | None, str], list[Any]] = {}
+        for row in rows:
+            key = iter(row.key)
+            close = next(key) if by_month else None
+            owner = next(key) if by_owner else None
+            currency = next(key)
+            if currency is None:  # no amount
+                continue
+            team = teams.get(owner) if owner is not None else None
+            line = (close, team, owner if "owner" in keys else None, currency)
+            count, total, weighted = row.values
+            found = sums.setdefault(line, [0, Decimal(0), Decimal(0)])
+            found[0] += count
+            found[1] += total
+            found[2] += weighted
+        return [
+            ForecastLine(
+                month=close,
+                owner_id=owner,
+                currency=currency,
+                weighted=Money(weighted, currency).quantize(),
+                total=Money(total, currency).quantize(),
+                count=count,
+                team_id=team,
+            )
+            for (close, team, owner, currency), (count, total, weighted) in sorted(
+                sums.items(), key=lambda kv: tuple(k or "" for k in kv[0])
+            )
+        ]
+
+    def by_stage(self, **filters: Any) -> builtins.list[StageTotal]:
+        """The pipeline by stage (销售漏斗): how many opportunities the actor may see are in
+        each stage, and their amounts, in the order of the CRM's pipeline (its open stages,
+        then won and lost; stages it no longer has last, by code). Every stage of the
+        pipeline is listed, an empty one with a count of 0.
+
+        Args:
+            **filters: as :meth:`list` (``owner_id=``, ``status="open"``,
+                ``expected_close__ge=`` …).
+
+        Raises:
+            ValidationError: an unknown filter or a value of the wrong type.
+        """
+        self.require("read")
+        rows = self.repo.aggregate(
+            self.query(filters),
+            self._s.actor.scope,
+            by=(Group("stage"), Group.currency("amount")),
+            measures=(Measure.count(), Measure.sum("amount")),
+        )
+        counts: dict[str, int] = {}
+        amounts: dict[str, dict[str, Decimal]] = {}
+        for row in rows:
+            (stage, currency), (count, total) = row.key, row.values
+            counts[stage] = counts.get(stage, 0) + count
+            if currency is not None:
+                per_currency = amounts.setdefault(stage, {})
+                per_currency[currency] = per_currency.get(currency, Decimal(0)) + total
+        known = [s.code for s in self.pipeline.all_stages]
+        order = known + sorted(set(counts) - set(known))
+        return [
+            StageTotal(code, counts.get(code, 0), money_totals(amounts.get(code, {})))
+            for code in order
+        ]
+
+    def by_probability(
+        self, *, bands: Sequence[Any] = DEFAULT_BANDS, **filters: Any
+    ) -> builtins.list[ProbabilityBand]:
+        """Open opportunities the actor may see by win probability, in bands: how many
+        are in each and their amounts.
+
+        Args:
+            bands: the bands' bounds, rising from 0 to 1 (``[0, "30%", "70%", 1]`` makes
+                0–30%, 30–70%, 70–100%); each band holds its low bound, the last one its
+                high bound too. Default: steps of 20%.
+            **filters: as :meth:`list`.
+
+        Raises:
+            ValidationError: bounds that do not rise from 0 to 1 (field ``bands``), an
+                unknown filter.
+        """
+        self.require("read")
+        errors = FieldErrors()
+        bounds = parse_bands(bands, errors)
+        query = self._query_with(filters, errors)
+        query = attrs.evolve(
+            query, filters=(*query.filters, Filter("status", Op.EQ, OpportunityStatus.OPEN))
+        )
+        rows = self.repo.aggregate(
+            query,
+            self._s.actor.scope,
+            by=(Group("probability"), Group.currency("amount")),
+            measures=(Measure.count(), Measure.sum("amount")),
+        )
+        counts = [0] * (len(bounds) - 1)
+        amounts: list[dict[str, Decimal]] = [{} for _ in counts]
+        for row in rows:
+            (probability, currency), (count, total) = row.key, row.values
+            band = band_of(bounds, probability)
+            counts[band] += count
+            if currency is not None:
+                amounts[band][currency] = amounts[band].get(currency, Decimal(0)) + total
+        return [
+            ProbabilityBand(bounds[i], bounds[i + 1], counts[i], money_totals(amounts[i]))
+            for i in range(len(counts))
+        ]
+
+    def _query_with(self, filters: Mapping[str, Any], errors: FieldErrors) -> EntityQuery:
+        """:meth:`query` of ``filters``, its errors reported with those in ``errors``."""
+        query = EntityQuery()
+        try:
+            query = self.query(filters)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+        errors.raise_if_any(self.spec.name)
+        return query
+
+    def win_rate(
+        self,
+        *,
+        from_month: str | date | None = None,
+        to_month: str | date | None = None,
+        month: str | date | None = None,
+        **filters: Any,
+    ) -> WinRates:
+        """Won / (won + lost) of the opportunities the actor may see that were closed in a
+        period, for everyone and per owner.
+
+        Args:
+            from_month / to_month: the first and last months of the close date
+                (``closed_on``) counted, both included; None: no bound.
+            month: one month.
+            **filters: as :meth:`list` (``owner_id=`` …).
+
+        Raises:
+            ValidationError: a malformed month, an unknown filter.
+        """
+        self.require("read")
+        errors = FieldErrors()
+        start, end = _month_range(from_month, to_month, month, errors)
+        query = self._query_with(filters, errors)
+        closed = (OpportunityStatus.WON, OpportunityStatus.LOST)
+        period = [Filter("status", Op.IN, closed)]
+        if start is not None:
+            period.append(Filter("closed_on", Op.GE, start))
+        if end is not None:
+            period.append(Filter("closed_on", Op.LT, next_month(end)))
+        query = attrs.evolve(query, filters=(*query.filters, *period))
+        rows = self.repo.aggregate(
+            query,
+            self._s.actor.scope,
+            by=(Group("owner_id"), Group("status")),
+            measures=(Measure.count(),),
+        )
+        won: dict[str, int] = {}
+        lost: dict[str, int] = {}
+        for row in rows:
+            (owner, status), (count,) = row.key, row.values
+            tally = won if status == OpportunityStatus.WON.value else lost
+            tally[owner] = tally.get(owner, 0) + count
+        owners = sorted(set(won) | set(lost))
+        return WinRates(
+            total=WinRate(None, sum(won.values()), sum(lost.values())),
+            owners=tuple(WinRate(o, won.get(o, 0), lost.get(o, 0)) for o in owners),
+        )
+
+    def _teams(self, owner_ids: set[str]) -> dict[str, str | None]:
+        """Each owner's team: their manager's id (None without one, or for a user gone)."""
+        users = self._s._uow.users
+        found = {o: users.get(o) for o in owner_ids}
+        return {o: (u.manager_id if u is not None else None) for o, u in found.items()}
 
     # -- helpers --------------------------------------------------------------------------
     def _stage(self, raw: str | None) -> Stage | None:
@@ -360,3 +546,19 @@ class OpportunityService(EntityService[Opportunity]):
             )
         )
         return updated
+
+
+def _month_range(
+    from_month: str | date | None,
+    to_month: str | date | None,
+    month: str | date | None,
+    errors: FieldErrors,
+) -> tuple[date | None, date | None]:
+    """The first days of the first and last months of a period (None: unbounded)."""
+    if month is not None:
+        from_month = to_month = month
+    start = parse_month(from_month, "from_month", errors) if from_month is not None else None
+    end = parse_month(to_month, "to_month", errors) if to_month is not None else None
+    if start is not None and end is not None and end < start:
+        errors.add("to_month", "opportunity.month_order", str(to_month))
+    return start, end

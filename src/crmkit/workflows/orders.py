@@ -27,15 +27,13 @@ from crmkit.domain.approvals import (
     ApprovalStatus,
     Step,
     check_editable,
-    submit,
-    withdraw,
 )
-from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.common import parse_text
 from crmkit.domain.customer import Settlement
 from crmkit.domain.errors import FieldErrors, ValidationError, WorkflowError
 from crmkit.domain.fields import InputField
 from crmkit.domain.freight import FreightError, Shipment
+from crmkit.domain.opportunity import money_totals
 from crmkit.domain.order import (
     ORDER_FIELDS,
     ORDER_STATES,
@@ -44,6 +42,8 @@ from crmkit.domain.order import (
     DeliveryState,
     Order,
     OrderStatus,
+    OrderTotal,
+    RankBy,
     Reminder,
     check_plan,
     margin_fields,
@@ -52,15 +52,15 @@ from crmkit.domain.order import (
 )
 from crmkit.domain.regions import Region
 from crmkit.domain.values import Money
-from crmkit.storage.catalog import APPROVALS, OPPORTUNITIES, ORDERS, PRODUCTS, QUOTES
+from crmkit.storage.catalog import OPPORTUNITIES, ORDERS, PRODUCTS, QUOTES
 from crmkit.storage.ports import EVERYTHING, EntityQuery
-from crmkit.storage.spec import EntitySpec, Filter, Op
+from crmkit.storage.spec import EntitySpec, Filter, Group, Measure, Op
 from crmkit.workflows.jobs import JobHandler
 from crmkit.workflows.lines import SalesDocumentService
 
 DOCUMENT: Final = "order"
 REMINDER_JOB: Final = "order.reminder"
-CREDIT_STEP: Final = Step("信用额度审批", role=FINANCE.role)
+CREDIT_STEP: Final = Step("信用额度审批", role=FINANCE.role, label_en="Credit limit approval")
 # The orders a customer's credit counts: approved or awaiting approval, not yet finished.
 _EXPOSED: Final = (ApprovalStatus.PENDING, ApprovalStatus.APPROVED)
 _LIVE: Final = (OrderStatus.OPEN, OrderStatus.DELIVERED)
@@ -199,37 +199,14 @@ class OrderService(SalesDocumentService[Order]):
         if not current.lines:
             errors.add("lines", "order.no_lines", None)
         errors.raise_if_any(self.spec.name)
-        extra = self._credit_steps(current)
-        submitter = s.user(s.actor.id)
-        now = s.now()
-        approval = submit(
-            s.runtime.approval_policy,
-            document_type=DOCUMENT,
-            document_id=current.id,
-            revision=current.revision,
-            submitter_id=s.actor.id,
+        approval = s.approvals.start(
+            DOCUMENT,
+            current,
             amount=current.gross,
             status=current.approval,
-            at=now,
-            extra_steps=extra,
-            document_version=current.version + 1,
-            document_number=current.number,
-            customer_id=current.customer_id,
-            manager_id=submitter.manager_id if submitter is not None else None,
+            extra_steps=self._credit_steps(current),
         )
-        approvals = s._uow.repo(APPROVALS)
-        approvals.add(approval)
-        s.record(APPROVALS.name, approval.id, AuditAction.CREATE, snapshot(approval), at=now)
-        s.publish(
-            ev.ApprovalSubmitted(
-                actor_id=s.actor.id,
-                at=now,
-                entity_id=approval.id,
-                document_type=DOCUMENT,
-                document_id=current.id,
-                decider=approval.decider,
-            )
-        )
+        now = approval.created_at
         updated: Order = self._stamped(
             current, now, approval=approval.status, approval_id=approval.id, submitted_at=now
         )
@@ -250,15 +227,9 @@ class OrderService(SalesDocumentService[Order]):
         self.require("write")
         current = self.get(id)
         self._check_version(current, version)
-        if current.approval is not ApprovalStatus.PENDING or current.approval_id is None:
+        if current.approval_id is None:
             raise self._refused(current, "withdraw", "撤回")
-        approvals = s._uow.repo(APPROVALS)
-        stored = approvals.get(current.approval_id)
-        if stored is None:
-            raise self._refused(current, "withdraw", "撤回")
-        back = withdraw(stored, s.actor.id, at=s.now())
-        approvals.update(back, expected_version=stored.version)
-        s.record(APPROVALS.name, back.id, AuditAction.UPDATE, diff(stored, back), at=s.now())
+        s.approvals.withdraw(current.approval_id)
         updated: Order = self._stamped(current, s.now(), approval=ApprovalStatus.WITHDRAWN)
         self.save_change(current, updated)
         return updated
@@ -427,7 +398,7 @@ class OrderService(SalesDocumentService[Order]):
             ),
             current.currency,
         ).quantize()
-        freight = Money(Decimal(0), current.currency)
+        freight = Money(Decimal("0.00"), current.currency)
         rule = s.runtime.freight
         if rule is not None:
             try:
@@ -515,6 +486,72 @@ class OrderService(SalesDocumentService[Order]):
         self.save_change(current, updated)
         self._cancel_reminders(current)
         return updated
+
+    def statistics(
+        self,
+        by: RankBy | str = RankBy.CUSTOMER,
+        *,
+        signed_from: Any = None,
+        signed_to: Any = None,
+        limit: int | None = None,
+    ) -> builtins.list[OrderTotal]:
+        """Approved orders the actor may see (revisions superseded and orders cancelled
+        left out), ranked by their 价税合计: per customer (订单金额客户排名), per
+        salesperson (签单统计), or by the customer's source, province or industry.
+
+        Args:
+            by: ``customer``, ``owner``, ``source``, ``region`` or ``industry``.
+            signed_from / signed_to: the first and last signing dates counted (orders
+                without a signing date then left out); None: no bound.
+            limit: the first so many groups.
+
+        Raises:
+            ValidationError: an unknown grouping or a malformed date.
+        """
+        self.require("read")
+        s = self._s
+        errors = FieldErrors()
+        try:
+            rank = RankBy(by)
+        except ValueError:
+            errors.add("by", "invalid_choice", by, choices=", ".join(r.value for r in RankBy))
+            rank = RankBy.CUSTOMER
+        start = _DAY.parse(signed_from, errors, "signed_from") if signed_from else None
+        end = _DAY.parse(signed_to, errors, "signed_to") if signed_to else None
+        errors.raise_if_any(self.spec.name)
+        filters = [
+            Filter("approval", Op.EQ, ApprovalStatus.APPROVED),
+            Filter("status", Op.IN, (*_LIVE, OrderStatus.COMPLETED)),
+        ]
+        if start is not None:
+            filters.append(Filter("signed_on", Op.GE, start))
+        if end is not None:
+            filters.append(Filter("signed_on", Op.LE, end))
+        field = "owner_id" if rank is RankBy.OWNER else "customer_id"
+        rows = self.repo.aggregate(
+            EntityQuery(filters=tuple(filters)),
+            s.actor.scope,
+            by=(Group(field), Group.currency("gross")),
+            measures=(Measure.count(), Measure.sum("gross")),
+        )
+        attribute = _CUSTOMER_ATTRIBUTE.get(rank)
+        keys: dict[str | None, str | None] = {}
+        if attribute is not None:
+            ids = sorted({row.key[0] for row in rows if row.key[0]})
+            for customer in s._uow.customers.get_many(ids):
+                value = getattr(customer, attribute)
+                keys[customer.id] = value.province if isinstance(value, Region) else value
+        counts: dict[str | None, int] = {}
+        sums: dict[str | None, dict[str, Decimal]] = {}
+        for row in rows:
+            (id, currency), (count, total) = row.key, row.values
+            key = keys.get(id) if attribute is not None else id
+            counts[key] = counts.get(key, 0) + count
+            per = sums.setdefault(key, {})
+            per[currency] = per.get(currency, Decimal(0)) + total
+        out = [OrderTotal(k, counts[k], money_totals(sums[k])) for k in counts]
+        out.sort(key=lambda t: (-max((m.amount for m in t.amounts), default=0), str(t.key)))
+        return out[:limit] if limit is not None else out
 
     def credit(self, customer_id: str) -> tuple[Money, Money | None]:
         """A customer's exposure (价税合计 of their orders pending or approved and not yet
@@ -736,4 +773,10 @@ JOB_HANDLERS: Final[Mapping[str, JobHandler]] = {REMINDER_JOB: remind}
 """The due jobs orders schedule, registered on every CRM (``crm.on_job`` replaces them)."""
 
 _MONEY: Final = f.money("amount", negative=True)
+# The customer attribute an order statistic groups by.
+_CUSTOMER_ATTRIBUTE: Final = {
+    RankBy.SOURCE: "source",
+    RankBy.REGION: "region",
+    RankBy.INDUSTRY: "industry",
+}
 _DAY: Final = f.day("on")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.quotes import QuoteService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.settings import SettingsService
+    from crmkit.workflows.targets import TargetService
     from crmkit.workflows.users import UserService
 
 
@@ -79,6 +80,7 @@ class Session:
     quotes: QuoteService
     orders: OrderService
     approvals: ApprovalService
+    targets: TargetService
     leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
@@ -99,6 +101,7 @@ class Session:
         )
         from crmkit.workflows.quotes import QuoteService
         from crmkit.workflows.settings import SettingsService
+        from crmkit.workflows.targets import TargetService
         from crmkit.workflows.users import UserService
 
         self.runtime = runtime
@@ -134,6 +137,7 @@ class Session:
         self.quotes = QuoteService(self)
         self.orders = OrderService(self)
         self.approvals = ApprovalService(self)
+        self.targets = TargetService(self)
         self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:

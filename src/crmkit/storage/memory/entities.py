@@ -23,10 +23,15 @@ from crmkit.storage.memory.tables import (
 )
 from crmkit.storage.ports import EVERYTHING, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
+    AggregateRow,
     EntitySpec,
     Filter,
+    Group,
+    Measure,
     Op,
     ScopeKind,
+    aggregate_objects,
+    check_aggregate,
     check_filter,
     column_value,
     matches,
@@ -149,6 +154,18 @@ class MemoryRepository(Generic[T]):
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
         n = len(self._matching(query, scope))
         return n if cap is None else min(n, cap)
+
+    def aggregate(
+        self,
+        query: EntityQuery,
+        scope: Scope,
+        *,
+        by: Sequence[Group],
+        measures: Sequence[Measure],
+    ) -> builtins.list[AggregateRow]:
+        check_aggregate(self.spec, by, measures)
+        found = (obj for _, obj in self._matching(query, scope))
+        return aggregate_objects(self.spec, found, by, measures)
 
 
 class MemoryNumbers:

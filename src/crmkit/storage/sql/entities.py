@@ -19,8 +19,9 @@ import typing
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
+import attrs
 from sqlalchemy import (
     Boolean,
     Column,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -51,15 +53,21 @@ from crmkit.storage.catalog import BUILTIN_SPECS
 from crmkit.storage.memory.entities import unique_error
 from crmkit.storage.ports import EVERYTHING, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
+    AggregateRow,
     ChildSpec,
     EntitySpec,
     Filter,
+    Group,
+    Measure,
     Op,
     ScopeKind,
+    check_aggregate,
     check_filter,
     column_value,
+    currency_column,
     plain_type,
 )
+from crmkit.storage.sql.aggregate import aggregate_rows
 from crmkit.storage.sql.clauses import customer_scope_clause, deleted_clause
 from crmkit.storage.sql.common import (
     cas_update,
@@ -158,6 +166,12 @@ def entity_table(spec: EntitySpec[Any]) -> Table:
     if spec.number:
         columns.append(Column("number", String(32), unique=True))
     columns += [Column(name, column_type(spec.field_types[name])) for name in spec.columns]
+    for name in spec.money_columns:
+        if currency_column(name) in spec.stored_columns:
+            raise TypeError(
+                f"spec {spec.name!r}: {currency_column(name)!r} holds {name}'s currency"
+            )
+        columns.append(Column(currency_column(name), String(3)))
     columns.append(Column("data", JSONType(), nullable=False))
     table = Table(spec.table, meta, *columns)
     for name in spec.columns:
@@ -231,6 +245,9 @@ class SqlRepository(Generic[T]):
             row["deleted_at"] = obj.deleted_at
         if spec.number:
             row["number"] = obj.number
+        for name in spec.money_columns:
+            money = getattr(obj, name)
+            row[currency_column(name)] = money.currency if money is not None else None
         return row
 
     def add(self, obj: T) -> None:
@@ -388,16 +405,57 @@ class SqlRepository(Generic[T]):
         return out
 
     def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[T]:
-        stmt = self._select().where(*self._where(query, scope))
-        rows = page(self._conn, stmt, self.table.c.seq, after, limit, self.spec.newest_first, dict)
+        t = self.table
+        split = _one_of_few(query)
+        if split is None:
+            stmt = self._select().where(*self._where(query, scope))
+        else:
+            # ``field IN (a, b, …)`` paged by seq: a planner with statistics may walk the
+            # whole table in seq order rather than the (field, seq) index (the approval
+            # inbox at 1M rows: 250-400 ms). One index walk per value, each stopping at
+            # the page's size, and the union of their seqs, is ~1 ms whatever the data.
+            parts = []
+            for narrowed in _narrowed(query, *split):
+                part = select(t.c.seq).where(*self._where(narrowed, scope))
+                if after is not None:
+                    seq = int(after)
+                    part = part.where(t.c.seq < seq if self.spec.newest_first else t.c.seq > seq)
+                order = t.c.seq.desc() if self.spec.newest_first else t.c.seq.asc()
+                parts.append(part.order_by(order).limit(limit + 1).subquery())
+            seqs = union_all(*[select(p.c.seq) for p in parts]).subquery()
+            stmt = self._select().where(t.c.seq.in_(select(seqs.c.seq)))
+        rows = page(self._conn, stmt, t.c.seq, after, limit, self.spec.newest_first, dict)
         return Page(tuple(self._decode(rows.items)), rows.next_after)
 
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
-        inner = select(self.table.c.seq).where(*self._where(query, scope))
+        split = _one_of_few(query)
+        if split is None:
+            inner = select(self.table.c.seq).where(*self._where(query, scope))
+        else:  # as ``list``: one index walk per value (the values are distinct)
+            parts = [
+                select(self.table.c.seq).where(*self._where(narrowed, scope))
+                for narrowed in _narrowed(query, *split)
+            ]
+            if cap is not None:  # SQLite wants a LIMIT of a compound's member in a subquery
+                parts = [select(p.limit(cap).subquery().c.seq) for p in parts]
+            union = union_all(*parts)
+            inner = select(union.subquery().c.seq)
         if cap is not None:
             inner = inner.limit(cap)
         counted = self._conn.execute(select(func.count()).select_from(inner.subquery())).scalar()
         return int(counted or 0)
+
+    def aggregate(
+        self,
+        query: EntityQuery,
+        scope: Scope,
+        *,
+        by: Sequence[Group],
+        measures: Sequence[Measure],
+    ) -> builtins.list[AggregateRow]:
+        check_aggregate(self.spec, by, measures)
+        where = self._where(query, scope)
+        return aggregate_rows(self._conn, self.spec, self.table, where, by, measures)
 
 
 def filter_clause(
@@ -501,3 +559,29 @@ class SqlNumbers:
 # specs get theirs on first use, created by their own migrations).
 for _spec in BUILTIN_SPECS:
     entity_table(_spec)
+
+
+# How many values an ``IN`` filter may hold for :meth:`SqlRepository.list` to walk the
+# index once per value (more: one query, as the planner sees fit).
+_FEW: Final = 32
+
+
+def _one_of_few(query: EntityQuery) -> tuple[int, tuple[Any, ...]] | None:
+    """The position and values of the query's one ``IN`` filter, when it has exactly one
+    and that one holds 2 to :data:`_FEW` values (one value is an equality already)."""
+    found = [(i, f) for i, f in enumerate(query.filters) if f.op is Op.IN]
+    if len(found) != 1:
+        return None
+    index, f = found[0]
+    values = tuple(dict.fromkeys(f.value))
+    return (index, values) if 1 < len(values) <= _FEW else None
+
+
+def _narrowed(query: EntityQuery, index: int, values: tuple[Any, ...]) -> list[EntityQuery]:
+    """``query`` once per value of its ``IN`` filter at ``index``, as an equality."""
+    out = []
+    for value in values:
+        filters = list(query.filters)
+        filters[index] = Filter(filters[index].field, Op.EQ, value)
+        out.append(attrs.evolve(query, filters=tuple(filters)))
+    return out

@@ -9,7 +9,8 @@ entities of :mod:`crmkit.testing.entities`); add yours with a strategy of valid 
         def make_store(self):
             return MyStore("my://test")
 
-Semantics stated here and tested below:
+Semantics stated here and tested below (``aggregate``'s in
+:mod:`crmkit.testing.contract.aggregates`):
 
 - ``add`` of an existing id raises ``ConcurrencyError`` (expected version 0); of a value
   another *live* record holds in a ``unique`` field, ``ValidationError`` naming the field,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -49,8 +51,9 @@ from crmkit.domain.product import Product, ProductGroup
 from crmkit.domain.user import Role
 from crmkit.storage.catalog import BUILTIN_SPECS, PRODUCT_GROUPS, PRODUCTS
 from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Scope, Store
-from crmkit.storage.spec import EntitySpec, Filter, Op, column_value
+from crmkit.storage.spec import AggregateRow, EntitySpec, Filter, Group, Measure, Op, column_value
 from crmkit.testing.builders import make_customer
+from crmkit.testing.contract.aggregates import AggregateContract
 from crmkit.testing.entities import (
     MEMO_NOTES,
     MEMOS,
@@ -231,8 +234,20 @@ def make_entity_state_machine(
                 want.reverse()
             assert got == want
             with self.store.unit_of_work() as uow:
-                assert uow.repo(spec).count(query, EVERYTHING) == len(want)
-                assert uow.repo(spec).count(query, EVERYTHING, cap=2) == min(2, len(want))
+                repo = uow.repo(spec)
+                assert repo.count(query, EVERYTHING) == len(want)
+                assert repo.count(query, EVERYTHING, cap=2) == min(2, len(want))
+                # The same records, counted in groups by one indexed field.
+                total = repo.aggregate(query, EVERYTHING, by=(), measures=(Measure.count(),))
+                assert total == ([AggregateRow((), (len(want),))] if want else [])
+                if spec.indexed:
+                    name = draw(st.sampled_from(list(spec.indexed)))
+                    rows = repo.aggregate(
+                        query, EVERYTHING, by=(Group(name),), measures=(Measure.count(),)
+                    )
+                    expected = Counter(column_value(getattr(self.model[i], name)) for i in want)
+                    assert {r.key[0]: r.values[0] for r in rows} == expected
+                    assert len(rows) == len(expected)
 
         def _wanted(self, obj: Any, query: EntityQuery) -> bool:
             if spec.soft_delete:
@@ -283,8 +298,9 @@ class _Fixture:
             store.close()
 
 
-class EntityRepositoryContract(_Fixture):
-    """The generic repository's contract, for every spec in :data:`SPECS`."""
+class EntityRepositoryContract(_Fixture, AggregateContract):
+    """The generic repository's contract, for every spec in :data:`SPECS`, with its
+    aggregates (:class:`crmkit.testing.contract.aggregates.AggregateContract`)."""
 
     @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
     def test_the_repository_agrees_with_a_model(self, spec: EntitySpec[Any]) -> None:
@@ -377,6 +393,18 @@ class EntityRepositoryContract(_Fixture):
         assert ids(text="SMART") == {a}
         with pytest.raises(ValueError, match="no order"):
             ids(Filter("amount", Op.GE, 1))
+        # a keyset walk under an IN filter, in small pages, in the spec's order
+        many = [_memo(title=f"m{i}", priority=i % 4) for i in range(23)]
+        with store.unit_of_work() as uow:
+            uow.repo(MEMOS).add_many(many)
+            uow.commit()
+        chosen = EntityQuery(filters=(Filter("priority", Op.IN, (0, 3, 3)),))
+        expected = [m.id for m in [*memos, *many] if m.priority in (0, 3)]
+        walked = all_ids(store, MEMOS, chosen, EVERYTHING, 2)
+        assert walked == (expected if not MEMOS.newest_first else expected[::-1])
+        with store.unit_of_work() as uow:
+            assert uow.repo(MEMOS).count(chosen, EVERYTHING) == len(expected)
+            assert uow.repo(MEMOS).count(chosen, EVERYTHING, cap=3) == 3
 
     def test_owner_scope_sees_owners_and_co_owners(self, store: Store) -> None:
         mine, shared, other = (
