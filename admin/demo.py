@@ -192,7 +192,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
     rng = random.Random(seed_value)
     end = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(end - timedelta(days=365))
-    crm = crmkit.open(url, clock=clock)
+    crm = crmkit.open(url, clock=clock, freight=freight())
     try:
         admin = crm.bootstrap_admin(name="管理员", password=ADMIN_PASSWORD, login="admin")
         logins = {admin.login: ADMIN_PASSWORD}
@@ -228,9 +228,11 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
         _near_duplicates(crm, rng, created)
         _co_ownership_requests(crm, rng, created, sellers)
         _sales(crm, rng, created)
+        binned = rng.sample(created, 5)
         with crm.session(actor=admin) as s:  # a few in the recycle bin
-            for _, customer in rng.sample(created, 5):
+            for _, customer in binned:
                 s.customers.delete(customer.id)
+        _orders(crm, [pair for pair in created if pair not in binned], people)
         clock.set(end)
     finally:
         crm.close()
@@ -295,6 +297,82 @@ def _sales(
             ],
         )  # fmt: skip
         s.quotes.send(quote.id)
+
+
+def freight() -> crmkit.FreightRule:
+    """The demo company's freight: by province, free on large deliveries."""
+    return crmkit.FreightRule.by_region(
+        {"山东省": "20.00", "上海市": "35.00", "北京市": "35.00"}, default="50.00",
+        free_from="50000",
+    )  # fmt: skip
+
+
+def open_demo(url: str) -> crmkit.CRM:
+    """The demo's CRM, with its freight rule (the admin's ``CRMKIT_OPEN``)."""
+    return crmkit.open(url, freight=freight())
+
+
+def _orders(
+    crm: crmkit.CRM,
+    created: list[tuple[crmkit.User, crmkit.Customer]],
+    people: dict[str, crmkit.User],
+) -> None:
+    """销售订单 in every state of their approval: 张三's draft (made from a quote), one
+    awaiting 王建国 and a large one awaiting 刘芳 (finance) after 王建国's approval; 李小明's
+    approved order with its delivery plan, one delivery made and a cost adjustment; 赵敏's
+    order rejected by 王建国."""
+    boss, finance = people["王建国"], people["刘芳"]
+
+    def customer_of(user: crmkit.User, n: int = 0) -> str:
+        return [c.id for owner, c in created if owner.id == user.id][n]
+
+    def line(code: str, quantity: str) -> dict[str, str]:
+        return {"product_id": codes[code], "quantity": quantity}
+
+    with crm.session(actor=boss) as s:
+        codes = {p.code or "": p.id for p in s.products.list(limit=100).items}
+    zhang, li, zhao = people["张三"], people["李小明"], people["赵敏"]
+
+    def submitted(s: crmkit.Session, user: crmkit.User, n: int, *items: str, **dates: Any) -> str:
+        """An order of ``user``'s ``n``-th customer: ``items`` are product code, quantity
+        pairs; signed ``dates["signed_on"]`` days ago (0 by default), the other dates that
+        many days from now; submitted for approval."""
+        days = {k: s.today() + timedelta(days=v) for k, v in dates.items()}
+        days["signed_on"] = s.today() - timedelta(days=dates.get("signed_on", 0))
+        lines = [line(code, qty) for code, qty in zip(items[::2], items[1::2], strict=True)]
+        order = s.orders.create(customer_id=customer_of(user, n), lines=lines, **days)
+        return s.orders.submit(order.id).id
+
+    with crm.session(actor=zhang) as s:
+        quote = s.quotes.create(
+            customer_id=customer_of(zhang), lines=[line("LK-100", "6"), line("SV-001", "6")]
+        )
+        s.quotes.send(quote.id)
+        s.quotes.to_order(quote.id, signed_on=s.today(), remarks="客户确认报价，待补充交货日期")
+        submitted(s, zhang, 1, "LK-200", "10", "SV-001", "10", delivery_due=20)
+        large = submitted(s, zhang, 2, "AC-110", "20", "AC-100", "5", "SV-002", "20")
+    with crm.session(actor=li) as s:
+        done = submitted(
+            s, li, 0, "LK-200", "8", "LM-030", "20", "SV-001", "8",
+            signed_on=10, delivery_due=10, sign_off_due=30, warranty_until=375,
+        )  # fmt: skip
+    with crm.session(actor=zhao) as s:
+        turned = submitted(s, zhao, 0, "CM-200", "30", "CM-300", "2")
+    with crm.session(actor=boss) as s:
+        for approval in s.approvals.inbox().items:
+            if approval.document_id == turned:
+                s.approvals.reject(approval.step_id or "", reason="毛利过低，请重新核价")
+            elif approval.document_id in {large, done}:
+                s.approvals.approve(approval.step_id or "", comment="同意，注意回款")
+    with crm.session(actor=li) as s:
+        first = s.orders.plan_delivery(
+            done, planned_on=s.today() - timedelta(days=2),
+            items=[{"line": 0, "quantity": "5"}, {"line": 1, "quantity": "20"}], note="首批",
+        )  # fmt: skip
+        s.orders.deliver(first.id, 1, on=s.today() - timedelta(days=1))
+        s.orders.plan_delivery(done, planned_on=s.today() + timedelta(days=7), note="余货")
+    with crm.session(actor=finance) as s:
+        s.orders.adjust_cost(done, "-300.00", reason="供应商返利")
 
 
 def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:
@@ -444,10 +522,15 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(
         {
             "CRMKIT_URL": url,
+            "CRMKIT_OPEN": open_demo,
             "ADMIN_DATA_DIR": str(args.data),
             "SECRET_KEY": _secret(args.data),
             "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
             "ADMIN_TITLE": "crmkit 演示",
+            # the seller on printed quotes and orders (a demo company)
+            "ADMIN_COMPANY_NAME": "青岛安居智能科技有限公司（演示）",
+            "ADMIN_COMPANY_ADDRESS": "山东省青岛市市南区香港中路 10 号",
+            "ADMIN_COMPANY_PHONE": "0532-8000 0000",
         }
     )
     port = free_port(args.port)

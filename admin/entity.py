@@ -394,6 +394,7 @@ class EntityModelView(ServiceModelView):
                 history = history_rows(s, s.audit.history(id))
             except crmkit.NotFound:
                 history = []  # crmkit keeps this record's history from this user
+            extra = self.details_context(s, model)
         return self.render(
             self.details_template,
             model=model,
@@ -401,4 +402,9 @@ class EntityModelView(ServiceModelView):
             get_value=self.display,
             history=history,
             return_url=get_redirect_target() or url_for(".index_view"),
+            **extra,
         )
+
+    def details_context(self, s: crmkit.Session, model: Any) -> dict[str, Any]:
+        """More template values for the detail page (read in the page's unit of work)."""
+        return {}

@@ -69,6 +69,17 @@ def flash_crm_error(exc: crmkit.CRMError) -> None:
     flash(str(exc), "error")
 
 
+def refusal(exc: crmkit.CRMError, name: str = "") -> str:
+    """crmkit's message for a refused write, in the active language, naming the record by
+    ``name`` where crmkit's message names it by id (a stale version, a record not found):
+    people read names, not keys. Without a name the id is left out."""
+    text = exc.message() if hasattr(exc, "message") else str(exc)
+    id = getattr(exc, "id", None)
+    if isinstance(id, str) and id and id in text:
+        text = text.replace(f" {id} ", f" “{name}” " if name else " ").replace(id, name)
+    return " ".join(text.split())
+
+
 def show_validation(form: Any, exc: crmkit.ValidationError) -> None:
     """Field errors on the form, plus a summary naming every wrong field."""
     unplaced = apply_errors(form, exc)

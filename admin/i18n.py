@@ -9,11 +9,12 @@ three: Flask-Babel's locale selector for the first two, ``crmkit.set_language`` 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from babel.units import format_unit
 from flask import Flask, has_request_context, session
 from flask_babel import Babel, LazyString
 
@@ -56,8 +57,9 @@ def init_app(app: Flask) -> None:
 
 
 # Labels of crmkit's field names, for columns, forms, import mapping and audit diffs.
-def _field_label(field: str) -> str:
-    text = display.field_name(field, current_lang() if has_request_context() else "zh")
+def _field_label(field: str, entity: str | None = None) -> str:
+    lang = current_lang() if has_request_context() else "zh"
+    text = display.field_name(field, lang, entity)
     return text[:1].upper() + text[1:]
 
 
@@ -136,8 +138,32 @@ FIELD_LABELS: dict[str, LazyString] = {
         "tax",
         "opportunity_id",
         "prices_include_tax",
+        "quote_id",
+        "approval",
+        "signed_on",
+        "delivery_due",
+        "sign_off_due",
+        "signed_off_on",
+        "renewal_on",
+        "warranty_until",
+        "cost_adjustment",
+        "margin_rate",
+        "freight",
+        "submitted_at",
+        "approved_at",
+        "cancel_reason",
+        "planned_on",
+        "delivered_on",
+        "weight",
+        "comment",
     )
 }
+
+
+def entity_labels(entity: str, *fields: str) -> dict[str, LazyString]:
+    """``{field: label}`` where an entity names a field its own way (an order's ``status``
+    is its 执行状态), crmkit's word (``crmkit.display.field_name(…, entity=)``)."""
+    return {f: LazyString(_field_label, f, entity) for f in fields}
 
 
 def labels(*fields: str) -> dict[str, LazyString]:
@@ -178,3 +204,28 @@ def _lang() -> Lang:
 def show(value: Any) -> str:
     """Any crmkit value as the text a person reads (escaped later by the template)."""
     return display.show(value, _lang())
+
+
+# The units a duration is told in, largest first (seconds only for under a minute).
+_UNITS = (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60))
+
+
+def duration(spent: timedelta) -> str:
+    """How long something lasted, in words, to the minute: its two largest units, days at
+    most (``3天5小时``, ``45 days 2 hours``; under a minute ``20秒钟``), the unit words from
+    Babel's CLDR data in the request's language.
+
+    crmkit.display has no duration yet; this belongs there once it has one.
+    """
+    locale = LOCALES[_lang()]
+    seconds = max(int(spent.total_seconds()), 0)
+    if seconds < 60:
+        return str(format_unit(seconds, "duration-second", locale=locale))
+    parts: list[str] = []
+    for unit, size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(str(format_unit(count, unit, locale=locale)))
+        if parts and (len(parts) == 2 or not count):
+            break  # 3天 then 0小时: "3天", not "3天2分钟"
+    return ("" if _lang() == "zh" else " ").join(parts)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import g
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
 
+from admin import context
 from admin.entity import EntityModelView
+from admin.views.approvals import ApprovalView, waiting_for_me
 from admin.views.audit import AuditView
 from admin.views.backup import BackupView
 from admin.views.contacts import ContactView
@@ -13,6 +19,7 @@ from admin.views.customers import CustomerView
 from admin.views.dictionary import DictionaryView
 from admin.views.duplicates import DuplicateView
 from admin.views.imports import ImportView
+from admin.views.orders import OrderView
 from admin.views.products import ProductCategoryView, ProductGroupView, ProductView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
@@ -38,6 +45,7 @@ def register(admin: Admin) -> None:
         OpportunityView(name=_l("Opportunities"), endpoint="opportunities", category=sales),
         LeadView(name=_l("Leads"), endpoint="leads", category=sales),
         QuoteView(name=_l("Quotes"), endpoint="quotes", category=sales),
+        OrderView(name=_l("Orders"), endpoint="orders", category=sales),
         ProductView(name=_l("Products"), endpoint="products", category=catalogue),
         ProductCategoryView(
             name=_l("Product categories"), endpoint="product_categories", category=catalogue
@@ -46,6 +54,13 @@ def register(admin: Admin) -> None:
     ]
     for screen in entity_screens:
         admin.add_view(screen)
+        if screen.endpoint == "opportunities":  # the board, beside the list in the menu
+            board = PermittedLink(_l("Pipeline board"), "opportunities.board", sales)
+            admin.add_link(board.needing("opportunity.read"))
+        if screen.endpoint == "orders":  # 待我审批 beside the orders; its name counts them
+            admin.add_view(ApprovalView(endpoint="approvals", category=sales))
+    if admin.app is not None:  # the frame's badge: the steps awaiting the user
+        admin.app.jinja_env.globals["approvals_waiting"] = waiting_for_me
     # Not under 系统管理: salespeople and managers restore what was deleted in their scope.
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
@@ -63,3 +78,18 @@ def register(admin: Admin) -> None:
         menu = admin.get_category_menu_item(key)
         if menu is not None:
             menu.name = shown
+
+
+class PermittedLink(MenuLink):
+    """A menu link to a page of a screen, shown to whoever holds ``permission``."""
+
+    def __init__(self, name: Any, endpoint: str, category: str) -> None:
+        super().__init__(name, endpoint=endpoint, category=category)
+        self.permission = ""
+
+    def needing(self, permission: str) -> PermittedLink:
+        self.permission = permission
+        return self
+
+    def is_accessible(self) -> bool:
+        return g.get("user") is not None and context.can(self.permission)

@@ -1,6 +1,9 @@
 """销售: opportunities, leads and quotes, each a declaration on
 :class:`admin.entity.EntityModelView` over ``session.opportunities``, ``leads`` and
-``quotes``, with their moves (win, lose, convert) as buttons on the detail page."""
+``quotes``, with their moves (win, lose, convert, send …) as buttons on the detail page;
+the opportunities' board (:mod:`admin.views.pipeline`) and the quote builder and print
+view (:mod:`admin.views.quote_builder`) are mixed into their views; orders are
+:mod:`admin.views.orders`."""
 
 from __future__ import annotations
 
@@ -18,8 +21,12 @@ import crmkit
 from admin import context
 from admin.base import ListFilter, user_name
 from admin.entity import EntityModelView, choice, long_text, money, rate, text
-from admin.i18n import current_lang, enum_label, percent, show
+from admin.forms import refusal
+from admin.i18n import current_lang, enum_label, show
+from admin.printing import document_label
 from admin.views.customers import customer_names, enum_pairs, offer_dictionary, owner_pairs
+from admin.views.pipeline import PipelineBoard, stage_history
+from admin.views.quote_builder import QuoteBuilder
 
 # A select is no place for a whole customer base: the newest this many are offered (a
 # salesperson's own book fits; a large store's admin opens a deal from the customer's page).
@@ -90,16 +97,47 @@ class SalesView(EntityModelView):
     def record_name(self, model: Any) -> str:
         return str(getattr(model, "title", None) or getattr(model, "name", None) or "")
 
-    def act(self, call: Callable[[crmkit.Session], Any], done: str) -> ResponseReturnValue:
-        """Run one move as the user; crmkit's refusal is shown as a message."""
+    def act(
+        self,
+        call: Callable[[crmkit.Session], Any],
+        done: str,
+        *,
+        opened: Callable[[Any], str | None] | None = None,
+    ) -> ResponseReturnValue:
+        """Run one move as the user; crmkit's refusal is shown as a message. Then back to
+        the record's page, or to ``opened(result)`` when it names a page (a new revision,
+        an order made from a quote)."""
         try:
             with context.work() as s:
-                call(s)
+                result = call(s)
+        except crmkit.ValidationError as exc:
+            flash(exc.message(), "error")
         except crmkit.CRMError as exc:
-            flash(str(exc), "error")
+            flash(refusal(exc, request.form.get("name", "")[:100]), "error")
         else:
             flash(done, "success")
+            target = opened(result) if opened is not None else None
+            if target:
+                return redirect(target)
         return redirect(url_for(".details_view", id=request.form.get("id", "")))
+
+    def perform(
+        self,
+        name: str,
+        done: str,
+        *,
+        opened: Callable[[Any], str | None] | None = None,
+        **kwargs: Any,
+    ) -> ResponseReturnValue:
+        """``<service>.<name>(id, version=, **kwargs)`` on the posted record (its id and
+        version from the form), run by :meth:`act`."""
+        id, version = request.form.get("id", ""), self.version()
+
+        def call(s: crmkit.Session) -> Any:
+            service = context.service(s, self.service_name)
+            return getattr(service, name)(id, version=version, **kwargs)
+
+        return self.act(call, done, opened=opened)
 
     def version(self) -> int | None:
         raw = request.form.get("version", "")
@@ -110,8 +148,10 @@ def opportunity_statuses() -> list[tuple[str, Any]]:
     return enum_pairs(crmkit.OpportunityStatus)
 
 
-class OpportunityView(SalesView):
-    """销售机会: deals through ``session.opportunities``; 赢单 / 输单 on the detail page."""
+class OpportunityView(PipelineBoard, SalesView):
+    """销售机会: deals through ``session.opportunities``; the board by stage
+    (``/opportunities/board/``); 赢单 / 输单, the stage history and the deal's quotes on the
+    detail page."""
 
     service_name = "opportunities"
     permission = "opportunity"
@@ -147,6 +187,31 @@ class OpportunityView(SalesView):
     def show_stage(self, opp: crmkit.Opportunity) -> str:
         return stage_label(opp.stage)
 
+    def extra_list_links(self, filters: Mapping[str, str]) -> list[tuple[str, str]]:
+        owner = filters.get("owner_id")
+        board = url_for(".board", owner_id=owner) if owner else url_for(".board")
+        return [(_("Pipeline board"), board)]
+
+    def details_context(self, s: crmkit.Session, model: Any) -> dict[str, Any]:
+        """The stage history with the time in each stage, and the deal's quotes."""
+        quotes: list[dict[str, str]] = []
+        if context.can("quote.read"):
+            quotes = [
+                {
+                    "id": q.id,
+                    "number": document_label(q),
+                    "status": enum_label(q.status),
+                    "gross": show(q.gross),
+                    "valid_until": show(q.valid_until),
+                }
+                for q in s.quotes.list(opportunity_id=model.id, limit=50).items
+            ]
+        return {
+            **stage_history(s, model),
+            "quotes": quotes,
+            "can_create_quote": context.can("quote.create"),
+        }
+
     def show_competitors(self, opp: crmkit.Opportunity) -> str:
         return "、".join(opp.competitors)
 
@@ -168,17 +233,12 @@ class OpportunityView(SalesView):
 
     @expose("/win/", methods=("POST",))
     def win(self) -> ResponseReturnValue:
-        id, version = request.form.get("id", ""), self.version()
-        return self.act(lambda s: s.opportunities.win(id, version=version), _("Marked won."))
+        return self.perform("win", _("Marked won."))
 
     @expose("/lose/", methods=("POST",))
     def lose(self) -> ResponseReturnValue:
-        id, version = request.form.get("id", ""), self.version()
         reason = request.form.get("reason", "").strip()[:200]
-        return self.act(
-            lambda s: s.opportunities.lose(id, reason=reason or None, version=version),
-            _("Marked lost."),
-        )
+        return self.perform("lose", _("Marked lost."), reason=reason or None)
 
 
 def lead_statuses() -> list[tuple[str, Any]]:
@@ -238,20 +298,17 @@ class LeadView(SalesView):
 
     @expose("/convert/", methods=("POST",))
     def convert(self) -> ResponseReturnValue:
-        id, version = request.form.get("id", ""), self.version()
-        return self.act(
-            lambda s: s.leads.convert(id, version=version),
-            _("Converted: the customer and its contact are created."),
-        )
+        return self.perform("convert", _("Converted: the customer and its contact are created."))
 
 
 def quote_statuses() -> list[tuple[str, Any]]:
     return enum_pairs(crmkit.QuoteStatus)
 
 
-class QuoteView(SalesView):
-    """报价: quotes through ``session.quotes``, read here (lines and totals on the detail
-    page); they are written through crmkit's API."""
+class QuoteView(QuoteBuilder, SalesView):
+    """报价: quotes through ``session.quotes``: the list, the builder (lines with live
+    totals, :class:`~admin.views.quote_builder.QuoteBuilder`), the detail page with its
+    moves (send, accept, reject, revise, lines from a spreadsheet) and the print view."""
 
     service_name = "quotes"
     permission = "quote"
@@ -270,47 +327,3 @@ class QuoteView(SalesView):
         "margin": _l("Gross profit"),
     }
     details_template = "crm/quote_details.html"
-
-    @property
-    def can_create(self) -> bool:
-        return False  # quotes are written through crmkit's API (lines, pricing)
-
-    @property
-    def can_edit(self) -> bool:
-        return False
-
-    def show_number(self, quote: crmkit.Quote) -> str:
-        if quote.revision == 1:
-            return quote.quote_number
-        return _("%(number)s (revision %(n)s)", number=quote.quote_number, n=quote.revision)
-
-    def show_opportunity_id(self, quote: crmkit.Quote) -> str:
-        if not quote.opportunity_id:
-            return ""
-        try:
-            with context.work() as s:
-                return s.opportunities.get(quote.opportunity_id).title
-        except crmkit.CRMError:
-            return ""
-
-    def show_prices_include_tax(self, quote: crmkit.Quote) -> str:
-        return show(quote.prices_include_tax)
-
-    def record_name(self, model: Any) -> str:
-        return self.show_number(model)
-
-    def lines(self, quote: crmkit.Quote) -> list[dict[str, str]]:
-        """The lines as the detail page shows them."""
-        return [
-            {
-                "name": line.name,
-                "specification": line.specification or "",
-                "unit": line.unit or "",
-                "quantity": show(line.quantity.normalize()),
-                "unit_price": show(line.unit_price),
-                "discount": percent(line.discount) if line.discount else "",
-                "tax_rate": percent(line.tax_rate),
-                "gross": show(line.gross),
-            }
-            for line in quote.lines
-        ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +30,34 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-def app(tmp_path: Path, clock: ManualClock) -> Iterator[Flask]:
+@contextmanager
+def admin_app(
+    tmp_path: Path, clock: ManualClock, *, crm_options: dict[str, Any] | None = None, **config: Any
+) -> Iterator[Flask]:
+    """The admin on a fresh SQLite store in ``tmp_path`` with the test CRM on ``clock``
+    (``crm_options``: more ``open_test_crm`` keywords), ``config`` added; closed after."""
+    options = crm_options or {}
     app = create_app(
         {
             "TESTING": True,
             "CRMKIT_URL": f"sqlite:///{tmp_path}/crm.db",
-            "CRMKIT_OPEN": lambda url: open_test_crm(url, clock=clock),
+            "CRMKIT_OPEN": lambda url: open_test_crm(url, clock=clock, **options),
             "ADMIN_DATA_DIR": str(tmp_path / "data"),
             "SECRET_KEY": "test-secret",
             "SESSION_COOKIE_SECURE": False,  # the test client speaks plain http
+            **config,
         }
     )
-    yield app
-    app.extensions["crmkit_admin"].close()
+    try:
+        yield app
+    finally:
+        app.extensions["crmkit_admin"].close()
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: ManualClock) -> Iterator[Flask]:
+    with admin_app(tmp_path, clock) as app:
+        yield app
 
 
 @pytest.fixture

@@ -63,6 +63,16 @@ CODES = [
     "false",
     "none",
     "null",
+    "proposal",  # the pipeline's stage codes
+    "negotiation",
+    "draft",  # approvals, orders and deliveries
+    "approved",
+    "rejected",
+    "open",
+    "delivered",
+    "planned",
+    "approve",
+    "reject",
 ]
 CODE = re.compile(r"(?<![A-Za-z/])(" + "|".join(CODES) + r")(?![A-Za-z/])")
 # What may stay as it is in Chinese mode: names, formats and the language switch.
@@ -72,7 +82,7 @@ ALLOWED = re.compile(r"crmkit|English|CSV|XLSX|Excel|Asia/Shanghai|GBK|UTF-8|CAP
 DATA = re.compile(
     "简体中文|青岛金智电子科技有限公司|金智电子科技（青岛）有限公司|山东省/青岛市/市南区|网络推广|"
     "上海四通贸易有限公司|已注销贸易有限公司|李四|智能门锁|工程版门锁|门锁|工程项目价|张三|李小明|"
-    "王经理|管理员|青岛海纳科技有限公司|赵六|门禁改造|海康|门锁采购|价格"
+    "王经理|管理员|青岛海纳科技有限公司|赵六|门禁改造|海康|门锁采购|价格|同意|返利"
 )
 # The app's own words in English mode (data such as customer names may be Chinese).
 CHROME = re.compile(
@@ -99,7 +109,7 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
         s.dictionary.create(list="source", value="网络推广", aliases=["网推"])
         locks = s.product_categories.create(name="门锁")
         group = s.product_groups.create(name="工程项目价", members=["role:manager"])
-        s.products.create(
+        lock = s.products.create(
             name="智能门锁", code="LK-100", category_id=locks.id, price="1999", cost="1200"
         )
         s.products.create(name="工程版门锁", code="PJ-900", group_id=group.id, price="1380")
@@ -133,10 +143,47 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
             opportunity_id=deal.id,
             lines=[{"name": "智能门锁", "quantity": "2", "unit_price": "1999", "tax_rate": "13%"}],
         )
+        # the board, a stage history, a sent quote with a product line and a revision
+        s.opportunities.move(deal.id, stage="negotiation")
+        sent = s.quotes.create(
+            customer_id=jinzhi.id,
+            lines=[{"product_id": lock.id, "quantity": "3", "discount": "5%"},
+                   {"name": "门锁", "quantity": "1", "unit_price": "800", "tax_rate": "6%"}],
+        )  # fmt: skip
+        s.quotes.send(sent.id)
+        s.quotes.reject(sent.id, reason="价格")
+        s.quotes.revise(sent.id)
     with crm.session(actor=admin) as s:  # a near-duplicate pair for the review screen
         s.customers.create(
             name="金智电子科技（青岛）有限公司", mobile="13800138000", owner_id=zhang.id
         )
+    # orders: one from a quote (a draft), one rejected, one awaiting the admin (its submitter
+    # has no manager) and, newest so that the crawl reaches it, one approved with a delivery
+    # made and a cost adjustment: the order pages, the approval trail, the inbox and the
+    # print view
+    with crm.session(actor=zhang) as s:
+        quote = s.quotes.create(
+            customer_id=jinzhi.id, lines=[{"product_id": lock.id, "quantity": "1"}]
+        )
+        s.quotes.to_order(quote.id, signed_on="2026-01-05")
+        line = [{"product_id": lock.id, "quantity": "4"}]
+        turned = s.orders.create(customer_id=jinzhi.id, lines=line)
+        s.orders.submit(turned.id)
+    with crm.session(actor=users["boss"]) as s:
+        s.approvals.reject(s.approvals.inbox().items[0].step_id or "", reason="价格")
+        waiting = s.orders.create(customer_id=jinzhi.id, lines=line)
+        s.orders.submit(waiting.id)
+    with crm.session(actor=zhang) as s:
+        done = s.orders.create(customer_id=jinzhi.id, lines=line, delivery_due="2026-02-01")
+        s.orders.submit(done.id)
+    with crm.session(actor=users["boss"]) as s:
+        s.approvals.approve(s.approvals.inbox().items[0].step_id or "", comment="同意")
+    with crm.session(actor=zhang) as s:
+        s.orders.plan_delivery(done.id, planned_on="2026-01-20", items=[{"line": 0, "quantity": 1}])
+        s.orders.deliver(done.id, 1)
+        s.orders.plan_delivery(done.id, planned_on="2026-01-25")
+    with crm.session(actor=admin) as s:
+        s.orders.adjust_cost(done.id, "-100", reason="返利")
     clock.advance(timedelta(minutes=5))
 
 

@@ -119,8 +119,10 @@ def test_main_screens_render_without_errors(page: Any, live: dict[str, Any]) -> 
         "dictionary": "/dictionary/",
         "products": "/products/",
         "opportunities": "/opportunities/",
+        "pipeline-board": "/opportunities/board/",
         "leads": "/leads/",
         "quotes": "/quotes/",
+        "orders": "/orders/",
     }
     for name, path in screens.items():
         response = page.goto(f"{base}{path}")
