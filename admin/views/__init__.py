@@ -26,6 +26,7 @@ from admin.views.roles import RolesView
 from admin.views.sales import LeadView, OpportunityView, QuoteView
 from admin.views.settings import SettingsView
 from admin.views.sharing import SharingView
+from admin.views.statistics import StatisticsView
 from admin.views.users import UserView
 
 
@@ -59,6 +60,10 @@ def register(admin: Admin) -> None:
             admin.add_link(board.needing("opportunity.read"))
         if screen.endpoint == "orders":  # 待我审批 beside the orders; its name counts them
             admin.add_view(ApprovalView(endpoint="approvals", category=sales))
+            statistics = StatisticsView(
+                name=_l("Sales statistics"), endpoint="statistics", category=sales
+            )
+            admin.add_view(statistics)  # 销售统计: the charts of seed 004's 统计分析
     if admin.app is not None:  # the frame's badge: the steps awaiting the user
         admin.app.jinja_env.globals["approvals_waiting"] = waiting_for_me
     # Not under 系统管理: salespeople and managers restore what was deleted in their scope.

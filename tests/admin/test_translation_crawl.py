@@ -187,10 +187,20 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
     clock.advance(timedelta(minutes=5))
 
 
+# Where the crawl starts: the dashboard, and pages reached by a form rather than a link
+# (销售统计 grouped by salesperson and by region over a period).
+SEEDS = (
+    "/",
+    "/statistics/",
+    "/statistics/?by=owner&from_month=2026-01&to_month=2026-12",
+    "/statistics/?by=region",
+)
+
+
 def crawl(browser: Browser, limit: int = 120) -> Iterator[tuple[str, str]]:
-    """Every page reachable from the dashboard by a plain link, once per path (a path's
+    """Every page reachable from :data:`SEEDS` by a plain link, once per path (a path's
     query variants: the first three), ``(url, html)``."""
-    todo, seen, per_path = ["/"], set(), {}
+    todo, seen, per_path = list(SEEDS), set(), {}
     while todo and len(seen) < limit:
         url = todo.pop(0)
         if url in seen:
