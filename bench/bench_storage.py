@@ -41,11 +41,12 @@ REPEAT = 30
 COLS = "*"
 
 
-def build(n: int) -> list[Customer]:
+def build(n: int, owners: list[str] = OWNERS) -> list[Customer]:
+    """``n`` customers (``datagen.customer_rows``, seed 7), owned in turn by ``owners``."""
     now = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
     regions: dict[str, Region] = {}
-    for row in customer_rows(n, OWNERS, seed=7):
+    for row in customer_rows(n, owners, seed=7):
         code = str(row["region"])
         region = regions.get(code) or regions.setdefault(code, Region.from_code(code))
         created = row["created_at"]
