@@ -236,6 +236,13 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "包含未填写重量的产品，无法按重量计算运费",
     ),
     "approval.step_unknown": ("is not an approval step", "不是审批步骤"),
+    # receivables (应收款)
+    "receivable.due_order": ("is before the instalment before it", "早于上一期的到期日"),
+    "receivable.plan_total": (
+        "instalments make {made}, not the total {total}",
+        "各期合计 {made}，与总额 {total} 不符",
+    ),
+    "receivable.share": ("is not a share between 0 and 100%", "不是 0 到 100% 之间的比例"),
     "approval.reason_required": ("a rejection needs a reason", "驳回须填写理由"),
     # leads (线索)
     "lead.owner_not_yours": (
@@ -315,6 +322,7 @@ ENTITY_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "order": ("order", "销售订单"),
     "approval": ("approval", "审批"),
     "sales_target": ("sales target", "销售目标"),
+    "receivable": ("receivable", "应收款"),
 }
 ENTITY_NAMES_ZH: Final[Mapping[str, str]] = {k: v[1] for k, v in ENTITY_NAMES.items()}
 
@@ -468,6 +476,9 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "delivered_on": ("delivered on", "交付日期"),
     "on": ("date", "日期"),
     "cancel_reason": ("cancellation reason", "取消原因"),
+    "instalments": ("instalment", "回款计划"),
+    "due": ("due date", "到期日"),
+    "total": ("total", "总额"),
     "signed_from": ("signed from", "签订日期起"),
     "signed_to": ("signed to", "签订日期止"),
     "by": ("grouped by", "统计维度"),
