@@ -80,6 +80,7 @@ from crmkit.domain.order import (
 )
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
+from crmkit.domain.receivable import Receivable, ReceivableStatus
 from crmkit.domain.regions import Region
 from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
 from crmkit.domain.settings import SettingRule
@@ -213,6 +214,8 @@ __all__ = [
     "QuoteLine",
     "QuoteStatus",
     "RankBy",
+    "Receivable",
+    "ReceivableStatus",
     "ReferenceHandler",
     "Region",
     "RequestStatus",

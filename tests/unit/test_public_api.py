@@ -96,6 +96,8 @@ PUBLIC_NAMES = [
     "QuoteLine",
     "QuoteStatus",
     "RankBy",
+    "Receivable",
+    "ReceivableStatus",
     "ReferenceHandler",
     "Region",
     "RequestStatus",

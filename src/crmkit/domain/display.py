@@ -107,6 +107,20 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "renewal": ("Renewal", "续费提醒"),
         "warranty": ("Warranty expiry", "质保到期提醒"),
     },
+    "ReceivableStatus": {
+        "open": ("Open", "未收"),
+        "partly_paid": ("Partly paid", "部分收款"),
+        "paid": ("Paid", "已收清"),
+        "written_off": ("Written off", "已抹零"),
+        "void": ("Void", "已作废"),
+    },
+    "Bucket": {
+        "not_due": ("Not due", "未到期"),
+        "1_30": ("1–30 days", "1–30天"),
+        "31_60": ("31–60 days", "31–60天"),
+        "61_90": ("61–90 days", "61–90天"),
+        "over_90": ("Over 90 days", "90天以上"),
+    },
     "OpportunityStatus": {
         "open": ("Open", "进行中"),
         "won": ("Won", "赢单"),

@@ -15,6 +15,7 @@ from crmkit.domain.opportunity import Opportunity, StageChange
 from crmkit.domain.order import Delivery, Order, OrderLine
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine
+from crmkit.domain.receivable import Receivable
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.target import SalesTarget
@@ -164,6 +165,18 @@ SALES_TARGETS: Final = EntitySpec(
     newest_first=False,
 )
 
+# Receivables (应收款): seen by whoever sees their customer; numbered AR-2027-000001; never
+# deleted (a correction is a new entry).
+RECEIVABLES: Final = EntitySpec(
+    "receivable",
+    Receivable,
+    table="receivables",
+    indexed=("order_id", "owner_id", "status", "due"),
+    scope=ScopeRule.via_customer("customer_id"),
+    soft_delete=False,
+    number="AR",
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -177,4 +190,5 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     ORDERS,
     APPROVALS,
     SALES_TARGETS,
+    RECEIVABLES,
 )

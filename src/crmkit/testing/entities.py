@@ -45,6 +45,7 @@ from crmkit.domain.order import (
 )
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteStatus
+from crmkit.domain.receivable import Receivable, ReceivableStatus
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.target import SalesTarget
@@ -61,6 +62,7 @@ from crmkit.storage.catalog import (
     PRODUCT_GROUPS,
     PRODUCTS,
     QUOTES,
+    RECEIVABLES,
     SALES_TARGETS,
 )
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
@@ -436,6 +438,23 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         decider=st.none() | st.sampled_from(["role:finance", "user:u-1"]),
         created_at=_times(),
         updated_at=_times(),
+    ),
+    RECEIVABLES.name: lambda: st.builds(
+        Receivable,
+        id=_ids(),
+        number=st.none(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        order_id=st.sampled_from(["o-1", "o-2"]),
+        owner_id=st.sampled_from(USERS),
+        instalment=st.integers(1, 12),
+        amount=st.decimals(0, 100_000, places=2).map(Money),
+        due=st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+        balance=st.decimals(0, 100_000, places=2).map(Money),
+        status=st.sampled_from(list(ReceivableStatus)),
+        remarks=st.none() | _TEXT,
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
     ),
     SALES_TARGETS.name: lambda: st.builds(
         SalesTarget,

@@ -80,15 +80,15 @@ class ApprovalService(EntityService[Approval]):
 
     def create(self, **fields: Any) -> Approval:  # noqa: ARG002
         """Approvals are written by a document's ``submit`` (``session.orders.submit``)."""
-        raise self._not_here("create", "新建", _BY_SUBMIT)
+        raise self.refusal("create", "新建", _BY_SUBMIT)
 
     def update(self, id: str, version: int | None = None, **changes: Any) -> Approval:  # noqa: ARG002
         """Approvals change only by decisions (:meth:`approve`, :meth:`reject`)."""
-        raise self._not_here("edit", "修改", _BY_DECISION)
+        raise self.refusal("edit", "修改", _BY_DECISION)
 
     def delete(self, id: str, version: int | None = None) -> None:  # noqa: ARG002
         """Approvals are kept for good (the audit trail of a document)."""
-        raise self._not_here("delete", "删除", _KEPT)
+        raise self.refusal("delete", "删除", _KEPT)
 
     def start(
         self,
@@ -363,17 +363,6 @@ class ApprovalService(EntityService[Approval]):
             move_zh=move_zh,
             reason="someone else decided it at the same time",
             reason_zh="该审批已被他人同时处理",
-        )
-
-    def _not_here(self, move: str, move_zh: str, reason: tuple[str, str]) -> WorkflowError:
-        return WorkflowError(
-            self.spec.name,
-            "-",
-            move,
-            state_zh="-",
-            move_zh=move_zh,
-            reason=reason[0],
-            reason_zh=reason[1],
         )
 
     def _stale(self, approval: Approval) -> WorkflowError:

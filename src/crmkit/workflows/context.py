@@ -133,6 +133,15 @@ class Permissions:
             setters = frozenset({Role.ADMIN, Role.MANAGER})
             special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
             registry.define(f"sales_target.{action}", roles=special.get(action, setters))
+        # Receivables: read in the customer's scope; made from plans by sales and finance.
+        for action in ENTITY_ACTIONS:
+            special = {
+                "read": frozenset(Role),
+                "create": frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.FINANCE}),
+            }
+            registry.define(
+                f"receivable.{action}", roles=special.get(action, {Role.ADMIN, Role.FINANCE})
+            )
         # Approvals: everyone reads their own and their inbox; deciding is checked per step.
         registry.define("approval.read", roles=frozenset(Role))
         registry.define("approval.decide", roles=frozenset(Role))

@@ -26,7 +26,7 @@ from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, diff, snapshot
 from crmkit.domain.common import parse_bool, parse_date
 from crmkit.domain.custom_fields import CustomFieldSchema
-from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound
+from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound, WorkflowError
 from crmkit.domain.fields import InputField, parse_input
 from crmkit.domain.messages import Language
 from crmkit.domain.numbers import format_number
@@ -558,6 +558,19 @@ class EntityService(Generic[T]):
             return False
         return True
 
+    def refusal(self, move: str, move_zh: str, reason: tuple[str, str]) -> WorkflowError:
+        """The error for a verb this entity does not offer (``reason``: why, in English and
+        Chinese): approvals come from submissions, receivables from payment plans."""
+        return WorkflowError(
+            self.spec.name,
+            "-",
+            move,
+            state_zh="-",
+            move_zh=move_zh,
+            reason=reason[0],
+            reason_zh=reason[1],
+        )
+
     def _extra_keys(self) -> frozenset[str]:
         return frozenset({"custom"}) if self.custom else frozenset()
 
@@ -585,6 +598,7 @@ def entity_services() -> builtins.list[type[EntityService[Any]]]:
     import crmkit.workflows.orders
     import crmkit.workflows.products
     import crmkit.workflows.quotes
+    import crmkit.workflows.receivables
     import crmkit.workflows.targets  # noqa: F401
 
     found: builtins.list[type[EntityService[Any]]] = []

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ProductService,
     )
     from crmkit.workflows.quotes import QuoteService
+    from crmkit.workflows.receivables import ReceivableService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.settings import SettingsService
     from crmkit.workflows.targets import TargetService
@@ -81,6 +82,7 @@ class Session:
     orders: OrderService
     approvals: ApprovalService
     targets: TargetService
+    receivables: ReceivableService
     leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
@@ -100,6 +102,7 @@ class Session:
             ProductService,
         )
         from crmkit.workflows.quotes import QuoteService
+        from crmkit.workflows.receivables import ReceivableService
         from crmkit.workflows.settings import SettingsService
         from crmkit.workflows.targets import TargetService
         from crmkit.workflows.users import UserService
@@ -138,6 +141,7 @@ class Session:
         self.orders = OrderService(self)
         self.approvals = ApprovalService(self)
         self.targets = TargetService(self)
+        self.receivables = ReceivableService(self)
         self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:
