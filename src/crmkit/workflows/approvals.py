@@ -177,7 +177,7 @@ class ApprovalService(EntityService[Approval]):
         first, as the actor may see them."""
         self.require("read")
         query = EntityQuery(filters=(Filter("document_id", Op.EQ, document_id),))
-        found = self._all(query)
+        found = self.every(query, EVERYTHING)
         return [a for a in found if self._visible(a)]
 
     def pending(self, document_id: str) -> Approval | None:
@@ -343,16 +343,6 @@ class ApprovalService(EntityService[Approval]):
             return False
         managed = s._uow.users.subordinate_ids(s.actor.id)
         return approval.decider in inbox_tokens(s.actor.id, s.actor.role, managed)
-
-    def _all(self, query: EntityQuery) -> builtins.list[Approval]:
-        found: builtins.list[Approval] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(query, EVERYTHING, after=after, limit=500)
-            found += page.items
-            if page.next_after is None:
-                return found
-            after = page.next_after
 
     def _decided_meanwhile(self, approval: Approval, move: str, move_zh: str) -> WorkflowError:
         return WorkflowError(

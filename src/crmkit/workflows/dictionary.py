@@ -70,19 +70,8 @@ class DictionaryService(EntityService[DictionaryEntry]):
     def vocabulary(self) -> Vocabulary:
         """Every closed list at once, for checking many values (an import's rows) without
         reading the store again. Not scoped: the dictionary is everyone's."""
-        entries: builtins.list[DictionaryEntry] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(
-                EntityQuery(filters=(Filter("active", Op.EQ, True),)),
-                EVERYTHING,
-                after=after,
-                limit=500,
-            )
-            entries += page.items
-            if page.next_after is None:
-                return Vocabulary.of(entries)
-            after = page.next_after
+        active = EntityQuery(filters=(Filter("active", Op.EQ, True),))
+        return Vocabulary.of(self.every(active, EVERYTHING))
 
     def lists(self, lang: Language | None = None) -> builtins.list[tuple[str, str]]:
         """``(code, label)`` of the known lists and of any other list holding entries."""

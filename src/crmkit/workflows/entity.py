@@ -31,7 +31,7 @@ from crmkit.domain.fields import InputField, parse_input
 from crmkit.domain.messages import Language
 from crmkit.domain.numbers import format_number
 from crmkit.domain.sheets import DuplicatePolicy, EntityImportReport
-from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Repository
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Repository, Scope
 from crmkit.storage.spec import EntitySpec, Filter, Op
 from crmkit.workflows._common import page_limit
 from crmkit.workflows.session import new_id
@@ -139,6 +139,20 @@ class EntityService(Generic[T]):
         return self.repo.list(
             self.query(filters, q=q, deleted=deleted), self._s.actor.scope, after=after, limit=size
         )
+
+    def every(self, query: EntityQuery, scope: Scope | None = None) -> builtins.list[T]:
+        """Every record matching ``query`` inside ``scope`` (default: the actor's), read
+        page by page in the spec's order: for a service's own moves and reports, which
+        check their permission themselves."""
+        found: builtins.list[T] = []
+        after: str | None = None
+        within = scope if scope is not None else self._s.actor.scope
+        while True:
+            page = self.repo.list(query, within, after=after, limit=500)
+            found += page.items
+            if page.next_after is None:
+                return found
+            after = page.next_after
 
     def count(
         self,
@@ -412,15 +426,8 @@ class EntityService(Generic[T]):
             else timedelta(days=s.runtime.settings.recycle_retention_days)
         )
         cutoff = s.now() - age
-        query = EntityQuery(deleted=Deleted.ONLY)
-        ids: list[str] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(query, s.actor.scope, after=after, limit=500)
-            ids += [o.id for o in page.items if o.deleted_at <= cutoff]  # type: ignore[attr-defined]
-            if page.next_after is None:
-                break
-            after = page.next_after
+        binned: Any = self.every(EntityQuery(deleted=Deleted.ONLY))
+        ids: list[str] = [o.id for o in binned if o.deleted_at <= cutoff]
         if not ids:
             return 0
         self.repo.purge(ids)

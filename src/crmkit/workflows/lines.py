@@ -101,14 +101,8 @@ class SalesDocumentService(EntityService[D]):
         self.require("read")
         base = number.strip().rpartition("-V")[0] or number.strip()
         query = EntityQuery(filters=(Filter(self.number_field, Op.EQ, base),))
-        found: builtins.list[Any] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(query, self._s.actor.scope, after=after, limit=500)
-            found += page.items
-            if page.next_after is None:
-                return sorted(found, key=lambda d: d.revision)
-            after = page.next_after
+        found: builtins.list[Any] = self.every(query)
+        return sorted(found, key=lambda d: d.revision)
 
     def priced_fields(
         self, data: Mapping[str, Any], current: Any, out: dict[str, Any]

@@ -33,6 +33,7 @@ from crmkit.domain.customer import Settlement
 from crmkit.domain.errors import FieldErrors, ValidationError, WorkflowError
 from crmkit.domain.fields import InputField
 from crmkit.domain.freight import FreightError, Shipment
+from crmkit.domain.lines import CURRENCY
 from crmkit.domain.opportunity import money_totals
 from crmkit.domain.order import (
     ORDER_FIELDS,
@@ -560,21 +561,9 @@ class OrderService(SalesDocumentService[Order]):
         return self._exposure(customer_id, exclude=None), self._limit(customer_id)
 
     # -- helpers --------------------------------------------------------------------------
-    def _all(self, query: EntityQuery, scope: Any = None) -> builtins.list[Order]:
-        found: builtins.list[Order] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(
-                query, scope if scope is not None else self._s.actor.scope, after=after, limit=500
-            )
-            found += page.items
-            if page.next_after is None:
-                return found
-            after = page.next_after
-
     def _newer(self, order: Order) -> Order | None:
         query = EntityQuery(filters=(Filter("order_number", Op.EQ, order.order_number),))
-        later = [o for o in self._all(query, EVERYTHING) if o.revision > order.revision]
+        later = [o for o in self.every(query, EVERYTHING) if o.revision > order.revision]
         return min(later, key=lambda o: o.revision) if later else None
 
     def _supersede(self, previous_id: str) -> None:
@@ -593,6 +582,9 @@ class OrderService(SalesDocumentService[Order]):
         return customer.credit_limit
 
     def _exposure(self, customer_id: str, *, exclude: Order | None) -> Money:
+        """Σ 价税合计 of the customer's orders pending or approved and not finished, summed
+        by the store (in CNY, the currency of credit limits), less ``exclude`` and the
+        revision it replaces, whose amount the caller counts itself."""
         query = EntityQuery(
             filters=(
                 Filter("customer_id", Op.EQ, customer_id),
@@ -600,12 +592,15 @@ class OrderService(SalesDocumentService[Order]):
                 Filter("status", Op.IN, _LIVE),
             )
         )
-        skip = {exclude.id, exclude.previous_id} if exclude is not None else set()
-        total = Money(Decimal(0))
-        for order in self._all(query, EVERYTHING):
-            if order.id not in skip:
-                total = total + order.gross
-        return total
+        rows = self.repo.aggregate(
+            query, EVERYTHING, by=(Group.currency("gross"),), measures=(Measure.sum("gross"),)
+        )
+        total = sum((r.values[0] for r in rows if r.key[0] == CURRENCY), Decimal(0))
+        skip = [i for i in (exclude.id, exclude.previous_id) if i] if exclude else []
+        for order in self.repo.get_many(skip):
+            if order.approval in _EXPOSED and order.status in _LIVE:
+                total -= order.gross.amount
+        return Money(total, CURRENCY)
 
     def _credit_steps(self, order: Order) -> tuple[Step, ...]:
         """A finance step when the order would take a credit-terms customer past their

@@ -10,7 +10,6 @@ a quote that has been sent, and lines read from a spreadsheet.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -238,14 +237,7 @@ class QuoteService(SalesDocumentService[Quote]):
                 Filter("valid_until", Op.LT, today),
             )
         )
-        due: builtins.list[Quote] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(query, self._s.actor.scope, after=after, limit=500)
-            due += page.items
-            if page.next_after is None:
-                break
-            after = page.next_after
+        due = self.every(query)
         for quote in due:
             self._move(quote, QuoteStatus.EXPIRED, decided_on=today)
         return len(due)

@@ -114,7 +114,7 @@ class ReceivableService(EntityService[Receivable]):
         query = EntityQuery(
             filters=(Filter("order_id", Op.EQ, order_id), Filter("status", Op.IN, tuple(LIVE)))
         )
-        found = self._all(query)
+        found = self.every(query)
         return sorted(found, key=lambda r: r.instalment)
 
     def aging(self, *, as_of: date | None = None) -> dict[Bucket, Money]:
@@ -124,14 +124,4 @@ class ReceivableService(EntityService[Receivable]):
         when = as_of or self._s.today()
         open_ = (ReceivableStatus.OPEN, ReceivableStatus.PARTLY_PAID)
         query = EntityQuery(filters=(Filter("status", Op.IN, open_),))
-        return dict(aging(((r.due, r.balance) for r in self._all(query)), when))
-
-    def _all(self, query: EntityQuery) -> builtins.list[Receivable]:
-        found: builtins.list[Receivable] = []
-        after: str | None = None
-        while True:
-            page = self.repo.list(query, self._s.actor.scope, after=after, limit=500)
-            found += page.items
-            if page.next_after is None:
-                return found
-            after = page.next_after
+        return dict(aging(((r.due, r.balance) for r in self.every(query)), when))

@@ -132,29 +132,23 @@ class TargetService(EntityService[SalesTarget]):
             measures=(Measure.sum("amount"),),
         )
         deals = s._uow.repo(OPPORTUNITIES)
-        won = deals.aggregate(
-            EntityQuery(
-                filters=(
-                    Filter("status", Op.EQ, OpportunityStatus.WON),
-                    Filter("closed_on", Op.GE, start),
-                    Filter("closed_on", Op.LT, stop),
-                )
-            ),
-            scope,
-            by=(Group.month("closed_on"), Group("owner_id"), Group.currency("amount")),
-            measures=(Measure.sum("amount"),),
-        )
-        pipeline = deals.aggregate(
-            EntityQuery(
-                filters=(
-                    Filter("status", Op.EQ, OpportunityStatus.OPEN),
-                    Filter("expected_close", Op.GE, start),
-                    Filter("expected_close", Op.LT, stop),
-                )
-            ),
-            scope,
-            by=(Group.month("expected_close"), Group("owner_id"), Group.currency("amount")),
-            measures=(Measure.sum("amount"), Measure.sum("amount", times="probability")),
+
+        def by_month(status: OpportunityStatus, day: str, *measures: Measure) -> Any:
+            """The owner's deals of ``status`` summed by the month of ``day``."""
+            period = (Filter(day, Op.GE, start), Filter(day, Op.LT, stop))
+            return deals.aggregate(
+                EntityQuery(filters=(Filter("status", Op.EQ, status), *period)),
+                scope,
+                by=(Group.month(day), Group("owner_id"), Group.currency("amount")),
+                measures=measures,
+            )
+
+        won = by_month(OpportunityStatus.WON, "closed_on", Measure.sum("amount"))
+        pipeline = by_month(
+            OpportunityStatus.OPEN,
+            "expected_close",
+            Measure.sum("amount"),
+            Measure.sum("amount", times="probability"),
         )
         table: dict[tuple[str, str, str], dict[str, Decimal]] = {}
         for name, rows in (("target", targets), ("won", won)):
