@@ -13,6 +13,7 @@ from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.lead import Lead
 from crmkit.domain.opportunity import Opportunity, StageChange
 from crmkit.domain.order import Delivery, Order, OrderLine
+from crmkit.domain.payment import Payment, PaymentAllocation, WriteOff
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine
 from crmkit.domain.receivable import Receivable
@@ -171,10 +172,46 @@ RECEIVABLES: Final = EntitySpec(
     "receivable",
     Receivable,
     table="receivables",
-    indexed=("order_id", "owner_id", "status", "due"),
+    indexed=("order_id", "owner_id", "status", "due", "balance"),
     scope=ScopeRule.via_customer("customer_id"),
     soft_delete=False,
     number="AR",
+)
+
+PAYMENTS: Final = EntitySpec(
+    "payment",
+    Payment,
+    table="payments",
+    indexed=(
+        "owner_id",
+        "received_on",
+        "method",
+        "category",
+        "status",
+        "amount",
+        "unapplied",
+    ),
+    scope=ScopeRule.via_customer("customer_id"),
+    soft_delete=False,
+    number="RC",
+    children=(
+        ChildSpec(
+            "allocations",
+            PaymentAllocation,
+            table="payment_allocations",
+            indexed=("receivable_id",),
+        ),
+    ),
+)
+
+WRITE_OFFS: Final = EntitySpec(
+    "write_off",
+    WriteOff,
+    table="write_offs",
+    indexed=("receivable_id", "owner_id", "reverses", "amount"),
+    scope=ScopeRule.via_customer("customer_id"),
+    soft_delete=False,
+    number="WO",
 )
 
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
@@ -191,4 +228,6 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     APPROVALS,
     SALES_TARGETS,
     RECEIVABLES,
+    PAYMENTS,
+    WRITE_OFFS,
 )

@@ -424,11 +424,17 @@ class ImportRepository(Protocol):
 
 @attrs.frozen(kw_only=True)
 class EntityQuery:
-    """Filters for a generic repository's ``list`` and ``count``: every filter holds."""
+    """Filters for a generic repository's ``list`` and ``count``: every filter holds.
+
+    ``order_by`` names a field with a column (an indexed one): ``list`` then pages in its
+    ascending order, records where it is empty last, ties in store order (the oldest
+    receivables due first, say); otherwise in the spec's order.
+    """
 
     filters: tuple[Filter, ...] = ()
     deleted: Deleted = Deleted.EXCLUDE
     text: str | None = None  # contained (any case) in one of the spec's ``text`` fields
+    order_by: str | None = None
 
 
 E = TypeVar("E")

@@ -16,10 +16,12 @@ columns, so a field added to the class needs no schema change unless it is filte
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import decimal
 import enum
 import functools
+import itertools
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -292,6 +294,18 @@ def check_filter(spec: EntitySpec[Any], f: Filter) -> None:
         raise ValueError(f"{spec.name}.{f.field} is not a text-searched field")
 
 
+def check_order(spec: EntitySpec[Any], field: str) -> None:
+    """Refuse an ``order_by`` without a column (a programming error).
+
+    Raises:
+        ValueError: naming the field.
+    """
+    if field not in spec.stored_columns or field in spec.child_attributes:
+        raise ValueError(f"{spec.name}.{field}: a list is ordered by a field with a column")
+    if issubclass(spec.value_types[field], Decimal | Money):  # SQLite keeps them as text
+        raise ValueError(f"{spec.name}.{field}: a list is ordered by text, a date or an int")
+
+
 def matches(f: Filter, value: Any) -> bool:
     """Whether a stored value passes ``f``: the memory backend's reading of the filter,
     which the SQL backend's clauses must agree with (the contract suite checks)."""
@@ -319,18 +333,22 @@ class Grain(enum.StrEnum):
     VALUE = "value"  # the field's stored value, as filters compare it
     MONTH = "month"  # "YYYY-MM" of a date (of a datetime, in UTC)
     CURRENCY = "currency"  # the currency code of a money field
+    BANDS = "bands"  # which of the ranges cut by ``Group.cuts`` holds the value
 
 
 @attrs.frozen
 class Group:
     """What an aggregate groups records by: ``Group("owner_id")`` (the value),
-    ``Group.month("expected_close")`` (``"2027-01"``), ``Group.currency("amount")``.
+    ``Group.month("expected_close")`` (``"2027-01"``), ``Group.currency("amount")``,
+    ``Group.bands("due", (d1, d2, d3))`` (0 below ``d1``, 1 from ``d1`` up to ``d2`` … 3
+    from ``d3`` on).
 
     A group's key is None for records whose field is empty.
     """
 
     field: str
     grain: Grain = Grain.VALUE
+    cuts: tuple[Any, ...] = ()
 
     @classmethod
     def month(cls, field: str) -> Group:
@@ -341,6 +359,13 @@ class Group:
     def currency(cls, field: str) -> Group:
         """The currency code of a :class:`Money` field."""
         return cls(field, Grain.CURRENCY)
+
+    @classmethod
+    def bands(cls, field: str, cuts: Sequence[Any]) -> Group:
+        """The band of a date, datetime or int field between rising ``cuts``: the key is
+        how many cuts are at or below the value (0 … ``len(cuts)``), so ``bisect_right``.
+        Aging (账龄) is bands of the due date cut at 90, 60 and 30 days ago and today."""
+        return cls(field, Grain.BANDS, tuple(cuts))
 
 
 @attrs.frozen
@@ -417,6 +442,8 @@ def check_aggregate(
             if not issubclass(kind, Money):
                 raise ValueError(f"{spec.name}.{group.field} ({kind!r}) has no currency")
             currencies.add(group.field)
+        if group.grain is Grain.BANDS:
+            _check_bands(spec, group, kind)
     for measure in measures:
         if measure.field is None and measure.times is not None:
             raise ValueError("a product needs its first field")
@@ -429,6 +456,21 @@ def check_aggregate(
                     f"{spec.name}.{field}: a sum of money needs Group.currency({field!r}) "
                     "(amounts in different currencies do not add up)"
                 )
+
+
+def _check_bands(spec: EntitySpec[Any], group: Group, kind: type) -> None:
+    where = f"{spec.name}.{group.field}"
+    if not issubclass(kind, date | int) or issubclass(kind, bool | enum.Enum):
+        raise ValueError(f"{where} ({kind!r}) is not a date or an int to band")
+    if group.field not in spec.stored_columns:
+        raise ValueError(f"{where}: bands need a column (index the field)")
+    if not group.cuts or any(
+        not isinstance(c, kind) or isinstance(c, datetime | bool) != issubclass(kind, datetime)
+        for c in group.cuts
+    ):
+        raise ValueError(f"{where}: bands need cuts of the field's type")
+    if any(a >= b for a, b in itertools.pairwise(group.cuts)):
+        raise ValueError(f"{where}: cuts must rise")
 
 
 # Sums are exact: no rounding however many digits they grow to.
@@ -451,6 +493,8 @@ def group_key(obj: Any, group: Group) -> Any:
         return month_key(value)
     if group.grain is Grain.CURRENCY:
         return value.currency if value is not None else None
+    if group.grain is Grain.BANDS:
+        return None if value is None else bisect.bisect_right(group.cuts, value)
     return column_value(value)
 
 

@@ -33,6 +33,7 @@ from crmkit.storage.spec import (
     aggregate_objects,
     check_aggregate,
     check_filter,
+    check_order,
     column_value,
     matches,
 )
@@ -149,7 +150,25 @@ class MemoryRepository(Generic[T]):
         return out
 
     def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[T]:
-        return _page(self._matching(query, scope), after, limit, self.spec.newest_first)
+        found = self._matching(query, scope)
+        field = query.order_by
+        if field is None:
+            return _page(found, after, limit, self.spec.newest_first)
+        check_order(self.spec, field)
+
+        def key(row: tuple[int, Any]) -> tuple[Any, ...]:
+            value = column_value(getattr(row[1], field))
+            return (value is None, value if value is not None else 0, row[0])
+
+        found.sort(key=key)
+        if after is not None:
+            # (a record gone from the store ends the listing: nothing to continue from)
+            mark = next((row for row in self._rows.rows() if row[0] == int(after)), None)
+            found = [row for row in found if mark is not None and key(row) > key(mark)]
+        chunk = found[: limit + 1]
+        more = len(chunk) > limit
+        chunk = chunk[:limit]
+        return Page(tuple(r[1] for r in chunk), str(chunk[-1][0]) if more and chunk else None)
 
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
         n = len(self._matching(query, scope))

@@ -157,6 +157,11 @@ class _Plan:
         kind = self.spec.value_types[group.field]
         if group.grain is Grain.CURRENCY:
             return self._stored(group.field, "currency")[0], _same
+        if group.grain is Grain.BANDS:  # a column (check_aggregate): compared as typed
+            column = self.table.c[group.field]
+            whens = [(column < cut, literal(i)) for i, cut in enumerate(group.cuts)]
+            band = case((column.is_(None), None), *whens, else_=literal(len(group.cuts)))
+            return band, _same
         part = "amount" if issubclass(kind, Money) else None
         value, from_data = self._stored(group.field, part)
         if group.grain is Grain.VALUE:

@@ -63,6 +63,7 @@ from crmkit.storage.spec import (
     ScopeKind,
     check_aggregate,
     check_filter,
+    check_order,
     column_value,
     currency_column,
     plain_type,
@@ -406,6 +407,8 @@ class SqlRepository(Generic[T]):
 
     def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[T]:
         t = self.table
+        if query.order_by is not None:
+            return self._ordered(query, query.order_by, scope, after, limit)
         split = _one_of_few(query)
         if split is None:
             stmt = self._select().where(*self._where(query, scope))
@@ -426,6 +429,36 @@ class SqlRepository(Generic[T]):
             stmt = self._select().where(t.c.seq.in_(select(seqs.c.seq)))
         rows = page(self._conn, stmt, t.c.seq, after, limit, self.spec.newest_first, dict)
         return Page(tuple(self._decode(rows.items)), rows.next_after)
+
+    def _ordered(
+        self, query: EntityQuery, field: str, scope: Scope, after: str | None, limit: int
+    ) -> Page[T]:
+        """A keyset page by (``field`` ascending, empty last; seq)."""
+        check_order(self.spec, field)
+        t = self.table
+        column = t.c[field]
+        stmt = self._select().where(*self._where(query, scope))
+        if after is not None:
+            mark = self._conn.execute(select(column).where(t.c.seq == int(after))).first()
+            if mark is None:  # the record gone from the store: nothing to continue from
+                return Page((), None)
+            value, seq = mark[0], int(after)
+            if value is None:
+                stmt = stmt.where(column.is_(None), t.c.seq > seq)
+            else:
+                stmt = stmt.where(
+                    or_(
+                        column > value,
+                        and_(column == value, t.c.seq > seq),
+                        column.is_(None),
+                    )
+                )
+        stmt = stmt.order_by(column.asc().nulls_last(), t.c.seq.asc()).limit(limit + 1)
+        fetched = self._conn.execute(stmt).mappings().all()
+        more = len(fetched) > limit
+        fetched = fetched[:limit]
+        items = tuple(self._decode(fetched))
+        return Page(items, str(fetched[-1]["seq"]) if more and fetched else None)
 
     def count(self, query: EntityQuery, scope: Scope, *, cap: int | None = None) -> int:
         split = _one_of_few(query)

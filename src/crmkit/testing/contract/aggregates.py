@@ -7,7 +7,8 @@ Semantics stated here and tested below (see ``Repository.aggregate``):
   scope and ``deleted`` choice (live records by default).
 - One row per key found, in key order with empty keys first. A key holds, per group, the
   field's stored value (an enum's value, a money field's amount), the month ``"YYYY-MM"``
-  of a date (of a datetime in UTC) or a money field's currency; None for an empty field.
+  of a date (of a datetime in UTC), a money field's currency, or the band of a date or
+  int between rising cuts (how many cuts are at or below it); None for an empty field.
   Values equal as numbers are one key (``0.3`` and ``0.30``).
 - Counts are ints; sums are exact: an int for int fields, else a ``Decimal`` equal to the
   exact sum however many digits it takes (past 64 bits too); empty values add nothing, and
@@ -166,6 +167,8 @@ GROUPS: Final = (
     Group.month("created_at"),
     Group.currency("price"),
     Group.currency("amount"),
+    Group.bands("closes", (date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 31))),
+    Group.bands("quantity", (-1, 0, 2)),
 )
 MEASURES: Final = (
     Measure.count(),
@@ -237,6 +240,8 @@ def brute_force(
             return None
         if g.grain is Grain.CURRENCY:
             return value.currency
+        if g.grain is Grain.BANDS:
+            return sum(1 for cut in g.cuts if cut <= value)
         if g.grain is Grain.MONTH:
             if isinstance(value, datetime):
                 value = value.astimezone(UTC)
@@ -325,6 +330,66 @@ class AggregateContract:
                     uow.commit()
 
         check()
+
+    def test_an_ordered_list_pages_by_the_field_then_store_order(self, deal_store: Store) -> None:
+        """``EntityQuery(order_by=…)``: the records ``list`` finds unordered, by the field
+        ascending (empty last), ties in the order they were added, over any page size."""
+        store = deal_store
+
+        @given(
+            deals=st.lists(DEAL_STRATEGY, max_size=12),
+            field=st.sampled_from(["closes", "quantity", "stage"]),
+            scope=st.sampled_from(SCOPES),
+            filters=st.sampled_from(FILTERS),
+            size=st.integers(1, 5),
+        )
+        @settings(
+            max_examples=self.aggregate_examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        )
+        def check(
+            deals: list[Deal], field: str, scope: Scope, filters: tuple[Filter, ...], size: int
+        ) -> None:
+            with store.unit_of_work() as uow:
+                uow.repo(DEALS).add_many(deals)
+                uow.commit()
+            try:
+                with store.unit_of_work() as uow:
+                    repo = uow.repo(DEALS)
+                    every = repo.list(EntityQuery(filters=filters), scope, after=None, limit=99)
+                    ordered: list[Deal] = []
+                    after: str | None = None
+                    query = EntityQuery(filters=filters, order_by=field)
+                    while True:
+                        page = repo.list(query, scope, after=after, limit=size)
+                        ordered += page.items
+                        after = page.next_after
+                        if after is None:
+                            break
+                position = {d.id: i for i, d in enumerate(deals)}
+
+                def key(d: Deal) -> tuple[Any, ...]:
+                    value = getattr(d, field)
+                    value = value.value if isinstance(value, enum.Enum) else value
+                    return (value is None, value if value is not None else 0, position[d.id])
+
+                assert [d.id for d in ordered] == [d.id for d in sorted(every.items, key=key)]
+            finally:
+                with store.unit_of_work() as uow:
+                    uow.repo(DEALS).purge([d.id for d in deals])
+                    uow.commit()
+
+        check()
+
+    def test_a_list_ordered_by_a_field_without_a_column_is_refused(self, deal_store: Store) -> None:
+        with deal_store.unit_of_work() as uow:
+            for field in ("region", "weight", "price"):
+                with pytest.raises(ValueError, match=rf"test_deal\.{field}\b"):
+                    uow.repo(DEALS).list(
+                        EntityQuery(order_by=field), EVERYTHING, after=None, limit=5
+                    )
 
     def test_sums_past_64_bits_stay_exact(self, deal_store: Store) -> None:
         big, most = 99999999999999999, 2**31 - 1  # a sum of 100 of either needs 66 bits
@@ -421,6 +486,11 @@ class AggregateContract:
             ((), (Measure.sum("price"),), "price"),  # money across currencies
             ((Group.currency("amount"),), (Measure.sum("price", times="rate"),), "price"),
             ((Group("nothing"),), (Measure.count(),), "nothing"),
+            ((Group.bands("signed", (date(2026, 2, 1),)),), (Measure.count(),), "signed"),
+            ((Group.bands("weight", (Decimal(1),)),), (Measure.count(),), "weight"),
+            ((Group.bands("closes", (date(2026, 3, 1), NOW)),), (Measure.count(),), "closes"),
+            ((Group.bands("closes", (date(2026, 3, 1),) * 2),), (Measure.count(),), "closes"),
+            ((Group.bands("quantity", ()),), (Measure.count(),), "quantity"),
         ]
         with deal_store.unit_of_work() as uow:
             for by, measures, field in refused:
