@@ -78,9 +78,28 @@ from crmkit.domain.order import (
     OrderTotal,
     RankBy,
 )
+from crmkit.domain.payment import (
+    Payment,
+    PaymentAllocation,
+    PaymentCategory,
+    PaymentMethod,
+    PaymentStatus,
+    WriteOff,
+)
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine, QuoteStatus
-from crmkit.domain.receivable import Receivable, ReceivableStatus
+from crmkit.domain.receivable import (
+    AgingRow,
+    CustomerBalance,
+    OwnerBalance,
+    Receivable,
+    ReceivableStatus,
+    Statement,
+    StatementEntry,
+    StatementLine,
+    UnpaidOrder,
+)
+from crmkit.domain.receivables import Bucket
 from crmkit.domain.regions import Region
 from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
 from crmkit.domain.settings import SettingRule
@@ -122,6 +141,8 @@ from crmkit.workflows.notify import (
     NotifierTimeout,
     SendResult,
 )
+from crmkit.workflows.payments import AUTO as AUTO_ALLOCATE
+from crmkit.workflows.payments import AllocationPreview, CollectionRow, PlannedAllocation
 from crmkit.workflows.runtime import Settings
 from crmkit.workflows.session import DuplicateWarning, Session
 from crmkit.workflows.targets import TargetProgress
@@ -129,12 +150,15 @@ from crmkit.workflows.targets import TargetProgress
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUTO_ALLOCATE",
     "CRM",
     "EDITABLE_SETTINGS",
     "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
     "Actor",
+    "AgingRow",
+    "AllocationPreview",
     "Approval",
     "ApprovalPolicy",
     "ApprovalStatus",
@@ -142,6 +166,7 @@ __all__ = [
     "AuditEntry",
     "AuthenticationError",
     "BackupError",
+    "Bucket",
     "CRMError",
     "Capability",
     "Category",
@@ -149,6 +174,7 @@ __all__ = [
     "ChannelType",
     "ClusterMember",
     "CoOwnershipRequest",
+    "CollectionRow",
     "ConcurrencyError",
     "Contact",
     "CreditRating",
@@ -156,6 +182,7 @@ __all__ = [
     "CustomFieldSchema",
     "CustomFieldType",
     "Customer",
+    "CustomerBalance",
     "CustomerKind",
     "Decision",
     "DedupConfig",
@@ -200,12 +227,19 @@ __all__ = [
     "OrderStatus",
     "OrderTotal",
     "Outcome",
+    "OwnerBalance",
     "Page",
+    "Payment",
+    "PaymentAllocation",
+    "PaymentCategory",
+    "PaymentMethod",
+    "PaymentStatus",
     "Permission",
     "PermissionDenied",
     "Permissions",
     "Phone",
     "Pipeline",
+    "PlannedAllocation",
     "ProbabilityBand",
     "Product",
     "ProductCategory",
@@ -238,14 +272,19 @@ __all__ = [
     "Stage",
     "StageChange",
     "StageTotal",
+    "Statement",
+    "StatementEntry",
+    "StatementLine",
     "Step",
     "TableError",
     "TargetProgress",
+    "UnpaidOrder",
     "User",
     "ValidationError",
     "WinRate",
     "WinRates",
     "WorkflowError",
+    "WriteOff",
     "__version__",
     "language",
     "open",

@@ -29,6 +29,7 @@ from crmkit.workflows.jobs import JobHandler, RunReport, run_due
 from crmkit.workflows.merge import ReferenceHandler
 from crmkit.workflows.notify import Notifier, Notifiers
 from crmkit.workflows.orders import JOB_HANDLERS as ORDER_JOBS
+from crmkit.workflows.receivables import JOB_HANDLERS as RECEIVABLE_JOBS
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
 from crmkit.workflows.settings import load_settings, reload_if_stale
@@ -70,7 +71,7 @@ class CRM:
 
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        for kind, handler in ORDER_JOBS.items():  # crmkit's own due jobs (reminders)
+        for kind, handler in {**ORDER_JOBS, **RECEIVABLE_JOBS}.items():  # crmkit's own jobs
             runtime.job_handlers.setdefault(kind, handler)
 
     # -- properties --------------------------------------------------------------------

@@ -114,6 +114,30 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "written_off": ("Written off", "已抹零"),
         "void": ("Void", "已作废"),
     },
+    "PaymentMethod": {
+        "bank_transfer": ("Bank transfer", "银行转账"),
+        "cash": ("Cash", "现金"),
+        "wechat": ("WeChat Pay", "微信支付"),
+        "alipay": ("Alipay", "支付宝"),
+        "cheque": ("Cheque", "支票"),
+    },
+    "PaymentCategory": {
+        "sales": ("Sales", "货款"),
+        "deposit": ("Deposit", "定金/预付款"),
+        "service": ("Service fee", "服务费"),
+        "other": ("Other", "其他"),
+    },
+    "StatementEntry": {
+        "receivable": ("Receivable", "应收"),
+        "payment": ("Payment", "回款"),
+        "payment_reversal": ("Payment reversed", "回款冲回"),
+        "write_off": ("Write-off", "抹零"),
+        "write_off_reversal": ("Write-off reversed", "抹零冲回"),
+    },
+    "PaymentStatus": {
+        "posted": ("Posted", "已入账"),
+        "reversed": ("Reversed", "已冲回"),
+    },
     "Bucket": {
         "not_due": ("Not due", "未到期"),
         "1_30": ("1–30 days", "1–30天"),

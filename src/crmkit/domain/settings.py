@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +41,18 @@ def _timezone(text: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def write_off_amount(text: str) -> Decimal | None:
+    """The 抹零 limit as an amount of yuan (``"10.00"``; ``"0"``: no write-offs), or None
+    if ``text`` is not one."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        return None
+    return value
 
 
 @attrs.frozen
@@ -84,6 +97,9 @@ EDITABLE: Final[tuple[SettingRule, ...]] = (
     SettingRule("max_page_size", int, 10, 5000),
     SettingRule("timezone", str, valid=_timezone),
     SettingRule("strict_name_script", bool),
+    SettingRule("write_off_limit", str, valid=lambda t: write_off_amount(t) is not None),
+    SettingRule("write_off_percent", int, 0, 100),
+    SettingRule("overdue_reminder_days", int, 1, 90),
 )
 EDITABLE_BY_NAME: Final[Mapping[str, SettingRule]] = {r.name: r for r in EDITABLE}
 

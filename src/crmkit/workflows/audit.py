@@ -53,6 +53,8 @@ _SALES_FIELDS: dict[str, str] = {
     "quote_id": "quote",
     "approval_id": "approval",
     "conversion_approval_id": "approval",
+    "order_id": "order",
+    "receivable_id": "receivable",
 }
 # The classes of the entity types that are not kernel specs (their fields' types).
 _CLASSES: dict[str, type] = {
@@ -302,6 +304,8 @@ class _Names:
         spec = entity_specs().get(entity_type)
         if spec is not None and field == spec.members:
             return "user"  # member tokens: ``user:<id>`` (roles need no lookup)
+        if field == "reverses" and entity_type == "write_off":
+            return "write_off"  # the write-off a reversal undoes
         if field == "previous_id" and entity_type in entity_specs():
             return entity_type  # the revision a quote's or order's revision replaced
         if field == "merged_into" and entity_type in ("customer", "contact"):

@@ -142,6 +142,15 @@ class Permissions:
             registry.define(
                 f"receivable.{action}", roles=special.get(action, {Role.ADMIN, Role.FINANCE})
             )
+        # Money in: finance records payments, applies and reverses them, writes off small
+        # remainders (抹零); everyone reads them in the customer's scope.
+        registry.define("receivable.write_off", roles=[Role.ADMIN, Role.FINANCE])
+        registry.define("receivable.reverse_write_off", roles=[Role.ADMIN, Role.FINANCE])
+        for entity in ("payment", "write_off"):
+            for action in ENTITY_ACTIONS:
+                keepers = frozenset(Role) if action == "read" else {Role.ADMIN, Role.FINANCE}
+                registry.define(f"{entity}.{action}", roles=keepers)
+        registry.define("payment.reverse", roles=[Role.ADMIN, Role.FINANCE])
         # Approvals: everyone reads their own and their inbox; deciding is checked per step.
         registry.define("approval.read", roles=frozenset(Role))
         registry.define("approval.decide", roles=frozenset(Role))

@@ -12,6 +12,7 @@ from crmkit.domain import display
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.messages import active_language
+from crmkit.domain.receivable import Statement
 from crmkit.storage.ports import Page
 
 T = TypeVar("T")
@@ -199,3 +200,50 @@ def export_contacts(
         format,
         ("联系人", "Contacts"),
     )
+
+
+def write_statement(statement: Statement, target: str | Path | IO[bytes]) -> None:
+    """A statement of account (对账单) as an XLSX sheet, in the active language: the
+    opening balance, one row per entry, the closing balance."""
+    zh = active_language() == "zh"
+    headers = (
+        ["日期", "类型", "单号", "摘要", "借方（应收）", "贷方（已收）", "余额"]
+        if zh
+        else ["Date", "Entry", "Number", "Details", "Debit", "Credit", "Balance"]
+    )
+    title = f"{statement.customer_name} {statement.start.isoformat()} – {statement.end.isoformat()}"
+    rows: list[list[Any]] = [
+        [
+            statement.start,
+            "期初余额" if zh else "Opening balance",
+            "",
+            title,
+            None,
+            None,
+            statement.opening.amount,
+        ],
+    ]
+    for line in statement.lines:
+        rows.append(
+            [
+                line.on,
+                display.label(line.kind),
+                line.number,
+                line.text,
+                line.debit.amount or None,
+                line.credit.amount or None,
+                line.balance.amount,
+            ]
+        )
+    rows.append(
+        [
+            statement.end,
+            "期末余额" if zh else "Closing balance",
+            "",
+            "",
+            None,
+            None,
+            statement.closing.amount,
+        ]
+    )
+    write_table(headers, rows, target, format="xlsx", sheet_title="对账单" if zh else "Statement")

@@ -10,7 +10,7 @@ with freight, sign-off, cancellation, and the reminders an approved order schedu
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final, cast
@@ -555,8 +555,10 @@ class OrderService(SalesDocumentService[Order]):
         return out[:limit] if limit is not None else out
 
     def credit(self, customer_id: str) -> tuple[Money, Money | None]:
-        """A customer's exposure (价税合计 of their orders pending or approved and not yet
-        complete) and credit limit (None: not a credit-terms customer with a limit)."""
+        """A customer's exposure (what they owe on receivables, less unapplied payments,
+        plus their orders pending or approved and not yet receivables) and credit limit
+        (None: not a credit-terms customer with a limit). ``session.receivables.balance``
+        has the parts."""
         self.require("read")
         return self._exposure(customer_id, exclude=None), self._limit(customer_id)
 
@@ -582,9 +584,20 @@ class OrderService(SalesDocumentService[Order]):
         return customer.credit_limit
 
     def _exposure(self, customer_id: str, *, exclude: Order | None) -> Money:
-        """Σ 价税合计 of the customer's orders pending or approved and not finished, summed
+        """What the customer owes (open receivables less unapplied payments) plus their
+        orders pending or approved and not finished that are not receivables yet, summed
         by the store (in CNY, the currency of credit limits), less ``exclude`` and the
         revision it replaces, whose amount the caller counts itself."""
+        skip = tuple(i for i in (exclude.id, exclude.previous_id) if i) if exclude else ()
+        owed = self._s.receivables.credit_of(customer_id, None, None, skip=skip)
+        return owed.outstanding + owed.unplanned
+
+    def unplanned(
+        self, customer_id: str, planned: Mapping[str, Decimal], skip: Sequence[str] = ()
+    ) -> Money:
+        """Σ of the customer's orders pending or approved and not finished, less what of
+        each is a receivable already (``planned``: order id -> Σ of its receivables), but
+        for the orders in ``skip``."""
         query = EntityQuery(
             filters=(
                 Filter("customer_id", Op.EQ, customer_id),
@@ -593,14 +606,17 @@ class OrderService(SalesDocumentService[Order]):
             )
         )
         rows = self.repo.aggregate(
-            query, EVERYTHING, by=(Group.currency("gross"),), measures=(Measure.sum("gross"),)
+            query,
+            EVERYTHING,
+            by=(Group("id"), Group.currency("gross")),
+            measures=(Measure.sum("gross"),),
         )
-        total = sum((r.values[0] for r in rows if r.key[0] == CURRENCY), Decimal(0))
-        skip = [i for i in (exclude.id, exclude.previous_id) if i] if exclude else []
-        for order in self.repo.get_many(skip):
-            if order.approval in _EXPOSED and order.status in _LIVE:
-                total -= order.gross.amount
-        return Money(total, CURRENCY)
+        total = Decimal(0)
+        for row in rows:
+            (id, currency), (gross,) = row.key, row.values
+            if currency == CURRENCY and id not in skip:
+                total += max(Decimal(0), gross - planned.get(id, Decimal(0)))
+        return Money(total, CURRENCY).quantize()
 
     def _credit_steps(self, order: Order) -> tuple[Step, ...]:
         """A finance step when the order would take a credit-terms customer past their

@@ -69,6 +69,12 @@ class Settings:
     # of deliveries, sign-offs, renewals and warranty ends go out this many days before.
     credit_over_limit: str = "approve"
     reminder_days_before: int = 3
+    # Receivables (seed 004): a 抹零 may close a remainder up to ``write_off_limit`` yuan
+    # ("0": none) and, unless 0, up to ``write_off_percent`` % of the receivable; an
+    # overdue receivable's salesperson is reminded every ``overdue_reminder_days``.
+    write_off_limit: str = "10.00"
+    write_off_percent: int = 0
+    overdue_reminder_days: int = 7
 
 
 @attrs.define

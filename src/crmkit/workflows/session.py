@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.leads import LeadService
     from crmkit.workflows.opportunities import OpportunityService
     from crmkit.workflows.orders import OrderService
+    from crmkit.workflows.payments import PaymentService
     from crmkit.workflows.products import (
         ProductCategoryService,
         ProductGroupService,
@@ -83,6 +84,7 @@ class Session:
     approvals: ApprovalService
     targets: TargetService
     receivables: ReceivableService
+    payments: PaymentService
     leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
@@ -96,6 +98,7 @@ class Session:
         from crmkit.workflows.leads import LeadService
         from crmkit.workflows.opportunities import OpportunityService
         from crmkit.workflows.orders import OrderService
+        from crmkit.workflows.payments import PaymentService
         from crmkit.workflows.products import (
             ProductCategoryService,
             ProductGroupService,
@@ -142,6 +145,7 @@ class Session:
         self.approvals = ApprovalService(self)
         self.targets = TargetService(self)
         self.receivables = ReceivableService(self)
+        self.payments = PaymentService(self)
         self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:
