@@ -16,15 +16,20 @@ import os
 import random
 import socket
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
 
 import crmkit
 from crmkit.testing import ManualClock
 
 ADMIN_PASSWORD = "demo-admin-2026"
 STAFF_PASSWORD = "demo-pass-2026"
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the CRM's day
 
 # (name, role, manager's name)
 STAFF = (
@@ -217,6 +222,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
         sellers = [u for u in people.values() if u.role in {crmkit.Role.SALES, crmkit.Role.MANAGER}]
         step = timedelta(days=365) / (customers + 20)
         created: list[tuple[crmkit.User, crmkit.Customer]] = []
+        ledger: Ledger | None = None
         for fields in customer_rows(rng, customers):
             clock.advance(step * rng.uniform(0.5, 1.5))
             owner = rng.choice(sellers)
@@ -225,14 +231,20 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
             except crmkit.DuplicateError:
                 continue  # someone else already works a company this similar: crmkit says no
             created.append((owner, customer))
+            if ledger is None and clock.now() >= end - LEDGER_AGE:
+                ledger = _plans(crm, admin, created, people, end)  # orders of four months ago
+        if ledger is None:  # a small demo whose customers all came earlier
+            ledger = _plans(crm, admin, created, people, end)
         _near_duplicates(crm, rng, created)
         _co_ownership_requests(crm, rng, created, sellers)
         _sales(crm, rng, created)
         binned = rng.sample(created, 5)
         with crm.session(actor=admin) as s:  # a few in the recycle bin
             for _, customer in binned:
-                s.customers.delete(customer.id)
-        _orders(crm, [pair for pair in created if pair not in binned], people)
+                if customer.id not in ledger.customers:  # what is owed stays in sight
+                    s.customers.delete(customer.id)
+        done = _orders(crm, [pair for pair in created if pair not in binned], people)
+        _collections(crm, clock, ledger, people, done, end)
         clock.set(end)
     finally:
         crm.close()
@@ -316,11 +328,11 @@ def _orders(
     crm: crmkit.CRM,
     created: list[tuple[crmkit.User, crmkit.Customer]],
     people: dict[str, crmkit.User],
-) -> None:
+) -> str:
     """销售订单 in every state of their approval: 张三's draft (made from a quote), one
     awaiting 王建国 and a large one awaiting 刘芳 (finance) after 王建国's approval; 李小明's
     approved order with its delivery plan, one delivery made and a cost adjustment; 赵敏's
-    order rejected by 王建国."""
+    order rejected by 王建国. Returns the approved order's id."""
     boss, finance = people["王建国"], people["刘芳"]
 
     def customer_of(user: crmkit.User, n: int = 0) -> str:
@@ -373,6 +385,139 @@ def _orders(
         s.orders.plan_delivery(done, planned_on=s.today() + timedelta(days=7), note="余货")
     with crm.session(actor=finance) as s:
         s.orders.adjust_cost(done, "-300.00", reason="供应商返利")
+    return done
+
+
+# -- 财务: payment plans, payments, 抹零 and reversals ----------------------------------------
+LEDGER_AGE = timedelta(days=130)  # the ledger's orders were signed about four months ago
+
+
+@attrs.frozen
+class Ledger:
+    """The orders whose payment plans the demo's payments pay: the receivables of 张三's
+    (``a``), 赵敏's (``b``) and 陈静's (``c``) orders, by instalment, and whose they are."""
+
+    a: tuple[crmkit.Receivable, ...]
+    b: tuple[crmkit.Receivable, ...]
+    c: tuple[crmkit.Receivable, ...]
+    customers: frozenset[str]
+
+
+def _plans(
+    crm: crmkit.CRM,
+    admin: crmkit.User,
+    created: list[tuple[crmkit.User, crmkit.Customer]],
+    people: dict[str, crmkit.User],
+    end: datetime,
+) -> Ledger:
+    """Three orders signed now (about four months before the demo's today), approved, and
+    their payment plans (回款计划), the due dates counted back from the demo's today so that
+    the aging shows every bucket: 张三's in three instalments (100 and 45 days ago, in 30
+    days), 赵敏's in two (95 and 20 days ago), 陈静's in two (75 days ago, in 15 days)."""
+    with crm.session(actor=admin) as s:
+        codes = {p.code or "": p.id for p in s.products.list(limit=100).items}
+    today = end.astimezone(SHANGHAI).date()
+
+    def days(n: int) -> date:
+        return today + timedelta(days=n)
+
+    made: list[tuple[crmkit.Customer, tuple[crmkit.Receivable, ...]]] = []
+    for seller, items, parts in (
+        ("张三", (("LK-200", "10"),), ((days(-100), "30%"), (days(-45), "40%"), (days(30), "30%"))),
+        ("赵敏", (("CM-200", "20"), ("CM-300", "1")), ((days(-95), "50%"), (days(-20), "50%"))),
+        ("陈静", (("AC-100", "4"), ("SV-002", "4")), ((days(-75), "40%"), (days(15), "60%"))),
+    ):
+        user = people[seller]
+        customer = next((c for owner, c in created if owner.id == user.id), None)
+        if customer is None:  # a tiny demo: someone else's first customer
+            owner, customer = created[len(made) % len(created)]
+            user = owner
+        lines = [{"product_id": codes[code], "quantity": qty} for code, qty in items]
+        with crm.session(actor=user) as s:
+            order = s.orders.create(customer_id=customer.id, lines=lines, signed_on=s.today())
+            s.orders.submit(order.id)
+        _approve(crm, order.id, [admin, people["王建国"], people["刘芳"]])
+        with crm.session(actor=user) as s:
+            made.append((customer, tuple(s.receivables.plan(order.id, list(parts)))))
+    (_a, a), (_b, b), (_c, c) = made
+    return Ledger(a, b, c, frozenset(customer.id for customer, _r in made))
+
+
+def _approve(crm: crmkit.CRM, order_id: str, deciders: list[crmkit.User]) -> None:
+    """Every step of the order's approval, by whichever of ``deciders`` it awaits."""
+    for _round in range(3):
+        for user in deciders:
+            with crm.session(actor=user) as s:
+                for a in s.approvals.inbox().items:
+                    if a.document_id == order_id:
+                        s.approvals.approve(a.step_id or "", comment="同意")
+
+
+def _collections(
+    crm: crmkit.CRM,
+    clock: ManualClock,
+    ledger: Ledger,
+    people: dict[str, crmkit.User],
+    done: str,
+    end: datetime,
+) -> None:
+    """刘芳 (finance) records what came in, each payment on its day (or later, dated back):
+    张三's customer pays the first instalment (paid), a cheque for the second that bounces
+    (the payment reversed, its allocation with it), then part of the second (partly paid,
+    overdue); a transfer wrongly applied to the third instalment is taken back (a reversed
+    allocation) and applied again to the oldest; 赵敏's customer pays the second instalment
+    but ¥0.80, which is written off (抹零), the first left open over 90 days; 陈静's customer
+    pays a deposit kept as a prepayment (预收). 李小明's approved order gets its plan."""
+    finance = people["刘芳"]
+    a1, a2, a3 = ledger.a
+    _b1, b2 = ledger.b
+    customer_a, customer_b, customer_c = a1.customer_id, b2.customer_id, ledger.c[0].customer_id
+
+    def on(days_ago: int) -> date:
+        """The day ``days_ago`` before the demo's today; the clock moved there if it is
+        not past it already (a payment is never dated after the day it is recorded)."""
+        at = end - timedelta(days=days_ago)
+        if clock.now() < at:
+            clock.set(at)
+        return min(at.astimezone(SHANGHAI).date(), clock.now().astimezone(SHANGHAI).date())
+
+    def pay(customer: str, amount: Any, days_ago: int, **fields: Any) -> crmkit.Payment:
+        received = on(days_ago)
+        fields.setdefault("method", "bank_transfer")
+        with crm.session(actor=finance) as s:
+            made: crmkit.Payment = s.payments.record(
+                customer_id=customer, amount=amount, received_on=received, **fields
+            )
+        return made
+
+    pay(
+        customer_a, a1.amount.amount, 98, account="工行青岛分行 3803 0211 0900", reference="HX98001"
+    )
+    cheque = pay(customer_a, a2.amount.amount, 60, method="cheque", reference="支票 10293847")
+    on(50)
+    with crm.session(actor=finance) as s:
+        s.payments.reverse(cheque.id, reason="支票退票：出票人账户余额不足")
+    part = (a2.amount.amount * Decimal("0.6")).quantize(Decimal("0.01"))
+    pay(customer_a, part, 40, method="wechat", reference="微信 4200001234")
+    pay(
+        customer_b,
+        b2.amount.amount - Decimal("0.80"),
+        18,
+        allocate=[(b2.id, b2.amount.amount - Decimal("0.80"))],
+        reference="HX18002",
+    )
+    with crm.session(actor=finance) as s:
+        s.receivables.write_off(b2.id, reason="尾差抹零")
+    pay(customer_c, "5000.00", 30, category="deposit", allocate=None, remarks="二期工程定金")
+    wrong = pay(customer_a, "2000.00", 10, allocate=[(a3.id, "2000.00")], reference="HX10003")
+    with crm.session(actor=finance) as s:
+        s.payments.unallocate(wrong.id, wrong.allocations[0].id, reason="冲错期次，应先冲第2期")
+        s.payments.apply(wrong.id)
+    with crm.session(actor=people["李小明"]) as s:
+        today = s.today()
+        s.receivables.plan(
+            done, [(today - timedelta(days=3), "30%"), (today + timedelta(days=40), "70%")]
+        )
 
 
 def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:

@@ -156,6 +156,18 @@ FIELD_LABELS: dict[str, LazyString] = {
         "delivered_on",
         "weight",
         "comment",
+        # receivables and payments (财务)
+        "instalment",
+        "due",
+        "balance",
+        "paid",
+        "written_off",
+        "received_on",
+        "method",
+        "account",
+        "reference",
+        "unapplied",
+        "reversed_reason",
     )
 }
 

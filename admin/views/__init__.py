@@ -14,13 +14,16 @@ from admin.entity import EntityModelView
 from admin.views.approvals import ApprovalView, waiting_for_me
 from admin.views.audit import AuditView
 from admin.views.backup import BackupView
+from admin.views.collections import CollectionsView, StatementView
 from admin.views.contacts import ContactView
 from admin.views.customers import CustomerView
 from admin.views.dictionary import DictionaryView
 from admin.views.duplicates import DuplicateView
 from admin.views.imports import ImportView
 from admin.views.orders import OrderView
+from admin.views.payments import PaymentView
 from admin.views.products import ProductCategoryView, ProductGroupView, ProductView
+from admin.views.receivables import ReceivableView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
 from admin.views.sales import LeadView, OpportunityView, QuoteView
@@ -64,6 +67,17 @@ def register(admin: Admin) -> None:
                 name=_l("Sales statistics"), endpoint="statistics", category=sales
             )
             admin.add_view(statistics)  # 销售统计: the charts of seed 004's 统计分析
+    finance = "Finance"  # shown as 财务: receivables, payments, statements, collections
+    admin.add_view(ReceivableView(name=_l("Receivables"), endpoint="receivables", category=finance))
+    admin.add_view(PaymentView(name=_l("Payments"), endpoint="payments", category=finance))
+    statements = StatementView(
+        name=_l("Statements of account"), endpoint="statements", category=finance
+    )
+    admin.add_view(statements)
+    collections = CollectionsView(
+        name=_l("Collection statistics"), endpoint="collections", category=finance
+    )
+    admin.add_view(collections)
     if admin.app is not None:  # the frame's badge: the steps awaiting the user
         admin.app.jinja_env.globals["approvals_waiting"] = waiting_for_me
     # Not under 系统管理: salespeople and managers restore what was deleted in their scope.
@@ -79,6 +93,7 @@ def register(admin: Admin) -> None:
         (system, _l("System")),
         (catalogue, _l("Products")),
         (sales, _l("Sales")),
+        (finance, _l("Finance")),
     ):
         menu = admin.get_category_menu_item(key)
         if menu is not None:

@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -184,23 +185,62 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
         s.orders.plan_delivery(done.id, planned_on="2026-01-25")
     with crm.session(actor=admin) as s:
         s.orders.adjust_cost(done.id, "-100", reason="返利")
+    # 财务: the approved order's plan (one instalment overdue), a payment that leaves ¥0.50
+    # written off and the write-off reversed, a line taken back and applied again, a bounced
+    # cheque and a prepayment: the receivables' and payments' pages, 对账单 and 回款统计
+    with crm.session(actor=zhang) as s:
+        today = s.today()
+        first, second = s.receivables.plan(
+            done.id, [(today - timedelta(days=40), "30%"), (today + timedelta(days=30), "70%")]
+        )
+    with crm.session(actor=admin) as s:
+        paid = s.payments.record(
+            customer_id=jinzhi.id, amount=first.amount.amount - Decimal("0.50"),
+            received_on=today, method="bank_transfer", reference="HX0001",
+        )  # fmt: skip
+        written = s.receivables.write_off(first.id, reason="尾差")
+        s.receivables.reverse_write_off(written.id, reason="价格")
+        moved = s.payments.record(
+            customer_id=jinzhi.id, amount="500", received_on=today, method="wechat",
+            allocate=[(second.id, "500")],
+        )  # fmt: skip
+        s.payments.unallocate(moved.id, moved.allocations[0].id, reason="价格")
+        s.payments.apply(moved.id)
+        cheque = s.payments.record(
+            customer_id=jinzhi.id, amount="100", received_on=today, method="cheque"
+        )
+        s.payments.reverse(cheque.id, reason="价格")
+        s.payments.record(
+            customer_id=jinzhi.id, amount="300", received_on=today, method="cash",
+            category="deposit", allocate=None,
+        )  # fmt: skip
+        assert paid.allocations
     clock.advance(timedelta(minutes=5))
 
 
 # Where the crawl starts: the dashboard, and pages reached by a form rather than a link
-# (销售统计 grouped by salesperson and by region over a period).
+# (销售统计 grouped by salesperson and by region over a period; 财务's screens: the
+# receivables filtered by an aging bucket, 登记回款, 对账单 and 回款统计 over a period).
 SEEDS = (
     "/",
     "/statistics/",
     "/statistics/?by=owner&from_month=2026-01&to_month=2026-12",
     "/statistics/?by=region",
+    "/receivables/",
+    "/receivables/?aging=31_60",
+    "/payments/",
+    "/payments/new/",
+    "/statements/",
+    "/collections/",
+    "/collections/?from_month=2025-12&to_month=2026-01",
 )
 
 
-def crawl(browser: Browser, limit: int = 120) -> Iterator[tuple[str, str]]:
+def crawl(browser: Browser, limit: int = 160) -> Iterator[tuple[str, str]]:
     """Every page reachable from :data:`SEEDS` by a plain link, once per path (a path's
     query variants: the first three), ``(url, html)``."""
     todo, seen, per_path = list(SEEDS), set(), {}
+    queued = set(SEEDS)  # a link on every page (the menu's) counts once against its path
     while todo and len(seen) < limit:
         url = todo.pop(0)
         if url in seen:
@@ -214,8 +254,9 @@ def crawl(browser: Browser, limit: int = 120) -> Iterator[tuple[str, str]]:
         for link in LINK.findall(page):
             link = html.unescape(link)
             path = urlsplit(link).path
-            if SKIP.search(link) or link in seen:
+            if SKIP.search(link) or link in seen or link in queued:
                 continue
+            queued.add(link)
             per_path[path] = per_path.get(path, 0) + 1
             if per_path[path] <= 3:
                 todo.append(link)
