@@ -45,6 +45,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.converter import converter
@@ -257,6 +259,9 @@ class SqlRepository(Generic[T]):
     def add_many(self, objs: Sequence[T]) -> None:
         if not objs:
             return
+        if len(objs) == 1:
+            self._add_one(objs[0])
+            return
         try:
             with self._conn.begin_nested():  # so the checks below can run on PostgreSQL
                 insert_many(self._conn, self.table, [self._row(o) for o in objs])
@@ -264,12 +269,35 @@ class SqlRepository(Generic[T]):
             self._explain(objs, exc, new=True)
         self._write_side(objs, replace=False)
 
+    def _add_one(self, obj: T) -> None:
+        """One record: ``INSERT … ON CONFLICT DO NOTHING`` and, if nothing was inserted,
+        the reason. A failed INSERT would abort a PostgreSQL transaction, so ``add_many``
+        wraps its batch in a savepoint: two round trips more for every record a workflow
+        creates (a payment, an audit-logged create), which this spares."""
+        dialect = self._conn.dialect.name
+        stmt: Any = (
+            pg_insert(self.table) if dialect == "postgresql" else sqlite_insert(self.table)
+        )
+        stmt = stmt.values(self._row(obj)).on_conflict_do_nothing().returning(self.table.c.seq)
+        if self._conn.execute(stmt).first() is None:  # (rowcount is -1 with RETURNING)
+            taken = IntegrityError(
+                "INSERT … ON CONFLICT DO NOTHING", None, Exception("a unique value is taken")
+            )
+            self._explain([obj], taken, new=True)
+        self._write_side([obj], replace=False)
+
     def update(self, obj: T, expected_version: int) -> None:
-        try:
-            with self._conn.begin_nested():  # a taken unique value is explained below
-                cas_update(self._uow, self.table, self.spec.name, self._row(obj), expected_version)
-        except IntegrityError as exc:
-            self._explain([obj], exc, new=False)
+        row = self._row(obj)
+        if not self.spec.unique:
+            # Nothing an update writes can be taken (the id and number stay): no savepoint,
+            # which costs two round trips per record (a payment updates one per receivable).
+            cas_update(self._uow, self.table, self.spec.name, row, expected_version)
+        else:
+            try:
+                with self._conn.begin_nested():  # a taken unique value is explained below
+                    cas_update(self._uow, self.table, self.spec.name, row, expected_version)
+            except IntegrityError as exc:
+                self._explain([obj], exc, new=False)
         self._write_side([obj], replace=True)
 
     def _explain(self, objs: Sequence[Any], exc: IntegrityError, *, new: bool) -> None:
