@@ -16,7 +16,7 @@ One store per backend serves every example; each example works on a customer of 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -293,6 +293,10 @@ def test_money_in_keeps_its_invariants(money_crm: Any) -> None:
                 assert balance.unapplied.amount == unapplied_total
                 assert balance.outstanding.amount == owed - unapplied_total
                 today = s.today()
+                statement = s.receivables.statement(
+                    self.customer, start=date(2000, 1, 1), end=today + timedelta(days=3650)
+                )
+                assert statement.closing.amount == owed - unapplied_total
                 rows = [
                     row
                     for row in s.receivables.aging_by("customer", as_of=today)

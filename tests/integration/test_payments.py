@@ -271,7 +271,8 @@ def test_reports_statement_and_overdue_reminders(books, clock, notifier, tmp_pat
         assert kinds[-1] is StatementEntry.PAYMENT
         assert statement.closing == yuan("7000.00")
         target = tmp_path / "对账单.xlsx"
-        s.receivables.export_statement(customer.id, target, start=today, end=today)
+        with crmkit.language("zh"):  # the sheet speaks the active language
+            s.receivables.export_statement(customer.id, target, start=today, end=today)
         sheet = openpyxl.load_workbook(target).active
         rows = list(sheet.iter_rows(values_only=True))
         assert rows[0][0] == "日期" and rows[-1][-1] == Decimal("7000.00")
@@ -375,3 +376,21 @@ def test_auto_allocation_reads_open_items_a_page_at_a_time(books):
         dues = [s.receivables.get(a.receivable_id).due for a in paid.allocations]
         assert dues == sorted(dues)
         assert dues[-1] == plan[0].due
+
+
+def test_a_receivable_owed_again_after_a_reversal_is_reminded_again(books, clock, notifier):
+    crm, people, customer, plan = books
+    with crm.session(actor=people["admin"]) as s:
+        s.users.update(people["zhang"].id, email="zhang@example.com")
+    with crm.session(actor=people["fin"]) as s:
+        paid = s.payments.record(
+            customer_id=customer.id, amount="2000", received_on=s.today(), method="cheque"
+        )
+    crm.run_due()  # the overdue first instalment was paid before its reminder ran
+    with crm.session(actor=people["fin"]) as s:
+        s.payments.reverse(paid.id, reason="支票退票")
+    clock.advance(timedelta(days=1, hours=9))
+    crm.run_due()
+    crm.dispatch()
+    sent = [m.payload for m in notifier.sent if m.payload["template"] == "receivable.overdue"]
+    assert [(p["receivable"], p["days_overdue"]) for p in sent] == [(plan[0].number, 41)]

@@ -283,7 +283,7 @@ class WorkflowError(CRMError):
         reason = self.reason if lang == "en" else self.reason_zh
         name = ENTITY_NAMES.get(self.entity, (self.entity.replace("_", " "), ""))[0]
         return render_summary(
-            "workflow",
+            "workflow_refused" if self.state == "-" else "workflow",
             lang,
             entity=f"{'an' if name[:1] in 'aeiou' else 'a'} {name}",
             entity_zh=ENTITY_NAMES_ZH.get(self.entity, self.entity),

@@ -282,6 +282,8 @@ SUMMARIES: Final[Mapping[str, tuple[str, str]]] = {
         "cannot {move} {entity} that is {state}{reason}",
         "{entity_zh}当前状态为“{state_zh}”，不能{move_zh}{reason}",
     ),
+    # a verb refused whatever the record's state (EntityService.refusal)
+    "workflow_refused": ("cannot {move} {entity}{reason}", "不能{move_zh}{entity_zh}{reason}"),
     "auth_failed": ("wrong login or password", "用户名或密码错误"),
     "auth_locked": (
         "the account is locked after too many failed logins; ask an administrator",

@@ -32,7 +32,12 @@ class ReceivableStatus(enum.StrEnum):
 
 
 LIVE: Final = frozenset(
-    {ReceivableStatus.OPEN, ReceivableStatus.PARTLY_PAID, ReceivableStatus.PAID}
+    {
+        ReceivableStatus.OPEN,
+        ReceivableStatus.PARTLY_PAID,
+        ReceivableStatus.PAID,
+        ReceivableStatus.WRITTEN_OFF,
+    }
 )
 """The statuses of receivables that count against a customer (void ones do not)."""
 

@@ -79,6 +79,10 @@ class CollectionRow:
     amount: Money
 
 
+# Open items read per page when allocating automatically: most payments settle a few of the
+# oldest, so the first page is small (each item read is decoded) and later ones grow.
+_FIRST_PAGE: Final = 8
+_MAX_PAGE: Final = 512
 _BY: Final = {"method": "method", "category": "category", "owner": "owner_id"}
 _AMOUNT: Final = f.money("amount", negative=True)
 
@@ -192,8 +196,10 @@ class PaymentService(EntityService[Payment]):
             out: builtins.list[PlannedAllocation] = []
             left = amount
             after: str | None = None
+            size = _FIRST_PAGE
             while left.amount > 0:
-                page = receivables.open_items(customer_id, after=after)
+                page = receivables.open_items(customer_id, after=after, limit=size)
+                size = min(size * 8, _MAX_PAGE)
                 items = [arithmetic.OpenItem(r.id, r.due, r.balance) for r in page.items]
                 if items:
                     lines, left = arithmetic.allocate(left, items)

@@ -242,9 +242,16 @@ class ReceivableService(EntityService[Receivable]):
             status=status_of(receivable.amount, new_paid, new_written),
         )
         self.save_change(receivable, updated)
+        if updated.status in OPEN_STATUSES and receivable.status not in OPEN_STATUSES:
+            # owed again (a reversal): its overdue reminders, which stopped when it closed,
+            # start again from tomorrow if it is past due
+            day = max(receivable.due, self._s.today()) + timedelta(days=1)
+            self._schedule_overdue(updated, day)
         return updated  # type: ignore[no-any-return]
 
-    def open_items(self, customer_id: str, *, after: str | None = None) -> Page[Receivable]:
+    def open_items(
+        self, customer_id: str, *, after: str | None = None, limit: int = 50
+    ) -> Page[Receivable]:
         """A page of the customer's open receivables, the oldest due first (in any scope:
         for allocating a payment)."""
         query = EntityQuery(
@@ -254,7 +261,7 @@ class ReceivableService(EntityService[Receivable]):
             ),
             order_by="due",
         )
-        return self.repo.list(query, EVERYTHING, after=after, limit=_OPEN_PAGE)
+        return self.repo.list(query, EVERYTHING, after=after, limit=limit)
 
     # -- 抹零 ----------------------------------------------------------------------------
     def write_off_limit(self, receivable: Receivable) -> Money:
@@ -605,7 +612,6 @@ def _cny(amount: Decimal) -> Money:
     return Money(amount, CURRENCY).quantize()
 
 
-_OPEN_PAGE: Final = 50  # open receivables read per page when allocating
 _AMOUNT: Final = f.money("amount", negative=True)
 
 
