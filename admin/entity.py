@@ -387,6 +387,11 @@ class EntityModelView(ServiceModelView):
     def details_view(self) -> ResponseReturnValue:
         """The record's fields and, where crmkit lets the user read it, its history."""
         id = request.args.get("id") or abort(404)
+        return self.details_page(id)
+
+    def details_page(self, id: str, **more: Any) -> ResponseReturnValue:
+        """The detail page of record ``id``; ``more`` replaces template values of
+        :meth:`details_context` (a refused form on the page, shown again with its errors)."""
         model = self.get_one(id)
         with context.work() as s:
             self.prepare_rows(s, [model])
@@ -394,7 +399,7 @@ class EntityModelView(ServiceModelView):
                 history = history_rows(s, s.audit.history(id))
             except crmkit.NotFound:
                 history = []  # crmkit keeps this record's history from this user
-            extra = self.details_context(s, model)
+            extra = {**self.details_context(s, model), **more}
         return self.render(
             self.details_template,
             model=model,

@@ -16,6 +16,13 @@ delivery plan with freight, and the moves the user may make:
   default), 登记交付 (``deliver``), 验收 (``sign_off``);
 - 取消 (``cancel``, with a reason).
 
+An approved order's page has its 回款计划 too: the receivables ``s.receivables.plan`` made
+of it (each linked to its page, with its instalment, due date, amount, paid, balance and
+status, and their totals; ``s.receivables.for_order``) or, while it has none and the user holds
+``receivable.create``, the form that makes them (:meth:`OrderView.plan_payments`): rows of a
+due date and a percentage or an amount, 添加一行 and 一次付清 (which also work without
+scripts, by reloading the form), crmkit's errors beside their rows and nothing written.
+
 A pending or approved order is locked: crmkit refuses to edit or delete it, and its message
 is shown. The print view is the quote's (:func:`admin.printing.order_document`), without
 the margin.
@@ -23,11 +30,12 @@ the margin.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from flask import request, url_for
+import attrs
+from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -36,11 +44,13 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.base import ListFilter, user_name
+from admin.forms import refusal
 from admin.i18n import entity_labels, enum_label, local_time, money, percent, show
 from admin.printing import PrintDocument, order_document
 from admin.views.approvals import awaiting_me, step_label, trail
 from admin.views.builder import DocumentBuilder, revision_rows
 from admin.views.customers import enum_pairs, owner_pairs
+from admin.views.receivables import ReceivableView
 from admin.views.sales import SalesView
 
 # Approval states in which crmkit lets an order be edited.
@@ -51,6 +61,66 @@ EDITABLE = (
 )
 ENDED = (crmkit.OrderStatus.CANCELLED, crmkit.OrderStatus.SUPERSEDED)
 SIGNABLE = (crmkit.OrderStatus.OPEN, crmkit.OrderStatus.DELIVERED)
+PLAN_ROWS = 3  # the empty rows the payment plan form starts with
+MAX_PLAN_ROWS = 60  # instalments read from one posted plan (monthly over five years)
+# The receivables' columns in the 回款计划 section, labelled as on the receivables' screens.
+PLAN_COLUMNS = ("number", "instalment", "due", "amount", "paid", "written_off", "balance", "status")
+
+
+@attrs.frozen
+class PlanRow:
+    """One row of the payment plan form: what was typed and crmkit's errors on it."""
+
+    due: str = ""
+    amount: str = ""
+    due_errors: tuple[str, ...] = ()
+    amount_errors: tuple[str, ...] = ()
+
+
+# Every receivable but a void one is part of the plan: one closed by a 抹零 (written off)
+# too. crmkit's ``s.receivables.for_order`` leaves those out (its LIVE statuses lack
+# ``written_off``), so the section reads the order's receivables by these statuses.
+def blank_rows(rows: Sequence[PlanRow] = (), at_least: int = PLAN_ROWS) -> list[PlanRow]:
+    """``rows`` and empty ones after them, up to ``at_least``."""
+    return [*rows, *(PlanRow() for _ in range(at_least - len(rows)))]
+
+
+def posted_plan() -> list[tuple[str, str]]:
+    """The ``(due, amount)`` rows of the posted plan form that are not empty, in order."""
+    dues, amounts = request.form.getlist("due"), request.form.getlist("amount")
+    rows = zip(dues[:MAX_PLAN_ROWS], amounts[:MAX_PLAN_ROWS], strict=False)
+    typed = [(due.strip()[:30], amount.strip()[:30]) for due, amount in rows]
+    return [(due, amount) for due, amount in typed if due or amount]
+
+
+def plan_rows(
+    typed: Sequence[tuple[str, str]], errors: Sequence[crmkit.FieldError] = ()
+) -> tuple[list[PlanRow], list[str]]:
+    """The form's rows as typed, each with crmkit's errors on its instalment
+    (``instalments[1].due`` …), and the errors on the plan as a whole (the shares not
+    making the total, no instalment at all)."""
+    on_rows: dict[tuple[int, str], list[str]] = {}
+    general: list[str] = []
+    for e in errors:
+        head, _dot, leaf = e.field.partition(".")
+        index = head.removeprefix("instalments[").removesuffix("]")
+        if head.startswith("instalments[") and index.isdigit() and int(index) < len(typed):
+            on_rows.setdefault((int(index), leaf), []).append(e.message())
+        elif e.field == "instalments":
+            general.append(e.message())
+        else:
+            general.append(e.describe())
+    rows = [
+        PlanRow(
+            due,
+            amount,
+            tuple(on_rows.get((i, "due"), ())),
+            # an error on the row without a field of its own is shown under its amount
+            tuple(m for (j, leaf), ms in on_rows.items() if j == i and leaf != "due" for m in ms),
+        )
+        for i, (due, amount) in enumerate(typed)
+    ]
+    return rows, general
 
 
 def order_statuses() -> list[tuple[str, Any]]:
@@ -180,7 +250,96 @@ class OrderView(OrderBuilder, SalesView):
             "credit": (money(exposure), money(limit)) if limit is not None else None,
             "may": self.moves(order, submitter),
             "today": s.today().isoformat(),
+            **self.payment_plan(s, order),
         }
+
+    # -- 回款计划 ------------------------------------------------------------------------------
+    def payment_plan(self, s: crmkit.Session, order: crmkit.Order) -> dict[str, Any]:
+        """The order's receivables as the 回款计划 section shows them, their totals, and
+        whether the plan form is offered (an approved, live order without a plan, to
+        ``receivable.create`` holders), with its empty rows."""
+        if not context.can("receivable.read"):
+            return {"plan": None}
+        receivables = s.receivables.for_order(order.id)
+        approved = order.approval is crmkit.ApprovalStatus.APPROVED
+        live = order.status not in ENDED
+
+        def total(field: str) -> str:
+            amounts = [getattr(r, field) for r in receivables]
+            summed = sum((m.amount for m in amounts), Decimal(0))
+            return money(crmkit.Money(summed, order.gross.currency).quantize())
+
+        return {
+            "plan": {
+                "rows": [
+                    {
+                        "id": r.id,
+                        "number": r.number or "",
+                        "instalment": r.instalment,
+                        "due": show(r.due),
+                        "amount": money(r.amount),
+                        "paid": money(r.paid),
+                        "written_off": money(r.written_off),
+                        "balance": money(r.balance),
+                        "status": enum_label(r.status),
+                    }
+                    for r in receivables
+                ],
+                "totals": {f: total(f) for f in ("amount", "paid", "written_off", "balance")},
+                "written_off": any(r.written_off.amount for r in receivables),
+                "approved": approved,
+                "gross": money(order.gross),
+                "max_rows": MAX_PLAN_ROWS,
+                "may_plan": (
+                    not receivables and approved and live and context.can("receivable.create")
+                ),
+            },
+            "plan_form": {"rows": blank_rows(), "errors": []},
+            "plan_labels": {f: ReceivableView.label(f) for f in PLAN_COLUMNS},
+        }
+
+    @expose("/plan-payments/", methods=("POST",))
+    def plan_payments(self) -> ResponseReturnValue:
+        """回款计划: the order's receivables from the rows typed (``s.receivables.plan``).
+        添加一行 and 一次付清 (without scripts) show the form again, changed, and write
+        nothing; a refused plan comes back with crmkit's errors beside its rows."""
+        id = request.form.get("id", "")
+        typed = posted_plan()
+        if request.form.get("add_row"):
+            shown = max(len(request.form.getlist("due")), PLAN_ROWS)
+            rows = [PlanRow(due, amount) for due, amount in typed]
+            return self.plan_form(id, blank_rows(rows, min(shown + 1, MAX_PLAN_ROWS)))
+        if request.form.get("pay_once"):
+            due = next((due for due, _amount in typed if due), "")
+            return self.plan_form(id, blank_rows([PlanRow(due, "100%")]))
+        try:
+            with context.work() as s:
+                made = s.receivables.plan(id, typed)
+        except crmkit.ValidationError as exc:
+            flash(exc.message(), "error")
+            rows, general = plan_rows(typed, exc.errors)
+            return self.plan_form(id, blank_rows(rows), general)
+        except crmkit.CRMError as exc:
+            flash(refusal(exc, request.form.get("name", "")[:100]), "error")
+        else:
+            total = sum((r.amount.amount for r in made), Decimal(0))
+            currency = made[0].amount.currency if made else "CNY"
+            flash(
+                _(
+                    "The payment plan is made: %(count)s instalment(s), %(total)s in all.",
+                    count=len(made),
+                    total=money(crmkit.Money(total, currency).quantize()),
+                ),
+                "success",
+            )
+        return redirect(url_for(".details_view", id=id))
+
+    def plan_form(
+        self, id: str, rows: Sequence[PlanRow], errors: Sequence[str] = ()
+    ) -> ResponseReturnValue:
+        """The order's page with the plan form holding ``rows`` (and ``errors`` on the
+        plan as a whole)."""
+        return self.details_page(id, plan_form={"rows": list(rows), "errors": list(errors)})
 
     def moves(self, order: crmkit.Order, submitter: str | None) -> dict[str, bool]:
         """Which moves the page offers: what crmkit would allow the user now (it checks

@@ -6,7 +6,6 @@ page; 对账单 with its XLSX; 回款统计; and every screen in 简体中文 an
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from datetime import date, timedelta
@@ -20,27 +19,13 @@ from flask import Flask
 
 import crmkit
 from tests.admin.conftest import PASSWORDS, Browser, make_customer
+from tests.admin.pages import flashes, part, text_of
 
-TAG = re.compile(r"<[^>]+>")
 FINANCE_PASSWORD = "finance-pass"
 
 
 def cny(amount: str) -> crmkit.Money:
     return crmkit.Money(Decimal(amount))
-
-
-def text_of(page: str) -> str:
-    return " ".join(html.unescape(TAG.sub(" ", page)).split())
-
-
-def part(page: str, id: str, end: str = "</table>") -> str:
-    """The text of one element (a table by default) of a page, by its id."""
-    start = page.index(f'id="{id}"')
-    return text_of(page[start : page.index(end, start)])
-
-
-def flashes(page: str) -> str:
-    return text_of(" ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', page, re.S)))
 
 
 def field_errors(page: str) -> list[str]:

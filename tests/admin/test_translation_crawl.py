@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -103,8 +103,9 @@ def visible(page: str) -> str:
 
 
 @pytest.fixture
-def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -> None:
-    """A bit of everything the screens show."""
+def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -> tuple[str, ...]:
+    """A bit of everything the screens show; the pages the crawl starts from besides
+    :data:`SEEDS` (the records' pages no link reaches)."""
     admin, zhang = users["admin"], users["zhang"]
     with crm.session(actor=admin) as s:
         s.dictionary.create(list="source", value="网络推广", aliases=["网推"])
@@ -174,6 +175,13 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
         s.approvals.reject(s.approvals.inbox().items[0].step_id or "", reason="价格")
         waiting = s.orders.create(customer_id=jinzhi.id, lines=line)
         s.orders.submit(waiting.id)
+    # an approved order without a payment plan: its page has the plan form (the crawl reads
+    # only the first orders' pages from the list, so its page is a seed)
+    with crm.session(actor=zhang) as s:
+        unplanned = s.orders.create(customer_id=jinzhi.id, lines=line[:1])
+        s.orders.submit(unplanned.id)
+    with crm.session(actor=users["boss"]) as s:
+        s.approvals.approve(s.approvals.inbox().items[0].step_id or "")
     with crm.session(actor=zhang) as s:
         done = s.orders.create(customer_id=jinzhi.id, lines=line, delivery_due="2026-02-01")
         s.orders.submit(done.id)
@@ -216,6 +224,7 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
         )  # fmt: skip
         assert paid.allocations
     clock.advance(timedelta(minutes=5))
+    return (f"/orders/details/?id={unplanned.id}",)
 
 
 # Where the crawl starts: the dashboard, and pages reached by a form rather than a link
@@ -235,12 +244,18 @@ SEEDS = (
     "/collections/?from_month=2025-12&to_month=2026-01",
 )
 
+# What an order's 回款计划 section shows: the crawl reaches both.
+PLAN_PARTS = ("payment-plan-form", "order-receivables")
 
-def crawl(browser: Browser, limit: int = 160) -> Iterator[tuple[str, str]]:
-    """Every page reachable from :data:`SEEDS` by a plain link, once per path (a path's
-    query variants: the first three), ``(url, html)``."""
-    todo, seen, per_path = list(SEEDS), set(), {}
-    queued = set(SEEDS)  # a link on every page (the menu's) counts once against its path
+
+def crawl(
+    browser: Browser, more: Sequence[str] = (), limit: int = 160
+) -> Iterator[tuple[str, str]]:
+    """Every page reachable from :data:`SEEDS` and ``more`` by a plain link, once per path
+    (a path's query variants: the first three), ``(url, html)``."""
+    seeds = [*SEEDS, *more]
+    todo, seen, per_path = list(seeds), set(), {}
+    queued = set(seeds)  # a link on every page (the menu's) counts once against its path
     while todo and len(seen) < limit:
         url = todo.pop(0)
         if url in seen:
@@ -262,11 +277,13 @@ def crawl(browser: Browser, limit: int = 160) -> Iterator[tuple[str, str]]:
                 todo.append(link)
 
 
-def test_every_screen_reads_in_chinese(as_admin: Browser, seeded: None) -> None:
+def test_every_screen_reads_in_chinese(as_admin: Browser, seeded: tuple[str, ...]) -> None:
     problems: list[str] = []
     pages = 0
-    for url, page in crawl(as_admin):
+    shown: set[str] = set()  # the order's payment plan: its form and its receivables
+    for url, page in crawl(as_admin, seeded):
         pages += 1
+        shown.update(id for id in PLAN_PARTS if f'id="{id}"' in page)
         text = ALLOWED.sub(" ", visible(page))
         for what, pattern in (
             ("key", KEY),
@@ -278,13 +295,14 @@ def test_every_screen_reads_in_chinese(as_admin: Browser, seeded: None) -> None:
             if found:
                 problems.append(f"{url}: {what} {found[:5]}")
     assert pages >= 25, f"only {pages} pages reached"
+    assert shown == set(PLAN_PARTS), f"the crawl did not reach {set(PLAN_PARTS) - shown}"
     assert not problems, "\n".join(problems)
 
 
-def test_english_mode_shows_no_chinese_labels(as_admin: Browser, seeded: None) -> None:
+def test_english_mode_shows_no_chinese_labels(as_admin: Browser, seeded: tuple[str, ...]) -> None:
     as_admin.post("/language", {"lang": "en"})
     problems: list[str] = []
-    for url, page in crawl(as_admin):
+    for url, page in crawl(as_admin, seeded):
         for match in CHROME.finditer(HIDDEN.sub(" ", page)):
             raw = TAG.sub(" ", match.group(2) or match.group(3) or "")
             text = DATA.sub(" ", " ".join(html.unescape(raw).split()))
