@@ -106,12 +106,10 @@ class PaymentService(EntityService[Payment]):
         current: Payment | None = None,  # noqa: ARG002
     ) -> dict[str, Any]:
         customer = self._s._uow.customers.get(data["customer_id"], self._s.actor.scope)
-        if customer is None or customer.is_deleted:
+        if customer is None or customer.is_deleted:  # reported with the rules' errors
             errors.add("customer_id", "not_found_ref", data["customer_id"])
-            errors.raise_if_any(self.spec.name)
-            raise AssertionError  # unreachable: raise_if_any raised
         amount: Money = data["amount"].quantize()
-        owner = customer.owner_id or self._s.actor.id
+        owner = (customer.owner_id if customer is not None else None) or self._s.actor.id
         return {**data, "amount": amount, "owner_id": owner, "unapplied": amount}
 
     def check(self, entity: Payment, current: Payment | None, errors: FieldErrors) -> None:
