@@ -12,6 +12,7 @@
 from crmkit._crm import CRM, open
 from crmkit.adapters.sqlite_backup import BackupError
 from crmkit.adapters.tabular import TableError, write_table
+from crmkit.domain.activity import Activity, ActivityKind, Task, TaskStatus
 from crmkit.domain.approvals import (
     Approval,
     ApprovalPolicy,
@@ -117,6 +118,7 @@ from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.storage.ports import Page
 from crmkit.storage.queues import Job
 from crmkit.storage.spec import EntitySpec, ScopeRule
+from crmkit.workflows.activities import ActivityCount
 from crmkit.workflows.context import (
     SCOPED_ROLES,
     SYSTEM,
@@ -156,6 +158,9 @@ __all__ = [
     "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
+    "Activity",
+    "ActivityCount",
+    "ActivityKind",
     "Actor",
     "AgingRow",
     "AllocationPreview",
@@ -278,6 +283,8 @@ __all__ = [
     "Step",
     "TableError",
     "TargetProgress",
+    "Task",
+    "TaskStatus",
     "UnpaidOrder",
     "User",
     "ValidationError",

@@ -20,6 +20,7 @@ from crmkit.domain.opportunity import Pipeline
 from crmkit.domain.user import Role, User
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
+from crmkit.workflows.activities import JOB_HANDLERS as TASK_JOBS
 from crmkit.workflows.context import SYSTEM, Actor, Permissions
 from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.dispatch import DispatchReport, dispatch, publish_leftovers
@@ -71,7 +72,11 @@ class CRM:
 
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        for kind, handler in {**ORDER_JOBS, **RECEIVABLE_JOBS}.items():  # crmkit's own jobs
+        for kind, handler in {
+            **ORDER_JOBS,
+            **RECEIVABLE_JOBS,
+            **TASK_JOBS,
+        }.items():  # crmkit's own jobs
             runtime.job_handlers.setdefault(kind, handler)
 
     # -- properties --------------------------------------------------------------------

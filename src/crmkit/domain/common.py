@@ -125,6 +125,24 @@ def parse_date(raw: Any, errors: FieldErrors, path: str) -> date | None:
         return None
 
 
+def parse_moment(raw: Any, errors: FieldErrors, path: str) -> datetime | None:
+    """A date and time: a ``datetime`` as given, a ``date`` at midnight, or text such as
+    ``2027-01-05 14:30`` or ``2027-01-05T14:30+08:00``. Without a time zone it stays
+    naive: the workflow places it in the CRM's zone."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, date):
+        return datetime.combine(raw, datetime.min.time())
+    text = str(raw).strip().replace("/", "-")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        errors.add(path, "datetime.invalid", raw)
+        return None
+
+
 def parse_id(raw: Any, errors: FieldErrors, path: str) -> str | None:
     if is_blank(raw):
         return None

@@ -114,6 +114,18 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "written_off": ("Written off", "已抹零"),
         "void": ("Void", "已作废"),
     },
+    "ActivityKind": {
+        "visit": ("Visit", "拜访"),
+        "call": ("Call", "电话"),
+        "sms": ("SMS", "短信"),
+        "email": ("Email", "邮件"),
+        "meeting": ("Meeting", "会议"),
+    },
+    "TaskStatus": {
+        "open": ("To do", "待办"),
+        "done": ("Done", "已完成"),
+        "cancelled": ("Cancelled", "已取消"),
+    },
     "PaymentMethod": {
         "bank_transfer": ("Bank transfer", "银行转账"),
         "cash": ("Cash", "现金"),

@@ -21,6 +21,7 @@ from crmkit.domain.common import (
     parse_date,
     parse_enum,
     parse_id,
+    parse_moment,
     parse_multiline,
     parse_text,
     parse_value,
@@ -125,6 +126,11 @@ def boolean(name: str, **options: Any) -> InputField:
 def day(name: str, **options: Any) -> InputField:
     """A calendar date (``2027-01-31``, ``2027/1/31``, ``2027年1月31日``)."""
     return InputField(name, parse_date, kind="date", **options)
+
+
+def moment(name: str, **options: Any) -> InputField:
+    """A date and time (:func:`~crmkit.domain.common.parse_moment`)."""
+    return InputField(name, parse_moment, kind="datetime", **options)
 
 
 def choice(name: str, enum_type: type[enum.Enum], **options: Any) -> InputField:

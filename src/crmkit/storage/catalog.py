@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from crmkit.domain.activity import Activity, Task
 from crmkit.domain.approvals import Approval
 from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.lead import Lead
@@ -214,6 +215,34 @@ WRITE_OFFS: Final = EntitySpec(
     number="WO",
 )
 
+# Activities (联系记录): seen by whoever sees their customer; deleted to the recycle bin.
+ACTIVITIES: Final = EntitySpec(
+    "activity",
+    Activity,
+    table="activities",
+    indexed=(
+        "owner_id",
+        "kind",
+        "at",
+        "next_follow_up",
+        "followed_up",
+        "contact_id",
+        "opportunity_id",
+    ),
+    scope=ScopeRule.via_customer("customer_id"),
+)
+
+# Tasks (待办): seen by whoever does them (and their managers) and whoever assigned them.
+TASKS: Final = EntitySpec(
+    "task",
+    Task,
+    table="tasks",
+    indexed=("status", "due_at", "remind_at", "customer_id"),
+    scope=ScopeRule.owner("owner_id", co_owners=True),
+    members="watchers",
+    newest_first=False,
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -230,4 +259,6 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     RECEIVABLES,
     PAYMENTS,
     WRITE_OFFS,
+    ACTIVITIES,
+    TASKS,
 )

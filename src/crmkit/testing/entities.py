@@ -22,6 +22,7 @@ from typing import Any, Final
 import attrs
 from hypothesis import strategies as st
 
+from crmkit.domain.activity import Activity, ActivityKind, Task, TaskStatus
 from crmkit.domain.approvals import (
     FINANCE,
     MANAGER,
@@ -59,6 +60,7 @@ from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.target import SalesTarget
 from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import (
+    ACTIVITIES,
     APP_SETTINGS,
     APPROVALS,
     CO_OWNERSHIP_REQUESTS,
@@ -73,6 +75,7 @@ from crmkit.storage.catalog import (
     QUOTES,
     RECEIVABLES,
     SALES_TARGETS,
+    TASKS,
     WRITE_OFFS,
 )
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
@@ -514,6 +517,43 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         created_at=_times(),
         updated_at=_times(),
         created_by=st.sampled_from(USERS),
+    ),
+    ACTIVITIES.name: lambda: st.builds(
+        Activity,
+        id=_ids(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        contact_id=st.none() | st.sampled_from(["p-1"]),
+        opportunity_id=st.none() | st.sampled_from(["o-1"]),
+        owner_id=st.sampled_from(USERS),
+        kind=st.sampled_from(list(ActivityKind)),
+        at=_times(),
+        content=_TEXT,
+        next_follow_up=st.none() | st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+        followed_up=st.booleans(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
+    ),
+    TASKS.name: lambda: st.builds(
+        Task,
+        id=_ids(),
+        title=_TEXT,
+        description=st.none() | _TEXT,
+        owner_id=st.sampled_from(USERS),
+        customer_id=st.none() | st.sampled_from(["c-1", "c-2"]),
+        due_at=_times(),
+        remind_days=st.none() | st.integers(0, 30),
+        remind_at=st.none() | _times(),
+        remind_sms=st.booleans(),
+        status=st.sampled_from(list(TaskStatus)),
+        done_at=st.none() | _times(),
+        cancel_reason=st.none() | _TEXT,
+        watchers=st.lists(st.sampled_from(USERS), unique=True, max_size=2).map(tuple),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
     ),
     SALES_TARGETS.name: lambda: st.builds(
         SalesTarget,

@@ -151,6 +151,14 @@ class Permissions:
                 keepers = frozenset(Role) if action == "read" else {Role.ADMIN, Role.FINANCE}
                 registry.define(f"{entity}.{action}", roles=keepers)
         registry.define("payment.reverse", roles=[Role.ADMIN, Role.FINANCE])
+        # Follow-up: whoever works customers records activities (in the customer's scope);
+        # everyone has tasks (their own, their team's, those they assigned).
+        for action in ENTITY_ACTIONS:
+            workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE})
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"activity.{action}", roles=special.get(action, workers))
+            everyone = frozenset({Role.ADMIN}) if action == "purge" else frozenset(Role)
+            registry.define(f"task.{action}", roles=everyone)
         # Approvals: everyone reads their own and their inbox; deciding is checked per step.
         registry.define("approval.read", roles=frozenset(Role))
         registry.define("approval.decide", roles=frozenset(Role))

@@ -607,6 +607,7 @@ class EntityService(Generic[T]):
 def entity_services() -> builtins.list[type[EntityService[Any]]]:
     """Every entity service class with a spec: crmkit's own and any an application
     defined (found at call time)."""
+    import crmkit.workflows.activities
     import crmkit.workflows.approvals
     import crmkit.workflows.dictionary
     import crmkit.workflows.leads

@@ -22,6 +22,7 @@ from crmkit.workflows.dispatch import deliver, outbox_message, stored_event
 from crmkit.workflows.jobs import new_job
 
 if TYPE_CHECKING:
+    from crmkit.workflows.activities import ActivityService, TaskService
     from crmkit.workflows.approvals import ApprovalService
     from crmkit.workflows.audit import AuditService
     from crmkit.workflows.contacts import ContactService
@@ -85,9 +86,12 @@ class Session:
     targets: TargetService
     receivables: ReceivableService
     payments: PaymentService
+    activities: ActivityService
+    tasks: TaskService
     leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
+        from crmkit.workflows.activities import ActivityService, TaskService
         from crmkit.workflows.approvals import ApprovalService
         from crmkit.workflows.audit import AuditService
         from crmkit.workflows.contacts import ContactService
@@ -146,6 +150,8 @@ class Session:
         self.targets = TargetService(self)
         self.receivables = ReceivableService(self)
         self.payments = PaymentService(self)
+        self.activities = ActivityService(self)
+        self.tasks = TaskService(self)
         self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:

@@ -275,9 +275,7 @@ class SqlRepository(Generic[T]):
         wraps its batch in a savepoint: two round trips more for every record a workflow
         creates (a payment, an audit-logged create), which this spares."""
         dialect = self._conn.dialect.name
-        stmt: Any = (
-            pg_insert(self.table) if dialect == "postgresql" else sqlite_insert(self.table)
-        )
+        stmt: Any = pg_insert(self.table) if dialect == "postgresql" else sqlite_insert(self.table)
         stmt = stmt.values(self._row(obj)).on_conflict_do_nothing().returning(self.table.c.seq)
         if self._conn.execute(stmt).first() is None:  # (rowcount is -1 with RETURNING)
             taken = IntegrityError(
