@@ -182,3 +182,11 @@ def test_bad_task_input_is_named_and_writes_nothing(crm, team):
         assert [e.code for e in days.value.errors] == ["task.remind_days"]
         assert "须在 0 到 365 之间" in days.value.message("zh")
         assert s.tasks.count() == 0
+
+
+def test_the_design_card_names_and_chinese_kinds_are_understood(crm, team, customer):
+    with crm.session(actor=team["zhang"]) as s:
+        logged = s.activities.log(
+            customer_id=customer.id, kind="拜访", content="上门拜访", next_follow_up="2027-01-05"
+        )
+        assert (logged.kind, logged.next_follow_up) == (ActivityKind.VISIT, date(2027, 1, 5))

@@ -20,6 +20,8 @@ from crmkit import (
     ApprovalPolicy,
     ConcurrencyError,
     Money,
+    PaymentCategory,
+    PaymentMethod,
     PaymentStatus,
     PermissionDenied,
     ReceivableStatus,
@@ -83,7 +85,7 @@ def test_a_payment_pays_the_oldest_due_first_and_keeps_the_rest_as_a_prepayment(
             customer_id=customer.id,
             amount="¥4,000",
             received_on=s.today(),
-            method="bank_transfer",
+            method="bank",  # as DESIGN.md writes it: a bank transfer
             account="招商银行 6225****1234",
             reference="TX20260101",
         )
@@ -97,11 +99,13 @@ def test_a_payment_pays_the_oldest_due_first_and_keeps_the_rest_as_a_prepayment(
             customer_id=customer.id,
             amount="10000",
             received_on=s.today(),
-            method="wechat",
-            category="deposit",
+            method="微信",
+            category="预付款",
             allocate=None,
         )
         assert ahead.unapplied == yuan("10000.00")
+        assert (ahead.method, ahead.category) == (PaymentMethod.WECHAT, PaymentCategory.DEPOSIT)
+        assert s.payments.preview(customer.id, "1").amount == yuan("1")
         balance = s.receivables.balance(customer.id)
         assert (balance.receivable, balance.unapplied) == (yuan("6000.00"), yuan("10000.00"))
         assert balance.outstanding == yuan("-4000.00")

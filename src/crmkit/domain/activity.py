@@ -67,12 +67,21 @@ class Activity:
         return self.deleted_at is not None
 
 
+KIND_ALIASES: Final = {
+    "拜访": ActivityKind.VISIT,
+    "上门": ActivityKind.VISIT,
+    "电话": ActivityKind.CALL,
+    "短信": ActivityKind.SMS,
+    "邮件": ActivityKind.EMAIL,
+    "会议": ActivityKind.MEETING,
+}
+
 ACTIVITY_FIELDS: Final = (
     f.ref("customer_id", required=True, editable=False),
     f.ref("contact_id"),
     f.ref("opportunity_id"),
     f.ref("owner_id"),
-    f.choice("kind", ActivityKind, required=True),
+    f.choice("kind", ActivityKind, required=True, aliases=dict(KIND_ALIASES)),
     f.moment("at"),
     f.multiline("content", 2000, required=True),
     f.day("next_follow_up"),

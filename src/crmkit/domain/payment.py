@@ -111,12 +111,39 @@ class Payment:
     created_by: str
 
 
+METHOD_ALIASES: Final = {
+    "bank": PaymentMethod.BANK_TRANSFER,
+    "银行转账": PaymentMethod.BANK_TRANSFER,
+    "转账": PaymentMethod.BANK_TRANSFER,
+    "现金": PaymentMethod.CASH,
+    "微信": PaymentMethod.WECHAT,
+    "微信支付": PaymentMethod.WECHAT,
+    "支付宝": PaymentMethod.ALIPAY,
+    "支票": PaymentMethod.CHEQUE,
+}
+"""What people (and DESIGN.md's ``method="bank"``) call the payment methods."""
+CATEGORY_ALIASES: Final = {
+    "货款": PaymentCategory.SALES,
+    "定金": PaymentCategory.DEPOSIT,
+    "预付款": PaymentCategory.DEPOSIT,
+    "服务费": PaymentCategory.SERVICE,
+    "其他": PaymentCategory.OTHER,
+}
+
 PAYMENT_FIELDS: Final = (
     f.ref("customer_id", required=True, editable=False),
     f.money("amount", required=True, editable=False),
     f.day("received_on", required=True, editable=False),
-    f.choice("method", PaymentMethod, required=True, editable=False),
-    f.choice("category", PaymentCategory, default=PaymentCategory.SALES, editable=False),
+    f.choice(
+        "method", PaymentMethod, required=True, editable=False, aliases=dict(METHOD_ALIASES)
+    ),
+    f.choice(
+        "category",
+        PaymentCategory,
+        default=PaymentCategory.SALES,
+        editable=False,
+        aliases=dict(CATEGORY_ALIASES),
+    ),
     f.text("account", 100, editable=False),
     f.text("reference", 100, editable=False),
     f.multiline("remarks", 500),
