@@ -21,7 +21,7 @@ from crmkit.domain.user import Role, User
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
 from crmkit.workflows.activities import JOB_HANDLERS as TASK_JOBS
-from crmkit.workflows.context import SYSTEM, Actor, Permissions
+from crmkit.workflows.context import SCOPED_ROLES, SYSTEM, Actor, Permissions
 from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.dispatch import DispatchReport, dispatch, publish_leftovers
 from crmkit.workflows.entity import custom_field_entities
@@ -242,7 +242,9 @@ class CRM:
             raise AuthenticationError("inactive")
         if user.locked:
             raise AuthenticationError("locked")
-        return Actor.for_user(user, uow.users.subordinate_ids(user.id), self._rt.permissions)
+        # Only a scoped role's team widens its scope: the others need not walk the tree.
+        team = uow.users.subordinate_ids(user.id) if user.role in SCOPED_ROLES else frozenset()
+        return Actor.for_user(user, team, self._rt.permissions)
 
     def authenticate(self, login: str, password: str, *, client: str | None = None) -> User:
         """The user with this login and password.
