@@ -190,3 +190,14 @@ def test_the_design_card_names_and_chinese_kinds_are_understood(crm, team, custo
             customer_id=customer.id, kind="拜访", content="上门拜访", next_follow_up="2027-01-05"
         )
         assert (logged.kind, logged.next_follow_up) == (ActivityKind.VISIT, date(2027, 1, 5))
+
+
+def test_a_task_takes_the_design_cards_keywords(crm, team):
+    with crm.session(actor=team["boss"]) as s:
+        task = s.tasks.create(
+            title="回访", assignee_id=team["zhang"].id, due="2027-01-05 10:00", remind_days_before=1
+        )
+        assert (task.assignee_id, task.remind_days_before) == (team["zhang"].id, 1)
+        assert task.due == datetime(2027, 1, 5, 10, 0, tzinfo=SHANGHAI)
+        moved = s.tasks.update(task.id, due="2027-01-06 10:00")
+        assert moved.remind_at == datetime(2027, 1, 5, 10, 0, tzinfo=SHANGHAI)

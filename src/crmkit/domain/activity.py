@@ -131,6 +131,26 @@ class Task:
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    # DESIGN.md section 4's names for the same fields.
+    @property
+    def assignee_id(self) -> str:
+        return self.owner_id
+
+    @property
+    def due(self) -> datetime:
+        return self.due_at
+
+    @property
+    def remind_days_before(self) -> int | None:
+        return self.remind_days
+
+
+TASK_ALIASES: Final = {
+    "assignee_id": "owner_id",
+    "due": "due_at",
+    "remind_days_before": "remind_days",
+}
+"""DESIGN.md's keywords for a task's fields (``s.tasks.create(assignee_id=…, due=…)``)."""
 
 TASK_FIELDS: Final = (
     f.text("title", 200, required=True),

@@ -134,9 +134,7 @@ PAYMENT_FIELDS: Final = (
     f.ref("customer_id", required=True, editable=False),
     f.money("amount", required=True, editable=False),
     f.day("received_on", required=True, editable=False),
-    f.choice(
-        "method", PaymentMethod, required=True, editable=False, aliases=dict(METHOD_ALIASES)
-    ),
+    f.choice("method", PaymentMethod, required=True, editable=False, aliases=dict(METHOD_ALIASES)),
     f.choice(
         "category",
         PaymentCategory,

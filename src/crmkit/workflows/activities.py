@@ -24,6 +24,7 @@ import attrs
 
 from crmkit.domain.activity import (
     ACTIVITY_FIELDS,
+    TASK_ALIASES,
     TASK_FIELDS,
     Activity,
     Task,
@@ -201,6 +202,15 @@ class TaskService(EntityService[Task]):
     spec = TASKS
     fields: ClassVar[tuple[InputField, ...]] = TASK_FIELDS
 
+    def create(self, **fields: Any) -> Task:
+        """A new task (DESIGN.md's ``assignee_id``, ``due`` and ``remind_days_before``
+        are ``owner_id``, ``due_at`` and ``remind_days``)."""
+        return super().create(**_canonical(fields))
+
+    def update(self, id: str, version: int | None = None, **changes: Any) -> Task:
+        """Change a task's fields (the same keywords as :meth:`create`)."""
+        return super().update(id, version, **_canonical(changes))
+
     def check_references(
         self, data: Mapping[str, Any], errors: FieldErrors, current: Task | None
     ) -> None:
@@ -329,6 +339,10 @@ class TaskService(EntityService[Task]):
         for task in self.every(query):
             out.setdefault(task.due_at.astimezone(zone).date(), []).append(task)
         return out
+
+
+def _canonical(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {TASK_ALIASES.get(k, k): v for k, v in fields.items()}
 
 
 def remind(session: Any, job: Any) -> None:
