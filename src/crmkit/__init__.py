@@ -115,6 +115,7 @@ from crmkit.domain.sheets import (
 from crmkit.domain.target import SalesTarget
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.domain.workdays import WeekdayCalendar, WorkCalendar, add_workdays, workdays_between
 from crmkit.storage.ports import Page
 from crmkit.storage.queues import Job
 from crmkit.storage.spec import EntitySpec, ScopeRule
@@ -288,13 +289,17 @@ __all__ = [
     "UnpaidOrder",
     "User",
     "ValidationError",
+    "WeekdayCalendar",
     "WinRate",
     "WinRates",
+    "WorkCalendar",
     "WorkflowError",
     "WriteOff",
     "__version__",
+    "add_workdays",
     "language",
     "open",
     "set_language",
+    "workdays_between",
     "write_table",
 ]

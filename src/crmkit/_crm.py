@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
+from crmkit.adapters.calendars import ChinaCalendar, coverage_warning
 from crmkit.adapters.clock import SystemClock
 from crmkit.adapters.passwords import Argon2Hasher, PasswordHasher
 from crmkit.domain.approvals import ApprovalPolicy
@@ -18,6 +20,7 @@ from crmkit.domain.events import DomainEvent
 from crmkit.domain.freight import FreightRule
 from crmkit.domain.opportunity import Pipeline
 from crmkit.domain.user import Role, User
+from crmkit.domain.workdays import WorkCalendar
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
 from crmkit.workflows.activities import JOB_HANDLERS as TASK_JOBS
@@ -37,6 +40,7 @@ from crmkit.workflows.settings import load_settings, reload_if_stale
 from crmkit.workflows.users import authenticate, needs_captcha
 
 E = TypeVar("E", bound=DomainEvent)
+log = logging.getLogger("crmkit")
 
 
 def _scheme(url: str) -> str:
@@ -90,6 +94,11 @@ class CRM:
     @property
     def url(self) -> str:
         return self._rt.store.url
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """Which days are worked (``crmkit.open(calendar=...)``)."""
+        return self._rt.calendar
 
     @property
     def settings(self) -> Settings:
@@ -383,6 +392,7 @@ def open(
     pipeline: Pipeline | None = None,
     approvals: ApprovalPolicy | None = None,
     freight: FreightRule | None = None,
+    calendar: WorkCalendar | None = None,
     subscribers: Mapping[type[DomainEvent], Callable[[Any], None] | Iterable[Callable[[Any], None]]]
     | None = None,
     **store_options: Any,
@@ -413,6 +423,10 @@ def open(
             manager, above that the manager then finance).
         freight: how deliveries are charged freight (``crmkit.FreightRule.by_weight``,
             ``by_region`` or ``by_amount``); default none.
+        calendar: which days are worked (a ``crmkit.WorkCalendar``); default China's
+            official calendar with its make-up working days
+            (``crmkit.adapters.calendars.ChinaCalendar``). ``open`` logs a warning when
+            it has no table for this year, or in December for the next.
         subscribers: event handlers by event type (as ``crm.subscribe``), registered
             before anything else. Given them, ``open`` publishes to them the events a
             previous process committed but was killed before publishing; without them
@@ -441,7 +455,13 @@ def open(
         pipeline=pipeline or Pipeline.default(),
         approval_policy=approvals or ApprovalPolicy.default(),
         freight=freight,
+        calendar=calendar or ChinaCalendar(),
     )
+    if isinstance(runtime.calendar, ChinaCalendar):
+        # checked at start-up: a year without its table counts Monday to Friday
+        warning = coverage_warning(runtime.calendar, runtime.clock.now().date())
+        if warning:
+            log.warning("%s", warning)
     load_settings(runtime)  # what an admin changed (session.settings) wins
     crm = CRM(runtime)
     if subscribers:

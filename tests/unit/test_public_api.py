@@ -147,14 +147,18 @@ PUBLIC_NAMES = [
     "UnpaidOrder",
     "User",
     "ValidationError",
+    "WeekdayCalendar",
     "WinRate",
     "WinRates",
+    "WorkCalendar",
     "WorkflowError",
     "WriteOff",
     "__version__",
+    "add_workdays",
     "language",
     "open",
     "set_language",
+    "workdays_between",
     "write_table",
 ]
 

@@ -13,6 +13,7 @@ from crmkit.domain.clock import Clock
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.domain.freight import FreightRule
 from crmkit.domain.opportunity import Pipeline
+from crmkit.domain.workdays import WeekdayCalendar, WorkCalendar
 from crmkit.storage.ports import Store
 from crmkit.workflows.context import Permissions
 from crmkit.workflows.dedup import DedupConfig
@@ -108,6 +109,8 @@ class Runtime:
     approval_policy: ApprovalPolicy = attrs.Factory(ApprovalPolicy.default)
     # How deliveries are charged freight (``crmkit.open(freight=...)``); None: no freight.
     freight: FreightRule | None = None
+    # Which days are worked (``crmkit.open(calendar=...)``): SFA offsets, SLAs.
+    calendar: WorkCalendar = attrs.Factory(WeekdayCalendar)
 
     @property
     def customer_fields(self) -> CustomFieldSchema:
