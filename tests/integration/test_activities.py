@@ -201,3 +201,18 @@ def test_a_task_takes_the_design_cards_keywords(crm, team):
         assert task.due == datetime(2027, 1, 5, 10, 0, tzinfo=SHANGHAI)
         moved = s.tasks.update(task.id, due="2027-01-06 10:00")
         assert moved.remind_at == datetime(2027, 1, 5, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_periods_are_read_from_text_and_wrong_ones_named(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        s.tasks.create(title="回访", due="2027-01-05 10:00")
+        mine = s.tasks.list(created_by=team["zhang"].id)
+        assert [t.title for t in mine] == ["回访"]
+        assert list(s.tasks.calendar("2027-01-01", "2027-01-31")) == [date(2027, 1, 5)]
+        with pytest.raises(ValidationError) as wrong:
+            s.tasks.calendar("2027-02-01", "2027年1月1日")
+        assert [e.field for e in wrong.value.errors] == ["end"]
+        assert "早于起始日期" in wrong.value.message("zh")
+        with pytest.raises(ValidationError) as bad:
+            s.activities.statistics("kind", start="一月")
+        assert [e.field for e in bad.value.errors] == ["start"]

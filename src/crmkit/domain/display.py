@@ -527,7 +527,9 @@ def member(
     """A member token as people read it: ``role:sales`` → 角色：销售员, ``user:<id>`` → the
     user's name (by ``name_of``)."""
     language = _lang(lang)
-    kind, _, value = token.partition(":")
+    kind, colon, value = token.partition(":")
+    if not colon:  # a bare user id (co-owners, a task's watchers)
+        kind, value = "user", token
     if kind == "role":
         role = label(value, language, of="Role")
         return f"Role: {role}" if language == "en" else f"角色：{role}"

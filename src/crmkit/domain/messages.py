@@ -722,6 +722,8 @@ ENTITY_FIELD_LABELS: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
     ("activity", "owner_id"): ("contacted by", "联系人员"),
     ("activity", "at"): ("contacted at", "联系时间"),
     ("task", "owner_id"): ("assignee", "执行人"),
+    ("task", "title"): ("subject", "主题"),
+    ("task", "created_by"): ("assigned by", "分派人"),
     ("task", "status"): ("status", "状态"),
     ("sales_target", "owner_id"): ("salesperson", "销售人员"),
 }

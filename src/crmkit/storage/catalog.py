@@ -237,7 +237,7 @@ TASKS: Final = EntitySpec(
     "task",
     Task,
     table="tasks",
-    indexed=("status", "due_at", "remind_at", "customer_id"),
+    indexed=("status", "due_at", "remind_at", "customer_id", "created_by"),
     scope=ScopeRule.owner("owner_id", co_owners=True),
     members="watchers",
     newest_first=False,

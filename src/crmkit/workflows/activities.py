@@ -30,7 +30,7 @@ from crmkit.domain.activity import (
     Task,
     TaskStatus,
 )
-from crmkit.domain.common import is_blank
+from crmkit.domain.common import is_blank, parse_date
 from crmkit.domain.errors import FieldErrors
 from crmkit.domain.fields import InputField
 from crmkit.storage.catalog import ACTIVITIES, OPPORTUNITIES, TASKS
@@ -164,12 +164,17 @@ class ActivityService(EntityService[Activity]):
         return sorted(page.items, key=lambda a: a.at, reverse=True)
 
     def statistics(
-        self, by: str, *, start: date | None = None, end: date | None = None
+        self, by: str, *, start: Any = None, end: Any = None
     ) -> builtins.list[ActivityCount]:
         """Activities the actor may see from ``start`` to ``end`` (days, inclusive), per
         ``"owner"`` (follow-ups per salesperson), ``"customer"`` (customers ranked by
-        contacts made), ``"kind"`` or ``"month"``, the most first (months in order)."""
+        contacts made), ``"kind"`` or ``"month"``, the most first (months in order).
+
+        Raises:
+            ValidationError: a day that is not one, or ``end`` before ``start``.
+        """
         self.require("read")
+        start, end = _period(start, end, required=False)
         zone = _zone(self._s)
         filters = []
         if start is not None:
@@ -323,10 +328,17 @@ class TaskService(EntityService[Task]):
         ]
         return sorted(found, key=lambda t: t.due_at)
 
-    def calendar(self, start: date, end: date) -> dict[date, builtins.list[Task]]:
+    def calendar(self, start: Any, end: Any) -> dict[date, builtins.list[Task]]:
         """日程安排: the tasks the actor may see due from ``start`` to ``end`` (inclusive,
-        days in the CRM's zone), by day."""
+        days in the CRM's zone), by day.
+
+        Raises:
+            ValidationError: a day that is not one, or ``end`` before ``start``.
+        """
         self.require("read")
+        start, end = _period(start, end, required=True)
+        assert start is not None
+        assert end is not None
         zone = _zone(self._s)
         query = EntityQuery(
             filters=(
@@ -339,6 +351,20 @@ class TaskService(EntityService[Task]):
         for task in self.every(query):
             out.setdefault(task.due_at.astimezone(zone).date(), []).append(task)
         return out
+
+
+def _period(start: Any, end: Any, *, required: bool) -> tuple[date | None, date | None]:
+    """Two days from dates or text, checked together."""
+    errors = FieldErrors()
+    first = parse_date(start, errors, "start")
+    last = parse_date(end, errors, "end")
+    for name, raw, value in (("start", start, first), ("end", end, last)):
+        if required and value is None and is_blank(raw):
+            errors.add(name, "required", None)
+    if first is not None and last is not None and last < first:
+        errors.add("end", "date.before_start", last.isoformat())
+    errors.raise_if_any("period")
+    return first, last
 
 
 def _canonical(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Revises: 0020
 Create Date: 2026-12-06 14:00:00
 
 Activities (crmkit.storage.catalog.ACTIVITIES) and tasks (TASKS) are kernel entities with
-a recycle bin; a task's watchers (who assigned it) are member tokens in entity_members.
+a recycle bin; a task's watchers (who assigned it) are member tokens in entity_members, and its
+``created_by`` a column, so that "the tasks I assigned" is a filter.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _TASKS = (
     ("due_at", UTCDateTime()),
     ("remind_at", UTCDateTime()),
     ("customer_id", sa.String(255)),
+    ("created_by", sa.String(255)),
     ("owner_id", sa.String(255)),
 )
 
