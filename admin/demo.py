@@ -246,6 +246,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
         done = _orders(crm, [pair for pair in created if pair not in binned], people)
         _collections(crm, clock, ledger, people, done, end)
         clock.set(end)
+        _follow_ups(crm, rng, [pair for pair in created if pair not in binned], people, end)
     finally:
         crm.close()
     return logins
@@ -518,6 +519,92 @@ def _collections(
         s.receivables.plan(
             done, [(today - timedelta(days=3), "30%"), (today + timedelta(days=40), "70%")]
         )
+
+
+# -- 跟进: activities and tasks --------------------------------------------------------------
+# What a contact of each kind says (联系记录), picked in turn.
+CONTACTS: dict[str, tuple[str, ...]] = {
+    "visit": (
+        "上门拜访，演示指纹款智能门锁，客户很感兴趣",
+        "到客户现场勘察门禁布线，约定下周出方案",
+    ),
+    "call": ("电话沟通报价细节，客户希望再优惠 5%", "电话回访安装效果，客户满意，提到二期需求"),
+    "email": ("发送产品资料和报价单", "邮件确认合同条款和交货日期"),
+    "meeting": ("与客户采购部开会讨论二期门禁方案",),
+    "sms": ("短信提醒客户确认交货日期",),
+}
+# The next follow-up of each customer's latest contact, in days from the demo's today: due
+# today, overdue, later, or none.
+NEXT_FOLLOW_UPS = (0, -2, 3, -5, None, 7, 0, -1, 14, None)
+
+
+def _follow_ups(
+    crm: crmkit.CRM,
+    rng: random.Random,
+    created: list[tuple[crmkit.User, crmkit.Customer]],
+    people: dict[str, crmkit.User],
+    end: datetime,
+) -> None:
+    """跟进: each salesperson's first customers get two or three contacts over the last weeks
+    (a visit, calls, emails …, with a contact person where there is one), the latest with a
+    next follow-up today, overdue, later or none, so the 工作台 has today's and overdue
+    follow-ups; tasks due later, overdue, reminding, done and cancelled, and one that 王建国
+    assigns to 张三 with an SMS reminder the day before."""
+    today = end.astimezone(SHANGHAI).date()
+    kinds = list(CONTACTS)
+    n = 0
+    for seller in ("张三", "李小明", "赵敏", "陈静", "王建国"):
+        user = people[seller]
+        theirs = [c for owner, c in created if owner.id == user.id][:3]
+        for customer in theirs:
+            with crm.session(actor=user) as s:
+                contacts = s.contacts.list(customer_id=customer.id, limit=5).items
+                for step, days_ago in enumerate(sorted(rng.sample(range(1, 40), 2), reverse=True)):
+                    kind = kinds[(n + step) % len(kinds)]
+                    s.activities.create(
+                        customer_id=customer.id,
+                        kind=kind,
+                        content=CONTACTS[kind][(n + step) % len(CONTACTS[kind])],
+                        at=end - timedelta(days=days_ago, hours=rng.randint(0, 6)),
+                        contact_id=contacts[0].id if contacts else None,
+                        next_follow_up=today - timedelta(days=days_ago - 7),
+                    )
+                offset = NEXT_FOLLOW_UPS[n % len(NEXT_FOLLOW_UPS)]
+                kind = kinds[(n + 2) % len(kinds)]
+                s.activities.create(
+                    customer_id=customer.id,
+                    kind=kind,
+                    content=CONTACTS[kind][n % len(CONTACTS[kind])],
+                    at=end - timedelta(hours=2 + n % 5),
+                    next_follow_up=None if offset is None else today + timedelta(days=offset),
+                )
+            n += 1
+
+    def at(days: int, clock_time: str) -> str:
+        return f"{(today + timedelta(days=days)).isoformat()} {clock_time}"
+
+    zhang, li, boss = people["张三"], people["李小明"], people["王建国"]
+    first = next((c for owner, c in created if owner.id == zhang.id), created[0][1])
+    with crm.session(actor=zhang) as s:
+        s.tasks.create(title="整理本周客户报价单", due_at=at(0, "17:30"), remind_days=1)
+        s.tasks.create(
+            title="回访老客户安装效果", due_at=at(-1, "10:00"), customer_id=first.id,
+            description="确认门锁使用情况，顺便了解二期需求",
+        )  # fmt: skip
+        weekly = s.tasks.create(title="提交销售周报", due_at=at(-2, "18:00"))
+        s.tasks.done(weekly.id)
+        s.tasks.create(title="准备季度客户拜访计划", due_at=at(10, "09:00"), remind_days=3)
+    with crm.session(actor=boss) as s:
+        s.tasks.create(
+            title="给客户送智能门锁样品", owner_id=zhang.id, customer_id=first.id,
+            due_at=at(2, "15:00"), remind_days=1, remind_sms=True,
+            description="带指纹款和人脸款各一套，演示后留样",
+        )  # fmt: skip
+        s.tasks.create(title="月度销售例会", due_at=at(4, "09:30"), remind_days=1)
+    with crm.session(actor=li) as s:
+        s.tasks.create(title="准备投标文件", due_at=at(5, "17:00"), remind_days=2)
+        visit = s.tasks.create(title="陪同客户参观展厅", due_at=at(1, "14:00"))
+        s.tasks.cancel(visit.id, reason="客户改期到下月")
 
 
 def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin import context
 from admin.entity import EntityModelView
+from admin.views.activities import ActivityView, FollowUpStatisticsView
 from admin.views.approvals import ApprovalView, waiting_for_me
 from admin.views.audit import AuditView
 from admin.views.backup import BackupView
@@ -19,6 +20,7 @@ from admin.views.contacts import ContactView
 from admin.views.customers import CustomerView
 from admin.views.dictionary import DictionaryView
 from admin.views.duplicates import DuplicateView
+from admin.views.follow_up import aside
 from admin.views.imports import ImportView
 from admin.views.orders import OrderView
 from admin.views.payments import PaymentView
@@ -30,6 +32,7 @@ from admin.views.sales import LeadView, OpportunityView, QuoteView
 from admin.views.settings import SettingsView
 from admin.views.sharing import SharingView
 from admin.views.statistics import StatisticsView
+from admin.views.tasks import TaskView
 from admin.views.users import UserView
 
 
@@ -43,6 +46,17 @@ def register(admin: Admin) -> None:
     admin.add_view(ContactView(name=_l("Contacts"), endpoint="contacts"))
     admin.add_view(ImportView(name=_l("Import"), endpoint="imports"))
     admin.add_view(DuplicateView(name=_l("Duplicates"), endpoint="duplicates"))
+    follow_up = "Follow-up"  # shown as 跟进: activities, tasks, the calendar, statistics
+    admin.add_view(ActivityView(name=_l("Activities"), endpoint="activities", category=follow_up))
+    admin.add_view(TaskView(name=_l("Tasks"), endpoint="tasks", category=follow_up))
+    calendar = PermittedLink(_l("Calendar"), "tasks.calendar", follow_up)
+    admin.add_link(calendar.needing("task.read"))
+    admin.add_view(
+        FollowUpStatisticsView(
+            name=_l("Follow-up statistics"), endpoint="follow_up_statistics",
+            url="/follow-up-statistics", category=follow_up,
+        )
+    )  # fmt: skip
     catalogue = "Catalogue"  # shown as 产品
     sales = "Sales"  # shown as 销售
     entity_screens: list[EntityModelView] = [
@@ -80,6 +94,7 @@ def register(admin: Admin) -> None:
     admin.add_view(collections)
     if admin.app is not None:  # the frame's badge: the steps awaiting the user
         admin.app.jinja_env.globals["approvals_waiting"] = waiting_for_me
+        admin.app.jinja_env.globals["aside"] = aside  # a remark in the language's brackets
     # Not under 系统管理: salespeople and managers restore what was deleted in their scope.
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
@@ -94,6 +109,7 @@ def register(admin: Admin) -> None:
         (catalogue, _l("Products")),
         (sales, _l("Sales")),
         (finance, _l("Finance")),
+        (follow_up, _l("Follow-up")),
     ):
         menu = admin.get_category_menu_item(key)
         if menu is not None:

@@ -27,9 +27,9 @@ from admin.base import (
     user_name,
     user_names,
 )
-from admin.forms import RenderedByHiddenTag, Section, SecureForm, options
+from admin.forms import RenderedByHiddenTag, Section, SecureForm, options, refusal
 from admin.history import history_rows
-from admin.i18n import current_lang, enum_label, labels, show
+from admin.i18n import current_lang, entity_labels, enum_label, labels, show
 from crmkit import display
 
 
@@ -307,8 +307,21 @@ class CustomerView(ServiceModelView):
 
     @expose("/details/")
     def details_view(self) -> ResponseReturnValue:
-        """One customer with its contacts, co-owners and audit history."""
+        """One customer with its contacts, co-owners, activity timeline and history."""
         id = request.args.get("id") or abort(404)
+        return self.page(id)
+
+    def page(
+        self,
+        id: str,
+        *,
+        activity_values: Mapping[str, str] | None = None,
+        activity_errors: Mapping[str, list[str]] | None = None,
+    ) -> ResponseReturnValue:
+        """The customer's page; ``activity_values`` and ``activity_errors``: a 记录联系
+        crmkit refused, shown again with each message under its field."""
+        from admin.views import follow_up
+
         model = self.get_one(id)
         with context.work() as s:
             contacts = s.contacts.list(customer_id=id, limit=100).items
@@ -317,6 +330,8 @@ class CustomerView(ServiceModelView):
             pending = s.customers.co_ownership_requests(
                 status=crmkit.RequestStatus.PENDING, customer_id=id, limit=100
             ).items
+            activities = follow_up.timeline(s, id)
+            deals = follow_up.customer_opportunities(s, id)
         return self.render(
             self.details_template,
             model=model,
@@ -328,7 +343,45 @@ class CustomerView(ServiceModelView):
             show=show,
             delete_form=self.delete_form(),
             return_url=get_redirect_target() or url_for(".index_view"),
+            timeline=activities,
+            may_read_activities=context.can("activity.read"),
+            may_record=context.can("activity.create"),
+            may_task=context.can("task.create"),
+            activity_kinds=[(v, str(label)) for v, label in follow_up.kind_pairs()],
+            activity_contacts=[(c.id, c.name) for c in contacts],
+            activity_deals=deals,
+            activity_values=activity_values or follow_up.quick_values(),
+            activity_errors=activity_errors or {},
+            activity_labels=entity_labels("activity", *follow_up.QUICK_FIELDS),
         )
+
+    @expose("/activity/", methods=("POST",))
+    def record_activity(self) -> ResponseReturnValue:
+        """记录联系 from the customer's page: ``s.activities.create`` with the quick form's
+        fields (the time empty: now). A refusal comes back on the page, every message under
+        its field and the input kept; nothing is written."""
+        from admin.views import follow_up
+
+        id = request.form.get("customer_id", "")[:60] or abort(404)
+        values = follow_up.quick_values(request.form)
+        fields = {k: v for k, v in values.items() if v}
+        try:
+            with context.work() as s:
+                s.activities.create(customer_id=id, **fields)
+        except crmkit.ValidationError as exc:
+            flash(exc.message(), "error")
+            errors: dict[str, list[str]] = {}
+            for e in exc.errors:
+                key = e.field if e.field in follow_up.QUICK_FIELDS else "content"
+                errors.setdefault(key, []).append(e.message() if key == e.field else e.describe())
+            return self.page(id, activity_values=values, activity_errors=errors)
+        except crmkit.NotFound:
+            abort(404)
+        except crmkit.CRMError as exc:
+            flash(refusal(exc), "error")
+        else:
+            flash(_("The contact is recorded."), "success")
+        return redirect(url_for(".details_view", id=id) + "#timeline")
 
 
 # Customer fields whose choices the data dictionary (数据字典) may fix: field -> list.

@@ -1,7 +1,9 @@
-"""The dashboard: counts by category, source, region and salesperson, new customers per
-month, and the user's recent customers. Charts are SVG drawn by the server (no scripts, no
-CDN). Exact figures use crmkit's capped counts; the source and region breakdowns come from
-the newest customers in scope, as crmkit has no grouped count yet."""
+"""The dashboard: 工作台 first (today's and overdue follow-ups, tasks whose reminder has
+come: :func:`admin.views.follow_up.workbench`), then counts by category, source, region and
+salesperson, new customers per month, and the user's recent customers. Charts are SVG drawn
+by the server (no scripts, no CDN). Exact figures use crmkit's capped counts; the source and
+region breakdowns come from the newest customers in scope, as crmkit has no grouped count
+yet."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import crmkit
 from admin import context
 from admin.base import user_names
 from admin.i18n import enum_label, local_time
+from admin.views.follow_up import workbench
 
 CAP = 100_000
 SAMPLE = 1_000
@@ -64,6 +67,7 @@ class DashboardView(AdminIndexView):
             by_owner = self._by_owner(s, me, names)
             sample = self._sample(s)
             recent = s.customers.list(owner_id=me.id, limit=10).items
+            desk = workbench(s)
         sources = Counter(c.source or "—" for c in sample).most_common(8)
         regions = Counter(c.region.province if c.region else "—" for c in sample).most_common(8)
         return self.render(
@@ -81,6 +85,7 @@ class DashboardView(AdminIndexView):
                 (c.id, c.name, enum_label(c.category), local_time(c.created_at)) for c in recent
             ],
             customers_url=url_for("customers.index_view"),
+            **desk,
         )
 
     def _by_owner(

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 import crmkit
 from admin import context
 from admin.base import user_name, user_names
-from admin.i18n import local_time
+from admin.i18n import enum_label, local_time
 from admin.views.customers import customer_names
 
 KINDS: dict[str, Any] = {
@@ -29,6 +29,8 @@ KINDS: dict[str, Any] = {
     "products": _l("Products"),
     "product_categories": _l("Product categories"),
     "product_groups": _l("Product groups"),
+    "activities": _l("Activities"),
+    "tasks": _l("Tasks"),
 }
 # Who opens each bin: the permission crmkit checks to delete and to restore that kind
 # (customers and contacts: ``customer.write``; users: ``user.manage``; a kernel entity:
@@ -40,12 +42,16 @@ RESTORE_PERMISSIONS: dict[str, str] = {
     "products": "product.delete",
     "product_categories": "product_category.delete",
     "product_groups": "product_group.delete",
+    "activities": "activity.delete",
+    "tasks": "task.delete",
 }
 DETAIL_HEADERS: dict[str, Any] = {
     "customers": _l("Owner"),
     "contacts": _l("Customer"),
     "users": _l("Login"),
     "products": _l("Code"),
+    "activities": _l("Salesperson"),
+    "tasks": _l("Assignee"),
 }
 
 
@@ -81,6 +87,17 @@ class RecycleBinView(BaseView):
             elif kind == "users":
                 page = s.users.list(deleted="only", after=after, limit=50)
                 rows = [(u.id, u.name, u.login, _when(u)) for u in page.items]
+            elif kind == "activities":  # named by customer, kind and time
+                page = s.activities.list(deleted="only", after=after, limit=50)
+                names = customer_names(s, [a.customer_id for a in page.items])
+                rows = [
+                    (a.id, f"{names.get(a.customer_id, '')} {record_name(a)}".strip(),
+                     user_name(a.owner_id), _when(a))
+                    for a in page.items
+                ]  # fmt: skip
+            elif kind == "tasks":
+                page = s.tasks.list(deleted="only", after=after, limit=50)
+                rows = [(t.id, t.title, user_name(t.owner_id), _when(t)) for t in page.items]
             else:  # a kernel entity: every one lists its bin the same way
                 page = context.service(s, kind).list(deleted="only", after=after, limit=50)
                 rows = [
@@ -108,8 +125,16 @@ class RecycleBinView(BaseView):
         except crmkit.CRMError as exc:
             flash(str(exc), "error")
         else:
-            flash(_("“%(name)s” is restored.", name=restored.name), "success")
+            flash(_("“%(name)s” is restored.", name=record_name(restored)), "success")
         return redirect(url_for(".index", kind=kind))
+
+
+def record_name(record: Any) -> str:
+    """How a restored record is named: its name, a task's title, an activity's kind and
+    time."""
+    if isinstance(record, crmkit.Activity):
+        return f"{enum_label(record.kind)} {local_time(record.at)}"
+    return str(getattr(record, "name", None) or getattr(record, "title", None) or "")
 
 
 def _when(record: Any) -> str:

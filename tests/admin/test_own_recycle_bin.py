@@ -43,7 +43,8 @@ def test_a_salesperson_restores_a_customer_they_deleted(
 
     page = zhang.text("/recycle/")  # their bin opens on customers
     assert mine.name in page
-    assert tabs(page) == ["客户", "联系人"]  # not users, not products: theirs to restore
+    # not users, not products: theirs to restore (and their activities and tasks)
+    assert tabs(page) == ["客户", "联系人", "联系记录", "待办"]
     zhang.post("/recycle/restore/", {"kind": "customers", "id": mine.id})
     assert live_names(crm, users["zhang"]) == [mine.name]
     with crm.session(actor=users["zhang"]) as s:  # its contacts came back with it
@@ -90,12 +91,17 @@ def test_the_users_bin_and_purging_stay_with_the_admins(
         s.customers.purge()
 
 
-def test_someone_who_may_not_delete_customers_has_no_recycle_bin(
+def test_someone_who_may_not_delete_customers_has_no_customer_bin(
     app: Flask, crm: crmkit.CRM, users: dict[str, crmkit.User]
 ) -> None:
+    """Finance deletes nothing but its own tasks (``task.delete``: everyone): its bin has
+    the tasks only."""
     with crm.session(actor=users["admin"]) as s:
         s.users.create(name="刘芳", role="finance", password="finance-pass")
     finance = Browser(app.test_client())
     assert finance.login("liufang", "finance-pass").status_code == 302
-    assert finance.get("/recycle/").status_code == 403
-    assert "回收站" not in finance.text("/")
+    assert finance.get("/recycle/?kind=customers").status_code == 404
+    assert finance.get("/recycle/?kind=contacts").status_code == 404
+    assert finance.get("/recycle/?kind=activities").status_code == 404
+    page = finance.text("/recycle/")
+    assert "待办" in page and "?kind=customers" not in page and "?kind=tasks" in page

@@ -74,6 +74,10 @@ CODES = [
     "planned",
     "approve",
     "reject",
+    "visit",  # 跟进: activity kinds and task statuses
+    "call",
+    "meeting",
+    "cancelled",
 ]
 CODE = re.compile(r"(?<![A-Za-z/])(" + "|".join(CODES) + r")(?![A-Za-z/])")
 # What may stay as it is in Chinese mode: names, formats and the language switch.
@@ -223,13 +227,39 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
             category="deposit", allocate=None,
         )  # fmt: skip
         assert paid.allocations
+    # 跟进: a visit on 金智 (with its contact and deal) due for a follow-up today, a call on
+    # 上海四通 whose follow-up is overdue; a task the manager gave 张三 with an SMS reminder
+    # (overdue: on the workbench), one done and one cancelled
+    with crm.session(actor=zhang) as s:
+        today = s.today()
+        four = s.customers.list(q="上海四通", limit=1).items[0]
+        (li_si,) = s.contacts.list(customer_id=jinzhi.id, limit=1).items
+        s.activities.create(
+            customer_id=four.id, kind="call", content="电话沟通价格",
+            at=s.now() - timedelta(days=3), next_follow_up=today - timedelta(days=1),
+        )  # fmt: skip
+        s.activities.create(
+            customer_id=jinzhi.id, kind="visit", content="上门演示门锁", contact_id=li_si.id,
+            opportunity_id=deal.id, next_follow_up=today,
+        )  # fmt: skip
+        report = s.tasks.create(title="写周报", due_at=f"{today} 18:00")
+        s.tasks.done(report.id)
+        trip = s.tasks.create(title="门锁采购", due_at=f"{today} 16:00", customer_id=jinzhi.id)
+        s.tasks.cancel(trip.id, reason="价格")
+    with crm.session(actor=users["boss"]) as s:
+        s.tasks.create(
+            title="门禁改造", owner_id=zhang.id, customer_id=jinzhi.id, due_at=f"{today} 08:00",
+            remind_days=1, remind_sms=True, description="门锁",
+        )  # fmt: skip
     clock.advance(timedelta(minutes=5))
     return (f"/orders/details/?id={unplanned.id}",)
 
 
 # Where the crawl starts: the dashboard, and pages reached by a form rather than a link
 # (销售统计 grouped by salesperson and by region over a period; 财务's screens: the
-# receivables filtered by an aging bucket, 登记回款, 对账单 and 回款统计 over a period).
+# receivables filtered by an aging bucket, 登记回款, 对账单 and 回款统计 over a period;
+# 跟进's: 联系记录 and its follow-ups due, 待办 and those assigned, their forms, 日程安排 and
+# 跟进统计).
 SEEDS = (
     "/",
     "/statistics/",
@@ -242,6 +272,14 @@ SEEDS = (
     "/statements/",
     "/collections/",
     "/collections/?from_month=2025-12&to_month=2026-01",
+    "/activities/",
+    "/activities/?follow_up=due",
+    "/activities/new/",
+    "/tasks/",
+    "/tasks/?view=assigned",
+    "/tasks/new/",
+    "/tasks/calendar/",
+    "/follow-up-statistics/",
 )
 
 # What an order's 回款计划 section shows: the crawl reaches both.
