@@ -95,6 +95,13 @@ class Browser:
         form = {"login": login, "password": password, "csrf_token": self.token()}
         return self.open("/login", method="POST", data=form)
 
+    @classmethod
+    def signed_in(cls, app: Flask, user: crmkit.User, password: str) -> Browser:
+        """A new browser on ``app``, logged in as ``user``."""
+        browser = cls(app.test_client())
+        assert browser.login(user.login, password).status_code == 302
+        return browser
+
     def open(self, path: str, **kw: Any) -> Any:
         """A request whose body is read and whose file handles are closed at once."""
         response = self.client.open(path, **kw)

@@ -48,10 +48,7 @@ class Books:
     today: date
 
     def browser(self, who: str) -> Browser:
-        browser = Browser(self.app.test_client())
-        password = PASSWORDS.get(who, FINANCE_PASSWORD)
-        assert browser.login(self.users[who].login, password).status_code == 302
-        return browser
+        return Browser.signed_in(self.app, self.users[who], PASSWORDS.get(who, FINANCE_PASSWORD))
 
     def receivables(self, order: crmkit.Order | None = None) -> list[crmkit.Receivable]:
         with self.crm.session(actor=crmkit.SYSTEM) as s:
