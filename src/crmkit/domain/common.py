@@ -125,6 +125,27 @@ def parse_date(raw: Any, errors: FieldErrors, path: str) -> date | None:
         return None
 
 
+def parse_period(
+    start: Any, end: Any, *, required: bool, entity: str = "period"
+) -> tuple[date | None, date | None]:
+    """Two days (dates or text) read together: each one that is not a day, a missing one
+    when ``required``, or ``end`` before ``start`` is a field error (``start`` / ``end``).
+
+    Raises:
+        ValidationError: naming every wrong one.
+    """
+    errors = FieldErrors()
+    first = parse_date(start, errors, "start")
+    last = parse_date(end, errors, "end")
+    for name, raw, value in (("start", start, first), ("end", end, last)):
+        if required and value is None and is_blank(raw):
+            errors.add(name, "required", None)
+    if first is not None and last is not None and last < first:
+        errors.add("end", "date.before_start", last.isoformat())
+    errors.raise_if_any(entity)
+    return first, last
+
+
 def parse_moment(raw: Any, errors: FieldErrors, path: str) -> datetime | None:
     """A date and time: a ``datetime`` as given, a ``date`` at midnight, or text such as
     ``2027-01-05 14:30`` or ``2027-01-05T14:30+08:00``. Without a time zone it stays

@@ -30,7 +30,7 @@ from crmkit.domain.activity import (
     Task,
     TaskStatus,
 )
-from crmkit.domain.common import is_blank, parse_date
+from crmkit.domain.common import is_blank, parse_period
 from crmkit.domain.errors import FieldErrors
 from crmkit.domain.fields import InputField
 from crmkit.storage.catalog import ACTIVITIES, OPPORTUNITIES, TASKS
@@ -174,7 +174,7 @@ class ActivityService(EntityService[Activity]):
             ValidationError: a day that is not one, or ``end`` before ``start``.
         """
         self.require("read")
-        start, end = _period(start, end, required=False)
+        start, end = parse_period(start, end, required=False)
         zone = _zone(self._s)
         filters = []
         if start is not None:
@@ -336,7 +336,7 @@ class TaskService(EntityService[Task]):
             ValidationError: a day that is not one, or ``end`` before ``start``.
         """
         self.require("read")
-        start, end = _period(start, end, required=True)
+        start, end = parse_period(start, end, required=True)
         assert start is not None
         assert end is not None
         zone = _zone(self._s)
@@ -351,20 +351,6 @@ class TaskService(EntityService[Task]):
         for task in self.every(query):
             out.setdefault(task.due_at.astimezone(zone).date(), []).append(task)
         return out
-
-
-def _period(start: Any, end: Any, *, required: bool) -> tuple[date | None, date | None]:
-    """Two days from dates or text, checked together."""
-    errors = FieldErrors()
-    first = parse_date(start, errors, "start")
-    last = parse_date(end, errors, "end")
-    for name, raw, value in (("start", start, first), ("end", end, last)):
-        if required and value is None and is_blank(raw):
-            errors.add(name, "required", None)
-    if first is not None and last is not None and last < first:
-        errors.add("end", "date.before_start", last.isoformat())
-    errors.raise_if_any("period")
-    return first, last
 
 
 def _canonical(fields: Mapping[str, Any]) -> dict[str, Any]:

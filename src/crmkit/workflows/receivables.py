@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from crmkit.domain import fields as f
 from crmkit.domain.approvals import ApprovalStatus
-from crmkit.domain.common import is_blank, parse_date
+from crmkit.domain.common import is_blank, parse_period
 from crmkit.domain.customer import Settlement
 from crmkit.domain.errors import FieldErrors
 from crmkit.domain.fields import InputField
@@ -521,18 +521,9 @@ class ReceivableService(EntityService[Receivable]):
             NotFound: the actor may not see the customer.
         """
         self.require("read")
-        errors = FieldErrors()
-        first = parse_date(start, errors, "start")
-        last = parse_date(end, errors, "end")
-        if first is None and is_blank(start):
-            errors.add("start", "required", None)
-        if last is None and is_blank(end):
-            errors.add("end", "required", None)
-        if isinstance(first, date) and isinstance(last, date) and last < first:
-            errors.add("end", "date.before_start", last.isoformat())
-        errors.raise_if_any("statement")
-        assert isinstance(first, date)
-        assert isinstance(last, date)
+        first, last = parse_period(start, end, required=True, entity="statement")
+        assert first is not None
+        assert last is not None
         customer = self._s.customers.get(customer_id)
         entries = sorted(self._entries(customer.id), key=lambda e: (e[0], e[1], e[3]))
         opening = Decimal(0)
