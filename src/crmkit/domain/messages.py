@@ -254,6 +254,18 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "receivable.repeated": ("names a receivable twice", "重复指定了同一笔应收款"),
     "payment.future": ("is after today", "晚于今天"),
+    "template.unknown_variable": (
+        "names the variable {name}, which is not available",
+        "使用了不可用的变量 {name}",
+    ),
+    "template.too_long": (
+        "is {segments} SMS segments long, more than the {limit} allowed",
+        "长达 {segments} 条短信，超过上限 {limit} 条",
+    ),
+    "template.malformed": (
+        "is not a valid template (check the braces)",
+        "模板格式有误（请检查花括号）",
+    ),
     "activity.future": ("is in the future", "晚于当前时间"),
     "activity.other_customer": ("is not the customer's", "不属于该客户"),
     "task.remind_days": ("must be between 0 and 365", "须在 0 到 365 之间"),
@@ -525,6 +537,9 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "reversed_reason": ("reversal reason", "冲回原因"),
     "as_of": ("as of", "截至日期"),
     "at": ("time", "时间"),
+    "body": ("text", "正文"),
+    "subject": ("subject", "主题"),
+    "variables": ("variables", "变量"),
     "content": ("content", "内容"),
     "next_follow_up": ("next follow-up", "下次跟进日期"),
     "followed_up": ("followed up", "已跟进"),
