@@ -135,7 +135,7 @@ class ActivityService(EntityService[Activity]):
             )
         )
         now = self._s.now()
-        for waiting in self.repo.list(query, EVERYTHING, after=None, limit=500).items:
+        for waiting in self.every(query, EVERYTHING):
             if waiting.id != entity.id and waiting.at <= entity.at:
                 self.save_change(waiting, self._stamped(waiting, now, followed_up=True))
 
@@ -320,13 +320,13 @@ class TaskService(EntityService[Task]):
         soonest due first: what the admin shows as reminders."""
         self.require("read")
         now = at or self._s.now()
-        open_ = EntityQuery(filters=(Filter("status", Op.EQ, TaskStatus.OPEN),))
-        found = [
-            t
-            for t in self.every(open_)
-            if (t.remind_at is not None and t.remind_at <= now) or t.due_at <= now
-        ]
-        return sorted(found, key=lambda t: t.due_at)
+        found: dict[str, Task] = {}
+        for field in ("remind_at", "due_at"):  # each an indexed range, not every open task
+            query = EntityQuery(
+                filters=(Filter("status", Op.EQ, TaskStatus.OPEN), Filter(field, Op.LE, now))
+            )
+            found.update((t.id, t) for t in self.every(query))
+        return sorted(found.values(), key=lambda t: t.due_at)
 
     def calendar(self, start: Any, end: Any) -> dict[date, builtins.list[Task]]:
         """日程安排: the tasks the actor may see due from ``start`` to ``end`` (inclusive,
@@ -365,8 +365,7 @@ def remind(session: Any, job: Any) -> None:
         return
     if task.remind_at is None or not job.key.endswith(task.remind_at.isoformat()):
         return
-    owner = session.user(task.owner_id)
-    if owner is None or owner.mobile is None or not task.remind_sms:
+    if not task.remind_sms:
         return
     zone = _zone(session)
     body = {
@@ -375,7 +374,7 @@ def remind(session: Any, job: Any) -> None:
         "title": task.title,
         "due_at": task.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
     }
-    session.queue_notification("sms", owner.mobile.e164, body, key=job.key)
+    session.notify_user(task.owner_id, body, key=job.key, channels=("sms",))
 
 
 REMINDER_JOB: Final = "task.reminder"

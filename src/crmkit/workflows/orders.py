@@ -763,9 +763,6 @@ def remind(session: Any, job: Any) -> None:
     wanted = {(kind.value, tag): when.isoformat() for kind, when, tag in service._reminders(order)}
     if wanted.get((payload["kind"], payload["tag"])) != payload["on"]:
         return
-    owner = session.user(order.owner_id)
-    if owner is None:
-        return
     body = {
         "template": REMINDER_JOB,
         "kind": payload["kind"],
@@ -773,11 +770,7 @@ def remind(session: Any, job: Any) -> None:
         "order": order.label,
         "on": payload["on"],
     }
-    key = f"{job.key}:{payload['on']}"
-    if owner.email is not None:
-        session.queue_notification("email", str(owner.email), body, key=key)
-    if owner.mobile is not None:
-        session.queue_notification("sms", owner.mobile.e164, body, key=key)
+    session.notify_user(order.owner_id, body, key=f"{job.key}:{payload['on']}")
 
 
 JOB_HANDLERS: Final[Mapping[str, JobHandler]] = {REMINDER_JOB: remind}

@@ -620,9 +620,6 @@ def remind_overdue(session: Any, job: Any) -> None:
     service: ReceivableService = session.receivables
     days = session.runtime.settings.overdue_reminder_days
     service._schedule_overdue(receivable, today + timedelta(days=days))
-    owner = session.user(receivable.owner_id)
-    if owner is None:
-        return
     body = {
         "template": OVERDUE_JOB,
         "receivable_id": receivable.id,
@@ -633,10 +630,7 @@ def remind_overdue(session: Any, job: Any) -> None:
         "days_overdue": late,
     }
     key = f"{OVERDUE_JOB}:{receivable.id}:{today.isoformat()}"
-    if owner.email is not None:
-        session.queue_notification("email", str(owner.email), body, key=key)
-    if owner.mobile is not None:
-        session.queue_notification("sms", owner.mobile.e164, body, key=key)
+    session.notify_user(receivable.owner_id, body, key=key)
 
 
 OVERDUE_JOB: Final = "receivable.overdue"

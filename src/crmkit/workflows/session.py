@@ -306,6 +306,29 @@ class Session:
         )
         return self._outbox.setdefault(message.key, message)
 
+    def notify_user(
+        self,
+        user_id: str,
+        payload: Mapping[str, Any],
+        *,
+        key: str,
+        channels: tuple[str, ...] = ("email", "sms"),
+    ) -> None:
+        """Queue ``payload`` to a user on each of ``channels`` they have an address for
+        (their email, their mobile): the reminders' one way to reach a salesperson. A user
+        gone, or without any of those addresses, is reached on none."""
+        user = self.user(user_id)
+        if user is None:
+            return
+        addresses = {
+            "email": str(user.email) if user.email is not None else None,
+            "sms": user.mobile.e164 if user.mobile is not None else None,
+        }
+        for channel in channels:
+            address = addresses.get(channel)
+            if address is not None:
+                self.queue_notification(channel, address, payload, key=key)
+
     def schedule(
         self, kind: str, due_at: datetime, payload: Mapping[str, Any], *, key: str | None = None
     ) -> Job:
