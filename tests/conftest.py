@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -42,19 +42,33 @@ def require_pg() -> None:
 
 
 @pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+def pg_url_factory() -> Iterator[Callable[[], str]]:
+    """Makes PostgreSQL URLs whose search_path is a fresh schema each (one per hypothesis
+    example, say), all dropped afterwards."""
     require_pg()
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
     dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    made: list[str] = []
+
+    def fresh() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        made.append(schema)
+        sep = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
+
+    yield fresh
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        for schema in made:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_schema_url(pg_url_factory: Callable[[], str]) -> str:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    return pg_url_factory()
 
 
 BACKENDS = [

@@ -10,6 +10,7 @@
 """
 
 from crmkit._crm import CRM, open
+from crmkit.adapters.sms_callbacks import CallbackError
 from crmkit.adapters.sqlite_backup import BackupError
 from crmkit.adapters.tabular import TableError, write_table
 from crmkit.domain.activity import Activity, ActivityKind, Task, TaskStatus
@@ -58,6 +59,14 @@ from crmkit.domain.imports import (
 )
 from crmkit.domain.lead import Lead, LeadStatus
 from crmkit.domain.messages import language, set_language
+from crmkit.domain.messaging import (
+    Channel,
+    Direction,
+    Message,
+    MessageSource,
+    OptOut,
+    TemplateRecord,
+)
 from crmkit.domain.opportunity import (
     ForecastLine,
     Opportunity,
@@ -104,6 +113,17 @@ from crmkit.domain.receivables import Bucket
 from crmkit.domain.regions import Region
 from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
 from crmkit.domain.settings import SettingRule
+from crmkit.domain.sfa import (
+    EnrolmentStatus,
+    OffsetUnit,
+    PlanKind,
+    RunOutcome,
+    SfaEnrolment,
+    SfaPlan,
+    SfaRun,
+    SfaStep,
+    StepAction,
+)
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
 from crmkit.domain.sheets import (
     DuplicatePolicy,
@@ -113,11 +133,12 @@ from crmkit.domain.sheets import (
     SkipReason,
 )
 from crmkit.domain.target import SalesTarget
+from crmkit.domain.templates import MessageTemplate, sms_segments
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.domain.workdays import WeekdayCalendar, WorkCalendar, add_workdays, workdays_between
 from crmkit.storage.ports import Page
-from crmkit.storage.queues import Job
+from crmkit.storage.queues import Job, OutboxMessage, OutboxStatus
 from crmkit.storage.spec import EntitySpec, ScopeRule
 from crmkit.workflows.activities import ActivityCount
 from crmkit.workflows.context import (
@@ -134,9 +155,11 @@ from crmkit.workflows.dispatch import DispatchReport
 from crmkit.workflows.entity import EntityService
 from crmkit.workflows.entity_io import SheetColumn
 from crmkit.workflows.imports.revert import RevertReport
-from crmkit.workflows.jobs import RunReport
+from crmkit.workflows.jobs import BatchJobHandler, RunReport
 from crmkit.workflows.merge import MergeResult, ReferenceHandler
+from crmkit.workflows.messages import GroupSendReport, Preview
 from crmkit.workflows.notify import (
+    BatchNotifier,
     DeliveryStatus,
     Notification,
     Notifier,
@@ -148,6 +171,7 @@ from crmkit.workflows.payments import AUTO as AUTO_ALLOCATE
 from crmkit.workflows.payments import AllocationPreview, CollectionRow, PlannedAllocation
 from crmkit.workflows.runtime import Settings
 from crmkit.workflows.session import DuplicateWarning, Session
+from crmkit.workflows.sfa import EnrolReport
 from crmkit.workflows.targets import TargetProgress
 
 __version__ = "0.1.0"
@@ -172,11 +196,15 @@ __all__ = [
     "AuditEntry",
     "AuthenticationError",
     "BackupError",
+    "BatchJobHandler",
+    "BatchNotifier",
     "Bucket",
     "CRMError",
+    "CallbackError",
     "Capability",
     "Category",
     "ChainRule",
+    "Channel",
     "ChannelType",
     "ClusterMember",
     "CoOwnershipRequest",
@@ -196,6 +224,7 @@ __all__ = [
     "DeliveryState",
     "DeliveryStatus",
     "DictionaryEntry",
+    "Direction",
     "DispatchReport",
     "DuplicateCluster",
     "DuplicateError",
@@ -204,12 +233,15 @@ __all__ = [
     "DuplicateRule",
     "DuplicateWarning",
     "Email",
+    "EnrolReport",
+    "EnrolmentStatus",
     "EntityImportReport",
     "EntityService",
     "EntitySpec",
     "FieldError",
     "ForecastLine",
     "FreightRule",
+    "GroupSendReport",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",
@@ -219,19 +251,26 @@ __all__ = [
     "Lead",
     "LeadStatus",
     "MergeResult",
+    "Message",
+    "MessageSource",
+    "MessageTemplate",
     "Money",
     "NotFound",
     "Notification",
     "Notifier",
     "NotifierError",
     "NotifierTimeout",
+    "OffsetUnit",
     "OnDuplicate",
     "Opportunity",
     "OpportunityStatus",
+    "OptOut",
     "Order",
     "OrderLine",
     "OrderStatus",
     "OrderTotal",
+    "OutboxMessage",
+    "OutboxStatus",
     "Outcome",
     "OwnerBalance",
     "Page",
@@ -245,7 +284,9 @@ __all__ = [
     "Permissions",
     "Phone",
     "Pipeline",
+    "PlanKind",
     "PlannedAllocation",
+    "Preview",
     "ProbabilityBand",
     "Product",
     "ProductCategory",
@@ -265,6 +306,7 @@ __all__ = [
     "RowResult",
     "RuleAction",
     "RuleEvent",
+    "RunOutcome",
     "RunReport",
     "SalesTarget",
     "ScopeRule",
@@ -273,6 +315,10 @@ __all__ = [
     "SettingRule",
     "Settings",
     "Settlement",
+    "SfaEnrolment",
+    "SfaPlan",
+    "SfaRun",
+    "SfaStep",
     "SheetColumn",
     "SkipReason",
     "Stage",
@@ -282,10 +328,12 @@ __all__ = [
     "StatementEntry",
     "StatementLine",
     "Step",
+    "StepAction",
     "TableError",
     "TargetProgress",
     "Task",
     "TaskStatus",
+    "TemplateRecord",
     "UnpaidOrder",
     "User",
     "ValidationError",
@@ -300,6 +348,7 @@ __all__ = [
     "language",
     "open",
     "set_language",
+    "sms_segments",
     "workdays_between",
     "write_table",
 ]

@@ -29,7 +29,7 @@ from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.dispatch import DispatchReport, dispatch, publish_leftovers
 from crmkit.workflows.entity import custom_field_entities
 from crmkit.workflows.events import EventBus
-from crmkit.workflows.jobs import JobHandler, RunReport, run_due
+from crmkit.workflows.jobs import BatchJobHandler, JobHandler, RunReport, run_due
 from crmkit.workflows.merge import ReferenceHandler
 from crmkit.workflows.notify import Notifier, Notifiers
 from crmkit.workflows.orders import JOB_HANDLERS as ORDER_JOBS
@@ -37,6 +37,7 @@ from crmkit.workflows.receivables import JOB_HANDLERS as RECEIVABLE_JOBS
 from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
 from crmkit.workflows.settings import load_settings, reload_if_stale
+from crmkit.workflows.sfa import JOB_HANDLERS as SFA_JOBS
 from crmkit.workflows.users import authenticate, needs_captcha
 
 E = TypeVar("E", bound=DomainEvent)
@@ -82,6 +83,9 @@ class CRM:
             **TASK_JOBS,
         }.items():  # crmkit's own jobs
             runtime.job_handlers.setdefault(kind, handler)
+        for kind, batch in SFA_JOBS.items():
+            if kind not in runtime.job_handlers:
+                runtime.batch_job_handlers.setdefault(kind, batch)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -320,7 +324,23 @@ class CRM:
         """
         if not kind:
             raise ValueError("a job kind is required")
+        self._rt.batch_job_handlers.pop(kind, None)
         self._rt.job_handlers[kind] = handler
+
+    def on_job_batch(self, kind: str, handler: BatchJobHandler) -> None:
+        """Run ``handler(session, jobs)`` for due jobs of ``kind``, up to
+        ``Settings.job_batch_size`` of them in one session: their work and their ``done``
+        marks commit together. If a batch raises, its jobs run again one by one (each
+        ``handler(session, [job])``), so the handler must give each job the same effect
+        alone as in a batch. Replaces any handler of that kind (batch or not).
+
+        Raises:
+            ValueError: an empty kind.
+        """
+        if not kind:
+            raise ValueError("a job kind is required")
+        self._rt.job_handlers.pop(kind, None)
+        self._rt.batch_job_handlers[kind] = handler
 
     def run_due(
         self, now: datetime | None = None, limit: int = 100, worker: str | None = None

@@ -10,7 +10,9 @@ in, so they act as crmkit's system actor (the audit log names it) on the store g
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +25,7 @@ import crmkit
 from crmkit import display
 from crmkit.adapters.sqlite_backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
 from crmkit.adapters.tabular import Format
+from crmkit.workflows.worker import run_until_signalled
 
 app = typer.Typer(
     help="crmkit: a CRM for Chinese SMEs, from the command line.", no_args_is_help=True
@@ -469,6 +472,69 @@ def restore(
         err().print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console().print(f"[green]restored[/green] {target} from {source}")
+
+
+@app.command()
+def worker(
+    db: UrlOpt = DEFAULT_URL,
+    notifier: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notifier",
+            help="A notifier entry point (console, smtp ...); repeat for several channels",
+        ),
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait after a round that found nothing")
+    ] = 1.0,
+    limit: Annotated[int, typer.Option(min=1, help="Jobs and messages per round")] = 100,
+    once: Annotated[bool, typer.Option("--once", help="Drain what is due, then exit")] = False,
+) -> None:
+    """Run due jobs and send queued notifications until stopped.
+
+    SIGTERM or Ctrl-C lets the round under way finish, then exits 0. Run as many as you
+    like: each job and message is claimed by one worker.
+    """
+    log = logging.getLogger("crmkit")
+    # The worker's log is its output: a handler of its own, so that running it never
+    # reconfigures the logging of a process that embeds the CLI (tests, a supervisor).
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        try:
+            crm = crmkit.open(db, notifier=notifier or None)
+        except ValueError as exc:  # an unknown notifier, a notifier missing its settings
+            err().print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        try:
+            shown = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", db)  # no password in logs
+            log.info("worker started on %s; notifiers: %s", shown, ", ".join(notifier or []))
+            if not notifier:
+                log.warning("no --notifier: queued messages wait; only due jobs run")
+            totals = run_until_signalled(
+                crm,
+                interval=interval,
+                limit=limit,
+                once=once,
+                on_stop=lambda sig: log.info("%s: stopping after the round under way", sig.name),
+            )
+        finally:
+            crm.close()
+        log.info(
+            "worker stopped: %d jobs done, %d messages sent, %d rounds failed",
+            totals.jobs_done,
+            totals.sent,
+            totals.errors,
+        )
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    if once and totals.errors:
+        raise typer.Exit(1)  # cron should hear of a drain that failed
 
 
 def main() -> None:

@@ -251,15 +251,44 @@ def seeded(crm: crmkit.CRM, users: dict[str, crmkit.User], clock: ManualClock) -
             title="门禁改造", owner_id=zhang.id, customer_id=jinzhi.id, due_at=f"{today} 08:00",
             remind_days=1, remind_sms=True, description="门锁",
         )  # fmt: skip
+    # 短信中心 and SFA: an SMS and an email template, a plan whose first step (an SMS) ran for
+    # 金智 before 张三 paused it, a message written by hand, a reply that unsubscribed
+    with crm.session(actor=admin) as s:
+        s.messages.templates.create(
+            code="welcome", name="智能门锁", body="{name}您好，门锁上新！", marketing=True
+        )
+        s.messages.templates.create(
+            code="quote", name="价格", channel="email", subject="价格", body="{contact}您好"
+        )
+        plan = s.sfa.create_plan(
+            name="门禁改造",
+            steps=[
+                {"action": "sms", "template": "welcome"},
+                {"action": "task", "unit": "workdays", "offset": 2, "title": "门锁"},
+                {"action": "email", "unit": "date", "on": "12-01", "template": "quote"},
+            ],
+        )
+    with crm.session(actor=zhang) as s:
+        (enrolment,) = s.sfa.enrol(plan.id, [jinzhi.id]).enrolment_ids
+        s.messages.send_sms(customer_id=jinzhi.id, text="门锁")
+    crm.run_due()
+    with crm.session(actor=zhang) as s:
+        s.sfa.pause(enrolment)
+    with crm.session(actor=admin) as s:
+        s.messages.receive("13800138000", "T")
     clock.advance(timedelta(minutes=5))
-    return (f"/orders/details/?id={unplanned.id}",)
+    return (
+        f"/orders/details/?id={unplanned.id}",
+        f"/sfa_enrolments/details/?id={enrolment}",
+        f"/sfa_plans/details/?id={plan.id}",
+    )
 
 
 # Where the crawl starts: the dashboard, and pages reached by a form rather than a link
 # (销售统计 grouped by salesperson and by region over a period; 财务's screens: the
 # receivables filtered by an aging bucket, 登记回款, 对账单 and 回款统计 over a period;
 # 跟进's: 联系记录 and its follow-ups due, 待办 and those assigned, their forms, 日程安排 and
-# 跟进统计).
+# 跟进统计; 短信中心 and SFA's screens).
 SEEDS = (
     "/",
     "/statistics/",
@@ -280,6 +309,22 @@ SEEDS = (
     "/tasks/new/",
     "/tasks/calendar/",
     "/follow-up-statistics/",
+    # 短信中心, 消息记录 and SFA: the compose and group forms, 未发送, 回复, 退订名单 (and a
+    # number looked up), the templates, the log, the plans and their editor, the enrolments
+    "/sms/",
+    "/sms/group/",
+    "/sms/unsent/",
+    "/sms/replies/",
+    "/sms/opt-outs/",
+    "/sms/opt-outs/?lookup=13800138000",
+    "/message_templates/",
+    "/message_templates/new/",
+    "/messages/",
+    "/messages/?status=pending",
+    "/sfa_plans/",
+    "/sfa_plans/new/",
+    "/sfa_enrolments/",
+    "/sfa_enrolments/enrol/",
 )
 
 # What an order's 回款计划 section shows: the crawl reaches both.
@@ -287,7 +332,7 @@ PLAN_PARTS = ("payment-plan-form", "order-receivables")
 
 
 def crawl(
-    browser: Browser, more: Sequence[str] = (), limit: int = 160
+    browser: Browser, more: Sequence[str] = (), limit: int = 220
 ) -> Iterator[tuple[str, str]]:
     """Every page reachable from :data:`SEEDS` and ``more`` by a plain link, once per path
     (a path's query variants: the first three), ``(url, html)``."""

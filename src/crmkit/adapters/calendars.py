@@ -11,6 +11,7 @@ covered).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import date
@@ -63,6 +64,23 @@ class ChinaCalendar:
                 day.year,
             )
         return day.weekday() < 5
+
+    def holiday(self, name: str, year: int) -> date | None:
+        """The first day of the official break of holiday ``name`` (as chinese-calendar
+        spells it: ``"Spring Festival"``, ``"National Day"`` ...) in ``year``; None when
+        the table does not cover that year. New Year's Day's break may start the December
+        before."""
+        return _holiday_start(name, year)
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_start(name: str, year: int) -> date | None:
+    if name == "New Year's Day":
+        low, high = date(year - 1, 12, 20), date(year, 1, 15)
+    else:
+        low, high = date(year, 1, 1), date(year, 12, 31)
+    days = [d for d, h in _HOLIDAYS.items() if low <= d <= high and getattr(h, "value", h) == name]
+    return min(days) if days else None
 
 
 def coverage_warning(calendar: ChinaCalendar, today: date) -> str | None:

@@ -106,6 +106,8 @@ class Task:
             when.
         remind_sms: also remind by SMS.
         watchers: who else sees it (whoever assigned it to someone else).
+        source: what made it, when not a person: ``"sfa"`` (an SFA plan's manual step,
+            SFA手动事务); ``source_ref`` is then the step's run key.
     """
 
     id: str
@@ -121,6 +123,8 @@ class Task:
     done_at: datetime | None = None
     cancel_reason: str | None = None
     watchers: tuple[str, ...] = ()
+    source: str | None = None
+    source_ref: str | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -31,6 +31,11 @@ def _money_in(v: Mapping[str, Any], _: Any) -> Money:
 def converter() -> cattrs.Converter:
     """The shared converter (built on first use, never at import time)."""
     c = cattrs.Converter()
+    # a time of day (an SFA step's ``at``) as "HH:MM[:SS]"
+    c.register_unstructure_hook(time, lambda t: t.isoformat())
+    c.register_structure_hook(
+        time, lambda v, _: v if isinstance(v, time) else time.fromisoformat(v)
+    )
     c.register_unstructure_hook(Phone, lambda p: p.stored)
     c.register_structure_hook(Phone, lambda v, _: Phone.from_stored(v))
     c.register_unstructure_hook(Email, lambda e: e.value)

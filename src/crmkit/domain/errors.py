@@ -12,13 +12,15 @@ The hierarchy::
     ├── WorkflowError                          a transition the state machine forbids
     ├── TableError (also ValueError)           a file that is not a table at all
     ├── BackupError (also ValueError)          a file that is not a usable crmkit backup
+    ├── CallbackError (also ValueError)        an SMS provider's callback refused or unreadable
     └── NotifierError                          a notifier did not send a message
         └── NotifierTimeout                    no answer in time: sent or not, unknown
 
 Errors carry their context as attributes, so callers (forms, import reports, APIs) never
 parse messages. Messages render in the active language (see ``crmkit.language``).
-``TableError`` and ``BackupError`` are raised by the adapters that read those files and live
-beside them (``crmkit.adapters.tabular``, ``crmkit.adapters.sqlite_backup``), so that the
+``TableError``, ``BackupError`` and ``CallbackError`` are raised by the adapters that read
+those inputs and live beside them (``crmkit.adapters.tabular``, ``crmkit.adapters.sqlite_backup``,
+``crmkit.adapters.sms_callbacks``), so that the
 domain names no file format; ``NotifierError`` belongs to the notifier port
 (``crmkit.workflows.notify``), which notifier adapters raise. All of them are exported as
 ``crmkit.<Name>``.
@@ -312,6 +314,9 @@ class FieldErrors:
 
     def __bool__(self) -> bool:
         return bool(self.errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
 
     def raise_if_any(self, entity: str | None = None) -> None:
         if self.errors:

@@ -10,7 +10,7 @@ here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +53,25 @@ def write_off_amount(text: str) -> Decimal | None:
     if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
         return None
     return value
+
+
+def _signature(text: str) -> bool:
+    """【name】, 2 to 12 characters inside, as the operators register signatures."""
+    return text.startswith("【") and text.endswith("】") and 2 <= len(text) - 2 <= 12
+
+
+def quiet_window(text: str) -> tuple[time, time] | None:
+    """``"21:00-08:00"`` as (start, end) local times (the window may cross midnight);
+    None when ``text`` is not such a window. An empty text or ``"-"`` means no quiet hours
+    and is read by the caller."""
+    parts = text.replace("–", "-").split("-")
+    if len(parts) != 2:
+        return None
+    try:
+        start, end = (time.fromisoformat(p.strip()) for p in parts)
+    except ValueError:
+        return None
+    return None if start == end else (start, end)
 
 
 @attrs.frozen
@@ -100,6 +119,9 @@ EDITABLE: Final[tuple[SettingRule, ...]] = (
     SettingRule("write_off_limit", str, valid=lambda t: write_off_amount(t) is not None),
     SettingRule("write_off_percent", int, 0, 100),
     SettingRule("overdue_reminder_days", int, 1, 90),
+    SettingRule("sms_signature", str, valid=lambda t: _signature(t)),
+    SettingRule("sms_max_segments", int, 1, 10),
+    SettingRule("quiet_hours", str, valid=lambda t: t == "-" or quiet_window(t) is not None),
 )
 EDITABLE_BY_NAME: Final[Mapping[str, SettingRule]] = {r.name: r for r in EDITABLE}
 

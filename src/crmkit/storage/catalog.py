@@ -12,6 +12,7 @@ from crmkit.domain.activity import Activity, Task
 from crmkit.domain.approvals import Approval
 from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.lead import Lead
+from crmkit.domain.messaging import Message, OptOut, TemplateRecord
 from crmkit.domain.opportunity import Opportunity, StageChange
 from crmkit.domain.order import Delivery, Order, OrderLine
 from crmkit.domain.payment import Payment, PaymentAllocation, WriteOff
@@ -19,6 +20,7 @@ from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine
 from crmkit.domain.receivable import Receivable
 from crmkit.domain.settings import StoredSettings
+from crmkit.domain.sfa import SfaEnrolment, SfaPlan, SfaRun
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.target import SalesTarget
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
@@ -237,10 +239,73 @@ TASKS: Final = EntitySpec(
     "task",
     Task,
     table="tasks",
-    indexed=("status", "due_at", "remind_at", "customer_id", "created_by"),
+    indexed=("status", "due_at", "remind_at", "customer_id", "created_by", "source"),
     scope=ScopeRule.owner("owner_id", co_owners=True),
     members="watchers",
     newest_first=False,
+)
+
+# Message templates (短信模板 / 邮件模板): everyone reads them, admins and managers keep them.
+MESSAGE_TEMPLATES: Final = EntitySpec(
+    "message_template",
+    TemplateRecord,
+    table="message_templates",
+    indexed=("code", "name", "channel", "active"),
+    unique=("code",),
+    text=("name", "code"),
+    newest_first=False,
+)
+
+# The message log: seen by whoever sees the customer; a message is never edited or deleted
+# (what was sent was sent). ``outbox_key`` finds its delivery status.
+MESSAGES: Final = EntitySpec(
+    "message",
+    Message,
+    table="messages",
+    indexed=("direction", "channel", "source", "recipient", "at", "batch_id", "outbox_key"),
+    scope=ScopeRule.via_customer("customer_id"),
+    soft_delete=False,
+)
+
+# Recipients who unsubscribed from marketing (退订): one row per address.
+OPT_OUTS: Final = EntitySpec(
+    "opt_out",
+    OptOut,
+    table="opt_outs",
+    indexed=("recipient", "channel"),
+    unique=("recipient",),
+    soft_delete=False,
+)
+
+# SFA plans (SFA方案): shared by everyone (seed 004); steps are stored in the plan.
+SFA_PLANS: Final = EntitySpec(
+    "sfa_plan",
+    SfaPlan,
+    table="sfa_plans",
+    indexed=("name", "kind", "enabled"),
+    text=("name",),
+    newest_first=False,
+)
+
+# A customer's enrolment in a plan (SFA执行序列): seen by whoever sees the customer.
+SFA_ENROLMENTS: Final = EntitySpec(
+    "sfa_enrolment",
+    SfaEnrolment,
+    table="sfa_enrolments",
+    indexed=("plan_id", "status", "next_due_at"),
+    scope=ScopeRule.via_customer("customer_id"),
+    soft_delete=False,
+)
+
+# What each occurrence came to: ``key`` is unique, so an occurrence runs once.
+SFA_RUNS: Final = EntitySpec(
+    "sfa_run",
+    SfaRun,
+    table="sfa_runs",
+    indexed=("key", "enrolment_id", "plan_id", "outcome", "due_at"),
+    scope=ScopeRule.via_customer("customer_id"),
+    soft_delete=False,
+    unique=("key",),
 )
 
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
@@ -261,4 +326,10 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     WRITE_OFFS,
     ACTIVITIES,
     TASKS,
+    MESSAGE_TEMPLATES,
+    MESSAGES,
+    OPT_OUTS,
+    SFA_PLANS,
+    SFA_ENROLMENTS,
+    SFA_RUNS,
 )

@@ -465,6 +465,12 @@ class Repository(Protocol[E]):
     def update(self, obj: E, expected_version: int) -> None:
         """As ``CustomerRepository.update``."""
 
+    def update_many(self, objs: Sequence[E], expected_versions: Sequence[int]) -> None:
+        """``update`` of each object against its expected version, for work that moves many
+        records at once (SFA cursors): one statement where the backend can. All or
+        nothing for the caller's transaction: ``ConcurrencyError`` (or ``NotFound``) names
+        a record that was not at its expected version, and the caller rolls back."""
+
     def list(self, query: EntityQuery, scope: Scope, *, after: str | None, limit: int) -> Page[E]:
         """A keyset page of the records matching ``query`` inside ``scope``."""
 

@@ -299,6 +299,10 @@ class JobRepository(Protocol):
         ``claimed_by``; False if the claim was lost (expired and taken over, or the job
         was cancelled)."""
 
+    def settle_many(self, jobs: Sequence[Job], *, claimed_by: str) -> builtins.list[str]:
+        """``settle`` of each job (one statement where the backend can); returns the ids
+        stored, the others' claims were lost."""
+
     def list(self, *, status: JobStatus | None = None, after: str | None, limit: int) -> Page[Job]:
         """A keyset page, in the order jobs were scheduled."""
 

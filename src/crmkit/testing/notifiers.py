@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from crmkit.workflows.notify import (
     ANY_CHANNEL,
@@ -154,3 +154,59 @@ class ScriptedNotifier(RecordingNotifier):
     def status(self, key: str) -> DeliveryStatus | None:
         answer = super().status(key)
         return answer if self.knows_status else None
+
+
+class BatchingNotifier(RecordingNotifier):
+    """A :class:`RecordingNotifier` that also takes batches (``send_batch``, as SMS gateways
+    and SMTP do), refusing the recipients in ``refuse`` one by one inside a batch, as
+    Tencent's per-number results do.
+
+    Attributes:
+        batches: the size of each ``send_batch`` call, in order.
+    """
+
+    def __init__(
+        self,
+        channels: Iterable[str] = (ANY_CHANNEL,),
+        *,
+        max_batch: int = 100,
+        refuse: Iterable[str] = (),
+    ) -> None:
+        super().__init__(channels)
+        self._max_batch = max_batch
+        self.refuse = set(refuse)
+        self.batches: list[int] = []
+
+    @property
+    def max_batch(self) -> int:
+        return self._max_batch
+
+    def send(self, message: Notification) -> SendResult:
+        """Record ``message`` unless its recipient is refused.
+
+        Raises:
+            NotifierError: a refused recipient or a channel not served (not retryable).
+        """
+        self._serves(message)
+        if message.recipient in self.refuse:
+            raise NotifierError(f"{message.recipient} refused", retryable=False)
+        return self._record(message)
+
+    def send_batch(self, messages: Sequence[Notification]) -> list[SendResult | NotifierError]:
+        """Record each message of the batch, except those to refused recipients."""
+        if len(messages) > self._max_batch:
+            raise ValueError(f"{len(messages)} messages, more than max_batch {self._max_batch}")
+        with self._lock:
+            self.batches.append(len(messages))
+        out: list[SendResult | NotifierError] = []
+        for message in messages:
+            try:
+                self._serves(message)
+            except NotifierError as exc:
+                out.append(exc)
+                continue
+            if message.recipient in self.refuse:
+                out.append(NotifierError(f"{message.recipient} refused", retryable=False))
+            else:
+                out.append(self._record(message))
+        return out

@@ -159,6 +159,26 @@ class Permissions:
             registry.define(f"activity.{action}", roles=special.get(action, workers))
             everyone = frozenset({Role.ADMIN}) if action == "purge" else frozenset(Role)
             registry.define(f"task.{action}", roles=everyone)
+        # Messages and SFA (seed 004): whoever works customers texts them and enrols them in
+        # plans; admins and managers keep the templates and the plans, send to groups and
+        # decide about messages in doubt. The log is read in the customer's scope.
+        workers = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE})
+        keepers = frozenset({Role.ADMIN, Role.MANAGER})
+        for action in ENTITY_ACTIONS:
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"message_template.{action}", roles=special.get(action, keepers))
+            registry.define(f"sfa_plan.{action}", roles=special.get(action, keepers))
+        registry.define("message.read", roles=frozenset(Role))
+        registry.define("message.send", roles=workers)
+        registry.define("message.group_send", roles=keepers)
+        registry.define("message.resolve", roles=keepers)
+        registry.define("message.receive", roles=keepers)
+        registry.define("opt_out.read", roles=frozenset(Role))
+        registry.define("opt_out.write", roles=workers)
+        registry.define("sfa_enrolment.read", roles=frozenset(Role))
+        registry.define("sfa_enrolment.create", roles=workers)
+        registry.define("sfa_enrolment.write", roles=workers)
+        registry.define("sfa_run.read", roles=frozenset(Role))
         # Approvals: everyone reads their own and their inbox; deciding is checked per step.
         registry.define("approval.read", roles=frozenset(Role))
         registry.define("approval.decide", roles=frozenset(Role))

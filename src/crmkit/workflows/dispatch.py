@@ -23,8 +23,10 @@ own before anything leaves the process:
    later (``Settings.status_checks`` times), then left in ``review`` for a person
    (:func:`resolve_message`). An unknown message is never resent before this;
 3. due ``pending`` messages are claimed (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the
-   write lock; memory: row locks) with a lease, sent one by one outside any transaction,
-   and their outcomes written back in small batches, each a compare-and-set on the claim.
+   write lock; memory: row locks) with a lease, sent outside any transaction (one by one,
+   or, to a notifier with ``send_batch``, those sharing a channel and a payload in one
+   request each, read back per recipient), and their outcomes written back in small
+   batches, each a compare-and-set on the claim.
 
 A worker sends only during the first half of its lease and hands back what it did not reach:
 the second half is room for a slow send to return and its outcome to be written before
@@ -35,6 +37,7 @@ another worker may take the claim over. Retries back off deterministically (no j
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -52,11 +55,13 @@ from crmkit.domain.intake import new_id
 from crmkit.storage.ports import UnitOfWork
 from crmkit.storage.queues import OutboxMessage, OutboxStatus, StoredEvent
 from crmkit.workflows.notify import (
+    BatchNotifier,
     DeliveryStatus,
     Notification,
     Notifier,
     NotifierError,
     NotifierTimeout,
+    SendResult,
 )
 
 if TYPE_CHECKING:
@@ -452,6 +457,63 @@ def _send(notifier: Notifier, m: OutboxMessage) -> tuple[str, str | None]:
     return "sent", result.reference
 
 
+def _units(
+    runtime: Runtime, claimed: Sequence[OutboxMessage]
+) -> list[tuple[Notifier | None, list[OutboxMessage]]]:
+    """What to send, in claim order: one message at a time, or, for a notifier that sends
+    batches, the messages sharing a channel and a payload in chunks of its ``max_batch``."""
+    units: list[tuple[Notifier | None, list[OutboxMessage]]] = []
+    groups: dict[tuple[int, str, str], list[OutboxMessage]] = {}
+    for m in claimed:
+        notifier = runtime.notifiers.for_channel(m.channel)
+        if not isinstance(notifier, BatchNotifier) or notifier.max_batch <= 1:
+            units.append((notifier, [m]))
+            continue
+        same = json.dumps(dict(m.payload), sort_keys=True, ensure_ascii=False, default=str)
+        key = (id(notifier), m.channel, same)
+        group = groups.get(key)
+        if group is None or len(group) >= notifier.max_batch:
+            group = groups[key] = []
+            units.append((notifier, group))
+        group.append(m)
+    return units
+
+
+def _send_batch(notifier: Notifier, chunk: Sequence[OutboxMessage]) -> list[tuple[str, str | None]]:
+    """Send a chunk in one ``send_batch``; one (outcome, detail) per message, as :func:`_send`."""
+    assert isinstance(notifier, BatchNotifier)
+    messages = [
+        Notification(key=m.key, channel=m.channel, recipient=m.recipient, payload=m.payload)
+        for m in chunk
+    ]
+    try:
+        results = list(notifier.send_batch(messages))
+    except NotifierTimeout as exc:
+        return [("unknown", _error_text(exc))] * len(chunk)
+    except NotifierError as exc:
+        return [("failed" if exc.retryable else "refused", _error_text(exc))] * len(chunk)
+    except Exception as exc:
+        log.exception("outbox batch of %d: notifier %r raised unexpectedly", len(chunk), notifier)
+        return [("unknown", _error_text(exc))] * len(chunk)
+    if len(results) != len(chunk):
+        # which result belongs to which message cannot be told: every one is in doubt
+        log.error(
+            "notifier %r answered %d results for %d messages", notifier, len(results), len(chunk)
+        )
+        return [("unknown", "the notifier's results did not match its batch")] * len(chunk)
+    out: list[tuple[str, str | None]] = []
+    for result in results:
+        if isinstance(result, SendResult):
+            out.append(("sent", result.reference))
+        elif isinstance(result, NotifierTimeout):
+            out.append(("unknown", _error_text(result)))
+        elif isinstance(result, NotifierError):
+            out.append(("failed" if result.retryable else "refused", _error_text(result)))
+        else:
+            out.append(("unknown", f"unexpected result {result!r}"))
+    return out
+
+
 def dispatch(runtime: Runtime, *, limit: int = 500, worker: str | None = None) -> DispatchReport:
     """Publish leftover events, reconcile messages in doubt, then send due messages.
 
@@ -474,38 +536,39 @@ def dispatch(runtime: Runtime, *, limit: int = 500, worker: str | None = None) -
     )
     settler = _Settler(runtime, token)
     sent = retrying = dead = unknown = released = 0
-    for m in claimed:
+    for notifier, chunk in _units(runtime, claimed):
         now = runtime.clock.now()
-        notifier = runtime.notifiers.for_channel(m.channel)
         if notifier is None or now >= stop_at:
-            # Not sent, so handing it back cannot cause a duplicate; the attempt is undone.
-            settler.add(
-                attrs.evolve(
-                    m,
-                    status=OutboxStatus.PENDING,
-                    attempts=m.attempts - 1,
-                    claimed_by=None,
-                    lease_until=None,
+            # Not sent, so handing them back cannot cause a duplicate; the attempt is undone.
+            for m in chunk:
+                settler.add(
+                    attrs.evolve(
+                        m,
+                        status=OutboxStatus.PENDING,
+                        attempts=m.attempts - 1,
+                        claimed_by=None,
+                        lease_until=None,
+                    )
                 )
-            )
-            released += 1
+            released += len(chunk)
             continue
-        outcome, detail = _send(notifier, m)
+        results = _send_batch(notifier, chunk) if len(chunk) > 1 else [_send(notifier, chunk[0])]
         now = runtime.clock.now()
-        if outcome == "sent":
-            settler.add(_sent(m, now, detail))
-            sent += 1
-        elif outcome == "unknown":
-            settler.add(_unknown(m, now, detail or "timeout"))
-            unknown += 1
-            log.warning("outbox %s (%s): outcome unknown: %s", m.id, m.key, detail)
-        else:
-            after = _failed(m, now, settings, detail or "failed", retry=outcome == "failed")
-            settler.add(after)
-            if after.status is OutboxStatus.DEAD:
-                dead += 1
+        for m, (outcome, detail) in zip(chunk, results, strict=True):
+            if outcome == "sent":
+                settler.add(_sent(m, now, detail))
+                sent += 1
+            elif outcome == "unknown":
+                settler.add(_unknown(m, now, detail or "timeout"))
+                unknown += 1
+                log.warning("outbox %s (%s): outcome unknown: %s", m.id, m.key, detail)
             else:
-                retrying += 1
+                after = _failed(m, now, settings, detail or "failed", retry=outcome == "failed")
+                settler.add(after)
+                if after.status is OutboxStatus.DEAD:
+                    dead += 1
+                else:
+                    retrying += 1
     settler.flush()
     return DispatchReport(
         claimed=len(claimed),

@@ -335,6 +335,7 @@ class EntityService(Generic[T]):
         s = self._s
         errors = FieldErrors()
         data = parse_input(self.fields, fields, errors, partial=False, extra=self._extra_keys())
+        data.update(self.parse_extra(fields, data, errors, None))
         if self.custom:
             data["custom"] = self.custom_schema().validate(fields.get("custom") or {}, errors)
         self.check_references(data, errors, None)
@@ -364,6 +365,7 @@ class EntityService(Generic[T]):
         nothing written."""
         errors = FieldErrors()
         data = parse_input(self.fields, changes, errors, partial=True, extra=self._extra_keys())
+        data.update(self.parse_extra(changes, data, errors, current))
         if self.custom and "custom" in changes:
             data["custom"] = self.custom_schema().validate(
                 changes.get("custom") or {}, errors, base=current.custom
@@ -493,6 +495,17 @@ class EntityService(Generic[T]):
         return sheet_columns(self)
 
     # -- hooks ----------------------------------------------------------------------------
+    def parse_extra(
+        self,
+        raw: Mapping[str, Any],  # noqa: ARG002  (the hook's signature)
+        data: Mapping[str, Any],  # noqa: ARG002
+        errors: FieldErrors,  # noqa: ARG002
+        current: T | None,  # noqa: ARG002
+    ) -> dict[str, Any]:
+        """Hook: values of the keys an entity reads itself (its ``_extra_keys``: a plan's
+        steps), parsed with the other fields so that one error lists every wrong field."""
+        return {}
+
     def prepare(
         self,
         raw: Mapping[str, Any],  # noqa: ARG002  (for overrides)
@@ -611,12 +624,14 @@ def entity_services() -> builtins.list[type[EntityService[Any]]]:
     import crmkit.workflows.approvals
     import crmkit.workflows.dictionary
     import crmkit.workflows.leads
+    import crmkit.workflows.messages
     import crmkit.workflows.opportunities
     import crmkit.workflows.orders
     import crmkit.workflows.payments
     import crmkit.workflows.products
     import crmkit.workflows.quotes
     import crmkit.workflows.receivables
+    import crmkit.workflows.sfa
     import crmkit.workflows.targets  # noqa: F401
 
     found: builtins.list[type[EntityService[Any]]] = []

@@ -18,6 +18,13 @@ loop. ``run_due``:
    a backoff (``retry_base_seconds`` doubling, no jitter) until ``job_max_attempts`` runs,
    then ``dead``.
 
+A kind may instead have a *batch* handler (``crm.on_job_batch(kind, handler)``), given up to
+``batch_size`` claimed jobs at once in one session: their effects and their ``done`` marks
+commit together, which is what lets 10,000 SFA steps run in a few dozen transactions instead
+of 10,000. If the batch raises or any of its claims was lost meanwhile, the whole batch
+rolls back and its jobs run again one at a time, each with its own outcome, so one bad job
+costs its batch only time.
+
 Handlers must not commit (``session.commit()``) part-way: that would commit work before the
 job is marked done.
 """
@@ -25,7 +32,7 @@ job is marked done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,6 +52,8 @@ log = logging.getLogger("crmkit.jobs")
 
 JobHandler = Callable[["Session", Job], None]
 """What ``crm.on_job`` registers: called with the job's session (system actor) and the job."""
+BatchJobHandler = Callable[["Session", Sequence[Job]], None]
+"""What ``crm.on_job_batch`` registers: called with one session and several jobs of its kind."""
 SessionFactory = Callable[[], AbstractContextManager["Session"]]
 _KEY_LENGTH = 255
 _ERROR_LENGTH = 2000
@@ -113,7 +122,8 @@ def run_due(
         worker: a name for this worker in the claims.
     """
     handlers = dict(runtime.job_handlers)
-    if not handlers:
+    batch_handlers = dict(runtime.batch_job_handlers)
+    if not handlers and not batch_handlers:
         return RunReport()
     settings = runtime.settings
     # ``now`` chooses which jobs are due; leases are about real time and follow the clock
@@ -128,27 +138,63 @@ def run_due(
             note="claim expired: the worker stopped before the job committed",
         )
         claimed = uow.jobs.claim(
-            kinds=handlers.keys(),
+            kinds=handlers.keys() | batch_handlers.keys(),
             now=at,
             limit=limit,
             claimed_by=token,
             lease_until=clock_now + timedelta(seconds=settings.claim_lease_seconds),
         )
         uow.commit()
-    done = failed = dead = lost = 0
+    outcomes: dict[str, int] = {"done": 0, "failed": 0, "dead": 0, "lost": 0}
+    batches: dict[str, list[Job]] = {}
     for job in claimed:
-        outcome = _run_one(runtime, session, handlers[job.kind], job, token)
-        if outcome == "done":
-            done += 1
-        elif outcome == "lost":
-            lost += 1
-        elif outcome == "dead":
-            dead += 1
+        if job.kind in batch_handlers:
+            batches.setdefault(job.kind, []).append(job)
         else:
-            failed += 1
-    return RunReport(
-        claimed=len(claimed), done=done, failed=failed, dead=dead, expired=expired, lost=lost
-    )
+            outcomes[_run_one(runtime, session, handlers[job.kind], job, token)] += 1
+    size = max(1, settings.job_batch_size)
+    for kind, jobs in batches.items():
+        for start in range(0, len(jobs), size):
+            chunk = jobs[start : start + size]
+            for outcome in _run_batch(runtime, session, batch_handlers[kind], chunk, token):
+                outcomes[outcome] += 1
+    return RunReport(claimed=len(claimed), expired=expired, **outcomes)
+
+
+def _run_batch(
+    runtime: Runtime,
+    session: SessionFactory,
+    handler: BatchJobHandler,
+    jobs: Sequence[Job],
+    token: str,
+) -> list[str]:
+    """Run ``jobs`` in one session; on any failure, again one by one (see the docstring)."""
+    if len(jobs) > 1:
+        try:
+            with session() as s:
+                handler(s, jobs)
+                done_at = s.now()
+                finished = [
+                    attrs.evolve(
+                        job,
+                        status=JobStatus.DONE,
+                        done_at=done_at,
+                        claimed_by=None,
+                        lease_until=None,
+                    )
+                    for job in jobs
+                ]
+                if len(s._uow.jobs.settle_many(finished, claimed_by=token)) != len(jobs):
+                    raise _ClaimLost
+            return ["done"] * len(jobs)
+        except Exception as exc:  # every job gets its own outcome below
+            log.info(
+                "batch of %d %s jobs rolled back (%s); running them one by one",
+                len(jobs),
+                jobs[0].kind,
+                type(exc).__name__,
+            )
+    return [_run_one(runtime, session, lambda s, j: handler(s, [j]), job, token) for job in jobs]
 
 
 def _run_one(

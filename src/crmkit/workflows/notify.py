@@ -18,6 +18,23 @@ due, outside any database transaction, and reads the outcome from what ``send`` 
 ``status(key)`` answers about a message sent earlier under ``key``:
 ``DeliveryStatus.SENT``, ``DeliveryStatus.NOT_SENT``, or None when it cannot tell.
 
+**Batches, results per recipient.** A notifier may also offer ``send_batch`` and
+``max_batch`` (:class:`BatchNotifier`): ``crm.dispatch()`` then hands it up to ``max_batch``
+messages at once that share their channel and payload (one SMS template with the same
+variables to many numbers: Tencent's ``SendSms`` and Aliyun's ``SendBatchSms`` take one
+request for them; one mail to many addresses), and reads one result per message, in order:
+a :class:`SendResult`, or the :class:`NotifierError` (a :class:`NotifierTimeout` for "unknown")
+of that recipient alone. Tencent, for one, accepts some numbers of a request and refuses
+others. A batch whose request as a whole fails raises, and every message of it has that
+outcome.
+
+**Payloads.** What crmkit itself queues is a JSON-ready mapping: ``template`` (the message
+template's code, e.g. ``"birthday"``), ``variables`` (the template's values), ``text`` (the
+rendered text, with the SMS signature and any opt-out line) and, for email, ``subject``.
+Reminders crmkit raises for its users (``"task.reminder"``, ``"receivable.overdue"`` ...)
+carry ``template`` and their values as top-level keys instead; :func:`payload_variables`
+reads either shape.
+
 ``crmkit.testing.contract.NotifierContract`` is the suite an adapter must pass;
 ``crmkit.testing.notifiers`` has a recording notifier and a scriptable fake for tests, and
 ``crmkit.adapters.notifiers.ConsoleNotifier`` prints messages for development.
@@ -26,8 +43,8 @@ due, outside any database transaction, and reads the outcome from what ``send`` 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -106,6 +123,36 @@ class Notifier(Protocol):
     def status(self, key: str) -> DeliveryStatus | None:
         """What the provider knows about the message sent under ``key`` (None: it cannot
         tell)."""
+
+
+@runtime_checkable
+class BatchNotifier(Notifier, Protocol):
+    """A notifier that also sends many messages in one request, with a result for each."""
+
+    @property
+    def max_batch(self) -> int:
+        """The most messages one ``send_batch`` takes (Tencent: 200 numbers a request)."""
+
+    def send_batch(self, messages: Sequence[Notification]) -> Sequence[SendResult | NotifierError]:
+        """Send ``messages`` (same channel and payload, different recipients, at most
+        ``max_batch``) and return one outcome per message, in their order.
+
+        Raises:
+            NotifierTimeout: the request's outcome is unknown for every message.
+            NotifierError: the request failed for every message.
+        """
+
+
+_NOT_VARIABLES: frozenset[str] = frozenset({"template", "variables", "text", "subject", "html"})
+
+
+def payload_variables(payload: Mapping[str, Any]) -> dict[str, str]:
+    """A payload's template variables as strings: its ``variables`` mapping, or (a reminder's
+    payload) its top-level keys other than ``template``, ``text``, ``subject`` and ``html``."""
+    given = payload.get("variables")
+    if isinstance(given, Mapping):
+        return {str(k): "" if v is None else str(v) for k, v in given.items()}
+    return {k: "" if v is None else str(v) for k, v in payload.items() if k not in _NOT_VARIABLES}
 
 
 class Notifiers:

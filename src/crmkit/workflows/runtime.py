@@ -22,7 +22,7 @@ from crmkit.workflows.login_failures import LoginFailures
 from crmkit.workflows.notify import Notifiers
 
 if TYPE_CHECKING:
-    from crmkit.workflows.jobs import JobHandler
+    from crmkit.workflows.jobs import BatchJobHandler, JobHandler
     from crmkit.workflows.merge import MergeReferences
 
 
@@ -65,6 +65,8 @@ class Settings:
     retry_max_seconds: float = 3600.0
     claim_lease_seconds: float = 300.0
     status_checks: int = 3
+    # Jobs of a kind with a batch handler (SFA steps) run this many to a transaction.
+    job_batch_size: int = 200
     # Orders (seed 004): a credit-terms customer whose open orders would pass their credit
     # limit needs finance's approval (``"approve"``) or is refused (``"refuse"``); reminders
     # of deliveries, sign-offs, renewals and warranty ends go out this many days before.
@@ -76,6 +78,12 @@ class Settings:
     write_off_limit: str = "10.00"
     write_off_percent: int = 0
     overdue_reminder_days: int = 7
+    # Messages (seed 004's SMS centre): the signature every SMS starts with (【公司】; the
+    # operators require one); the most segments one SMS may take (billed per segment);
+    # marketing messages wait out the quiet hours ("21:00-08:00", local; "" for none).
+    sms_signature: str = "【crmkit】"
+    sms_max_segments: int = 3
+    quiet_hours: str = "21:00-08:00"
 
 
 @attrs.define
@@ -99,6 +107,7 @@ class Runtime:
     notifiers: Notifiers = attrs.Factory(Notifiers)
     dedup: DedupConfig = attrs.Factory(DedupConfig)
     job_handlers: dict[str, JobHandler] = attrs.Factory(dict)
+    batch_job_handlers: dict[str, BatchJobHandler] = attrs.Factory(dict)
     # Failed logins today per login name and per client, for the CAPTCHA rule.
     login_failures: LoginFailures = attrs.Factory(LoginFailures)
     # The sales pipeline opportunities move through (``crmkit.open(pipeline=...)``,

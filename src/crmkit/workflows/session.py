@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.dictionary import DictionaryService
     from crmkit.workflows.imports import ImportService
     from crmkit.workflows.leads import LeadService
+    from crmkit.workflows.messages import MessageService
     from crmkit.workflows.opportunities import OpportunityService
     from crmkit.workflows.orders import OrderService
     from crmkit.workflows.payments import PaymentService
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from crmkit.workflows.receivables import ReceivableService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.settings import SettingsService
+    from crmkit.workflows.sfa import SfaService
     from crmkit.workflows.targets import TargetService
     from crmkit.workflows.users import UserService
 
@@ -88,6 +90,8 @@ class Session:
     payments: PaymentService
     activities: ActivityService
     tasks: TaskService
+    messages: MessageService
+    sfa: SfaService
     leads: LeadService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
@@ -100,6 +104,7 @@ class Session:
         from crmkit.workflows.dictionary import DictionaryService
         from crmkit.workflows.imports import ImportService
         from crmkit.workflows.leads import LeadService
+        from crmkit.workflows.messages import MessageService
         from crmkit.workflows.opportunities import OpportunityService
         from crmkit.workflows.orders import OrderService
         from crmkit.workflows.payments import PaymentService
@@ -111,6 +116,7 @@ class Session:
         from crmkit.workflows.quotes import QuoteService
         from crmkit.workflows.receivables import ReceivableService
         from crmkit.workflows.settings import SettingsService
+        from crmkit.workflows.sfa import SfaService
         from crmkit.workflows.targets import TargetService
         from crmkit.workflows.users import UserService
 
@@ -152,6 +158,8 @@ class Session:
         self.payments = PaymentService(self)
         self.activities = ActivityService(self)
         self.tasks = TaskService(self)
+        self.messages = MessageService(self)
+        self.sfa = SfaService(self)
         self.leads = LeadService(self)
 
     def vocabulary(self) -> Vocabulary:
@@ -280,7 +288,13 @@ class Session:
 
     # -- notifications and jobs (internal entries for the services) ----------------------
     def queue_notification(
-        self, channel: str, recipient: str, payload: Mapping[str, Any], *, key: str
+        self,
+        channel: str,
+        recipient: str,
+        payload: Mapping[str, Any],
+        *,
+        key: str,
+        due_at: datetime | None = None,
     ) -> OutboxMessage:
         """Queue a message for ``crm.dispatch()`` to send after this session commits (the
         transactional outbox: nothing leaves if the session rolls back).
@@ -293,6 +307,7 @@ class Session:
                 idempotency key is ``<key>:<recipient>``, so queueing the same message to
                 the same recipient again, in this session or any later one, stores
                 nothing new.
+            due_at: not before this time (default: as soon as the session commits).
 
         Returns:
             The message queued: the first one under its key in this session. If the
@@ -302,7 +317,12 @@ class Session:
             ValueError: an empty channel, recipient or key, or a key too long.
         """
         message = outbox_message(
-            channel=channel, recipient=recipient, payload=dict(payload), key=key, now=self.now()
+            channel=channel,
+            recipient=recipient,
+            payload=dict(payload),
+            key=key,
+            now=self.now(),
+            due_at=due_at,
         )
         return self._outbox.setdefault(message.key, message)
 

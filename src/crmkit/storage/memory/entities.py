@@ -73,6 +73,12 @@ class MemoryRepository(Generic[T]):
             self.check_unique(obj, self._rows.rows())
         _versioned_update(self._rows, self.spec.name, obj, expected_version)
 
+    def update_many(self, objs: Sequence[T], expected_versions: Sequence[int]) -> None:
+        if len(objs) != len(expected_versions):
+            raise ValueError("one expected version per object")
+        for obj, expected in zip(objs, expected_versions, strict=True):
+            self.update(obj, expected)
+
     def purge(self, ids: Sequence[str]) -> None:
         for id in ids:
             if self._rows.current(id) is not None:

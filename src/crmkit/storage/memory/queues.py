@@ -488,3 +488,6 @@ class MemoryJobs(_Queue[Job]):
         return self._settle(
             job, lambda c: c.status is JobStatus.RUNNING and c.claimed_by == claimed_by
         )
+
+    def settle_many(self, jobs: Sequence[Job], *, claimed_by: str) -> list[str]:
+        return [j.id for j in jobs if self.settle(j, claimed_by=claimed_by)]

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -50,6 +51,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.converter import converter
+from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import BUILTIN_SPECS
 from crmkit.storage.memory.entities import unique_error
@@ -297,6 +299,38 @@ class SqlRepository(Generic[T]):
             except IntegrityError as exc:
                 self._explain([obj], exc, new=False)
         self._write_side([obj], replace=True)
+
+    def update_many(self, objs: Sequence[T], expected_versions: Sequence[int]) -> None:
+        if len(objs) != len(expected_versions):
+            raise ValueError("one expected version per object")
+        spec = self.spec
+        if spec.unique or spec.children or spec.members or len(objs) < 2:
+            for obj, expected in zip(objs, expected_versions, strict=True):
+                self.update(obj, expected)
+            return
+        # One executemany: no unique value can be taken and there is nothing beside the row.
+        t = self.table
+        rows = [
+            {**self._row(obj), "_id": obj.id, "_expected": expected}  # type: ignore[attr-defined]
+            for obj, expected in zip(objs, expected_versions, strict=True)
+        ]
+        columns = [k for k in rows[0] if not k.startswith("_") and k != "id"]
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_expected"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        result = self._conn.execute(stmt, rows)
+        if result.rowcount == len(rows):
+            return
+        for obj, expected in zip(objs, expected_versions, strict=True):  # name the stale one
+            obj_id = obj.id  # type: ignore[attr-defined]
+            actual = self._conn.execute(select(t.c.version).where(t.c.id == obj_id)).scalar()
+            if actual is None:
+                raise NotFound(spec.name, obj_id)
+            if actual != obj.version:  # type: ignore[attr-defined]
+                raise ConcurrencyError(spec.name, obj_id, expected, actual)
+        raise ConcurrencyError(spec.name, "?", expected_versions[0], -1)
 
     def _explain(self, objs: Sequence[Any], exc: IntegrityError, *, new: bool) -> None:
         """Turn a failed write into crmkit's error: a taken id, else a taken unique value."""

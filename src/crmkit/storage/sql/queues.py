@@ -37,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     case,
     column,
     delete,
@@ -456,3 +457,29 @@ class SqlJobs(_SqlQueue[Job]):
 
     def settle(self, job: Job, *, claimed_by: str) -> bool:
         return self._store_where(job, _cond(_JOBS_RUNNING), jobs.c.claimed_by == claimed_by)
+
+    def settle_many(self, batch: Sequence[Job], *, claimed_by: str) -> builtins.list[str]:
+        if len(batch) < 2:
+            return [j.id for j in batch if self.settle(j, claimed_by=claimed_by)]
+        conn = self._uow.conn
+        # Which are still ours, locked until the commit (SQLite: the unit of work holds
+        # the write lock), then one executemany for those.
+        ours = select(jobs.c.id).where(
+            jobs.c.id.in_([j.id for j in batch]),
+            _cond(_JOBS_RUNNING),
+            jobs.c.claimed_by == claimed_by,
+        )
+        if conn.dialect.name == "postgresql":
+            ours = ours.with_for_update()
+        held = set(conn.execute(ours).scalars())
+        mine = [j for j in batch if j.id in held]
+        if mine:
+            stmt = (
+                update(jobs)
+                .where(jobs.c.id == bindparam("_id"))
+                .values({k: bindparam(k) for k in self.state})
+            )
+            flat = [(j.id, flat_row(j)) for j in mine]
+            rows = [{**{k: row[k] for k in self.state}, "_id": id} for id, row in flat]
+            conn.execute(stmt, rows)
+        return [j.id for j in mine]

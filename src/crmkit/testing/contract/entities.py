@@ -322,9 +322,16 @@ class EntityRepositoryContract(_Fixture, AggregateContract):
         @settings(max_examples=15, deadline=None, database=None)
         def check(obj: Any) -> None:
             if spec.unique:
-                obj = attrs.evolve(obj, **{f: None for f in spec.unique if f != "title"})
-                if "title" in spec.unique:
-                    obj = attrs.evolve(obj, title=obj.id)
+                # examples must not collide: an optional unique value is left out, a required
+                # one made from the (fresh) id
+                defaults = attrs.fields_dict(spec.type)
+                obj = attrs.evolve(
+                    obj,
+                    **{
+                        f: None if defaults[f].default is None else f"{f}-{obj.id}"
+                        for f in spec.unique
+                    },
+                )
             with store.unit_of_work() as uow:
                 uow.repo(spec).add(obj)
                 uow.commit()
@@ -445,6 +452,35 @@ class EntityRepositoryContract(_Fixture, AggregateContract):
             assert uow.repo(MEMO_NOTES).get(note.id, Scope.of("u-2")) == note
             page = uow.repo(VISITS).list(EntityQuery(), Scope.of("u-1"), after=None, limit=5)
             assert [v.customer_id for v in page] == [visible.id]
+
+    def test_update_many_moves_every_record_or_names_the_stale_one(self, store: Store) -> None:
+        memo = _memo(owner_id="u-1")
+        notes = [
+            MemoNote(id=f"n-{i}", memo_id=memo.id, body=f"备注{i}", created_at=NOW)
+            for i in range(3)
+        ]
+        with store.unit_of_work() as uow:
+            uow.repo(MEMOS).add(memo)
+            uow.repo(MEMO_NOTES).add_many(notes)
+            uow.commit()
+        moved = [attrs.evolve(n, body=f"改{n.id}", version=2) for n in notes]
+        with store.unit_of_work() as uow:
+            uow.repo(MEMO_NOTES).update_many(moved, [1, 1, 1])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert (
+                sorted(uow.repo(MEMO_NOTES).get_many([n.id for n in notes]), key=lambda n: n.id)
+                == moved
+            )
+        again = [attrs.evolve(n, body="再改", version=3) for n in moved]
+        with store.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError) as stale:
+                uow.repo(MEMO_NOTES).update_many(again, [2, 1, 2])  # n-1 is at version 2
+            assert stale.value.id == "n-1"
+        with store.unit_of_work() as uow:  # rolled back: nothing moved
+            assert {n.body for n in uow.repo(MEMO_NOTES).get_many([n.id for n in notes])} == {
+                f"改{n.id}" for n in notes
+            }
 
     def test_group_scope_hides_restricted_groups_from_non_members(self, store: Store) -> None:
         stamp: dict[str, Any] = {"created_at": NOW, "updated_at": NOW, "created_by": "u-1"}

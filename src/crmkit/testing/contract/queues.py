@@ -511,6 +511,21 @@ class JobRepositoryContract(StoreFixture):
         with store.unit_of_work() as uow:
             assert uow.jobs.get("j-0001") == done
 
+    def test_settle_many_stores_those_still_held_and_names_them(self, store: Store) -> None:
+        _in(store, lambda uow: uow.jobs.add_many([job(n) for n in range(1, 4)]))
+        claimed = self._claim_jobs(store, limit=3)
+        assert len(claimed) == 3
+        _in(store, lambda uow: uow.jobs.cancel("task-2"))  # its claim is lost
+        done = [
+            attrs.evolve(j, status=JobStatus.DONE, done_at=LEASE, claimed_by=None) for j in claimed
+        ]
+        stored = _in(store, lambda uow: uow.jobs.settle_many(done, claimed_by="w1"))
+        assert stored == ["j-0001", "j-0003"]
+        assert _in(store, lambda uow: uow.jobs.settle_many(done, claimed_by="w1")) == []
+        with store.unit_of_work() as uow:
+            assert uow.jobs.get("j-0001") == done[0]
+            assert uow.jobs.get("j-0002") is None
+
     def test_a_settle_rolled_back_with_its_work_leaves_the_claim(self, store: Store) -> None:
         _in(store, lambda uow: uow.jobs.add_many([job(1)]))
         (claimed,) = self._claim_jobs(store)
