@@ -267,6 +267,9 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "模板格式有误（请检查花括号）",
     ),
     "activity.future": ("is in the future", "晚于当前时间"),
+    "sfa.plan_disabled": ("the plan was disabled when it fell due", "到期时方案已停用"),
+    "sfa.bad_step": ("is not a step", "不是有效的步骤"),
+    "time.invalid": ("is not a time of day (HH:MM)", "不是有效的时间（时:分）"),
     "sfa.no_steps": ("a plan needs at least one step", "方案至少需要一个步骤"),
     "sfa.too_many_steps": (
         "has {value} steps, more than {limit}",
@@ -630,6 +633,12 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "count": ("count", "数量"),
     "step": ("step", "步骤"),
     "sms_signature": ("SMS signature", "短信签名"),
+    "outcome": ("outcome", "执行结果"),
+    "round": ("round", "轮次"),
+    "attempts": ("attempts", "发送次数"),
+    "last_error": ("last error", "最近错误"),
+    "finished_at": ("finished at", "结束时间"),
+    "enrolled": ("customers enrolled", "启用客户数"),
     "sms_max_segments": ("most segments per SMS", "每条短信最多计费条数"),
     "quiet_hours": ("quiet hours for marketing", "营销信息免打扰时段"),
 }
@@ -826,7 +835,10 @@ ENTITY_FIELD_LABELS: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
     ("message_template", "body"): ("text", "模板内容"),
     ("sfa_plan", "name"): ("name", "方案名称"),
     ("sfa_plan", "kind"): ("kind", "方案类型"),
-    ("sfa_plan", "steps"): ("steps", "方案步骤"),
+    ("sfa_plan", "steps"): ("step", "步骤"),
+    ("sfa_plan", "steps.title"): ("task title", "事务标题"),
+    ("sfa_plan", "steps.unit"): ("counted in", "计算方式"),
+    ("sfa_plan", "steps.at"): ("time of day", "执行时间"),
     ("sfa_enrolment", "status"): ("status", "执行状态"),
     ("sfa_run", "outcome"): ("outcome", "执行结果"),
     ("message", "at"): ("time", "时间"),
@@ -839,6 +851,16 @@ def field_label(field: str, lang: Language | None = None, entity: str | None = N
     ``entity`` picks its own label where it has one (an opportunity's ``title``)."""
     en = (lang or active_language()) == "en"
     *parents, leaf = [part.split("[", 1)[0] for part in field.split(".")]
+    # a numbered item of a list (``steps.2.offset``): "步骤 2 · 间隔天数"
+    if len(parents) == 2 and parents[1].isdigit():
+        collection = ENTITY_FIELD_LABELS.get((entity, parents[0])) if entity else None
+        collection = collection or FIELD_LABELS.get(parents[0])
+        item = ENTITY_FIELD_LABELS.get((entity, f"{parents[0]}.{leaf}")) if entity else None
+        item = item or FIELD_LABELS.get(leaf)
+        if collection is not None and item is not None:
+            if en:
+                return f"{collection[0]} {parents[1]} · {item[0]}"
+            return f"{collection[1]} {parents[1]} · {item[1]}"
     entry = (ENTITY_FIELD_LABELS.get((entity, leaf)) if entity and not parents else None) or (
         FIELD_LABELS.get(leaf)
     )

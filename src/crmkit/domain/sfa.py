@@ -220,7 +220,9 @@ class SfaEnrolment:
 
 @attrs.frozen(kw_only=True)
 class SfaRun:
-    """One occurrence of an enrolment that came to pass (see :class:`RunOutcome`).
+    """One occurrence of an enrolment that came to pass (see :class:`RunOutcome`);
+    ``detail`` is why, as an error code of crmkit's message catalogue (shown in the
+    reader's language), for ``failed`` and ``missed`` runs.
 
     ``key`` is unique in the store: ``sfa:<enrolment>:<round>:<step>`` (``…:rerun:<n>`` for
     a step re-run by hand), so the same occurrence cannot be recorded, or executed, twice.
@@ -290,6 +292,10 @@ _UNITS: Final[Mapping[str, OffsetUnit]] = {
 }
 
 
+_ACTION_CHOICES: Final = "sms, email, task (短信, 邮件, 任务)"
+_UNIT_CHOICES: Final = "days, workdays, date, birthday (天, 工作日, 日期, 生日)"
+
+
 def parse_steps(raw: Any, errors: FieldErrors) -> tuple[SfaStep, ...]:
     """Steps from what a caller gave: ``SfaStep`` objects or mappings with the same keys
     (``action``, ``unit``, ``offset``, ``on``, ``at`` as ``"HH:MM"``, ``template``,
@@ -321,15 +327,15 @@ def _parse_step(item: Any, where: str, errors: FieldErrors) -> SfaStep | None:
     if isinstance(item, SfaStep):
         item = attrs.asdict(item, recurse=False)
     if not isinstance(item, Mapping):
-        errors.add(where, "invalid", item)
+        errors.add(where, "sfa.bad_step", item)
         return None
     before = len(errors)
     action = _ACTIONS.get(str(item.get("action") or "").strip().lower())
     if action is None:
-        errors.add(f"{where}.action", "invalid_choice", item.get("action"))
+        errors.add(f"{where}.action", "invalid_choice", item.get("action"), choices=_ACTION_CHOICES)
     unit = _UNITS.get(str(item.get("unit") or "days").strip().lower())
     if unit is None:
-        errors.add(f"{where}.unit", "invalid_choice", item.get("unit"))
+        errors.add(f"{where}.unit", "invalid_choice", item.get("unit"), choices=_UNIT_CHOICES)
     offset = _integer(item.get("offset", 0), f"{where}.offset", errors)
     at = _time_of_day(item.get("at"), f"{where}.at", errors)
     on = item.get("on")
@@ -380,7 +386,7 @@ def _time_of_day(value: Any, where: str, errors: FieldErrors) -> time | None:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return time(int(match[1]), int(match[2]))
-    errors.add(where, "invalid", value)
+    errors.add(where, "time.invalid", value)
     return None
 
 
@@ -412,7 +418,7 @@ def check_plan(
         if cycle_days is None:
             errors.add("cycle_days", "required", None)
         elif not 1 <= cycle_days <= MAX_CYCLE_DAYS:
-            errors.add("cycle_days", "out_of_range", cycle_days, low=1, high=MAX_CYCLE_DAYS)
+            errors.add("cycle_days", "number.range", cycle_days, min=1, max=MAX_CYCLE_DAYS)
     if kind is PlanKind.TIMED:
         for n, step in enumerate(steps, start=1):
             if step.unit not in (OffsetUnit.DATE, OffsetUnit.BIRTHDAY):

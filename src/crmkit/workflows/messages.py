@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from crmkit.domain.common import parse_moment
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.errors import FieldErrors, NotFound, ValidationError
@@ -41,11 +42,12 @@ from crmkit.domain.messaging import (
     OptOut,
     TemplateRecord,
 )
+from crmkit.domain.regions import Region
 from crmkit.domain.settings import quiet_window
 from crmkit.domain.templates import MessageTemplate, check_template, sms_segments
 from crmkit.domain.values import Email, Phone
 from crmkit.storage.catalog import MESSAGE_TEMPLATES, MESSAGES, OPT_OUTS
-from crmkit.storage.ports import CustomerQuery, EntityQuery
+from crmkit.storage.ports import CustomerQuery, EntityQuery, Page
 from crmkit.storage.queues import OutboxMessage, OutboxStatus
 from crmkit.storage.spec import Filter, Op
 from crmkit.workflows.dispatch import resolve_message
@@ -201,7 +203,7 @@ class MessageService(EntityService[Message]):
         text: str | None = None,
         variables: Mapping[str, Any] | None = None,
         marketing: bool | None = None,
-        at: datetime | None = None,
+        at: datetime | str | None = None,
     ) -> Message:
         """Text a customer (their mobile, else their primary contact's) or a number.
 
@@ -232,7 +234,7 @@ class MessageService(EntityService[Message]):
         text: str | None = None,
         variables: Mapping[str, Any] | None = None,
         marketing: bool | None = None,
-        at: datetime | None = None,
+        at: datetime | str | None = None,
     ) -> Message:
         """Email a customer (their address, else their primary contact's) or an address;
         as :meth:`send_sms` otherwise."""
@@ -250,11 +252,12 @@ class MessageService(EntityService[Message]):
         subject: str | None,
         variables: Mapping[str, Any] | None,
         marketing: bool | None,
-        at: datetime | None,
+        at: datetime | str | None,
     ) -> Message:
         self._s.require("message.send")
         customer = self._customer(customer_id) if customer_id else None
         errors = FieldErrors()
+        when = _when(self._s, at, errors)
         recipient = _address(channel, to, errors, self._s.runtime.region) if to else None
         if recipient is None and not errors:
             recipient = self._address_of(channel, customer)
@@ -272,7 +275,7 @@ class MessageService(EntityService[Message]):
             variables=variables,
             marketing=marketing,
             source=MessageSource.MANUAL,
-            at=at,
+            at=when,
         )
         if composed.message is None:
             errors.add("to", "message.unsubscribed", recipient)
@@ -366,7 +369,7 @@ class MessageService(EntityService[Message]):
         customer_ids: Sequence[str] | None = None,
         channel: str = "sms",
         variables: Mapping[str, Any] | None = None,
-        at: datetime | None = None,
+        at: datetime | str | None = None,
     ) -> GroupSendReport:
         """Send ``template`` to every customer the actor sees that matches (群发短信): in a
         region (a province or city code), with a tag, of a salesperson, whose birthday
@@ -381,13 +384,15 @@ class MessageService(EntityService[Message]):
         errors = FieldErrors()
         if not any((region, tag, owner_id, birthday, customer_ids)):
             errors.add("customer_ids", "message.no_group", None)
+        in_region = region_code(region, errors)
+        when = _when(s, at, errors)
         errors.raise_if_any("message")
         kind = _channel(channel)
         records: dict[str, TemplateRecord | None] = {}
         self._source(kind, template, None, None, None, records)  # refuse a bad one first
         batch_id = new_id()
         queued = no_address = unsubscribed = 0
-        for customer in self._group(region, tag, owner_id, birthday, customer_ids):
+        for customer in self._group(in_region, tag, owner_id, birthday, customer_ids):
             composed = self.compose(
                 kind,
                 None,
@@ -397,7 +402,7 @@ class MessageService(EntityService[Message]):
                 source=MessageSource.GROUP,
                 batch_id=batch_id,
                 key=f"group:{batch_id}:{customer.id}",
-                at=at,
+                at=when,
                 records=records,
             )
             if composed.outcome == "sent":
@@ -594,6 +599,17 @@ class MessageService(EntityService[Message]):
         repo.purge([found.id])
         return True
 
+    def opt_outs(
+        self, *, after: str | None = None, limit: int = 50, recipient: str | None = None
+    ) -> Page[OptOut]:
+        """A page of the unsubscribe list (退订名单), oldest first; ``recipient`` narrows it
+        to addresses containing that text."""
+        s = self._s
+        s.require("opt_out.read")
+        filters = (Filter("recipient", Op.CONTAINS, recipient),) if recipient else ()
+        repo = s._uow.repo(OPT_OUTS)
+        return repo.list(EntityQuery(filters=filters), s.actor.scope, after=after, limit=limit)
+
     def is_unsubscribed(self, recipient: str) -> bool:
         """Whether ``recipient`` (as stored: E.164, or a normalised address) opted out."""
         return self._opt_out(recipient) is not None
@@ -759,6 +775,29 @@ class MessageService(EntityService[Message]):
         return after_quiet(due, window, zone)
 
 
+def _when(session: Any, at: datetime | str | None, errors: FieldErrors) -> datetime | None:
+    """A send time as given: a datetime, or text ("2027-01-05 14:30"); naive is local."""
+    if at is None or at == "":
+        return None
+    value = parse_moment(at, errors, "at")
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(session.runtime.settings.timezone))
+    return value
+
+
+def region_code(raw: str | None, errors: FieldErrors) -> str | None:
+    """A region as typed (山东省青岛市, 370200 ...) as its code."""
+    if not raw:
+        return None
+    try:
+        return Region.parse(raw).code
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
 def after_quiet(due: datetime, window: tuple[time, time], zone: ZoneInfo) -> datetime:
     """``due`` if it is outside the quiet ``window`` (local times, possibly across
     midnight), else the window's end."""
@@ -793,7 +832,7 @@ def _channel(channel: str | Channel) -> Channel:
         return Channel(str(channel))
     except ValueError:
         errors = FieldErrors()
-        errors.add("channel", "invalid_choice", channel)
+        errors.add("channel", "invalid_choice", channel, choices="sms, email")
         errors.raise_if_any("message")
         raise  # unreachable: raise_if_any raised
 

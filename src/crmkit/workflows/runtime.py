@@ -66,7 +66,7 @@ class Settings:
     claim_lease_seconds: float = 300.0
     status_checks: int = 3
     # Jobs of a kind with a batch handler (SFA steps) run this many to a transaction.
-    job_batch_size: int = 200
+    job_batch_size: int = 500
     # Orders (seed 004): a credit-terms customer whose open orders would pass their credit
     # limit needs finance's approval (``"approve"``) or is refused (``"refuse"``); reminders
     # of deliveries, sign-offs, renewals and warranty ends go out this many days before.

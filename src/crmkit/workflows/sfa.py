@@ -71,6 +71,7 @@ from crmkit.storage.queues import Job
 from crmkit.storage.spec import Filter, Op
 from crmkit.workflows.entity import EntityService
 from crmkit.workflows.jobs import BatchJobHandler
+from crmkit.workflows.messages import region_code
 
 STEP_JOB: Final = "sfa.step"
 MISSED_POLICIES: Final = ("skip", "send")
@@ -158,7 +159,7 @@ class SfaService(EntityService[SfaPlan]):
             check_plan(kind, steps, cycle, errors)
         rounds = data.get("rounds")
         if rounds is not None and rounds < 1:
-            errors.add("rounds", "out_of_range", rounds, low=1, high=10000)
+            errors.add("rounds", "number.range", rounds, min=1, max=10000)
         templates = self._s.messages.templates
         numbered = numbered_steps(raw["steps"]) if "steps" in raw else enumerate(steps, start=1)
         for n, step in numbered:
@@ -203,9 +204,10 @@ class SfaService(EntityService[SfaPlan]):
         errors = FieldErrors()
         if not customer_ids and not any((region, tag, owner_id)):
             errors.add("customer_ids", "sfa.no_customers", None)
+        region = region_code(region, errors)
         day = _day(anchor, errors) if anchor is not None else None
         if start_step is not None and not 1 <= start_step <= len(plan.steps):
-            errors.add("start_step", "out_of_range", start_step, low=1, high=len(plan.steps))
+            errors.add("start_step", "number.range", start_step, min=1, max=len(plan.steps))
         errors.raise_if_any("sfa_enrolment")
         if customer_ids:
             wanted = list(dict.fromkeys(customer_ids))
@@ -383,7 +385,7 @@ class SfaService(EntityService[SfaPlan]):
         """
         if missed not in MISSED_POLICIES:
             errors = FieldErrors()
-            errors.add("missed", "invalid_choice", missed)
+            errors.add("missed", "invalid_choice", missed, choices="skip, send")
             errors.raise_if_any("sfa_enrolment")
         current = self._writable(enrolment_id)
         if current.status is not EnrolmentStatus.PAUSED:
@@ -422,7 +424,7 @@ class SfaService(EntityService[SfaPlan]):
             raise self._refused(current, "skip", "跳过")
         if count < 1:
             errors = FieldErrors()
-            errors.add("count", "out_of_range", count, low=1, high=1000)
+            errors.add("count", "number.range", count, min=1, max=1000)
             errors.raise_if_any("sfa_enrolment")
         s = self._s
         cursor = current.cursor
@@ -474,7 +476,7 @@ class SfaService(EntityService[SfaPlan]):
             raise NotFound("sfa_plan", current.plan_id)
         if not 1 <= step <= len(plan.steps):
             errors = FieldErrors()
-            errors.add("step", "out_of_range", step, low=1, high=len(plan.steps))
+            errors.add("step", "number.range", step, min=1, max=len(plan.steps))
             errors.raise_if_any("sfa_enrolment")
         customer = s._uow.customers.get(current.customer_id)
         if customer is None or customer.is_deleted:
@@ -593,7 +595,7 @@ def execute(
         enrolment.id, occurrence.round, occurrence.step
     ):
         outcome = RunOutcome.MISSED
-        detail = "plan disabled"
+        detail = "sfa.plan_disabled"
     elif step.action is StepAction.TASK:
         task = _task(s, customer, plan, step.title or plan.name, occurrence, key)
         outcome = RunOutcome.TASK
@@ -612,7 +614,8 @@ def execute(
                 store=False,
             )
         except ValidationError as exc:  # the template was deleted or no longer fits
-            outcome, detail = RunOutcome.FAILED, exc.message("en")[:500]
+            # an error code of the catalogue, shown in the reader's language
+            outcome, detail = RunOutcome.FAILED, exc.errors[0].code
         else:
             outcome = {
                 "sent": RunOutcome.SENT,

@@ -291,6 +291,33 @@ class _SqlQueue(Generic[R]):
     def get_by_key(self, key: str) -> R | None:
         return self._one(self.table.c.key == key)
 
+    def _store_held(self, batch: Sequence[R], *held: Any) -> builtins.list[str]:
+        """Store each item's state where the stored row still meets ``held`` (a claim):
+        which rows do is read first, locked until the commit (SQLite: the unit of work
+        holds the write lock once it writes), then one executemany writes them."""
+        if len(batch) < 2:
+            return [item.id for item in batch if self._store_where(item, *held)]  # type: ignore[attr-defined]
+        conn = self._uow.conn
+        table = self.table
+        ids = [item.id for item in batch]  # type: ignore[attr-defined]
+        ours = select(table.c.id).where(table.c.id.in_(ids), *held)
+        if conn.dialect.name == "postgresql":
+            ours = ours.with_for_update()
+        kept = set(conn.execute(ours).scalars())
+        mine = [item for item in batch if item.id in kept]  # type: ignore[attr-defined]
+        if mine:
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values({k: bindparam(k) for k in self.state})
+            )
+            rows = []
+            for item in mine:
+                flat = flat_row(item)
+                rows.append({**{k: flat[k] for k in self.state}, "_id": flat["id"]})
+            conn.execute(stmt, rows)
+        return [item.id for item in mine]  # type: ignore[attr-defined]
+
     def _store_where(self, item: R, *conditions: Any) -> bool:
         row = flat_row(item)
         result = self._uow.conn.execute(
@@ -384,8 +411,7 @@ class SqlOutbox(_SqlQueue[OutboxMessage]):
         return sorted(self._claimed(stmt), key=lambda m: (m.due_at or now, m.key))
 
     def settle(self, messages: Sequence[OutboxMessage], *, claimed_by: str) -> builtins.list[str]:
-        mine = (_cond(_OUTBOX_SENDING), outbox.c.claimed_by == claimed_by)
-        return [m.id for m in messages if self._store_where(m, *mine)]
+        return self._store_held(messages, _cond(_OUTBOX_SENDING), outbox.c.claimed_by == claimed_by)
 
     def decide(self, message: OutboxMessage, *, expected: OutboxStatus) -> bool:
         return self._store_where(message, outbox.c.status == expected.value)
@@ -459,27 +485,4 @@ class SqlJobs(_SqlQueue[Job]):
         return self._store_where(job, _cond(_JOBS_RUNNING), jobs.c.claimed_by == claimed_by)
 
     def settle_many(self, batch: Sequence[Job], *, claimed_by: str) -> builtins.list[str]:
-        if len(batch) < 2:
-            return [j.id for j in batch if self.settle(j, claimed_by=claimed_by)]
-        conn = self._uow.conn
-        # Which are still ours, locked until the commit (SQLite: the unit of work holds
-        # the write lock), then one executemany for those.
-        ours = select(jobs.c.id).where(
-            jobs.c.id.in_([j.id for j in batch]),
-            _cond(_JOBS_RUNNING),
-            jobs.c.claimed_by == claimed_by,
-        )
-        if conn.dialect.name == "postgresql":
-            ours = ours.with_for_update()
-        held = set(conn.execute(ours).scalars())
-        mine = [j for j in batch if j.id in held]
-        if mine:
-            stmt = (
-                update(jobs)
-                .where(jobs.c.id == bindparam("_id"))
-                .values({k: bindparam(k) for k in self.state})
-            )
-            flat = [(j.id, flat_row(j)) for j in mine]
-            rows = [{**{k: row[k] for k in self.state}, "_id": id} for id, row in flat]
-            conn.execute(stmt, rows)
-        return [j.id for j in mine]
+        return self._store_held(batch, _cond(_JOBS_RUNNING), jobs.c.claimed_by == claimed_by)
