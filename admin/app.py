@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_wtf.csrf import CSRFProtect
 
 import crmkit
-from admin import auth, errors, i18n, prefs
+from admin import auth, callbacks, errors, i18n, prefs
 from admin.context import CRMHolder
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the login session
     "WTF_CSRF_SSL_STRICT": True,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,  # uploads: spreadsheets and backups
+    # The HMAC secret shared with the gateway that forwards the SMS providers' pushes to
+    # /callbacks/sms/…; unset, that endpoint is off (admin.callbacks).
+    "CRMKIT_SMS_CALLBACK_SECRET": None,
 }
 
 # Every asset is served by this app; scripts run only from its files or with the request's
@@ -53,8 +57,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         config: Flask settings plus ``CRMKIT_URL`` (the store to open, default
             ``sqlite:///crm.db``), ``CRMKIT_OPEN`` (a ``(url) -> crmkit.CRM`` callable,
             default ``crmkit.open``), ``ADMIN_IDLE_TIMEOUT`` (a ``timedelta``, default 30
-            minutes), ``ADMIN_DATA_DIR`` (where uploads and preferences go) and
-            ``SECRET_KEY`` (random per process if unset: logins then end at restart).
+            minutes), ``ADMIN_DATA_DIR`` (where uploads and preferences go),
+            ``SECRET_KEY`` (random per process if unset: logins then end at restart) and
+            ``CRMKIT_SMS_CALLBACK_SECRET`` (the SMS callbacks' HMAC secret; taken from the
+            environment variable of that name unless given here; unset, they are off).
 
     Returns:
         The Flask app; its CRM is closed by ``app.extensions["crmkit_admin"].close()``.
@@ -67,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(DEFAULTS)
     app.config.update(config or {})
+    if callbacks.SECRET not in (config or {}):  # from the environment, unless given here
+        app.config[callbacks.SECRET] = os.environ.get(callbacks.SECRET) or None
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     data_dir = Path(app.config["ADMIN_DATA_DIR"] or tempfile.mkdtemp(prefix="crmkit-admin-"))
@@ -76,10 +84,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     opener = app.config["CRMKIT_OPEN"] or crmkit.open
     app.extensions["crmkit_admin"] = CRMHolder(app.config["CRMKIT_URL"], opener)
 
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     i18n.init_app(app)  # before the login guard: its messages need the language
     auth.init_app(app, app.config["ADMIN_IDLE_TIMEOUT"])
     prefs.init_app(app, data_dir)
+    callbacks.init_app(app, csrf)  # the SMS providers' pushes: signed, no login, no CSRF
 
     admin = Admin(
         app,

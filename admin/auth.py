@@ -41,10 +41,18 @@ from wtforms.validators import InputRequired, Length, Optional
 import crmkit
 from admin import captcha, context, limits
 
-# Endpoints reachable without a login session: the login page (and its CAPTCHA picture)
-# and static assets.
+# Endpoints reachable without a login session: the login page (and its CAPTCHA picture),
+# static assets, and the SMS providers' pushes (admin.callbacks: their HMAC signature is
+# what authenticates them).
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.captcha_picture", "auth.language", "static", "admin.static"}
+    {
+        "auth.login",
+        "auth.captcha_picture",
+        "auth.language",
+        "static",
+        "admin.static",
+        "sms_callbacks.receive",
+    }
 )
 
 

@@ -113,8 +113,12 @@ def work() -> Iterator[crmkit.Session]:
 
 
 def service(s: crmkit.Session, name: str) -> Any:
-    """The service called ``name`` on a session (``customers``, ``users`` …)."""
-    return getattr(s, name)
+    """The service called ``name`` on a session (``customers``, ``users`` …; a dotted
+    name reaches a service's own: ``messages.templates``)."""
+    found: Any = s
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def scratch_dir() -> Path:

@@ -26,6 +26,7 @@ import attrs
 
 import crmkit
 from crmkit.testing import ManualClock
+from crmkit.testing.notifiers import ScriptedNotifier
 
 ADMIN_PASSWORD = "demo-admin-2026"
 STAFF_PASSWORD = "demo-pass-2026"
@@ -197,7 +198,9 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
     rng = random.Random(seed_value)
     end = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(end - timedelta(days=365))
-    crm = crmkit.open(url, clock=clock, freight=freight())
+    # the SMS gateway of the demo: it records what is sent, and fails when told to
+    notifier = ScriptedNotifier()
+    crm = crmkit.open(url, clock=clock, freight=freight(), notifier=notifier)
     try:
         admin = crm.bootstrap_admin(name="管理员", password=ADMIN_PASSWORD, login="admin")
         logins = {admin.login: ADMIN_PASSWORD}
@@ -246,7 +249,9 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
         done = _orders(crm, [pair for pair in created if pair not in binned], people)
         _collections(crm, clock, ledger, people, done, end)
         clock.set(end)
-        _follow_ups(crm, rng, [pair for pair in created if pair not in binned], people, end)
+        live = [pair for pair in created if pair not in binned]
+        _follow_ups(crm, rng, live, people, end)
+        _messaging(crm, notifier, clock, live, people, admin, end)
     finally:
         crm.close()
     return logins
@@ -605,6 +610,141 @@ def _follow_ups(
         s.tasks.create(title="准备投标文件", due_at=at(5, "17:00"), remind_days=2)
         visit = s.tasks.create(title="陪同客户参观展厅", due_at=at(1, "14:00"))
         s.tasks.cancel(visit.id, reason="客户改期到下月")
+
+
+# -- 短信中心 and SFA: templates, a plan that runs, messages out and in ---------------------
+# (code, name, channel, subject, body, marketing)
+TEMPLATES = (
+    ("welcome", "新客户欢迎", "sms", None,
+     "{name}您好，感谢选择{company}！您的专属客户经理{owner}将竭诚为您服务。", True),
+    ("care", "安装回访关怀", "sms", None,
+     "{contact}您好，门锁和门禁使用中有任何问题，请随时联系{owner}。", False),
+    ("birthday", "生日祝福", "sms", None,
+     "{contact}您好，{company}祝您生日快乐，万事如意！", False),
+    ("quote-follow-up", "报价跟进邮件", "email", "{company}：产品报价",
+     "{contact}您好：\n感谢您关注我们的智能门锁和门禁产品，附上最新报价，"
+     "如有疑问请随时联系{owner}。", False),
+)  # fmt: skip
+# The plan's steps: the welcome SMS on the day, the salesperson's call two working days on,
+# the care SMS after five working days, the quote email after ten days.
+CARE_STEPS = (
+    {"action": "sms", "unit": "days", "offset": 0, "at": "10:00", "template": "welcome"},
+    {"action": "task", "unit": "workdays", "offset": 2, "at": "10:00", "title": "电话回访新客户"},
+    {"action": "sms", "unit": "workdays", "offset": 5, "at": "10:00", "template": "care"},
+    {"action": "email", "unit": "days", "offset": 10, "at": "10:00",
+     "template": "quote-follow-up"},
+)  # fmt: skip
+PLAN_DAYS = 12  # the plan started this many days before the demo's today
+
+
+def _messaging(
+    crm: crmkit.CRM,
+    notifier: ScriptedNotifier,
+    clock: ManualClock,
+    created: list[tuple[crmkit.User, crmkit.Customer]],
+    people: dict[str, crmkit.User],
+    admin: crmkit.User,
+    end: datetime,
+) -> None:
+    """短信中心 and SFA: the templates; 新客户关怀 (periodic: SMS, a manual task and an
+    email on calendar and working days) with 李小明's customers enrolled twelve days ago
+    (one finished, one paused since), 张三's a week ago and one of 赵敏's today, mid-way
+    (中途启用: from five days ago); a birthday plan (timed) and a disabled one. The due steps
+    run day by day and the outbox is dispatched through the demo's notifier, which refuses
+    one message (发送失败) and fails another once (sent on the next try). Then, today: 张三
+    texts a customer now and another later (定时), 王建国 group-sends to the VIP customers
+    (queued, not dispatched: 待发送), a reply comes in, a customer replies T (退订) and a
+    number is put on the list by hand; the last dispatch fails one message (重试中) and
+    times out on another (结果不明)."""
+    zone = SHANGHAI
+    today = end.astimezone(zone).date()
+    start = today - timedelta(days=PLAN_DAYS)
+
+    def noon(day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), tzinfo=zone) + timedelta(hours=12)
+
+    def customers_of(name: str, count: int) -> list[crmkit.Customer]:
+        return [c for owner, c in created if owner.id == people[name].id][:count]
+
+    zhang, li, zhao, boss = people["张三"], people["李小明"], people["赵敏"], people["王建国"]
+    clock.set(noon(start) - timedelta(hours=3))  # 09:00 on the plan's first day
+    with crm.session(actor=admin) as s:
+        for code, name, channel, subject, body, marketing in TEMPLATES:
+            s.messages.templates.create(
+                code=code, name=name, channel=channel, subject=subject, body=body,
+                marketing=marketing,
+            )  # fmt: skip
+        care = s.sfa.create_plan(
+            name="新客户关怀", kind="periodic", steps=list(CARE_STEPS), marketing=True,
+            description="新签客户的欢迎短信、电话回访、关怀短信和报价跟进邮件",
+        )  # fmt: skip
+        s.sfa.create_plan(
+            name="客户生日祝福", kind="timed", marketing=False,
+            steps=[{"action": "sms", "unit": "birthday", "offset": 0, "at": "09:00",
+                    "template": "birthday"}],
+        )  # fmt: skip
+        quiet = s.sfa.create_plan(
+            name="节日问候（春节）", kind="timed",
+            steps=[{"action": "sms", "unit": "date", "on": "春节", "offset": -1, "at": "10:00",
+                    "template": "care"}],
+        )  # fmt: skip
+        s.sfa.disable(quiet.id)
+
+    def enrol(user: crmkit.User, customers: list[crmkit.Customer], **options: Any) -> list[str]:
+        if not customers:  # a small demo: this salesperson has none
+            return []
+        with crm.session(actor=user) as s:
+            ids = [c.id for c in customers]
+            return list(s.sfa.enrol(care.id, ids, **options).enrolment_ids)
+
+    paused = enrol(li, customers_of("李小明", 2))[-1:]
+    notifier.refuse(1)  # the gateway refuses the first welcome: 发送失败
+    for day in range(PLAN_DAYS):
+        clock.set(noon(start + timedelta(days=day)))
+        crm.run_due()
+        crm.dispatch()
+        if day == 3 and paused:
+            with crm.session(actor=li) as s:
+                s.sfa.pause(paused[0])  # 李小明 pauses one: its later steps wait
+        if day == 5:  # 张三's customers a week ago: still in the plan today
+            enrol(zhang, customers_of("张三", 3))
+        if day == 6:
+            notifier.fail(1)  # a send fails once and goes out on the next dispatch
+    clock.set(end)
+    crm.run_due()
+    crm.dispatch()  # what is due by now went out: the last dispatch below meets today's
+    # 中途启用: as if enrolled five days ago
+    enrol(zhao, customers_of("赵敏", 1), anchor=today - timedelta(days=5))
+    mine = customers_of("张三", 3)
+    texts = (
+        "王总您好，样品已寄出，请注意查收。",
+        "李经理您好，报价单已发到您的邮箱。",
+        "您好，安装师傅明天上午九点上门。",
+    )
+    with crm.session(actor=zhang) as s:
+        for customer, text in zip(mine, texts[:1], strict=False):
+            s.messages.send_sms(customer_id=customer.id, text=text)
+        for customer in mine[-1:]:  # 定时短信, in two days
+            s.messages.send_sms(
+                customer_id=customer.id, template="care", at=end + timedelta(days=2)
+            )
+    with crm.session(actor=boss) as s:
+        s.messages.group_send(template="care", tag="VIP")  # queued: 待发送
+    replied = [c for c in customers_of("李小明", 1) + customers_of("赵敏", 2)[1:] if c.mobile]
+    with crm.session(actor=admin) as s:
+        for customer, text in zip(
+            replied, ("收到，谢谢！下周三方便来公司详谈。", "T"), strict=False
+        ):
+            assert customer.mobile is not None
+            s.messages.receive(customer.mobile.e164, text)  # a reply, then 退订
+        s.messages.unsubscribe("13900001111", reason="客户电话要求不再发送营销短信")
+    with crm.session(actor=zhang) as s:
+        for customer, text in zip(mine[1:], texts[1:], strict=False):
+            s.messages.send_sms(customer_id=customer.id, text=text)
+    notifier.fail(1)  # 重试中
+    notifier.time_out(1)  # 结果不明: the gateway cannot say whether it went out
+    notifier.knows_status = False
+    crm.dispatch(limit=2)
 
 
 def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 import attrs
+from flask_babel import lazy_gettext as _l
 
 import crmkit
 from admin import context
@@ -27,10 +28,16 @@ UNSHOWN = frozenset({"stage_history", "previous_id", "approval_id"})
 # already says who decided (the actor) and what became of it (its status).
 # An order's cost adjustments likewise: their total (``cost_adjustment``) is in the row,
 # each one with its reason in the table on the order's page.
+# An SFA plan's steps likewise: crmkit's audit gives them as reprs; the plan's page tells
+# its steps in words.
 UNSHOWN_OF = {
     "approval": frozenset({"steps", "decisions", "decider", "document_id", "document_type"}),
     "order": frozenset({"cost_adjustments"}),
+    "sfa_plan": frozenset({"steps"}),
 }
+# Fields crmkit's audit names by their key, for want of a label of its own: (entity, field)
+# → the label.
+LABELS = {("sfa_plan", "enrolled"): _l("Customers enrolled")}
 # References to users crmkit's audit gives as ids.
 USERS = frozenset({"submitter_id"})
 # References to quotes crmkit's audit gives as ids: shown by their number.
@@ -72,7 +79,11 @@ def history_rows(s: crmkit.Session, entries: Iterable[crmkit.AuditEntry]) -> lis
             entity=line.entity,
             record=line.record,
             changes=tuple(
-                (label, shown(field, before, line, quotes), shown(field, after, line, quotes))
+                (
+                    str(LABELS.get((line.entry.entity_type, field), label)),
+                    shown(field, before, line, quotes),
+                    shown(field, after, line, quotes),
+                )
                 for field, label, before, after in line.changes
                 if field not in UNSHOWN
                 and field not in UNSHOWN_OF.get(line.entry.entity_type, frozenset())

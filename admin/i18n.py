@@ -213,6 +213,16 @@ def _lang() -> Lang:
     return current_lang() if has_request_context() else "zh"
 
 
+def catalogue_text(code: str | None) -> str:
+    """A code of crmkit's message catalogue (``sfa.plan_disabled``) in the reader's language;
+    text that is no code (an older record's English) as it is.
+
+    ``crmkit.display`` has no function for a bare code; a ``FieldError`` renders one."""
+    if not code:
+        return ""
+    return crmkit.FieldError("", code).message(_lang())
+
+
 def show(value: Any) -> str:
     """Any crmkit value as the text a person reads (escaped later by the template)."""
     return display.show(value, _lang())

@@ -22,6 +22,7 @@ from admin.views.dictionary import DictionaryView
 from admin.views.duplicates import DuplicateView
 from admin.views.follow_up import aside
 from admin.views.imports import ImportView
+from admin.views.messaging import MessageTemplateView, MessageView, SmsCentreView
 from admin.views.orders import OrderView
 from admin.views.payments import PaymentView
 from admin.views.products import ProductCategoryView, ProductGroupView, ProductView
@@ -30,6 +31,7 @@ from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
 from admin.views.sales import LeadView, OpportunityView, QuoteView
 from admin.views.settings import SettingsView
+from admin.views.sfa import SfaEnrolmentView, SfaPlanView
 from admin.views.sharing import SharingView
 from admin.views.statistics import StatisticsView
 from admin.views.tasks import TaskView
@@ -51,12 +53,32 @@ def register(admin: Admin) -> None:
     admin.add_view(TaskView(name=_l("Tasks"), endpoint="tasks", category=follow_up))
     calendar = PermittedLink(_l("Calendar"), "tasks.calendar", follow_up)
     admin.add_link(calendar.needing("task.read"))
+    # SFA方案 and SFA执行序列: follow-up that runs by itself, step by step
+    admin.add_view(SfaPlanView(name=_l("SFA plans"), endpoint="sfa_plans", category=follow_up))
+    admin.add_view(
+        SfaEnrolmentView(
+            name=_l("SFA enrolments"), endpoint="sfa_enrolments", url="/sfa_enrolments",
+            category=follow_up,
+        )
+    )  # fmt: skip
     admin.add_view(
         FollowUpStatisticsView(
             name=_l("Follow-up statistics"), endpoint="follow_up_statistics",
             url="/follow-up-statistics", category=follow_up,
         )
     )  # fmt: skip
+    sms = "SMS centre"  # shown as 短信中心: compose, group sends, templates, the log
+    admin.add_view(SmsCentreView(name=_l("Send SMS"), endpoint="sms", url="/sms", category=sms))
+    admin.add_link(PermittedLink(_l("Group send"), "sms.group", sms).needing("message.group_send"))
+    templates = MessageTemplateView(
+        name=_l("Templates"), endpoint="message_templates", category=sms
+    )
+    admin.add_view(templates)
+    admin.add_link(PermittedLink(_l("Unsent"), "sms.unsent", sms).needing("message.read"))
+    admin.add_link(PermittedLink(_l("Replies"), "sms.replies", sms).needing("message.read"))
+    opt_outs = PermittedLink(_l("Unsubscribe list"), "sms.opt_outs", sms)
+    admin.add_link(opt_outs.needing("opt_out.read"))
+    admin.add_view(MessageView(name=_l("Message log"), endpoint="messages", category=sms))
     catalogue = "Catalogue"  # shown as 产品
     sales = "Sales"  # shown as 销售
     entity_screens: list[EntityModelView] = [
@@ -95,6 +117,7 @@ def register(admin: Admin) -> None:
     if admin.app is not None:  # the frame's badge: the steps awaiting the user
         admin.app.jinja_env.globals["approvals_waiting"] = waiting_for_me
         admin.app.jinja_env.globals["aside"] = aside  # a remark in the language's brackets
+        admin.app.jinja_env.globals["can_do"] = context.can  # what crmkit lets the user do
     # Not under 系统管理: salespeople and managers restore what was deleted in their scope.
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
@@ -110,6 +133,7 @@ def register(admin: Admin) -> None:
         (sales, _l("Sales")),
         (finance, _l("Finance")),
         (follow_up, _l("Follow-up")),
+        (sms, _l("SMS centre")),
     ):
         menu = admin.get_category_menu_item(key)
         if menu is not None:

@@ -320,7 +320,7 @@ class CustomerView(ServiceModelView):
     ) -> ResponseReturnValue:
         """The customer's page; ``activity_values`` and ``activity_errors``: a 记录联系
         crmkit refused, shown again with each message under its field."""
-        from admin.views import follow_up
+        from admin.views import follow_up, messaging, sfa
 
         model = self.get_one(id)
         with context.work() as s:
@@ -332,6 +332,10 @@ class CustomerView(ServiceModelView):
             ).items
             activities = follow_up.timeline(s, id)
             deals = follow_up.customer_opportunities(s, id)
+            enrolments = sfa.customer_enrolments(s, id)
+            may_enrol = context.can("sfa_enrolment.create")
+            plans = sfa.plan_pairs(s, enabled_only=True) if may_enrol else []
+            messages = messaging.customer_messages(s, id)
         return self.render(
             self.details_template,
             model=model,
@@ -353,6 +357,14 @@ class CustomerView(ServiceModelView):
             activity_values=activity_values or follow_up.quick_values(),
             activity_errors=activity_errors or {},
             activity_labels=entity_labels("activity", *follow_up.QUICK_FIELDS),
+            enrolments=enrolments,
+            may_read_enrolments=context.can("sfa_enrolment.read"),
+            may_enrol=may_enrol,
+            sfa_plans=plans,
+            enrolment_labels=entity_labels("sfa_enrolment", *ENROLMENT_COLUMNS),
+            messages=messages,
+            may_read_messages=context.can("message.read"),
+            may_text=context.can("message.send"),
         )
 
     @expose("/activity/", methods=("POST",))
@@ -383,6 +395,11 @@ class CustomerView(ServiceModelView):
             flash(_("The contact is recorded."), "success")
         return redirect(url_for(".details_view", id=id) + "#timeline")
 
+
+# A customer's enrolments on its page: the columns, by crmkit's labels.
+ENROLMENT_COLUMNS = (
+    "plan_id", "status", "next_due_at", "executed", "skipped", "anchor", "start_step",
+)  # fmt: skip
 
 # Customer fields whose choices the data dictionary (数据字典) may fix: field -> list.
 DICTIONARY_SELECTS = {"source": "source", "industry": "industry"}

@@ -1,5 +1,6 @@
 """The dashboard: 工作台 first (today's and overdue follow-ups, tasks whose reminder has
-come: :func:`admin.views.follow_up.workbench`), then counts by category, source, region and
+come: :func:`admin.views.follow_up.workbench`; the manual tasks SFA plans made, 待SFA手动事务:
+:func:`admin.views.sfa.pending_task_rows`), then counts by category, source, region and
 salesperson, new customers per month, and the user's recent customers. Charts are SVG drawn
 by the server (no scripts, no CDN). Exact figures use crmkit's capped counts; the source and
 region breakdowns come from the newest customers in scope, as crmkit has no grouped count
@@ -19,7 +20,8 @@ import crmkit
 from admin import context
 from admin.base import user_names
 from admin.i18n import enum_label, local_time
-from admin.views.follow_up import workbench
+from admin.views.follow_up import WORKBENCH_ROWS, workbench
+from admin.views.sfa import pending_task_rows
 
 CAP = 100_000
 SAMPLE = 1_000
@@ -68,6 +70,7 @@ class DashboardView(AdminIndexView):
             sample = self._sample(s)
             recent = s.customers.list(owner_id=me.id, limit=10).items
             desk = workbench(s)
+            sfa_tasks = pending_task_rows(s)
         sources = Counter(c.source or "—" for c in sample).most_common(8)
         regions = Counter(c.region.province if c.region else "—" for c in sample).most_common(8)
         return self.render(
@@ -85,6 +88,8 @@ class DashboardView(AdminIndexView):
                 (c.id, c.name, enum_label(c.category), local_time(c.created_at)) for c in recent
             ],
             customers_url=url_for("customers.index_view"),
+            sfa_tasks=sfa_tasks[:WORKBENCH_ROWS],
+            sfa_tasks_total=len(sfa_tasks),
             **desk,
         )
 

@@ -91,10 +91,11 @@ def users_of(crm: crmkit.CRM) -> dict[str, crmkit.User]:
     return {"admin": admin, "boss": boss, "zhang": zhang, "li": li}
 
 
-def open_desk(tmp_path: Path, clock: ManualClock) -> Iterator[Desk]:
-    """The desk on a fresh admin panel (each test module's ``desk`` fixture)."""
+def open_desk(tmp_path: Path, clock: ManualClock, **config: Any) -> Iterator[Desk]:
+    """The desk on a fresh admin panel (each test module's ``desk`` fixture); ``config``
+    is added to the app's."""
     notifier = ScriptedNotifier()
-    with admin_app(tmp_path, clock, crm_options={"notifier": notifier}) as app:
+    with admin_app(tmp_path, clock, crm_options={"notifier": notifier}, **config) as app:
         crm: crmkit.CRM = app.extensions["crmkit_admin"].crm
         users = users_of(crm)
         mine = make_customer(

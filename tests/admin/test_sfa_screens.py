@@ -56,7 +56,7 @@ def test_plans_are_listed_by_their_labels(desk: Desk) -> None:
     page = boss.text("/sfa_plans/")
     table = part(page, "model-list")
     assert "新客户关怀" in table and "定期" in table and "2 个步骤" in table
-    assert "方案名称" in table and "方案类型" in table and "方案步骤" in table
+    assert "方案名称" in table and "方案类型" in table and "步骤" in table
     assert 'id="create-link"' in page
     details = boss.text(f"/sfa_plans/details/?id={desk.plan.id}")
     steps = part(details, "plan-steps")
@@ -133,7 +133,7 @@ def test_the_step_errors_read_in_english_too(desk: Desk) -> None:
     page = boss.post("/sfa_plans/new/", plan_form(task_step(offset="x"), name="Bad")).get_data(
         as_text=True
     )
-    assert "Step 1 · Offset (days): is not a whole number of days" in flashes(page)
+    assert "step 1 · offset (days): is not a whole number of days" in flashes(page)
 
 
 def test_a_cyclic_plan_needs_its_cycle(desk: Desk) -> None:
@@ -305,6 +305,29 @@ def test_a_step_is_executed_again_by_hand(desk: Desk) -> None:
     bad = zhang.post("/sfa_enrolments/rerun/", {"id": enrolment.id, "step": "7"})
     assert "步骤" in flashes(zhang.text(bad.location))  # crmkit's range, naming the field
     assert len(desk.messages()) == 1
+
+
+def test_why_a_run_failed_or_was_missed_is_said_in_the_readers_language(desk: Desk) -> None:
+    missed = desk.enrol("zhang", desk.mine)
+    failed = desk.enrol("li", desk.theirs)
+    with desk.session("admin") as s:
+        s.sfa.disable(desk.plan.id)
+    desk.clock.advance(timedelta(hours=2))  # the SMS at 10:00 falls due, the plan stopped
+    desk.crm.run_due()
+    with desk.session("admin") as s:
+        s.sfa.enable(desk.plan.id)
+        welcome = s.messages.templates.by_code("welcome")
+        assert welcome is not None
+        s.messages.templates.delete(welcome.id, welcome.version)
+    boss = desk.browser("boss")
+    boss.post("/sfa_enrolments/rerun/", {"id": failed.id, "step": "1"})
+    runs = part(boss.text(f"/sfa_enrolments/details/?id={missed.id}"), "runs")
+    assert "原因" in runs and "已错过" in runs and "到期时方案已停用" in runs
+    runs = part(boss.text(f"/sfa_enrolments/details/?id={failed.id}"), "runs")
+    assert "模板不存在" in runs
+    boss.post("/language", {"lang": "en"})
+    runs = part(boss.text(f"/sfa_enrolments/details/?id={failed.id}"), "runs")
+    assert "Why" in runs and "is not a template" in runs
 
 
 def test_a_salesperson_sees_only_the_enrolments_of_their_customers(desk: Desk) -> None:

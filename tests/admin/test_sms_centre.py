@@ -6,6 +6,8 @@ beside its field with nothing written."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -147,6 +149,10 @@ def test_a_group_send_without_a_criterion_is_refused_beside_the_fields(desk: Des
     assert error_near(page, "group-region") == "请选择发送对象"
     bad = boss.post("/sms/group/", {"template": "", "tag": "VIP"}).get_data(as_text=True)
     assert error_near(bad, "group-template") == "必填"
+    nowhere = boss.post("/sms/group/", {"template": "care", "region": "火星"}).get_data(
+        as_text=True
+    )
+    assert error_near(nowhere, "group-region").startswith("不是有效的行政区划")
     assert not desk.messages()
 
 
@@ -281,6 +287,69 @@ def test_numbers_are_put_on_and_taken_off_the_unsubscribe_list(desk: Desk) -> No
     assert "不在退订名单中" in text_of(zhang.text("/sms/opt-outs/?lookup=13900001111"))
     bad = zhang.post("/sms/opt-outs/", {"recipient": "123"}).get_data(as_text=True)
     assert error_near(bad, "opt-out-recipient")
+
+
+def test_the_whole_unsubscribe_list_is_shown_in_pages(desk: Desk) -> None:
+    with desk.session() as s:
+        s.messages.receive("13700001111", "以后别发了")  # the number is 上海四通's
+        s.messages.unsubscribe("13700001111", reason="电话投诉")
+        for n in range(52):
+            s.messages.unsubscribe(f"139{n:08d}")
+        s.messages.unsubscribe("buyer@example.com", channel="email")
+    zhang = desk.browser("zhang")
+    first = zhang.text("/sms/opt-outs/")
+    assert first.count('class="opt-out-row"') == 50
+    after = re.search(r'href="(/sms/opt-outs/\?after=[^"]*)"', first)
+    assert after is not None
+    rest = zhang.text(html.unescape(after.group(1)))
+    assert rest.count('class="opt-out-row"') == 4
+    assert "第一页" in rest
+    rows = part(first, "opt-outs") + part(rest, "opt-outs")
+    assert "139 0000 0000" in rows and "139 0000 0051" in rows
+    assert "137 0000 1111 短信 电话投诉" in rows and "buyer@example.com 邮件" in rows
+    assert "管理员" in rows  # who put them on the list
+    assert "上海四通" not in rows  # 李小明's customer: 张三 sees the number, not whose it is
+    boss = desk.browser("boss")
+    pages = boss.text("/sms/opt-outs/") + boss.text(html.unescape(after.group(1)))
+    assert "上海四通贸易有限公司" in text_of(pages)
+
+
+def test_a_row_of_the_list_is_taken_off_it(desk: Desk) -> None:
+    with desk.session() as s:
+        s.messages.unsubscribe("13700001111")
+        s.messages.unsubscribe("buyer@example.com", channel="email")
+    zhang = desk.browser("zhang")
+    page = zhang.text("/sms/opt-outs/")
+    assert page.count('opt-out-row-remove"') == 2
+    done = zhang.post(
+        "/sms/opt-outs/", {"recipient": "buyer@example.com", "channel": "email", "remove": "1"}
+    )
+    assert "已将 buyer@example.com 移出退订名单" in flashes(zhang.text(done.location))
+    with desk.session() as s:
+        assert not s.messages.is_unsubscribed("buyer@example.com")
+        assert s.messages.is_unsubscribed("+8613700001111")
+
+
+def test_a_whole_number_is_looked_up_in_the_list(desk: Desk) -> None:
+    with desk.session() as s:
+        s.messages.unsubscribe("13700001111")
+    zhang = desk.browser("zhang")
+    found = zhang.text("/sms/opt-outs/?lookup=137 0000 1111")
+    assert "137 0000 1111 在退订名单中" in text_of(found)
+    assert 'id="opt-out-clear"' in found
+
+
+def test_the_list_is_searched_by_part_of_a_number(desk: Desk) -> None:
+    with desk.session() as s:
+        for number in ("13700001111", "13900002222", "13900003333"):
+            s.messages.unsubscribe(number)
+    zhang = desk.browser("zhang")
+    page = zhang.text("/sms/opt-outs/?lookup=0000 2222")
+    table = part(page, "opt-outs")
+    assert "139 0000 2222" in table and "137 0000 1111" not in table
+    assert 'id="opt-out-not-narrowed"' not in page
+    nothing = part(zhang.text("/sms/opt-outs/?lookup=555"), "opt-outs")
+    assert "没有匹配的号码" in nothing
 
 
 # -- the demo ----------------------------------------------------------------------------------

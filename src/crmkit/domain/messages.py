@@ -861,6 +861,12 @@ def field_label(field: str, lang: Language | None = None, entity: str | None = N
             if en:
                 return f"{collection[0]} {parents[1]} · {item[0]}"
             return f"{collection[1]} {parents[1]} · {item[1]}"
+    if len(parents) == 1 and entity and (entity, f"{parents[0]}.{leaf}") in ENTITY_FIELD_LABELS:
+        # a field of a list's items, without the item's number ("steps.title")
+        collection = ENTITY_FIELD_LABELS.get((entity, parents[0])) or FIELD_LABELS.get(parents[0])
+        item = ENTITY_FIELD_LABELS[(entity, f"{parents[0]}.{leaf}")]
+        if collection is not None:
+            return f"{collection[0]} {item[0]}" if en else f"{collection[1]}{item[1]}"
     entry = (ENTITY_FIELD_LABELS.get((entity, leaf)) if entity and not parents else None) or (
         FIELD_LABELS.get(leaf)
     )

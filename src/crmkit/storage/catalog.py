@@ -274,6 +274,7 @@ OPT_OUTS: Final = EntitySpec(
     table="opt_outs",
     indexed=("recipient", "channel"),
     unique=("recipient",),
+    text=("recipient",),  # the SMS centre finds a number by part of it
     soft_delete=False,
 )
 

@@ -602,7 +602,7 @@ class MessageService(EntityService[Message]):
     def opt_outs(
         self, *, after: str | None = None, limit: int = 50, recipient: str | None = None
     ) -> Page[OptOut]:
-        """A page of the unsubscribe list (退订名单), oldest first; ``recipient`` narrows it
+        """A page of the unsubscribe list (退订名单), newest first; ``recipient`` narrows it
         to addresses containing that text."""
         s = self._s
         s.require("opt_out.read")
