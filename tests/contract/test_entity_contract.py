@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
-from crmkit.storage.sql import SqlStore
 from crmkit.testing.contract import EntityRepositoryContract
-from tests.contract.conftest import SchemaStore, require_postgres
+from tests.contract.conftest import SchemaStore, require_postgres, sqlite_store
 
 
 class TestMemoryEntities(EntityRepositoryContract):
@@ -30,7 +28,7 @@ class TestSqliteEntities(EntityRepositoryContract):
         self.folder = tmp_path
 
     def make_store(self) -> Store:
-        return SqlStore(f"sqlite:///{self.folder / uuid.uuid4().hex}.db")
+        return sqlite_store(self.folder)
 
 
 @pytest.mark.postgres

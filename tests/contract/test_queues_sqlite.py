@@ -4,7 +4,6 @@ claim from two threads, which one in-memory connection cannot serve)."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from crmkit.storage.ports import Store
 from crmkit.storage.queues import OutboxStatus
 from crmkit.storage.sql import SqlStore
 from crmkit.testing.contract import QueueContract
+from tests.contract.conftest import sqlite_store
 
 
 class TestSqliteQueues(QueueContract):
@@ -25,7 +25,7 @@ class TestSqliteQueues(QueueContract):
         self.folder = tmp_path
 
     def make_store(self) -> Store:
-        return SqlStore(f"sqlite:///{self.folder / uuid.uuid4().hex}.db")
+        return sqlite_store(self.folder)
 
 
 def _claims_sql(store: SqlStore, claim: Callable[[Any], object]) -> list[tuple[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from crmkit.storage.ports import Store
 from crmkit.storage.sql import SqlStore
 from crmkit.testing.contract import StoreContract
+from tests.contract.conftest import sqlite_store
 
 
 class TestSqliteFileStoreContract(StoreContract):
@@ -21,7 +21,7 @@ class TestSqliteFileStoreContract(StoreContract):
 
     def make_store(self) -> Store:
         # A new file per store: the state machine makes one per example.
-        return SqlStore(f"sqlite:///{self.folder / uuid.uuid4().hex}.db")
+        return sqlite_store(self.folder)
 
 
 class TestSqliteInMemoryStoreContract(StoreContract):
