@@ -659,6 +659,8 @@ class MessageService(EntityService[Message]):
         return str(contact.email) if contact and contact.email else None
 
     def _customer_at(self, channel: Channel, address: str) -> Customer | None:
+        """The customer whose own mobile (email) is ``address``; None when none is: a text
+        search hit on other digits is not the sender."""
         s = self._s
         digits = address.removeprefix("+86") if channel is Channel.SMS else address
         page = s._uow.customers.list(
@@ -670,7 +672,7 @@ class MessageService(EntityService[Message]):
                 own = str(customer.email) if customer.email else None
             if own == address:
                 return customer
-        return page.items[0] if len(page.items) == 1 else None
+        return None
 
     def _variables(
         self, customer: Customer | None, given: Mapping[str, Any] | None

@@ -710,7 +710,8 @@ def run_steps(session: Any, jobs: Sequence[Job]) -> None:
     plans = {p.id: p for p in uow.repo(SFA_PLANS).get_many(plan_ids)}
     customer_ids = list({e.customer_id for e in enrolments.values()})
     customers = {c.id: c for c in uow.customers.get_many(customer_ids)}
-    s.messages.prefetch([c for c in customers.values() if c.mobile is None or c.email is None])
+    # every message fills the primary contact's name: one read for the batch, not one a step
+    s.messages.prefetch(list(customers.values()))
     birthdays: dict[str, date | None] = {}
     for plan in plans.values():
         if _needs_birthday(plan):
