@@ -8,9 +8,15 @@ from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings
 
 from crmkit import CRM, User
 from crmkit.testing import ManualClock, open_test_crm
+
+# No per-example deadline: the suite runs on busy machines (CI, parallel workers), where a
+# slow example says nothing about the code, and speed is measured in bench/, not here.
+settings.register_profile("crmkit", deadline=None)
+settings.load_profile("crmkit")
 
 PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("CRMKIT_REQUIRE_PG") == "1"

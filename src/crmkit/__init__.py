@@ -23,6 +23,13 @@ from crmkit.domain.approvals import (
     Step,
 )
 from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.complaint import (
+    ActionStatus,
+    Complaint,
+    ComplaintStatus,
+    CorrectiveAction,
+    Severity,
+)
 from crmkit.domain.contact import Contact
 from crmkit.domain.custom_fields import CustomField, CustomFieldSchema, CustomFieldType
 from crmkit.domain.customer import (
@@ -57,6 +64,7 @@ from crmkit.domain.imports import (
     RowProblem,
     RowResult,
 )
+from crmkit.domain.kb import Article, ArticleStatus, QaRecord
 from crmkit.domain.lead import Lead, LeadStatus
 from crmkit.domain.messages import language, set_language
 from crmkit.domain.messaging import (
@@ -111,6 +119,7 @@ from crmkit.domain.receivable import (
 )
 from crmkit.domain.receivables import Bucket
 from crmkit.domain.regions import Region
+from crmkit.domain.repair import Repair, RepairPart, RepairStatus
 from crmkit.domain.settings import EDITABLE as EDITABLE_SETTINGS
 from crmkit.domain.settings import SettingRule
 from crmkit.domain.sfa import (
@@ -132,8 +141,20 @@ from crmkit.domain.sheets import (
     ImportOutcome,
     SkipReason,
 )
+from crmkit.domain.sla import ServiceHours
 from crmkit.domain.target import SalesTarget
 from crmkit.domain.templates import MessageTemplate, sms_segments
+from crmkit.domain.ticket import (
+    RecordKind,
+    ServiceRecord,
+    SlaPolicy,
+    SlaTarget,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+    TicketStatus,
+    TicketType,
+)
 from crmkit.domain.user import Role, User
 from crmkit.domain.values import USCC, Email, Money, Phone
 from crmkit.domain.workdays import WeekdayCalendar, WorkCalendar, add_workdays, workdays_between
@@ -173,6 +194,7 @@ from crmkit.workflows.runtime import Settings
 from crmkit.workflows.session import DuplicateWarning, Session
 from crmkit.workflows.sfa import EnrolReport
 from crmkit.workflows.targets import TargetProgress
+from crmkit.workflows.tickets import CallerView, Compliance, Satisfaction, TicketCount
 
 __version__ = "0.1.0"
 
@@ -183,6 +205,7 @@ __all__ = [
     "SCOPED_ROLES",
     "SYSTEM",
     "USCC",
+    "ActionStatus",
     "Activity",
     "ActivityCount",
     "ActivityKind",
@@ -192,6 +215,8 @@ __all__ = [
     "Approval",
     "ApprovalPolicy",
     "ApprovalStatus",
+    "Article",
+    "ArticleStatus",
     "AuditAction",
     "AuditEntry",
     "AuthenticationError",
@@ -201,6 +226,7 @@ __all__ = [
     "Bucket",
     "CRMError",
     "CallbackError",
+    "CallerView",
     "Capability",
     "Category",
     "ChainRule",
@@ -209,8 +235,12 @@ __all__ = [
     "ClusterMember",
     "CoOwnershipRequest",
     "CollectionRow",
+    "Complaint",
+    "ComplaintStatus",
+    "Compliance",
     "ConcurrencyError",
     "Contact",
+    "CorrectiveAction",
     "CreditRating",
     "CustomField",
     "CustomFieldSchema",
@@ -291,14 +321,19 @@ __all__ = [
     "Product",
     "ProductCategory",
     "ProductGroup",
+    "QaRecord",
     "Quote",
     "QuoteLine",
     "QuoteStatus",
     "RankBy",
     "Receivable",
     "ReceivableStatus",
+    "RecordKind",
     "ReferenceHandler",
     "Region",
+    "Repair",
+    "RepairPart",
+    "RepairStatus",
     "RequestStatus",
     "RevertReport",
     "Role",
@@ -309,18 +344,24 @@ __all__ = [
     "RunOutcome",
     "RunReport",
     "SalesTarget",
+    "Satisfaction",
     "ScopeRule",
     "SendResult",
+    "ServiceHours",
+    "ServiceRecord",
     "Session",
     "SettingRule",
     "Settings",
     "Settlement",
+    "Severity",
     "SfaEnrolment",
     "SfaPlan",
     "SfaRun",
     "SfaStep",
     "SheetColumn",
     "SkipReason",
+    "SlaPolicy",
+    "SlaTarget",
     "Stage",
     "StageChange",
     "StageTotal",
@@ -334,6 +375,12 @@ __all__ = [
     "Task",
     "TaskStatus",
     "TemplateRecord",
+    "Ticket",
+    "TicketChannel",
+    "TicketCount",
+    "TicketPriority",
+    "TicketStatus",
+    "TicketType",
     "UnpaidOrder",
     "User",
     "ValidationError",

@@ -24,6 +24,7 @@ from crmkit.domain.workdays import WorkCalendar
 from crmkit.storage.memory import MemoryStore
 from crmkit.storage.ports import Store
 from crmkit.workflows.activities import JOB_HANDLERS as TASK_JOBS
+from crmkit.workflows.complaints import JOB_HANDLERS as COMPLAINT_JOBS
 from crmkit.workflows.context import SCOPED_ROLES, SYSTEM, Actor, Permissions
 from crmkit.workflows.dedup import DedupConfig
 from crmkit.workflows.dispatch import DispatchReport, dispatch, publish_leftovers
@@ -38,6 +39,7 @@ from crmkit.workflows.runtime import Runtime, Settings
 from crmkit.workflows.session import Session
 from crmkit.workflows.settings import load_settings, reload_if_stale
 from crmkit.workflows.sfa import JOB_HANDLERS as SFA_JOBS
+from crmkit.workflows.tickets import JOB_HANDLERS as TICKET_JOBS
 from crmkit.workflows.users import authenticate, needs_captcha
 
 E = TypeVar("E", bound=DomainEvent)
@@ -81,6 +83,8 @@ class CRM:
             **ORDER_JOBS,
             **RECEIVABLE_JOBS,
             **TASK_JOBS,
+            **COMPLAINT_JOBS,
+            **TICKET_JOBS,
         }.items():  # crmkit's own jobs
             runtime.job_handlers.setdefault(kind, handler)
         for kind, batch in SFA_JOBS.items():

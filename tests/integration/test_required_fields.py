@@ -54,3 +54,20 @@ def test_clearing_a_required_field_is_refused_as_required(crm: CRM, admin: User)
                 with pytest.raises(ValidationError) as caught:
                     service.update(record.id, **{field: ""})
                 assert required_errors(caught) == {field}, (name, field)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["activities", "quotes", "orders", "tickets", "complaints", "repairs", "questions"],
+)
+def test_a_record_of_a_customer_without_one_is_refused_as_required(
+    crm: CRM, admin: User, name: str
+):
+    """Every entity that belongs to a customer: none given is a field error naming each
+    missing field, never a crash."""
+    with crm.session(actor=admin) as s:
+        service: Any = getattr(s, name)
+        with pytest.raises(ValidationError) as caught:
+            service.create()
+        assert "customer_id" in required_errors(caught)
+        assert required_errors(caught) == service.required_fields

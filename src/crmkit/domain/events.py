@@ -203,3 +203,24 @@ class OrderDelivered(EntityEvent):
     customer_id: str
     delivery: int
     freight: str
+
+
+# -- service (工单) -------------------------------------------------------------------------
+@attrs.frozen(kw_only=True)
+class TicketResolved(EntityEvent):
+    """A ticket was resolved (``breached``: a target was missed on the way)."""
+
+    customer_id: str
+    assignee_id: str | None
+    breached: bool
+
+
+@attrs.frozen(kw_only=True)
+class TicketBreached(EntityEvent):
+    """A ticket missed a target (``target``: ``response`` or ``resolution``) and was
+    escalated to ``escalated_to`` (None: nobody above the assignee)."""
+
+    customer_id: str
+    assignee_id: str | None
+    target: str
+    escalated_to: str | None

@@ -213,17 +213,25 @@ def quantity(name: str, **options: Any) -> InputField:
     return InputField(name, parse, kind="quantity", **options)
 
 
-def integer(name: str, **options: Any) -> InputField:
-    """A whole number (an order, a count)."""
+def integer(
+    name: str, *, minimum: int | None = None, maximum: int | None = None, **options: Any
+) -> InputField:
+    """A whole number (an order, a count), from ``minimum`` to ``maximum`` when given."""
 
     def parse(raw: Any, errors: FieldErrors, path: str) -> int | None:
         if raw is None or str(raw).strip() == "":
             return None
         try:
-            return int(str(raw).strip())
+            value = int(str(raw).strip())
         except ValueError:
             errors.add(path, "number.invalid", raw)
             return None
+        low = value if minimum is None else minimum
+        high = value if maximum is None else maximum
+        if not low <= value <= high:
+            errors.add(path, "number.range", raw, min=low, max=high)
+            return None
+        return value
 
     return InputField(name, parse, kind="integer", **options)
 

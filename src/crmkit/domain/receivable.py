@@ -49,7 +49,8 @@ class Receivable:
     Attributes:
         number: ``AR-2027-000001``.
         customer_id / order_id: whose and for what (the order's customer: its data scope).
-        instalment: 1, 2 … within the order's plan.
+        repair_id: for a repair's charge instead of an order (``order_id`` is then None).
+        instalment: 1, 2 … within the order's plan (1 for a repair).
         amount: what is owed.
         due: when.
         balance: what is still owed: ``amount − paid − written_off``.
@@ -61,7 +62,8 @@ class Receivable:
     id: str
     number: str | None = None
     customer_id: str
-    order_id: str
+    order_id: str | None = None
+    repair_id: str | None = None
     owner_id: str
     instalment: int
     amount: Money
@@ -94,7 +96,8 @@ def status_of(amount: Money, paid: Money, written_off: Money) -> ReceivableStatu
 
 RECEIVABLE_FIELDS: Final = (
     f.ref("customer_id", required=True, editable=False),
-    f.ref("order_id", required=True, editable=False),
+    f.ref("order_id", editable=False),  # one of the two: plan() and raise_receivable()
+    f.ref("repair_id", editable=False),  # give it
     f.ref("owner_id", required=True),
     f.integer("instalment", required=True, editable=False),
     f.money("amount", required=True, editable=False),

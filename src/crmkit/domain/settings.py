@@ -19,6 +19,7 @@ import attrs
 
 from crmkit.domain.common import parse_bool
 from crmkit.domain.errors import FieldErrors
+from crmkit.domain.sla import ServiceHours
 
 SETTINGS_ID: Final = "settings"  # the one stored record
 
@@ -122,6 +123,9 @@ EDITABLE: Final[tuple[SettingRule, ...]] = (
     SettingRule("sms_signature", str, valid=lambda t: _signature(t)),
     SettingRule("sms_max_segments", int, 1, 10),
     SettingRule("quiet_hours", str, valid=lambda t: t == "-" or quiet_window(t) is not None),
+    SettingRule("service_hours", str, valid=lambda t: ServiceHours.parse(t) is not None),
+    SettingRule("ticket_reopen_days", int, 0, 365),
+    SettingRule("satisfaction_survey", bool),
 )
 EDITABLE_BY_NAME: Final[Mapping[str, SettingRule]] = {r.name: r for r in EDITABLE}
 

@@ -10,7 +10,9 @@ from typing import Any, Final
 
 from crmkit.domain.activity import Activity, Task
 from crmkit.domain.approvals import Approval
+from crmkit.domain.complaint import Complaint, CorrectiveAction
 from crmkit.domain.dictionary import DictionaryEntry
+from crmkit.domain.kb import Article, QaRecord
 from crmkit.domain.lead import Lead
 from crmkit.domain.messaging import Message, OptOut, TemplateRecord
 from crmkit.domain.opportunity import Opportunity, StageChange
@@ -19,10 +21,12 @@ from crmkit.domain.payment import Payment, PaymentAllocation, WriteOff
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteLine
 from crmkit.domain.receivable import Receivable
+from crmkit.domain.repair import Repair, RepairPart
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sfa import SfaEnrolment, SfaPlan, SfaRun
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.target import SalesTarget
+from crmkit.domain.ticket import ServiceRecord, SlaPolicy, Ticket
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
 PRODUCT_CATEGORIES: Final = EntitySpec(
@@ -309,6 +313,87 @@ SFA_RUNS: Final = EntitySpec(
     unique=("key",),
 )
 
+# Service tickets (工单): seen by whoever sees their customer (service staff see every
+# customer); numbered TK-2027-000001; the thread of service records is stored with them.
+# The SLA due times have columns so that "breaching soon" and "breached" are index ranges.
+TICKETS: Final = EntitySpec(
+    "ticket",
+    Ticket,
+    table="tickets",
+    indexed=(
+        "subject",
+        "contact_id",
+        "type",
+        "channel",
+        "priority",
+        "status",
+        "assignee_id",
+        "team",
+        "opened_at",
+        "response_due_at",
+        "resolution_due_at",
+        "resolved_at",
+        "resolution_breached",
+        "satisfaction",
+    ),
+    scope=ScopeRule.via_customer("customer_id"),
+    children=(ChildSpec("records", ServiceRecord, table="ticket_records"),),
+    number="TK",
+    text=("subject",),
+)
+
+# SLA policies (服务时效): everyone reads them, admins and managers keep them.
+SLA_POLICIES: Final = EntitySpec(
+    "sla_policy",
+    SlaPolicy,
+    table="sla_policies",
+    indexed=("name", "type", "priority", "active"),
+    newest_first=False,
+)
+
+# Complaints (投诉单): seen by whoever sees the customer; corrective actions stored with them.
+COMPLAINTS: Final = EntitySpec(
+    "complaint",
+    Complaint,
+    table="complaints",
+    indexed=("ticket_id", "owner_id", "severity", "status"),
+    scope=ScopeRule.via_customer("customer_id"),
+    children=(ChildSpec("actions", CorrectiveAction, table="complaint_actions"),),
+    number="CP",
+)
+
+# Repair orders (维修单): seen by whoever sees the customer; parts stored with them, with
+# the product indexed so that parts used can be counted per product.
+REPAIRS: Final = EntitySpec(
+    "repair",
+    Repair,
+    table="repairs",
+    indexed=("ticket_id", "technician_id", "status", "product_id", "serial_number", "received_at"),
+    scope=ScopeRule.via_customer("customer_id"),
+    children=(ChildSpec("parts", RepairPart, table="repair_parts", indexed=("product_id",)),),
+    number="RP",
+    text=("serial_number",),
+)
+
+# The knowledge base (QA问答库): everyone reads it, service staff and managers write it.
+KB_ARTICLES: Final = EntitySpec(
+    "kb_article",
+    Article,
+    table="kb_articles",
+    indexed=("title", "category", "status"),
+    text=("title",),
+    fulltext=("title", "body", "category", "tags"),  # repo.search: side table 0024
+)
+
+# Customers' questions and the answers given (客户提问与答复): in the customer's scope.
+QA_RECORDS: Final = EntitySpec(
+    "qa_record",
+    QaRecord,
+    table="qa_records",
+    indexed=("ticket_id", "article_id", "asked_at", "answered_at"),
+    scope=ScopeRule.via_customer("customer_id"),
+)
+
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
@@ -333,4 +418,10 @@ BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     SFA_PLANS,
     SFA_ENROLMENTS,
     SFA_RUNS,
+    TICKETS,
+    SLA_POLICIES,
+    COMPLAINTS,
+    REPAIRS,
+    KB_ARTICLES,
+    QA_RECORDS,
 )

@@ -27,6 +27,7 @@ from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
 from crmkit.domain.imports import ImportJob, ImportStatus, RowResult
 from crmkit.domain.user import Credentials, Role, User
+from crmkit.storage.fulltext import SearchHit
 from crmkit.storage.spec import AggregateRow, EntitySpec, Filter, Group, Measure
 
 if TYPE_CHECKING:  # crmkit.storage.queues imports Page from here
@@ -235,6 +236,11 @@ class ContactRepository(Protocol):
     def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
         """The live contacts of many customers at once (bulk reads), oldest first; a
         customer without any is absent."""
+
+    def with_phones(self, phones: Sequence[str]) -> builtins.list[Contact]:
+        """Live contacts, in any scope, whose mobile or phone (E.164) is one of ``phones``,
+        oldest first: the service console finds a caller by it, so it must be
+        index-backed."""
 
     def surname_index(self, scope: Scope) -> dict[str, int]:
         """Live contacts per surname letter (A–Z, #) inside ``scope``."""
@@ -505,6 +511,22 @@ class Repository(Protocol[E]):
 
     def purge(self, ids: Sequence[str]) -> None:
         """Delete for good, with children and members."""
+
+    def search(
+        self,
+        text: str,
+        scope: Scope,
+        *,
+        limit: int,
+        filters: Sequence[Filter] = (),
+    ) -> builtins.list[SearchHit[E]]:
+        """The live records in ``scope`` passing ``filters`` whose ``fulltext`` fields
+        :func:`crmkit.storage.fulltext.matches` ``text``, best first (at most ``limit``;
+        none for a blank query), answered from the spec's full-text side index.
+
+        Raises:
+            ValueError: the spec declares no ``fulltext`` fields.
+        """
 
 
 class NumberRepository(Protocol):

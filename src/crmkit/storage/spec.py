@@ -120,6 +120,8 @@ class EntitySpec(Generic[T]):
         unique: indexed fields unique among live records (a second ``LK-100`` is refused).
         text: indexed text fields the ``text`` filter searches (substring, any case).
         newest_first: list order; ``False`` lists oldest first.
+        fulltext: fields (text, tuples of text) kept in a full-text side index that
+            ``repo.search`` answers from (see :mod:`crmkit.storage.fulltext`).
     """
 
     name: str
@@ -134,6 +136,7 @@ class EntitySpec(Generic[T]):
     unique: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
     newest_first: bool = True
+    fulltext: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         names = self.field_names
@@ -151,6 +154,9 @@ class EntitySpec(Generic[T]):
         for field in (*self.unique, *self.text):
             if field not in self.indexed:
                 raise TypeError(f"spec {self.name!r}: {field!r} must be indexed")
+        unknown = sorted(set(self.fulltext) - names)
+        if unknown:
+            raise TypeError(f"spec {self.name!r}: fulltext names no field {unknown}")
 
     @functools.cached_property
     def field_names(self) -> frozenset[str]:

@@ -31,8 +31,17 @@ from crmkit.domain.approvals import (
     Decision,
     StepDecision,
 )
+from crmkit.domain.complaint import (
+    ActionStatus,
+    Complaint,
+    ComplaintStatus,
+    CorrectiveAction,
+    FollowUp,
+    Severity,
+)
 from crmkit.domain.customer import CustomerKind
 from crmkit.domain.dictionary import DictionaryEntry
+from crmkit.domain.kb import Article, ArticleStatus, QaRecord
 from crmkit.domain.lead import Lead, LeadStatus
 from crmkit.domain.lines import SalesLine
 from crmkit.domain.messaging import (
@@ -63,6 +72,7 @@ from crmkit.domain.payment import (
 from crmkit.domain.product import Product, ProductCategory, ProductGroup
 from crmkit.domain.quote import Quote, QuoteStatus
 from crmkit.domain.receivable import Receivable, ReceivableStatus
+from crmkit.domain.repair import Repair, RepairPart, RepairStatus
 from crmkit.domain.settings import StoredSettings
 from crmkit.domain.sfa import (
     EnrolmentStatus,
@@ -76,14 +86,27 @@ from crmkit.domain.sfa import (
     StepAction,
 )
 from crmkit.domain.sharing import CoOwnershipRequest, RequestStatus
+from crmkit.domain.sla import Pause
 from crmkit.domain.target import SalesTarget
+from crmkit.domain.ticket import (
+    RecordKind,
+    ServiceRecord,
+    SlaPolicy,
+    Ticket,
+    TicketChannel,
+    TicketPriority,
+    TicketStatus,
+    TicketType,
+)
 from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import (
     ACTIVITIES,
     APP_SETTINGS,
     APPROVALS,
     CO_OWNERSHIP_REQUESTS,
+    COMPLAINTS,
     DICTIONARY_ENTRIES,
+    KB_ARTICLES,
     LEADS,
     MESSAGE_TEMPLATES,
     MESSAGES,
@@ -94,13 +117,17 @@ from crmkit.storage.catalog import (
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,
+    QA_RECORDS,
     QUOTES,
     RECEIVABLES,
+    REPAIRS,
     SALES_TARGETS,
     SFA_ENROLMENTS,
     SFA_PLANS,
     SFA_RUNS,
+    SLA_POLICIES,
     TASKS,
+    TICKETS,
     WRITE_OFFS,
 )
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
@@ -704,6 +731,160 @@ STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
         created_at=_times(),
         updated_at=_times(),
         created_by=st.sampled_from(USERS),
+    ),
+    TICKETS.name: lambda: st.builds(
+        Ticket,
+        id=_ids(),
+        number=st.none(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        contact_id=st.none() | _ids(),
+        type=st.sampled_from(list(TicketType)),
+        channel=st.sampled_from(list(TicketChannel)),
+        priority=st.sampled_from(list(TicketPriority)),
+        subject=_WORDS | _TEXT,
+        description=st.none() | _TEXT,
+        opened_at=_times(),
+        status=st.sampled_from(list(TicketStatus)),
+        assignee_id=st.none() | st.sampled_from(USERS),
+        team=st.none() | st.sampled_from(["一组", "二组"]),
+        response_minutes=st.integers(1, 600),
+        resolution_minutes=st.integers(1, 6000),
+        response_due_at=st.none() | _times(),
+        resolution_due_at=st.none() | _times(),
+        first_response_at=st.none() | _times(),
+        resolved_at=st.none() | _times(),
+        pauses=st.lists(
+            st.builds(
+                Pause,
+                start=_times(),
+                end=st.none() | _times(),
+            ),
+            max_size=2,
+        ).map(tuple),
+        resolution_breached=st.booleans(),
+        satisfaction=st.none() | st.integers(1, 5),
+        article_ids=st.lists(_ids(), max_size=2).map(tuple),
+        records=st.lists(
+            st.builds(
+                ServiceRecord,
+                id=_ids(),
+                at=_times(),
+                author_id=st.sampled_from(USERS),
+                kind=st.sampled_from(list(RecordKind)),
+                body=_TEXT,
+                shared=st.booleans(),
+            ),
+            max_size=3,
+        ).map(tuple),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
+    ),
+    SLA_POLICIES.name: lambda: st.builds(
+        SlaPolicy,
+        id=_ids(),
+        name=_TEXT,
+        type=st.none() | st.sampled_from(list(TicketType)),
+        priority=st.none() | st.sampled_from(list(TicketPriority)),
+        response_minutes=st.integers(1, 600),
+        resolution_minutes=st.integers(1, 6000),
+        warn_percent=st.integers(1, 99),
+        active=st.booleans(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
+    ),
+    COMPLAINTS.name: lambda: st.builds(
+        Complaint,
+        id=_ids(),
+        number=st.none(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        ticket_id=st.none() | _ids(),
+        owner_id=st.sampled_from(USERS),
+        severity=st.sampled_from(list(Severity)),
+        subject=_TEXT,
+        root_cause=st.none() | _TEXT,
+        status=st.sampled_from(list(ComplaintStatus)),
+        actions=st.lists(
+            st.builds(
+                CorrectiveAction,
+                id=_ids(),
+                description=_TEXT,
+                owner_id=st.sampled_from(USERS),
+                due_on=st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+                status=st.sampled_from(list(ActionStatus)),
+                follow_ups=st.lists(
+                    st.builds(FollowUp, at=_times(), author_id=st.sampled_from(USERS), note=_TEXT),
+                    max_size=2,
+                ).map(tuple),
+            ),
+            max_size=2,
+        ).map(tuple),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
+    ),
+    REPAIRS.name: lambda: st.builds(
+        Repair,
+        id=_ids(),
+        number=st.none(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        ticket_id=st.none() | _ids(),
+        product_id=st.none() | st.sampled_from(["p-1", "p-2"]),
+        serial_number=st.none() | _TEXT,
+        fault=_TEXT,
+        technician_id=st.none() | st.sampled_from(USERS),
+        status=st.sampled_from(list(RepairStatus)),
+        warranty=st.booleans(),
+        parts=st.lists(
+            st.builds(
+                RepairPart,
+                id=_ids(),
+                product_id=st.sampled_from(["p-1", "p-2"]),
+                name=_WORDS,
+                quantity=st.decimals(1, 100, places=2),
+                unit_price=st.decimals(0, 10_000, places=2).map(Money),
+            ),
+            max_size=3,
+        ).map(tuple),
+        labour=_money(),
+        charge=_money(),
+        received_at=_times(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
+    ),
+    KB_ARTICLES.name: lambda: st.builds(
+        Article,
+        id=_ids(),
+        title=_WORDS | _TEXT,
+        body=_TEXT,
+        category=st.none() | st.sampled_from(["门锁", "安装"]),
+        tags=st.lists(_WORDS, unique=True, max_size=2).map(tuple),
+        status=st.sampled_from(list(ArticleStatus)),
+        author_id=st.sampled_from(USERS),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
+    ),
+    QA_RECORDS.name: lambda: st.builds(
+        QaRecord,
+        id=_ids(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        ticket_id=st.none() | _ids(),
+        article_id=st.none() | _ids(),
+        question=_TEXT,
+        answer=st.none() | _TEXT,
+        asked_at=_times(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_at=st.none() | _times(),
     ),
     MEMOS.name: lambda: st.builds(
         Memo,

@@ -123,6 +123,12 @@ class ScriptedNotifier(RecordingNotifier):
         self._script.extend([("refuse", False)] * times)
         return self
 
+    def clear(self) -> ScriptedNotifier:
+        """Forget the scripted outcomes no send has used yet."""
+        with self._lock:
+            self._script.clear()
+        return self
+
     def time_out(self, times: int = 1, *, delivered: bool = False) -> ScriptedNotifier:
         """The next ``times`` sends raise ``NotifierTimeout``; with ``delivered`` the
         message went out all the same (the case that makes blind resending wrong)."""

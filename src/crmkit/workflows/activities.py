@@ -83,7 +83,7 @@ class ActivityService(EntityService[Activity]):
     ) -> None:
         s = self._s
         if current is None:
-            self.check_customer(data["customer_id"], errors, "not_found_ref")
+            self.check_customer(data.get("customer_id"), errors, "not_found_ref")
         customer_id = data.get("customer_id") or (current.customer_id if current else None)
         contact_id = data.get("contact_id")
         if contact_id:

@@ -179,6 +179,21 @@ class Permissions:
         registry.define("sfa_enrolment.create", roles=workers)
         registry.define("sfa_enrolment.write", roles=workers)
         registry.define("sfa_run.read", roles=frozenset(Role))
+        # Service (seeds 002, 004): service staff work tickets, complaints, repairs and the
+        # knowledge base; salespeople see and work their own customers' tickets (the scope
+        # is the customer's, and service staff see every customer). Admins and managers keep
+        # the SLA policies.
+        service = frozenset({Role.ADMIN, Role.MANAGER, Role.SERVICE})
+        for action in ENTITY_ACTIONS:
+            special = {"read": frozenset(Role), "purge": frozenset({Role.ADMIN})}
+            registry.define(f"ticket.{action}", roles=special.get(action, workers))
+            registry.define(f"qa_record.{action}", roles=special.get(action, workers))
+            registry.define(f"complaint.{action}", roles=special.get(action, service))
+            registry.define(f"repair.{action}", roles=special.get(action, service))
+            registry.define(f"kb_article.{action}", roles=special.get(action, service))
+            registry.define(f"sla_policy.{action}", roles=special.get(action, keepers))
+        registry.define("ticket.assign", roles=service)
+        registry.define("repair.raise_receivable", roles=service | {Role.FINANCE})
         # Approvals: everyone reads their own and their inbox; deciding is checked per step.
         registry.define("approval.read", roles=frozenset(Role))
         registry.define("approval.decide", roles=frozenset(Role))

@@ -24,7 +24,7 @@ import attrs
 
 from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, diff, snapshot
-from crmkit.domain.common import parse_bool, parse_date
+from crmkit.domain.common import parse_bool, parse_date, parse_multiline
 from crmkit.domain.custom_fields import CustomFieldSchema
 from crmkit.domain.errors import ConcurrencyError, FieldErrors, NotFound, WorkflowError
 from crmkit.domain.fields import InputField, parse_input
@@ -558,9 +558,12 @@ class EntityService(Generic[T]):
             if self.repo.count(query, EVERYTHING, cap=1):
                 errors.add(field, "taken", value)
 
-    def check_customer(self, customer_id: str, errors: FieldErrors, code: str) -> None:
+    def check_customer(self, customer_id: str | None, errors: FieldErrors, code: str) -> None:
         """The customer a record belongs to is live and one the actor sees (reported as
-        ``code`` on ``customer_id``): a sales document is written for one's own customers."""
+        ``code`` on ``customer_id``): a sales document is written for one's own customers.
+        None: nothing to check (a missing customer is already reported as required)."""
+        if customer_id is None:
+            return
         s = self._s
         customer = s._uow.customers.get(customer_id, s.actor.scope)
         if customer is None or customer.is_deleted:
@@ -610,6 +613,35 @@ class EntityService(Generic[T]):
         if version is not None and version != current.version:
             raise ConcurrencyError(self.spec.name, current.id, version, current.version)
 
+    def writable(self, id: str, version: int | None) -> T:
+        """The record ``id`` for one of the entity's own verbs that changes it: the write
+        permission, the actor's scope and the version checked."""
+        self.require("write")
+        current = self.get(id)
+        self._check_version(current, version)
+        return current
+
+    def save_changes(self, current: T, **changes: Any) -> T:
+        """``current`` with ``changes``, versioned, time-stamped and stored through
+        :meth:`save_change` (audit, cascades, event)."""
+        updated: T = self._stamped(current, self._s.now(), **changes)
+        self.save_change(current, updated)
+        return updated
+
+    def required_text(self, field: str, raw: Any, max_length: int) -> str:
+        """A verb's own required text argument (a reason, a result), stripped.
+
+        Raises:
+            ValidationError: empty, or longer than ``max_length``, named as ``field``.
+        """
+        errors = FieldErrors()
+        value = parse_multiline(raw, errors, field, max_length)
+        if value is None and not errors:
+            errors.add(field, "required", raw)
+        errors.raise_if_any(self.spec.name)
+        assert value is not None
+        return value
+
     def _stamped(self, current: Any, now: datetime, **changes: Any) -> Any:
         stamp: dict[str, Any] = {"version": current.version + 1, **changes}
         if "updated_at" in self.spec.field_names:
@@ -622,7 +654,9 @@ def entity_services() -> builtins.list[type[EntityService[Any]]]:
     defined (found at call time)."""
     import crmkit.workflows.activities
     import crmkit.workflows.approvals
+    import crmkit.workflows.complaints
     import crmkit.workflows.dictionary
+    import crmkit.workflows.kb
     import crmkit.workflows.leads
     import crmkit.workflows.messages
     import crmkit.workflows.opportunities
@@ -631,8 +665,10 @@ def entity_services() -> builtins.list[type[EntityService[Any]]]:
     import crmkit.workflows.products
     import crmkit.workflows.quotes
     import crmkit.workflows.receivables
+    import crmkit.workflows.repairs
     import crmkit.workflows.sfa
-    import crmkit.workflows.targets  # noqa: F401
+    import crmkit.workflows.targets
+    import crmkit.workflows.tickets  # noqa: F401
 
     found: builtins.list[type[EntityService[Any]]] = []
     pending: builtins.list[type[EntityService[Any]]] = list(EntityService.__subclasses__())

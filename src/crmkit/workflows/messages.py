@@ -556,6 +556,8 @@ class MessageService(EntityService[Message]):
         self.repo.add(message)
         if source is MessageSource.REPLY and text.strip().upper() in OPT_OUT_REPLIES:
             self.unsubscribe(address, reason=text.strip(), channel=kind.value)
+        elif source is MessageSource.REPLY and customer is not None:
+            s.tickets.survey_reply(customer.id, text)  # "5": a satisfaction survey answered
         return message
 
     def unsubscribe(

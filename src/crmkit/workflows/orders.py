@@ -92,7 +92,7 @@ class OrderService(SalesDocumentService[Order]):
         s = self._s
         customer_id = data.get("customer_id") or (current.customer_id if current else None)
         if current is None and data.get("customer_id") is not None:
-            self.check_customer(data["customer_id"], errors, "quote.customer_unseen")
+            self.check_customer(data.get("customer_id"), errors, "quote.customer_unseen")
         for field, spec in (("opportunity_id", OPPORTUNITIES), ("quote_id", QUOTES)):
             ref = data.get(field)
             if ref is None or (current is not None and ref == getattr(current, field)):

@@ -65,7 +65,7 @@ class QuoteService(SalesDocumentService[Quote]):
         s = self._s
         customer_id = data.get("customer_id") or (current.customer_id if current else None)
         if current is None and data.get("customer_id") is not None:
-            self.check_customer(data["customer_id"], errors, "quote.customer_unseen")
+            self.check_customer(data.get("customer_id"), errors, "quote.customer_unseen")
         opp_id = data.get("opportunity_id")
         if opp_id is not None and (current is None or opp_id != current.opportunity_id):
             opp = s._uow.repo(OPPORTUNITIES).get(opp_id, s.actor.scope)

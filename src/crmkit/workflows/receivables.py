@@ -452,7 +452,7 @@ class ReceivableService(EntityService[Receivable]):
         )
         out: dict[str, Decimal] = {}
         for row in rows:
-            if row.key[1] == CURRENCY:
+            if row.key[1] == CURRENCY and row.key[0] is not None:  # None: repairs' charges
                 out[row.key[0]] = out.get(row.key[0], Decimal(0)) + row.values[0]
         return out
 
@@ -560,10 +560,13 @@ class ReceivableService(EntityService[Receivable]):
         zone = ZoneInfo(s.runtime.settings.timezone)
         mine = EntityQuery(filters=(Filter("customer_id", Op.EQ, customer_id),))
         receivables = [r for r in self.every(mine, EVERYTHING) if r.status in LIVE]
-        ids = sorted({r.order_id for r in receivables})
+        ids = sorted({r.order_id for r in receivables if r.order_id is not None})
         labels = {o.id: o.label for o in s._uow.repo(ORDERS).get_many(ids)}
         for r in receivables:
-            text = f"{labels.get(r.order_id, r.order_id)} #{r.instalment}"
+            if r.order_id is None:  # a repair's charge: its remarks name the repair
+                text = r.remarks or ""
+            else:
+                text = f"{labels.get(r.order_id, r.order_id)} #{r.instalment}"
             on = r.created_at.astimezone(zone).date()
             yield (on, 0, StatementEntry.RECEIVABLE, r.number or "", text, r.amount.amount)
         for p in s.payments.every(mine, EVERYTHING):

@@ -84,6 +84,13 @@ class Settings:
     sms_signature: str = "【crmkit】"
     sms_max_segments: int = 3
     quiet_hours: str = "21:00-08:00"
+    # Service (seeds 002, 004): SLA targets count the service hours of working days (local,
+    # "09:00-12:00,13:30-18:00" for a lunch break); a resolved ticket may be reopened for
+    # ``ticket_reopen_days`` days and then closes; with ``satisfaction_survey`` the customer
+    # is texted a survey when their ticket is resolved.
+    service_hours: str = "09:00-18:00"
+    ticket_reopen_days: int = 7
+    satisfaction_survey: bool = True
 
 
 @attrs.define

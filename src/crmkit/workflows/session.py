@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from crmkit.workflows.activities import ActivityService, TaskService
     from crmkit.workflows.approvals import ApprovalService
     from crmkit.workflows.audit import AuditService
+    from crmkit.workflows.complaints import ComplaintService
     from crmkit.workflows.contacts import ContactService
     from crmkit.workflows.customers import CustomerService
     from crmkit.workflows.dedup import DedupIndex, DedupService
     from crmkit.workflows.dictionary import DictionaryService
     from crmkit.workflows.imports import ImportService
+    from crmkit.workflows.kb import KbService, QaRecordService
     from crmkit.workflows.leads import LeadService
     from crmkit.workflows.messages import MessageService
     from crmkit.workflows.opportunities import OpportunityService
@@ -42,10 +44,12 @@ if TYPE_CHECKING:
     )
     from crmkit.workflows.quotes import QuoteService
     from crmkit.workflows.receivables import ReceivableService
+    from crmkit.workflows.repairs import RepairService
     from crmkit.workflows.runtime import Runtime
     from crmkit.workflows.settings import SettingsService
     from crmkit.workflows.sfa import SfaService
     from crmkit.workflows.targets import TargetService
+    from crmkit.workflows.tickets import SlaPolicyService, TicketService
     from crmkit.workflows.users import UserService
 
 
@@ -92,17 +96,25 @@ class Session:
     tasks: TaskService
     messages: MessageService
     sfa: SfaService
+    kb: KbService
+    questions: QaRecordService
+    tickets: TicketService
+    sla_policies: SlaPolicyService
     leads: LeadService
+    complaints: ComplaintService
+    repairs: RepairService
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, actor: Actor) -> None:
         from crmkit.workflows.activities import ActivityService, TaskService
         from crmkit.workflows.approvals import ApprovalService
         from crmkit.workflows.audit import AuditService
+        from crmkit.workflows.complaints import ComplaintService
         from crmkit.workflows.contacts import ContactService
         from crmkit.workflows.customers import CustomerService
         from crmkit.workflows.dedup import DedupIndex, DedupService
         from crmkit.workflows.dictionary import DictionaryService
         from crmkit.workflows.imports import ImportService
+        from crmkit.workflows.kb import KbService, QaRecordService
         from crmkit.workflows.leads import LeadService
         from crmkit.workflows.messages import MessageService
         from crmkit.workflows.opportunities import OpportunityService
@@ -115,9 +127,11 @@ class Session:
         )
         from crmkit.workflows.quotes import QuoteService
         from crmkit.workflows.receivables import ReceivableService
+        from crmkit.workflows.repairs import RepairService
         from crmkit.workflows.settings import SettingsService
         from crmkit.workflows.sfa import SfaService
         from crmkit.workflows.targets import TargetService
+        from crmkit.workflows.tickets import SlaPolicyService, TicketService
         from crmkit.workflows.users import UserService
 
         self.runtime = runtime
@@ -160,7 +174,13 @@ class Session:
         self.tasks = TaskService(self)
         self.messages = MessageService(self)
         self.sfa = SfaService(self)
+        self.kb = KbService(self)
+        self.questions = QaRecordService(self)
+        self.tickets = TicketService(self)
+        self.sla_policies = SlaPolicyService(self)
         self.leads = LeadService(self)
+        self.complaints = ComplaintService(self)
+        self.repairs = RepairService(self)
 
     def vocabulary(self) -> Vocabulary:
         """The data dictionary's closed lists, read once per session (dictionary writes in

@@ -89,6 +89,15 @@ class _MemoryContacts:
                 out.setdefault(c.customer_id, []).append(c)
         return out
 
+    def with_phones(self, phones: Sequence[str]) -> builtins.list[Contact]:
+        wanted = set(phones)
+        return [
+            c
+            for _, c in sorted(self._rows.rows(), key=lambda r: r[0])
+            if c.deleted_at is None
+            and any(p is not None and p.e164 in wanted for p in (c.mobile, c.phone))
+        ]
+
     def surname_index(self, scope: Scope) -> dict[str, int]:
         out: dict[str, int] = {}
         for _, c in self._rows.rows():

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from crmkit.domain.errors import FieldError, ValidationError
+from crmkit.storage.fulltext import SearchHit, document, parse_query, windows
+from crmkit.storage.fulltext import matches as fulltext_matches
+from crmkit.storage.fulltext import score as fulltext_score
 from crmkit.storage.memory.tables import (
     _MISSING,
     _deleted_ok,
@@ -191,6 +194,45 @@ class MemoryRepository(Generic[T]):
         check_aggregate(self.spec, by, measures)
         found = (obj for _, obj in self._matching(query, scope))
         return aggregate_objects(self.spec, found, by, measures)
+
+    def search(
+        self,
+        text: str,
+        scope: Scope,
+        *,
+        limit: int,
+        filters: Sequence[Filter] = (),
+    ) -> builtins.list[SearchHit[T]]:
+        """The reference reading: every live record scanned with
+        :func:`crmkit.storage.fulltext.matches` (no index: the memory store is small)."""
+        fields = check_fulltext(self.spec)
+        terms = parse_query(text)
+        if not terms:
+            return []
+        found = []  # every live match, newest first (what the side index holds)
+        for seq, obj in self._matching(EntityQuery(), EVERYTHING):
+            doc = document(obj, fields)
+            if fulltext_matches(doc, terms):
+                found.append((seq, obj, doc))
+        found.sort(key=lambda h: -h[0])
+        passing = {seq for seq, _ in self._matching(EntityQuery(filters=tuple(filters)), scope)}
+        for window in windows():  # ranked within the newest matches, as on SQL
+            hits = [
+                (fulltext_score(doc, terms), seq, obj)
+                for seq, obj, doc in found[:window]
+                if seq in passing
+            ]
+            if len(hits) >= limit or window >= len(found):
+                break
+        hits.sort(key=lambda h: (-h[0], -h[1]))
+        return [SearchHit(obj, score) for score, _, obj in hits[:limit]]
+
+
+def check_fulltext(spec: EntitySpec[Any]) -> tuple[str, ...]:
+    """The spec's full-text fields; a spec without any cannot be searched."""
+    if not spec.fulltext:
+        raise ValueError(f"{spec.name} has no fulltext fields to search")
+    return spec.fulltext
 
 
 class MemoryNumbers:

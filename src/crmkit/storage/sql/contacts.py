@@ -149,6 +149,19 @@ class SqlContacts:
                 out.setdefault(contact.customer_id, []).append(contact)
         return out
 
+    def with_phones(self, phones: Sequence[str]) -> builtins.list[Contact]:
+        found: dict[str, Contact] = {}
+        conn = self._conn
+        wanted = list(dict.fromkeys(phones))
+        for column in (contacts.c.mobile, contacts.c.phone):  # one index range each
+            for chunk in id_chunks(conn, wanted):
+                stmt = select(contacts).where(
+                    one_of(conn, column, chunk), contacts.c.deleted_at.is_(None)
+                )
+                for r in conn.execute(stmt):
+                    found.setdefault(r.id, rows.contact_from_row(r._mapping))
+        return sorted(found.values(), key=lambda c: (c.created_at, c.id))
+
     def surname_index(self, scope: Scope) -> dict[str, int]:
         stmt = self._scoped(
             select(contacts.c.surname_letter, func.count())

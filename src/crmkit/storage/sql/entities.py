@@ -54,8 +54,9 @@ from crmkit.domain.converter import converter
 from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.values import Money
 from crmkit.storage.catalog import BUILTIN_SPECS
-from crmkit.storage.memory.entities import unique_error
-from crmkit.storage.ports import EVERYTHING, EntityQuery, Page, Scope
+from crmkit.storage.fulltext import SearchHit, parse_query
+from crmkit.storage.memory.entities import check_fulltext, unique_error
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page, Scope
 from crmkit.storage.spec import (
     AggregateRow,
     ChildSpec,
@@ -81,6 +82,12 @@ from crmkit.storage.sql.common import (
     one_of,
     page,
     raise_if_taken,
+)
+from crmkit.storage.sql.fulltext import (
+    drop_index_of_ids,
+    fulltext_table,
+    search_rows,
+    write_index,
 )
 from crmkit.storage.sql.search import like_escape
 from crmkit.storage.sql.tables import (
@@ -194,6 +201,8 @@ def entity_table(spec: EntitySpec[Any]) -> Table:
         )
     for child in spec.children:
         child_table(spec, child)
+    if spec.fulltext:
+        fulltext_table(spec, meta, table)  # PostgreSQL's; SQLite's is FTS5 (sql/fulltext.py)
     return table
 
 
@@ -270,6 +279,8 @@ class SqlRepository(Generic[T]):
         except IntegrityError as exc:
             self._explain(objs, exc, new=True)
         self._write_side(objs, replace=False)
+        if self.spec.fulltext:
+            write_index(self._conn, self.spec, self.table, objs, replace=False)
 
     def _add_one(self, obj: T) -> None:
         """One record: ``INSERT … ON CONFLICT DO NOTHING`` and, if nothing was inserted,
@@ -285,6 +296,8 @@ class SqlRepository(Generic[T]):
             )
             self._explain([obj], taken, new=True)
         self._write_side([obj], replace=False)
+        if self.spec.fulltext:
+            write_index(self._conn, self.spec, self.table, [obj], replace=False)
 
     def update(self, obj: T, expected_version: int) -> None:
         row = self._row(obj)
@@ -299,6 +312,8 @@ class SqlRepository(Generic[T]):
             except IntegrityError as exc:
                 self._explain([obj], exc, new=False)
         self._write_side([obj], replace=True)
+        if self.spec.fulltext:
+            write_index(self._conn, self.spec, self.table, [obj], replace=True)
 
     def update_many(self, objs: Sequence[T], expected_versions: Sequence[int]) -> None:
         if len(objs) != len(expected_versions):
@@ -322,6 +337,8 @@ class SqlRepository(Generic[T]):
         )
         result = self._conn.execute(stmt, rows)
         if result.rowcount == len(rows):
+            if spec.fulltext:
+                write_index(self._conn, spec, t, objs, replace=True)
             return
         for obj, expected in zip(objs, expected_versions, strict=True):  # name the stale one
             obj_id = obj.id  # type: ignore[attr-defined]
@@ -387,6 +404,8 @@ class SqlRepository(Generic[T]):
 
     def purge(self, ids: Sequence[str]) -> None:
         spec, t, m = self.spec, self.table, entity_members
+        if spec.fulltext:
+            drop_index_of_ids(self._conn, spec, t, ids)
         for chunk in id_chunks(self._conn, list(ids)):
             for child in spec.children:
                 ct = child_table(spec, child)
@@ -549,6 +568,26 @@ class SqlRepository(Generic[T]):
         check_aggregate(self.spec, by, measures)
         where = self._where(query, scope)
         return aggregate_rows(self._conn, self.spec, self.table, where, by, measures)
+
+    def search(
+        self,
+        text: str,
+        scope: Scope,
+        *,
+        limit: int,
+        filters: Sequence[Filter] = (),
+    ) -> builtins.list[SearchHit[T]]:
+        """From the side index (``storage/sql/fulltext.py``): the match, the scope and the
+        filters in one statement, ranked by bm25 (SQLite) or ts_rank (PostgreSQL)."""
+        check_fulltext(self.spec)
+        terms = parse_query(text)
+        if not terms or limit <= 0:
+            return []
+        # (no deleted_at test: the side index holds live records only)
+        where = self._where(EntityQuery(filters=tuple(filters), deleted=Deleted.INCLUDE), scope)
+        rows = search_rows(self._conn, self.spec, self.table, terms, where, limit)
+        found = self._decode(rows)
+        return [SearchHit(obj, float(r["score"])) for obj, r in zip(found, rows, strict=True)]
 
 
 def filter_clause(

@@ -26,6 +26,12 @@ def include_object_for(dialect: str) -> Callable[..., bool]:
     """Alembic ``include_object`` hook: PostgreSQL-only indexes exist only there."""
 
     def include_object(_obj: object, name: str | None, type_: str, *_: object) -> bool:
+        if type_ == "table" and name is not None and dialect == "sqlite":
+            # Full-text side tables are FTS5 virtual tables there (storage/sql/fulltext.py)
+            from crmkit.storage.sql.fulltext import is_sqlite_fulltext_table
+
+            if is_sqlite_fulltext_table(name):
+                return False
         return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES and dialect != "postgresql")
 
     return include_object

@@ -207,8 +207,11 @@ Index("ix_customers_industry_seq", customers.c.industry, customers.c.seq)
 Index("ix_customers_created_at", customers.c.created_at)
 Index("ix_customers_deleted_at", customers.c.deleted_at)
 Index("ix_customers_name_key", customers.c.name_key)
-Index("ix_customers_mobile", customers.c.mobile)
-Index("ix_customers_phone", customers.c.phone)
+# Numbers are looked up by value (duplicate checks, the service console). On SQLite the
+# indexes leave out the customers without one: ANALYZE would otherwise count every empty
+# number as one value and the planner would scan the table rather than use the index.
+Index("ix_customers_mobile", customers.c.mobile, sqlite_where=customers.c.mobile.isnot(None))
+Index("ix_customers_phone", customers.c.phone, sqlite_where=customers.c.phone.isnot(None))
 Index("ix_customers_parent_id", customers.c.parent_id)
 Index(
     "ix_customers_search_trgm",
@@ -266,6 +269,9 @@ contacts = Table(
 Index("ix_contacts_customer_seq", contacts.c.customer_id, contacts.c.seq)
 Index("ix_contacts_surname_letter", contacts.c.surname_letter, contacts.c.seq)
 Index("ix_contacts_name_key", contacts.c.name_key)
+# The service console finds a caller by any number (SQLite: without the empty ones, as above).
+Index("ix_contacts_mobile", contacts.c.mobile, sqlite_where=contacts.c.mobile.isnot(None))
+Index("ix_contacts_phone", contacts.c.phone, sqlite_where=contacts.c.phone.isnot(None))
 
 users = Table(
     "users",

@@ -177,3 +177,24 @@ class ContactRepositoryContract(_StoreFixture):
             assert uow.contacts.get(drop.id) is None
             assert uow.contacts.for_customer(c.id) == [keep]
             assert uow.customers.get(c.id) == c
+
+    def test_contacts_are_found_by_any_of_their_numbers(self, store: Store) -> None:
+        c = make_customer()
+        add_customers(store, c)
+        by_mobile = make_contact(c.id, mobile=Phone.parse("13800138000"))
+        by_phone = make_contact(c.id, phone=Phone.parse("0532-88888888 分机 12"))
+        both = make_contact(
+            c.id, mobile=Phone.parse("13900139000"), phone=Phone.parse("0532-88888888")
+        )
+        gone = make_contact(
+            c.id,
+            mobile=Phone.parse("13800138000"),
+            deleted_at=datetime(2026, 2, 1, tzinfo=CHINA),
+        )
+        self._add_contacts(store, by_mobile, by_phone, both, gone)
+        with store.unit_of_work() as uow:
+            found = uow.contacts.with_phones(["+8613800138000", "+8653288888888"])
+            assert {x.id for x in found} == {by_mobile.id, by_phone.id, both.id}
+            assert uow.contacts.with_phones(["+8613900139000"]) == [both]
+            assert uow.contacts.with_phones(["+8613700137000"]) == []
+            assert uow.contacts.with_phones([]) == []

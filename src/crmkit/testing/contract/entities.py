@@ -23,6 +23,9 @@ Semantics stated here and tested below (``aggregate``'s in
   ``ne`` every value), ranges on ordered types, ``contains`` (any case) on text fields.
 - Scope rules: see :class:`crmkit.storage.spec.ScopeRule`.
 - Document numbers: distinct for concurrent units of work; a sequence starts at 1.
+- Full text (specs with ``fulltext``): ``search`` finds exactly the live records in scope
+  whose fields :func:`crmkit.storage.fulltext.matches` the query, best first, and follows
+  updates, soft deletes, restores and purges.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from crmkit.domain.errors import ConcurrencyError, NotFound, ValidationError
 from crmkit.domain.product import Product, ProductGroup
 from crmkit.domain.user import Role
 from crmkit.storage.catalog import BUILTIN_SPECS, PRODUCT_GROUPS, PRODUCTS
+from crmkit.storage.fulltext import document, matches
 from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Scope, Store
 from crmkit.storage.spec import AggregateRow, EntitySpec, Filter, Group, Measure, Op, column_value
 from crmkit.testing.builders import make_customer
@@ -69,6 +73,38 @@ from crmkit.testing.entities import (
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SPECS: tuple[EntitySpec[Any], ...] = (*BUILTIN_SPECS, MEMOS)
+FULLTEXT_SPECS: tuple[EntitySpec[Any], ...] = tuple(s for s in SPECS if s.fulltext)
+
+# Words that knowledge-base text is made of (and queries of them), joined below with and
+# without separators so that bigrams cross words, plus model numbers and latin words.
+_VOCAB = ("门锁", "智能", "复位", "指纹", "电池", "更换", "锁", "LK-100", "Reset", "密码", "门禁卡")
+_SEPARATORS = ("", "", " ", "，", "\n", "-")
+
+
+def _fulltext_text() -> st.SearchStrategy[str]:
+    words = st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=6)
+    seps = st.lists(st.sampled_from(_SEPARATORS), min_size=6, max_size=6)
+    return st.builds(lambda w, p: "".join(x + y for x, y in zip(w, p, strict=False)), words, seps)
+
+
+def _fulltext_objects(spec: EntitySpec[Any]) -> st.SearchStrategy[Any]:
+    """Valid objects of ``spec`` whose text fields are often made of :data:`_VOCAB`."""
+    texts = [f for f in spec.fulltext if spec.value_types[f] is str]
+    defaults = attrs.fields_dict(spec.type)
+    base = entity_strategy(spec)
+    if not texts:
+        return base
+
+    def vary(obj: Any, data: st.DataObject) -> Any:
+        changes: dict[str, Any] = {}
+        for name in texts:
+            if data.draw(st.booleans()):
+                changes[name] = data.draw(_fulltext_text())
+        for name in spec.unique:  # examples must not collide
+            changes[name] = None if defaults[name].default is None else f"{name}-{obj.id}"
+        return attrs.evolve(obj, **changes)
+
+    return st.builds(vary, base, st.data())
 
 
 def _memo(**changes: Any) -> Memo:
@@ -341,6 +377,76 @@ class EntityRepositoryContract(_Fixture, AggregateContract):
 
         check()
 
+    fulltext_examples: ClassVar[int] = 10
+
+    @pytest.mark.parametrize("spec", FULLTEXT_SPECS, ids=lambda s: s.name)
+    def test_search_agrees_with_the_reference_reading(
+        self, spec: EntitySpec[Any], store: Store
+    ) -> None:
+        @given(
+            objs=st.lists(
+                _fulltext_objects(spec), min_size=1, max_size=6, unique_by=lambda o: o.id
+            ),
+            data=st.data(),
+        )
+        @settings(
+            max_examples=self.fulltext_examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        )
+        def check(objs: list[Any], data: st.DataObject) -> None:
+            draw: Any = data.draw
+            left = all_ids(store, spec, EntityQuery(deleted=Deleted.INCLUDE), EVERYTHING, 100)
+            with store.unit_of_work() as uow:  # what an earlier (failed) example left
+                uow.repo(spec).purge(left)
+                uow.repo(spec).add_many(objs)
+                uow.commit()
+            model = {o.id: o for o in objs}
+            # a change, a soft delete and a restore follow the index
+            moved = draw(st.sampled_from(objs))
+            new = attrs.evolve(draw(_fulltext_objects(spec)), id=moved.id, version=2)
+            if spec.soft_delete:
+                new = attrs.evolve(new, deleted_at=draw(st.sampled_from([None, NOW])))
+            with store.unit_of_work() as uow:
+                uow.repo(spec).update(new, expected_version=moved.version)
+                uow.commit()
+            model[moved.id] = new
+            docs = [document(o, spec.fulltext) for o in model.values()]
+            queries = [
+                draw(st.sampled_from(_VOCAB)),
+                " ".join(draw(st.lists(st.sampled_from(_VOCAB), min_size=2, max_size=2))),
+                draw(st.sampled_from(docs)),  # a whole document (its own text finds it)
+            ]
+            doc = draw(st.sampled_from(docs))
+            if doc:
+                start = draw(st.integers(0, len(doc) - 1))
+                queries.append(doc[start : draw(st.integers(start + 1, len(doc)))])
+            live = [
+                o for o in model.values() if not (spec.soft_delete and o.deleted_at is not None)
+            ]
+            with store.unit_of_work() as uow:
+                repo = uow.repo(spec)
+                for q in queries:
+                    hits = repo.search(q, EVERYTHING, limit=50)
+                    want = {o.id for o in live if matches(document(o, spec.fulltext), q)}
+                    assert {h.item.id for h in hits} == want, (q, [h.item for h in hits])
+                    scores = [h.score for h in hits]
+                    assert scores == sorted(scores, reverse=True)
+                    assert all(h.item == model[h.item.id] for h in hits)
+                    assert len(repo.search(q, EVERYTHING, limit=1)) == min(1, len(want))
+                repo.purge(list(model))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                for q in queries:
+                    assert uow.repo(spec).search(q, EVERYTHING, limit=50) == []
+
+        check()
+
+    def test_search_needs_fulltext_fields(self, store: Store) -> None:
+        with store.unit_of_work() as uow, pytest.raises(ValueError, match="fulltext"):
+            uow.repo(MEMOS).search("门锁", EVERYTHING, limit=5)
+
     def test_children_are_written_replaced_and_purged_with_their_parent(self, store: Store) -> None:
         memo = _memo(lines=(MemoLine(text="一", qty=2), MemoLine(text="二")))
         with store.unit_of_work() as uow:
@@ -558,6 +664,7 @@ class EntityRepositoryContract(_Fixture, AggregateContract):
 
 
 __all__ = [
+    "FULLTEXT_SPECS",
     "SPECS",
     "TEST_SPECS",
     "EntityRepositoryContract",
