@@ -40,6 +40,8 @@ STAFF = (
     ("赵敏", "sales", "王建国"),
     ("陈静", "sales", None),
     ("刘芳", "finance", None),
+    ("周婷", "service", None),  # the service lead: breaches are escalated to her
+    ("吴磊", "service", "周婷"),
 )
 
 REGIONS = (
@@ -252,6 +254,7 @@ def seed(url: str, *, customers: int = 300, seed_value: int = 2026) -> dict[str,
         live = [pair for pair in created if pair not in binned]
         _follow_ups(crm, rng, live, people, end)
         _messaging(crm, notifier, clock, live, people, admin, end)
+        _service(crm, clock, live, people, end)
     finally:
         crm.close()
     return logins
@@ -741,10 +744,146 @@ def _messaging(
     with crm.session(actor=zhang) as s:
         for customer, text in zip(mine[1:], texts[1:], strict=False):
             s.messages.send_sms(customer_id=customer.id, text=text)
+    # One message at a time, and a script of its own: what the plan's days sent before
+    # depends on today's date (weekends, holidays), so a failure scripted then may be unused.
+    notifier.clear().knows_status = False
     notifier.fail(1)  # 重试中
+    crm.dispatch(limit=1)
     notifier.time_out(1)  # 结果不明: the gateway cannot say whether it went out
-    notifier.knows_status = False
-    crm.dispatch(limit=2)
+    crm.dispatch(limit=1)
+
+
+ARTICLES = (
+    ("门锁无法开启如何复位", "门锁",
+     "1. 用应急钥匙打开门锁；2. 长按室内面板复位键 5 秒，听到“嘀”声后松开；"
+     "3. 重新录入管理员指纹。复位不会删除已登记的用户卡。", "复位,指纹,应急钥匙"),
+    ("门锁电量低的提示与更换电池", "门锁",
+     "提示“电量低”后约可再开门 200 次。请更换 4 节 5 号碱性电池，勿使用充电电池。", "电池"),
+    ("门禁读卡器不识别卡片", "门禁",
+     "检查卡片是否为 IC 卡（13.56MHz）；在管理软件中确认卡号已授权；读卡距离不超过 3 厘米。",
+     "门禁,读卡"),
+    ("智能门锁安装前的门体要求", "安装",
+     "门厚 40-120 毫米；锁体开孔尺寸 24×240 毫米；防火门需先确认消防要求。", "安装,开孔"),
+    ("保修期与保修范围", "售后政策",
+     "整机保修两年，电子部件保修一年；人为损坏、进水不在保修范围内。", "保修"),
+    ("上门维修收费标准", "售后政策",
+     "保修期内免费上门；保修期外上门费 80 元，配件按价目表收费。", "收费,上门"),
+)  # fmt: skip
+
+
+def _service(
+    crm: crmkit.CRM,
+    clock: ManualClock,
+    created: list[tuple[crmkit.User, crmkit.Customer]],
+    people: dict[str, crmkit.User],
+    end: datetime,
+) -> None:
+    """客户服务: a knowledge base; SLA policies; tickets over the last ten days (resolved and
+    rated, closed, one breached and escalated to 周婷, one waiting for the customer, new
+    ones); a complaint with corrective actions (one verified, one overdue); a repair with
+    parts replaced, done; a customer's question answered from the knowledge base."""
+    lead, agent = people["周婷"], people["吴磊"]
+    customers = [c for _, c in created if c.mobile is not None][:8]
+    if len(customers) < 6:  # a tiny demo
+        return
+    clock.set(end - timedelta(days=10))
+    with crm.session(actor=lead) as s:
+        articles = [
+            s.kb.create(title=t, category=c, body=b, tags=tags) for t, c, b, tags in ARTICLES
+        ]
+    with crm.session(actor=people["王建国"]) as s:
+        s.sla_policies.create(
+            name="紧急维修",
+            type="repair",
+            priority="urgent",
+            response_minutes=30,
+            resolution_minutes=4 * 60,
+        )
+        s.sla_policies.create(
+            name="投诉处理", type="complaint", response_minutes=60, resolution_minutes=2 * 9 * 60
+        )  # fmt: skip
+
+    def ticket(customer: crmkit.Customer, **fields: Any) -> Any:
+        with crm.session(actor=agent) as s:
+            return s.tickets.create(customer_id=customer.id, assignee_id=agent.id, **fields)
+
+    # Resolved and rated, then closed by itself; resolved with an article.
+    done = ticket(customers[0], type="repair", subject="门锁无法开启", channel="phone")
+    clock.advance(timedelta(minutes=40))
+    with crm.session(actor=agent) as s:
+        s.tickets.record(done.id, body="电话指导客户复位门锁，恢复正常", kind="call")
+        s.tickets.link_article(done.id, articles[0].id)
+        s.tickets.resolve(done.id, resolution="指导复位后恢复")
+        s.tickets.rate(done.id, score=5, comment="响应很快")
+    asked = ticket(customers[1], type="consultation", subject="保修期多久", channel="web")
+    with crm.session(actor=agent) as s:
+        s.tickets.record(asked.id, body="整机保修两年，电子部件一年", kind="reply", shared=True)
+        s.tickets.link_article(asked.id, articles[4].id)
+        s.tickets.resolve(asked.id, resolution="已答复保修政策")
+        s.tickets.rate(asked.id, score=4)
+        s.questions.ask(customer_id=customers[1].id, question="保修期多久？", ticket_id=asked.id)
+    with crm.session(actor=agent) as s:
+        question = s.questions.for_customer(customers[1].id).items[0]
+        s.questions.answer(question.id, answer="整机两年，电子部件一年", article_id=articles[4].id)
+    crm.run_due()
+    # A complaint: its ticket, the complaint with one action verified and one overdue.
+    clock.advance(timedelta(days=1))
+    grumble = ticket(customers[2], type="complaint", subject="安装师傅迟到两小时", priority="high")
+    with crm.session(actor=lead) as s:
+        complaint = s.complaints.from_ticket(grumble.id, severity="major")
+        complaint = s.complaints.investigate(
+            complaint.id, root_cause="派工单时间填写错误，师傅按下午时间出发"
+        )
+        complaint = s.complaints.add_action(
+            complaint.id, description="派工系统增加时间确认", owner_id=agent.id,
+            due_on=(clock.now() + timedelta(days=3)).astimezone(SHANGHAI).date(),
+        )  # fmt: skip
+        complaint = s.complaints.add_action(
+            complaint.id, description="向客户致歉并赠送一次免费保养", owner_id=agent.id,
+            due_on=(clock.now() + timedelta(days=1)).astimezone(SHANGHAI).date(),
+        )  # fmt: skip
+    with crm.session(actor=agent) as s:
+        first = complaint.actions[1]
+        s.complaints.follow_up(complaint.id, first.id, note="已电话致歉，客户接受")
+        s.complaints.complete_action(complaint.id, first.id, result="已致歉并预约保养")
+        s.tickets.record(grumble.id, body="已致电客户致歉", kind="call")
+    with crm.session(actor=lead) as s:
+        s.complaints.verify_action(complaint.id, first.id)
+    # A repair with parts replaced, done and waiting to be picked up.
+    clock.advance(timedelta(days=1))
+    broken = ticket(customers[3], type="repair", subject="门锁面板不亮", priority="urgent")
+    with crm.session(actor=lead) as s:
+        products = [p for p in s.products.list(limit=50).items if p.price is not None][:2]
+        repair = s.repairs.from_ticket(
+            broken.id, serial_number="SL-2026-08812", technician_id=agent.id, labour="80"
+        )
+        if products:
+            parts = [{"product_id": p.id, "quantity": 1} for p in products[:2]]
+            repair = s.repairs.set_parts(repair.id, parts)
+        repair = s.repairs.start(repair.id, diagnosis="面板排线松动，电池盒腐蚀")
+        s.repairs.finish(repair.id)
+    with crm.session(actor=agent) as s:
+        s.tickets.record(broken.id, body="已上门取件维修", kind="visit")
+        s.tickets.resolve(broken.id, resolution="更换面板排线与电池盒")
+    # Breached: opened three days ago and never answered, escalated to 周婷.
+    clock.set(end - timedelta(days=3))
+    ticket(customers[4], type="repair", subject="门禁读卡器不识别卡片", priority="high")
+    # Waiting for the customer, and new ones of today.
+    clock.set(end - timedelta(days=1))
+    waiting = ticket(customers[5], type="repair", subject="门锁电量低提示", channel="sms")
+    with crm.session(actor=agent) as s:
+        s.tickets.record(waiting.id, body="请客户更换电池后反馈", kind="reply")
+        s.tickets.wait(waiting.id)
+    clock.set(end - timedelta(hours=2))
+    with crm.session(actor=agent) as s:
+        for customer, subject, kind in (
+            (customers[6], "咨询门锁安装开孔尺寸", "consultation"),
+            (customers[7 % len(customers)], "建议增加手机开门功能", "suggestion"),
+        ):
+            s.tickets.create(customer_id=customer.id, type=kind, subject=subject)
+    clock.set(end)
+    crm.run_due()
+    crm.dispatch()
 
 
 def _catalogue(crm: crmkit.CRM, admin: crmkit.User, insider: crmkit.User) -> None:

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from admin import context
 from admin.entity import EntityModelView
 from admin.views.activities import ActivityView, FollowUpStatisticsView
+from admin.views.aftersales import ComplaintView, RepairView
 from admin.views.approvals import ApprovalView, waiting_for_me
 from admin.views.audit import AuditView
 from admin.views.backup import BackupView
@@ -22,6 +23,7 @@ from admin.views.dictionary import DictionaryView
 from admin.views.duplicates import DuplicateView
 from admin.views.follow_up import aside
 from admin.views.imports import ImportView
+from admin.views.knowledge import KnowledgeView, ticket_kb_box
 from admin.views.messaging import MessageTemplateView, MessageView, SmsCentreView
 from admin.views.orders import OrderView
 from admin.views.payments import PaymentView
@@ -30,6 +32,12 @@ from admin.views.receivables import ReceivableView
 from admin.views.recycle import RecycleBinView
 from admin.views.roles import RolesView
 from admin.views.sales import LeadView, OpportunityView, QuoteView
+from admin.views.service import (
+    ServiceConsoleView,
+    ServiceStatisticsView,
+    SlaPolicyView,
+    TicketView,
+)
 from admin.views.settings import SettingsView
 from admin.views.sfa import SfaEnrolmentView, SfaPlanView
 from admin.views.sharing import SharingView
@@ -118,6 +126,37 @@ def register(admin: Admin) -> None:
         admin.app.jinja_env.globals["approvals_waiting"] = waiting_for_me
         admin.app.jinja_env.globals["aside"] = aside  # a remark in the language's brackets
         admin.app.jinja_env.globals["can_do"] = context.can  # what crmkit lets the user do
+    service = "Service"  # shown as 客户服务: the console, the queue, SLA policies, figures
+    admin.add_view(
+        ServiceConsoleView(
+            name=_l("Service console"), endpoint="service_console", url="/service-console",
+            category=service,
+        )
+    )  # fmt: skip
+    admin.add_view(TicketView(name=_l("Ticket queue"), endpoint="tickets", category=service))
+    admin.add_view(  # 投诉单 and 维修单: after-sales, beside the tickets they come from
+        ComplaintView(name=_l("Complaints"), endpoint="complaints", category=service)
+    )
+    admin.add_view(RepairView(name=_l("Repair orders"), endpoint="repairs", category=service))
+    # 知识库 (QA问答库) and 客户问答: the articles, and what customers asked
+    knowledge = KnowledgeView(name=_l("Knowledge base"), endpoint="kb", url="/kb", category=service)
+    admin.add_view(knowledge)
+    questions = PermittedLink(_l("Customer questions"), "kb.questions", service)
+    admin.add_link(questions.needing("qa_record.read"))
+    if admin.app is not None:  # the ticket page's 知识库 box
+        admin.app.jinja_env.globals["kb_ticket_box"] = ticket_kb_box
+    admin.add_view(
+        SlaPolicyView(
+            name=_l("SLA policies"), endpoint="sla_policies", url="/sla-policies",
+            category=service,
+        )
+    )  # fmt: skip
+    admin.add_view(
+        ServiceStatisticsView(
+            name=_l("Service statistics"), endpoint="service_statistics",
+            url="/service-statistics", category=service,
+        )
+    )  # fmt: skip
     # Not under 系统管理: salespeople and managers restore what was deleted in their scope.
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), endpoint="recycle"))
     admin.add_view(UserView(name=_l("Users"), endpoint="users", category=system))
@@ -134,6 +173,7 @@ def register(admin: Admin) -> None:
         (finance, _l("Finance")),
         (follow_up, _l("Follow-up")),
         (sms, _l("SMS centre")),
+        (service, _l("Service")),
     ):
         menu = admin.get_category_menu_item(key)
         if menu is not None:

@@ -452,13 +452,7 @@ class PaymentView(SalesView):
         return redirect(url_for(".details_view", id=made.id))
 
     def form_choices(self, values: Mapping[str, str]) -> dict[str, Any]:
-        customers = customer_choices()
-        held = values.get("customer_id", "")
-        if held and held not in dict(customers):
-            with context.work() as s:
-                name = customer_names(s, [held]).get(held)
-            if name is not None:
-                customers.append((held, name))
+        customers = customer_choices(values.get("customer_id", ""))
         return {
             "customers": customers,
             "methods": [(v, str(label)) for v, label in methods()],

@@ -102,7 +102,7 @@ def salesperson_pairs() -> list[tuple[str, str]]:
     return [(u.id, u.name) for u in users if u.active]
 
 
-def order_labels(s: crmkit.Session, ids: Sequence[str]) -> dict[str, str]:
+def order_labels(s: crmkit.Session, ids: Sequence[str | None]) -> dict[str, str]:
     """The numbers of the orders ``ids`` the user may see (cached per request)."""
     cached: dict[str, str] = g.setdefault("order_labels", {})
     wanted = [i for i in dict.fromkeys(ids) if i and i not in cached]
@@ -297,6 +297,8 @@ class ReceivableView(SalesView):
         return str(model.number or "")
 
     def show_order_id(self, model: crmkit.Receivable) -> str:
+        if model.order_id is None:  # a repair's charge: its remarks name the repair
+            return model.remarks or ""
         return order_label(model.order_id)
 
     def show_aging(self, model: crmkit.Receivable) -> str:

@@ -33,14 +33,21 @@ from admin.views.quote_builder import QuoteBuilder
 CUSTOMER_CHOICES = 500
 
 
-def customer_choices() -> list[tuple[str, str]]:
+def customer_choices(held: str | None = None) -> list[tuple[str, str]]:
     """``(id, name)`` of the newest live customers the user may see (at most
-    :data:`CUSTOMER_CHOICES`), by name."""
+    :data:`CUSTOMER_CHOICES`), by name; with ``held`` (the customer a form already names),
+    that customer too, if the user may see it."""
     if g.get("customer_choices") is None:
         with context.work() as s:
             found = s.customers.list(limit=CUSTOMER_CHOICES).items
         g.customer_choices = sorted(((c.id, c.name) for c in found), key=lambda p: p[1])
-    return list(g.customer_choices)
+    choices = list(g.customer_choices)
+    if held and held not in dict(choices):
+        with context.work() as s:
+            name = customer_names(s, [held]).get(held)
+        if name is not None:
+            choices.append((held, name))
+    return choices
 
 
 def customer_name(customer_id: str | None) -> str:
