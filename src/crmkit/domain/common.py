@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from crmkit.domain.display import ENUM_LABELS
 from crmkit.domain.errors import FieldErrors, ValidationError
 from crmkit.domain.values import Email, Phone, PhoneKind, normalize_text
 
@@ -87,8 +88,27 @@ def parse_enum(
         return aliases[key]
     if aliases and key.lower() in aliases:
         return aliases[key.lower()]
-    errors.add(path, "invalid_choice", raw, choices=", ".join(str(m.value) for m in enum_type))
+    labels = _enum_labels(enum_type)
+    for member, (en, zh) in labels.items():
+        if key == zh or key.casefold() == en.casefold():  # what forms and lists show
+            return member
+    codes = ", ".join(str(m.value) for m in enum_type)
+    errors.add(
+        path,
+        "invalid_choice",
+        raw,
+        choices=codes,
+        choices_en=", ".join(en for en, _ in labels.values()) or codes,
+        choices_zh="、".join(zh for _, zh in labels.values()) or codes,
+    )
     return None
+
+
+def _enum_labels(enum_type: type[E]) -> dict[E, tuple[str, str]]:
+    """The (English, 简体中文) label of each member of ``enum_type`` that has one in crmkit's
+    display catalogue (empty when it has none)."""
+    table = ENUM_LABELS.get(enum_type.__name__, {})
+    return {m: table[str(m.value)] for m in enum_type if str(m.value) in table}
 
 
 def parse_value(

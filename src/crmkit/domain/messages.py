@@ -844,6 +844,13 @@ def language(lang: Language) -> Iterator[None]:
 
 def _render(entry: tuple[str, str], lang: Language, params: Mapping[str, object]) -> str:
     template = entry[0] if lang == "en" else entry[1]
+    # A parameter may come in each language too: ``choices_zh`` stands for ``choices`` in a
+    # Chinese message (labels people read, where ``choices`` holds the codes).
+    suffix = f"_{lang}"
+    params = {
+        **params,
+        **{k.removesuffix(suffix): v for k, v in params.items() if k.endswith(suffix)},
+    }
     try:
         return template.format(**params)
     except (KeyError, IndexError):
