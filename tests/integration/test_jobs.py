@@ -110,6 +110,38 @@ def test_a_handlers_error_rolls_its_work_back_and_retries_on_a_doubling_schedule
     assert _customers(jobs_crm) == ["青岛金智3号电子科技有限公司"]
 
 
+def test_a_job_that_met_a_concurrent_change_runs_again_at_once(jobs_crm: CRM, clock):
+    """A stale write (another worker changed what the job read) is not the job's fault: it
+    runs again on what is stored now, a few times, before it counts as failed."""
+    with jobs_crm.session(actor=SYSTEM) as s:
+        target = s.customers.create(name="青岛金智电子科技有限公司")
+    runs: list[int] = []
+
+    def touch(s: Session, job: Job) -> None:
+        runs.append(job.attempts)
+        current = s.customers.get(target.id)
+        if len(runs) == 1:  # someone else saves it between our read and our write
+            with jobs_crm.session(actor=SYSTEM) as other:
+                other.customers.update(target.id, remarks="客户来电")
+        s.customers.update(target.id, version=current.version, industry="电子")
+
+    def always_stale(s: Session, job: Job) -> None:
+        raise crmkit.ConcurrencyError("customer", "c-1", 1, 2)
+
+    jobs_crm.on_job("touch", touch)
+    jobs_crm.on_job("stale", always_stale)
+    _schedule(jobs_crm, ("touch", timedelta(0), "t"), ("stale", timedelta(0), "s"))
+    report = jobs_crm.run_due()
+    assert (report.done, report.failed) == (1, 1)
+    assert runs == [1, 1], "the same claim, run twice"
+    with jobs_crm.session(actor=SYSTEM) as s:
+        saved = s.customers.get(target.id)
+    assert (saved.remarks, saved.industry) == ("客户来电", "电子")
+    stale = _job(jobs_crm, "s")
+    assert (stale.status, stale.attempts) == (JobStatus.FAILED, 1)
+    assert stale.last_error is not None and stale.last_error.startswith("ConcurrencyError")
+
+
 def test_a_job_that_keeps_failing_is_dead_after_its_last_attempt(jobs_crm: CRM, clock):
     def broken(_s: Session, _job: Job) -> None:
         raise ValueError("bad payload")

@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -200,29 +200,41 @@ def _run_batch(
 def _run_one(
     runtime: Runtime, session: SessionFactory, handler: JobHandler, job: Job, token: str
 ) -> str:
-    try:
-        with session() as s:
-            handler(s, job)
-            finished = attrs.evolve(
-                job,
-                status=JobStatus.DONE,
-                done_at=s.now(),
-                claimed_by=None,
-                lease_until=None,
-            )
-            if not s._uow.jobs.settle(finished, claimed_by=token):
-                raise _ClaimLost
-        return "done"
-    except _ClaimLost:
-        log.warning("job %s (%s): claim lost; its run was rolled back", job.id, job.kind)
-        return "lost"
-    except Exception as exc:
-        if isinstance(exc, ConcurrencyError) and _claim_gone(runtime, job, token):
-            # A stale write in the handler and a lost claim look alike from here: the job
-            # row says which (its claim is still ours only in the first case).
+    for run in range(CONFLICT_RERUNS + 1):
+        try:
+            with session() as s:
+                handler(s, job)
+                finished = attrs.evolve(
+                    job,
+                    status=JobStatus.DONE,
+                    done_at=s.now(),
+                    claimed_by=None,
+                    lease_until=None,
+                )
+                if not s._uow.jobs.settle(finished, claimed_by=token):
+                    raise _ClaimLost
+            return "done"
+        except _ClaimLost:
+            log.warning("job %s (%s): claim lost; its run was rolled back", job.id, job.kind)
             return "lost"
-        log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
-        return _record_failure(runtime, job, token, exc)
+        except Exception as exc:
+            if isinstance(exc, ConcurrencyError):
+                # A stale write in the handler and a lost claim look alike from here: the
+                # job row says which (its claim is still ours only in the first case).
+                if _claim_gone(runtime, job, token):
+                    return "lost"
+                if run < CONFLICT_RERUNS:
+                    # Someone else changed a record the job read (two jobs of one ticket in
+                    # two workers): nothing was kept, so run it again on what is stored now
+                    # rather than wait out a backoff.
+                    continue
+            log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
+            return _record_failure(runtime, job, token, exc)
+    raise AssertionError("unreachable")  # pragma: no cover  (the last run returns)
+
+
+CONFLICT_RERUNS: Final = 2
+"""How many times a job whose handler met a concurrent change runs again at once."""
 
 
 def _claim_gone(runtime: Runtime, job: Job, token: str) -> bool:
