@@ -211,6 +211,22 @@ def action_row(action: CorrectiveAction, today: Any, live: bool) -> dict[str, An
     }
 
 
+def created(
+    make: Callable[[crmkit.Session], Any], failed: str
+) -> tuple[Any | None, dict[str, list[str]]]:
+    """A new complaint or repair from its form: the record, or None with the field errors
+    to show beside the fields (``failed`` flashed) or a refusal flashed."""
+    try:
+        with context.work() as s:
+            return make(s), {}
+    except crmkit.ValidationError as exc:
+        flash(failed, "error")
+        return None, field_errors(exc)
+    except crmkit.CRMError as exc:
+        flash_refusal(exc)
+        return None, {}
+
+
 def from_ticket(
     ticket_id: str,
     make: Callable[[crmkit.Session, str], Any],
@@ -282,15 +298,11 @@ class ComplaintView(BaseView):
             values = typed(COMPLAINT_FIELDS)
             fields = {k: v for k, v in values.items() if v}
             fields["customer_id"] = values["customer_id"]  # none chosen: crmkit says so
-            try:
-                with context.work() as s:
-                    made = s.complaints.create(**fields)
-            except crmkit.ValidationError as exc:
-                errors = field_errors(exc)
-                flash(_("No complaint was created: correct the marked fields."), "error")
-            except crmkit.CRMError as exc:
-                flash_refusal(exc)
-            else:
+            made, errors = created(
+                lambda s: s.complaints.create(**fields),
+                _("No complaint was created: correct the marked fields."),
+            )
+            if made is not None:
                 flash(_("Complaint %(number)s created.", number=made.number), "success")
                 return redirect(url_for(".details", id=made.id))
         with context.work() as s:
@@ -608,15 +620,11 @@ class RepairView(BaseView):
             fields: dict[str, Any] = {k: v for k, v in values.items() if v and k != "warranty"}
             fields["warranty"] = bool(values["warranty"])
             fields["customer_id"] = values["customer_id"]  # none chosen: crmkit says so
-            try:
-                with context.work() as s:
-                    made = s.repairs.create(**fields)
-            except crmkit.ValidationError as exc:
-                errors = field_errors(exc)
-                flash(_("No repair order was created: correct the marked fields."), "error")
-            except crmkit.CRMError as exc:
-                flash_refusal(exc)
-            else:
+            made, errors = created(
+                lambda s: s.repairs.create(**fields),
+                _("No repair order was created: correct the marked fields."),
+            )
+            if made is not None:
                 flash(_("Repair order %(number)s created.", number=made.number), "success")
                 return redirect(url_for(".details", id=made.id))
         with context.work() as s:

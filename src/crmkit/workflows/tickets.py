@@ -246,6 +246,17 @@ class _Draft:
     resolved_at: datetime | None = None
 
 
+@attrs.frozen
+class _SlaJob:
+    """A due job a ticket should have: its kind, the target's due time (the auto-close's
+    time), its payload and, for a warning, after how many service minutes it comes."""
+
+    kind: str
+    due: datetime
+    payload: dict[str, Any]
+    warn_after: int | None = None
+
+
 def _key(kind: str, ticket_id: str, target: SlaTarget, due: datetime) -> str:
     return f"{kind}:{ticket_id}:{target.value}:{due.isoformat()}"
 
@@ -371,20 +382,22 @@ class TicketService(EntityService[Ticket]):
         self._schedule(before, after)
 
     # -- the SLA jobs -----------------------------------------------------------------------
-    def _jobs(self, ticket: Ticket) -> dict[str, tuple[str, datetime, dict[str, Any]]]:
+    def _jobs(self, ticket: Ticket) -> dict[str, _SlaJob]:
         """The due jobs ``ticket`` should have, by key: a warning and a breach job per
-        target not yet met (none while it waits), and the auto-close once resolved."""
-        out: dict[str, tuple[str, datetime, dict[str, Any]]] = {}
+        target not yet met (none while it waits), and the auto-close once resolved. No
+        service-time arithmetic here: a warning's time is worked out only when it is
+        scheduled (:meth:`_schedule`)."""
+        out: dict[str, _SlaJob] = {}
         if ticket.deleted_at is not None:
             return out
         if ticket.status is TicketStatus.RESOLVED and ticket.resolved_at is not None:
             days = self._s.runtime.settings.ticket_reopen_days
             key = f"{CLOSE_JOB}:{ticket.id}:{ticket.resolved_at.isoformat()}"
-            out[key] = (CLOSE_JOB, ticket.resolved_at + timedelta(days=days), {"id": ticket.id})
+            at = ticket.resolved_at + timedelta(days=days)
+            out[key] = _SlaJob(CLOSE_JOB, at, {"id": ticket.id})
             return out
         if ticket.status not in OPEN_STATUSES:
             return out
-        clock = _Clock(self._s)
         targets = (
             (
                 SlaTarget.RESPONSE,
@@ -403,10 +416,9 @@ class TicketService(EntityService[Ticket]):
             if due is None or not pending:
                 continue
             payload = {"id": ticket.id, "target": target.value, "due": due.isoformat()}
-            out[_key(BREACH_JOB, ticket.id, target, due)] = (BREACH_JOB, due, payload)
-            warn = clock.due(ticket, minutes * ticket.warn_percent // 100)
-            if warn is not None and warn < due:
-                out[_key(WARN_JOB, ticket.id, target, due)] = (WARN_JOB, warn, payload)
+            out[_key(BREACH_JOB, ticket.id, target, due)] = _SlaJob(BREACH_JOB, due, payload)
+            share = minutes * ticket.warn_percent // 100
+            out[_key(WARN_JOB, ticket.id, target, due)] = _SlaJob(WARN_JOB, due, payload, share)
         return out
 
     def _schedule(self, before: Ticket | None, after: Ticket) -> None:
@@ -415,13 +427,21 @@ class TicketService(EntityService[Ticket]):
         new = self._jobs(after)
         now = s.now()
         for key in old.keys() - new.keys():
-            # A job already due may be the one running now (a breach marks its own target
-            # missed): it is left to find itself stale rather than cancelled under its run.
-            if old[key][1] > now:
+            # A job whose target is already due may be the one running now (a breach marks
+            # its own target missed): it is left to find itself stale, not cancelled.
+            if old[key].due > now:
                 s.cancel_job(key)
+        clock: _Clock | None = None
         for key in new.keys() - old.keys():
-            kind, due, payload = new[key]
-            s.schedule(kind, max(due, now), payload, key=key)
+            job = new[key]
+            at = job.due
+            if job.warn_after is not None:
+                clock = clock or _Clock(s)
+                warn = clock.due(after, job.warn_after)
+                if warn is None or warn >= job.due:
+                    continue  # no warning before the breach itself
+                at = warn
+            s.schedule(job.kind, max(at, now), job.payload, key=key)
 
     # -- verbs ------------------------------------------------------------------------------
     def _move(
@@ -433,9 +453,7 @@ class TicketService(EntityService[Ticket]):
         only_from: TicketStatus | None = None,
         **changes: Any,
     ) -> Ticket:
-        self.require("write")
-        ticket = self.get(id)
-        self._check_version(ticket, version)
+        ticket = self.writable(id, version)
         if only_from is not None and ticket.status is not only_from:
             raise WorkflowError(
                 self.spec.name,
@@ -627,13 +645,11 @@ class TicketService(EntityService[Ticket]):
             ValidationError: no text, an unknown kind.
             WorkflowError: the ticket is closed.
         """
-        self.require("write")
+        ticket = self.writable(id, version)
         errors = FieldErrors()
         raw = {"body": body, "kind": kind, "shared": shared}
         data = f.parse_input(RECORD_FIELDS, raw, errors, partial=False)
         errors.raise_if_any(self.spec.name)
-        ticket = self.get(id)
-        self._check_version(ticket, version)
         if ticket.status is TicketStatus.CLOSED:
             raise self.refusal("record", "添加服务记录", ("the ticket is closed", "工单已关闭"))
         s = self._s
@@ -678,14 +694,12 @@ class TicketService(EntityService[Ticket]):
             ValidationError: a score outside 1 to 5.
             WorkflowError: the ticket is not resolved or closed.
         """
-        self.require("write")
+        ticket = self.writable(id, version)
         errors = FieldErrors()
         value = f.integer("satisfaction", minimum=1, maximum=5).parse(score, errors, "satisfaction")
         if value is None and not errors:
             errors.add("satisfaction", "required", score)
         errors.raise_if_any(self.spec.name)
-        ticket = self.get(id)
-        self._check_version(ticket, version)
         if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise self.refusal("rate", "评价满意度", ("the ticket is not resolved", "工单尚未解决"))
         now = self._s.now()
@@ -729,9 +743,7 @@ class TicketService(EntityService[Ticket]):
         Raises:
             ValidationError: no such article.
         """
-        self.require("write")
-        ticket = self.get(id)
-        self._check_version(ticket, version)
+        ticket = self.writable(id, version)
         article = self._s._uow.repo(KB_ARTICLES).get(article_id)
         if article is None or article.deleted_at is not None:
             errors = FieldErrors()
