@@ -18,7 +18,7 @@ from crmkit.domain.dedup import contact_record
 from crmkit.domain.dedup.rules import RuleEvent
 from crmkit.domain.errors import ConcurrencyError, DuplicateMatch, FieldErrors, NotFound
 from crmkit.domain.intake import build_contact
-from crmkit.storage.ports import ContactQuery, Deleted, Page
+from crmkit.storage.ports import EVERYTHING, ContactQuery, Deleted, Page
 from crmkit.workflows._common import DELETED_MODES, page_limit
 from crmkit.workflows.context import Permission
 from crmkit.workflows.dedup.index import DuplicateCheck
@@ -125,22 +125,26 @@ class ContactService:
             strict_names=s.runtime.settings.strict_name_script,
         )
         customer_id = data.get("customer_id")
-        siblings: builtins.list[Contact] = []
+        has_siblings = False
         if customer_id is not None:
             customer = s._uow.customers.get(customer_id, s.actor.scope)
             if customer is None or customer.is_deleted:
                 errors.add("customer_id", "not_found_ref", customer_id)
             else:
-                siblings = s._uow.contacts.for_customer(customer_id)
+                # One row says whether it is the first; all are read only to move the
+                # primary flag (a customer may have hundreds of contacts).
+                query = ContactQuery(customer_id=customer_id)
+                page = s._uow.contacts.list(query, EVERYTHING, after=None, limit=1)
+                has_siblings = bool(page.items)
         errors.raise_if_any()
         now = s.now()
-        contact = self._build(data, first=not siblings, at=now)
+        contact = self._build(data, first=not has_siblings, at=now)
         owner_id = customer.owner_id if customer_id is not None and customer else None
         check = self._check(contact, RuleEvent.CREATE, owner_id)
-        if contact.is_primary:
-            self._clear_primary(siblings, now)
+        if contact.is_primary and has_siblings:
+            self._clear_primary(s._uow.contacts.for_customer(contact.customer_id), now)
         s._uow.contacts.add(contact)
-        self._indexed(contact, check)
+        self._indexed(contact, check, created=True)
         s.record("contact", contact.id, AuditAction.CREATE, snapshot(contact), at=now)
         s.publish(
             ev.ContactCreated(
@@ -283,12 +287,15 @@ class ContactService:
             "contact", record, event=event, owner_id=owner_id, exclude=[contact.id]
         )
 
-    def _indexed(self, contact: Contact, check: DuplicateCheck) -> None:
+    def _indexed(self, contact: Contact, check: DuplicateCheck, *, created: bool = False) -> None:
         """Index a contact just written, and re-index its customer (whose record holds the
-        contact's phones, e-mail and name)."""
+        contact's phones, e-mail and name: a new contact only adds to it)."""
         index = self._s.dedup_index
-        index.index("contact", [contact_record(contact)], check.pairs)
-        index.touch("customer", contact.customer_id)
+        index.index("contact", [contact_record(contact)], check.pairs, new=created)
+        if created:
+            index.grow(contact.customer_id, contact)
+        else:
+            index.touch("customer", contact.customer_id)
         if check.warnings:
             self._s.warnings.append(DuplicateWarning("contact", contact.id, check.warnings))
 

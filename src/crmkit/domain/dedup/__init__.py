@@ -57,6 +57,7 @@ from crmkit.domain.dedup.records import (
     customer_record,
     customer_record_with,
     record_from_fields,
+    with_contacts,
 )
 from crmkit.domain.dedup.text import fold_text
 
@@ -102,4 +103,5 @@ __all__ = [
     "uscc_differs",
     "uscc_equal",
     "uscc_key",
+    "with_contacts",
 ]

@@ -69,18 +69,33 @@ from crmkit.domain.dedup.comparators import (
     date_within,
     emails_shared,
     exact,
-    person_name,
     phones_shared,
     same_city,
     shared,
 )
 from crmkit.domain.dedup.keys import AddressKey
-from crmkit.domain.dedup.matcher import BlockingKey, FieldRule, MatchConfig, PlaceRule, field_block
+from crmkit.domain.dedup.matcher import (
+    BlockingKey,
+    FieldRule,
+    Level,
+    MatchConfig,
+    PlaceRule,
+    field_block,
+)
+from crmkit.domain.dedup.person import (
+    address_similarity,
+    birth_date_similarity,
+    contact_blocks,
+    id_similarity,
+    person_blocks,
+    person_similarity,
+)
 from crmkit.domain.dedup.records import Record
 
 __all__ = [
     "CONTACT_MATCH",
     "CUSTOMER_MATCH",
+    "PERSON_MATCH",
     "address_blocks",
     "branch_differs",
     "company_name_blocks",
@@ -189,13 +204,6 @@ def _name_order(record: Record) -> str:
     return key.brand if isinstance(key, CompanyKey) else ""
 
 
-def _person_order(record: Record) -> str:
-    return str(record.get("person") or "")
-
-
-_USCC, _PHONES, _EMAILS = field_block("uscc"), field_block("phones"), field_block("emails")
-
-
 def _lifts_place_veto(block: BlockingKey, key: str) -> bool:
     """Keys whose sharing keeps two records in contradicting places comparable: the USCC
     (a decisive rule), a phone or an e-mail (they lift :func:`location_conflict`), and a
@@ -205,6 +213,77 @@ def _lifts_place_veto(block: BlockingKey, key: str) -> bool:
         return True
     return block is company_name_blocks and key.startswith("b:")
 
+
+def id_equal(a: Record, b: Record) -> str | None:
+    """Decisive: one resident identity card number (checked) is one person."""
+    ia, ib = a.get("id_number"), b.get("id_number")
+    return "id_number=" if ia is not None and ia == ib and str(ia).startswith("cn:") else None
+
+
+def id_differs(a: Record, b: Record) -> str | None:
+    """Veto: two different resident identity card numbers, both passing their check, are two
+    people (the check digit catches every single typo and swap, so this is no typo)."""
+    ia, ib = a.get("id_number"), b.get("id_number")
+    if ia is None or ib is None or ia == ib:
+        return None
+    return "id_number≠" if str(ia).startswith("cn:") and str(ib).startswith("cn:") else None
+
+
+def _levels(
+    exact: tuple[float, float], *rest: tuple[float, float, float, str]
+) -> tuple[Level, ...]:
+    out = [Level(1.0, exact[0], exact[1], "exact")]
+    out.extend(Level(at, m, u, name) for at, m, u, name in rest)
+    return tuple(out)
+
+
+NAME_LEVELS: Final = _levels(
+    (0.70, 0.02),
+    (0.88, 0.15, 0.01, "typo"),
+    (0.6, 0.10, 0.10, "partly"),
+    (0.0, 0.05, 0.87, "other"),
+)
+"""A person's name: the same, a typo or homophone apart, one word the same (a given name
+left out or changed), different."""
+BIRTH_DATE_LEVELS: Final = _levels(
+    (0.88, 0.01), (0.8, 0.08, 0.02, "typo"), (0.0, 0.04, 0.97, "other")
+)
+ID_LEVELS: Final = _levels((0.88, 0.0001), (0.8, 0.08, 0.001, "typo"), (0.0, 0.04, 0.9989, "other"))
+PHONE_LEVELS: Final = _levels((0.6, 0.001), (0.0, 0.4, 0.999, "other"))
+EMAIL_LEVELS: Final = _levels((0.5, 0.0005), (0.0, 0.5, 0.9995, "other"))
+ADDRESS_LEVELS: Final = _levels(
+    (0.60, 0.01),
+    (0.85, 0.20, 0.02, "typo"),
+    (0.6, 0.10, 0.10, "partly"),
+    (0.0, 0.10, 0.87, "other"),
+)
+
+_PHONES, _EMAILS, _USCC = field_block("phones"), field_block("emails"), field_block("uscc")
+
+
+def _person_order(record: Record) -> str:
+    return str(record.get("person") or "")
+
+
+PERSON_MATCH: Final = MatchConfig(
+    rules=(
+        FieldRule("person", person_similarity, 0.0, levels=NAME_LEVELS, label="name"),
+        FieldRule("birthday", birth_date_similarity, 0.0, levels=BIRTH_DATE_LEVELS),
+        FieldRule("id_number", id_similarity, 0.0, levels=ID_LEVELS),
+        FieldRule("phones", phones_shared, 0.0, levels=PHONE_LEVELS, label="phone"),
+        FieldRule("emails", emails_shared, 0.0, levels=EMAIL_LEVELS, label="email"),
+        FieldRule("address", address_similarity, 0.0, levels=ADDRESS_LEVELS),
+    ),
+    threshold=0.5,
+    prior=-6.0,
+    blocking_keys=(person_blocks, _PHONES, _EMAILS),
+    decisive=(id_equal,),
+    vetoes=(id_differs,),
+    sort_key=_person_order,
+)
+"""Individuals as people: name, birth date, identity number, phones, e-mails, address,
+each on comparison levels with Fellegi–Sunter m/u weights (see the module docstring);
+the same checked 居民身份证 number decides, two different ones veto."""
 
 CUSTOMER_MATCH: Final = MatchConfig(
     rules=(
@@ -223,22 +302,36 @@ CUSTOMER_MATCH: Final = MatchConfig(
     vetoes=(uscc_differs, branch_differs, location_conflict),
     sort_key=_name_order,
     place=PlaceRule("location", _places.compatible, _lifts_place_veto),
+    persons=PERSON_MATCH,
 )
 """Customers: brand, phones, e-mails, contact names, address, birthday; USCC, branch and
 place rules. See the module docstring for the weights and why."""
 
+CONTACT_NAME_LEVELS: Final = _levels(
+    (0.80, 0.02),
+    (0.88, 0.10, 0.01, "typo"),
+    (0.6, 0.04, 0.10, "partly"),
+    (0.0, 0.01, 0.87, "other"),
+)
+"""A contact's name: as :data:`NAME_LEVELS`, but a name partly the same counts against
+and another name strongly so: at one customer of 500 people, 王伟 and 王芳 born on one
+day are two people (about 25 such pairs share a surname and a birthday)."""
+
 CONTACT_MATCH: Final = MatchConfig(
     rules=(
         FieldRule("customer_id", exact, 4.0, disagree=-3.0, label="customer"),
-        FieldRule("person", person_name, 6.0, disagree=-4.0, floor=0.5, label="name"),
+        FieldRule("person", person_similarity, 0.0, levels=CONTACT_NAME_LEVELS, label="name"),
         FieldRule("mobile", phones_shared, 14.0),
         FieldRule("email", emails_shared, 14.0),
         FieldRule("phone", phones_shared, 2.0),
-        FieldRule("birthday", date_within(0), 4.0, disagree=-4.0),
+        FieldRule("birthday", birth_date_similarity, 0.0, levels=BIRTH_DATE_LEVELS),
     ),
     threshold=0.5,
     prior=-6.0,
-    blocking_keys=(field_block("customer_id"), field_block("mobile"), field_block("email")),
+    blocking_keys=(contact_blocks, field_block("mobile"), field_block("email")),
     sort_key=_person_order,
 )
-"""Contacts: same customer and same name, or the same mobile or e-mail."""
+"""Contacts: same customer and same name (or a typo of it), or the same mobile or e-mail;
+a birth date agreeing or not counts either way. Blocked within the customer by name,
+pinyin, birth date and name parts, never by the customer alone (see
+:func:`~crmkit.domain.dedup.person.contact_blocks`)."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from typing import Any
 
 import attrs
+from stdnum.cn import ric
 
 from crmkit.domain.dedup import _places
 from crmkit.domain.dedup.company import CompanyKey
@@ -21,6 +23,7 @@ from crmkit.domain.dedup.company_cn import chinese_key
 from crmkit.domain.dedup.company_latin import latin_key
 from crmkit.domain.dedup.text import CJK, casefold, fold_text, squash, word_list
 from crmkit.domain.errors import ValidationError
+from crmkit.domain.pinyin import name_syllables
 from crmkit.domain.regions import Region, parse_address_region
 from crmkit.domain.values import USCC, Email, Phone
 
@@ -29,7 +32,9 @@ __all__ = [
     "address_key",
     "company_key",
     "email_key",
+    "id_key",
     "individual_key",
+    "name_pinyin",
     "person_key",
     "phone_key",
     "uscc_key",
@@ -196,6 +201,41 @@ def uscc_key(value: str | USCC | None) -> str | None:
         return None
 
 
+# -- people ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=65536)
+def name_pinyin(key: str | None) -> str | None:
+    """The pinyin of a Chinese :func:`~crmkit.domain.dedup.keys.person_key`, surname read as
+    a surname (单 shan, 曾 zeng), syllables joined by spaces; None for other names."""
+    if not key or not CJK.search(key):
+        return None
+    return " ".join(name_syllables(key)) or None
+
+
+def id_key(value: Any) -> str | None:
+    """An identity document number as compared: a mainland resident identity card number
+    (18 characters with its check digit) checked and normalised (``cn:`` prefix); any other
+    number (a passport, a foreign id) folded to its letters and digits.
+
+    Args:
+        value: the number as written (a value object's ``str`` is not used: pass ``.value``).
+
+    Returns:
+        The key, or None when missing, or when it has a resident card's shape but fails its
+        check (a typo must not count as another person's number).
+    """
+    if value is None:
+        return None
+    text = "".join(ch for ch in fold_text(str(value)) if ch.isalnum()).upper()
+    if not text:
+        return None
+    if len(text) == 18 and text[:17].isdigit():
+        try:
+            return "cn:" + ric.validate(text)
+        except ValueError:
+            return None
+    return text
+
+
 # -- addresses ----------------------------------------------------------------------------
 @attrs.frozen
 class AddressKey:
@@ -234,7 +274,8 @@ def address_key(text: str | None, region: Region | str | None = None) -> Address
             code, rest = given, raw
         elif len(_places.code_prefix(given)) > len(_places.code_prefix(code)):
             code = given
-    folded = fold_text(rest).replace(" ", "").replace("(", "").replace(")", "")
+    # Spaces stay only between Latin words (fold_text): they part "8 everard street".
+    folded = fold_text(rest).replace("(", "").replace(")", "").strip()
     if code is None and not folded:
         return None
     return AddressKey(code, folded)

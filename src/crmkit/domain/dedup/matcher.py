@@ -27,12 +27,14 @@ is compared with the next ``window`` ones. Pairs in small blocks are never misse
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
 
+from crmkit.domain.dedup.cluster import link
 from crmkit.domain.dedup.comparators import Comparator
 from crmkit.domain.dedup.records import Record
 
@@ -41,6 +43,7 @@ __all__ = [
     "Cluster",
     "FieldRule",
     "HardRule",
+    "Level",
     "Match",
     "MatchConfig",
     "Matcher",
@@ -71,6 +74,45 @@ def _floor_in_range(_: object, attribute: attrs.Attribute[float], value: float) 
         raise ValueError(f"{attribute.name} must be in [0, 1), not {value}")
 
 
+def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{attribute.name} must be in (0, 1], not {value}")
+
+
+@attrs.frozen
+class Level:
+    """One comparison level of a field (exact, close, partial, different …).
+
+    Attributes:
+        at_least: the least similarity that reaches this level.
+        m: how often a duplicate pair's field falls on this level.
+        u: how often a non-duplicate candidate pair's field does.
+        name: a short name for reports (``exact``, ``typo``).
+    """
+
+    at_least: float
+    m: float = attrs.field(validator=_probability)
+    u: float = attrs.field(validator=_probability)
+    name: str = ""
+    bits: float = attrs.field(init=False, eq=False)
+    """The level's evidence in bits: log2(m / u)."""
+
+    def __attrs_post_init__(self) -> None:
+        # Worked out once: the matcher reads it for every pair it compares.
+        object.__setattr__(self, "bits", math.log2(self.m / self.u))
+
+
+def _level_tuple(levels: Iterable[Level] | None) -> tuple[Level, ...] | None:
+    if levels is None:
+        return None
+    out = tuple(levels)
+    if not out or out[-1].at_least != 0.0:
+        raise ValueError("the last level must start at similarity 0.0")
+    if any(x.at_least <= y.at_least for x, y in itertools.pairwise(out)):
+        raise ValueError("levels must be in descending order of at_least")
+    return out
+
+
 @attrs.frozen
 class FieldRule:
     """How one field counts towards a match.
@@ -88,6 +130,10 @@ class FieldRule:
             ``floor``) for this one to count at all: evidence that is only independent of
             that field when it agrees (the same city says something about two similar
             names, nothing about two unrelated names sharing a local phone).
+        levels: comparison levels, best first (the Fellegi–Sunter form that EM estimates,
+            see ``em``): the evidence is the bits of the first level the similarity reaches,
+            and ``weight``, ``disagree`` and ``floor`` are not used. A similarity at or
+            above the second level counts as agreeing for ``given``.
     """
 
     field: str
@@ -97,13 +143,36 @@ class FieldRule:
     floor: float = attrs.field(default=0.0, validator=_floor_in_range, kw_only=True)
     label: str | None = attrs.field(default=None, kw_only=True)
     given: str | None = attrs.field(default=None, kw_only=True)
+    levels: tuple[Level, ...] | None = attrs.field(
+        default=None, converter=_level_tuple, kw_only=True
+    )
 
     @property
     def code(self) -> str:
         return self.label or self.field
 
+    def level(self, similarity: float) -> int:
+        """The index of the level a similarity falls on (rules with levels only)."""
+        assert self.levels is not None
+        for n, level in enumerate(self.levels):
+            if similarity >= level.at_least:
+                return n
+        return len(self.levels) - 1
+
+    def agrees(self, similarity: float) -> bool:
+        """Whether the field agrees enough for rules ``given`` this one."""
+        if self.levels is not None:
+            return len(self.levels) > 1 and similarity >= self.levels[-2].at_least
+        return similarity > self.floor
+
     def evidence(self, similarity: float) -> float:
-        """Bits of evidence for a similarity: ``disagree`` at ``floor``, ``weight`` at 1."""
+        """Bits of evidence for a similarity: the level's bits with levels; else
+        ``disagree`` at ``floor``, ``weight`` at 1 and a straight line between."""
+        if self.levels is not None:
+            for level in self.levels:
+                if similarity >= level.at_least:
+                    return level.bits
+            return self.levels[-1].bits
         position = (similarity - self.floor) / (1.0 - self.floor)
         position = min(1.0, max(0.0, position))
         return self.disagree + (self.weight - self.disagree) * position
@@ -203,6 +272,15 @@ class MatchConfig:
         sort_key: orders a large block's members (similar names next to each other).
         place: where a record is, for bulk lookups to skip what a place veto rules out
             (None: they skip nothing).
+        persons: the configuration for two individuals (records whose ``kind`` is
+            ``individual``), who are matched as people (name, birth date, identity number
+            …) rather than as companies; their blocking keys are this one's (None: one
+            configuration for all).
+        cluster_floor: the linkage rule of :meth:`Matcher.clusters` and the scan: two
+            groups join only when every pair across them scores at least this much, so no
+            cluster holds a pair below it (complete linkage at the floor). Below the
+            threshold, so that two duplicates of one record that share less with each other
+            than with it still join.
     """
 
     rules: tuple[FieldRule, ...] = attrs.field(converter=_rule_tuple)
@@ -215,6 +293,8 @@ class MatchConfig:
     window: int = 8
     sort_key: Callable[[Record], str] = _by_id
     place: PlaceRule | None = None
+    persons: MatchConfig | None = None
+    cluster_floor: float = attrs.field(default=0.1, validator=_floor_in_range)
 
     def with_rules(self, *rules: FieldRule) -> MatchConfig:
         """This configuration with more rules, e.g. a custom field's.
@@ -277,6 +357,10 @@ def _reason(rule: FieldRule, similarity: float, evidence: float) -> str | None:
     return None
 
 
+def _is_person(record: Record) -> bool:
+    return record.values.get("kind") == "individual"
+
+
 @attrs.frozen
 class Matcher:
     """Scores pairs, finds candidate pairs by blocking, and clusters duplicates.
@@ -286,6 +370,17 @@ class Matcher:
     """
 
     config: MatchConfig
+    _ceiling: dict[int, tuple[float, ...]] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
+
+    def config_for(self, a: Record, b: Record | None = None) -> MatchConfig:
+        """The configuration that compares ``a`` with ``b`` (or that blocks ``a``): the
+        ``persons`` one for individuals, when there is one."""
+        persons = self.config.persons
+        if persons is not None and _is_person(a) and (b is None or _is_person(b)):
+            return persons
+        return self.config
 
     # -- one pair ---------------------------------------------------------------------
     def score(self, a: Record, b: Record) -> Match | None:
@@ -301,16 +396,46 @@ class Matcher:
         """
         return self._judge(a, b, only_duplicates=False)
 
+    def levels(self, a: Record, b: Record) -> tuple[int | None, ...]:
+        """The pair's comparison vector: for each rule with levels, the level its field
+        falls on, or None when either record lacks it (what EM learns weights from)."""
+        out: list[int | None] = []
+        for rule in self.config_for(a, b).rules:
+            if rule.levels is None:
+                continue
+            va, vb = a.values.get(rule.field), b.values.get(rule.field)
+            similarity = None if va is None or vb is None else rule.comparator(va, vb)
+            out.append(None if similarity is None else rule.level(similarity))
+        return tuple(out)
+
+    def _ceilings(self, cfg: MatchConfig) -> tuple[float, ...]:
+        """For each rule position, the most evidence the rules from there on can add."""
+        found = self._ceiling.get(id(cfg))
+        if found is None:
+            most = [
+                max(0.0, max(x.bits for x in r.levels) if r.levels else r.weight) for r in cfg.rules
+            ]
+            found = tuple(sum(most[n:]) for n in range(len(most) + 1))
+            self._ceiling[id(cfg)] = found
+        return found
+
     def _judge(self, a: Record, b: Record, *, only_duplicates: bool) -> Match | None:
-        # ``only_duplicates`` skips the vetoes of a pair already below the threshold: a
-        # veto can only lower a score, and a scan checks millions of such pairs.
-        cfg = self.config
+        # ``only_duplicates`` is the scan's question, asked of millions of pairs: it stops
+        # comparing as soon as the remaining rules could not reach the threshold, and skips
+        # the vetoes of a pair below it (a veto can only lower a score).
+        cfg = self.config_for(a, b)
+        if only_duplicates:
+            if any(d(a, b) is not None for d in cfg.decisive):
+                return self._judge(a, b, only_duplicates=False)
+            ceilings = self._ceilings(cfg)
+            t = cfg.threshold
+            needed = math.inf if t >= 1.0 else -math.inf if t <= 0.0 else math.log2(t / (1 - t))
         bits = cfg.prior
         compared = 0
-        reasons: list[str] = []
+        seen: list[tuple[FieldRule, float, float]] = []
         agreed: set[str] = set()
         av, bv = a.values, b.values
-        for rule in cfg.rules:
+        for n, rule in enumerate(cfg.rules):
             if rule.given is not None and rule.given not in agreed:
                 continue
             va, vb = av.get(rule.field), bv.get(rule.field)
@@ -319,14 +444,15 @@ class Matcher:
             similarity = rule.comparator(va, vb)
             if similarity is None:
                 continue
-            if similarity > rule.floor:
+            if rule.agrees(similarity):
                 agreed.add(rule.code)
             compared += 1
             evidence = rule.evidence(similarity)
             bits += evidence
-            reason = _reason(rule, similarity, evidence)
-            if reason is not None:
-                reasons.append(reason)
+            seen.append((rule, similarity, evidence))
+            if only_duplicates and bits + ceilings[n + 1] < needed:
+                return None
+        reasons = [r for r in (_reason(*x) for x in seen) if r is not None]
         for decisive in cfg.decisive:
             why = decisive(a, b)
             if why is not None:
@@ -349,9 +475,10 @@ class Matcher:
     def vetoed(self, a: Record, b: Record) -> str | None:
         """The first veto's reason when the pair can never be duplicates (and no decisive
         rule says otherwise), else None."""
-        if any(d(a, b) is not None for d in self.config.decisive):
+        cfg = self.config_for(a, b)
+        if any(d(a, b) is not None for d in cfg.decisive):
             return None
-        for veto in self.config.vetoes:
+        for veto in cfg.vetoes:
             why = veto(a, b)
             if why is not None:
                 return why
@@ -373,8 +500,15 @@ class Matcher:
         return found if limit is None else found[:limit]
 
     # -- many records -----------------------------------------------------------------
+    def _keyed(self, record: Record) -> tuple[str, MatchConfig]:
+        # Individuals' keys live in a namespace of their own (``p0:`` …): a person's
+        # birth date must not block them with a company founded that day.
+        cfg = self.config_for(record)
+        return ("p" if cfg is not self.config else ""), cfg
+
     def block_keys(self, record: Record) -> frozenset[str]:
-        """The record's blocking keys, namespaced by key function (``0:+8613800138000``).
+        """The record's blocking keys, namespaced by key function (``0:+8613800138000``;
+        an individual's ``p0:…`` when persons have a configuration of their own).
 
         Storage can index these to find a new record's candidates without a scan.
 
@@ -384,20 +518,22 @@ class Matcher:
         Returns:
             The keys.
         """
+        space, cfg = self._keyed(record)
         return frozenset(
-            f"{n}:{key}" for n, fn in enumerate(self.config.blocking_keys) for key in fn(record)
+            f"{space}{n}:{key}" for n, fn in enumerate(cfg.blocking_keys) for key in fn(record)
         )
 
     def exempt_keys(self, record: Record) -> frozenset[str]:
         """The record's blocking keys (as :meth:`block_keys` names them) that keep a
         candidate sharing one of them worth comparing wherever it is, by the
         configuration's :class:`PlaceRule` (empty without one)."""
-        rule = self.config.place
+        space, cfg = self._keyed(record)
+        rule = cfg.place
         if rule is None:
             return frozenset()
         return frozenset(
-            f"{n}:{key}"
-            for n, fn in enumerate(self.config.blocking_keys)
+            f"{space}{n}:{key}"
+            for n, fn in enumerate(cfg.blocking_keys)
             for key in fn(record)
             if rule.exempt(fn, key)
         )
@@ -418,11 +554,12 @@ class Matcher:
         for i, record in enumerate(records):
             for key in self.block_keys(record):
                 blocks[key].append(i)
-        cfg = self.config
         seen: set[tuple[int, int]] = set()
-        for members in blocks.values():
+        for key, members in blocks.items():
             if len(members) < 2:
                 continue
+            persons = self.config.persons
+            cfg = persons if persons is not None and key.startswith("p") else self.config
             if len(members) <= cfg.max_block_size:
                 pairs: Iterable[tuple[int, int]] = (
                     (members[p], members[q])
@@ -431,10 +568,11 @@ class Matcher:
                 )
             else:
                 ordered = sorted(members, key=lambda i: (cfg.sort_key(records[i]), i))
+                window = cfg.window
                 pairs = (
                     (min(ordered[p], ordered[q]), max(ordered[p], ordered[q]))
                     for p in range(len(ordered))
-                    for q in range(p + 1, min(p + 1 + cfg.window, len(ordered)))
+                    for q in range(p + 1, min(p + 1 + window, len(ordered)))
                 )
             for pair in pairs:
                 if pair not in seen:
@@ -457,13 +595,18 @@ class Matcher:
                 out.append((i, j, match))
         return out
 
+    def pair_score(self, a: Record, b: Record) -> float:
+        """The pair's score for the linkage rule: 0 when vetoed or not comparable."""
+        match = self.score(a, b)
+        return 0.0 if match is None else match.score
+
     def clusters(self, records: Sequence[Record], *, singletons: bool = True) -> list[Cluster]:
-        """Group duplicates: union-find over duplicate pairs, strongest first, that never
-        joins two groups holding a vetoed pair.
+        """Group duplicates by the linkage rule of :func:`~crmkit.domain.dedup.cluster.link`:
+        duplicate pairs join their groups strongest first, and two groups join only when
+        every pair across them scores at least ``cluster_floor`` (a vetoed pair scores 0).
 
         Plain transitive closure would chain 金智（青岛） ~ 金智 ~ 金智（北京） into one
-        cluster; checking vetoes across the two groups before each union keeps such a
-        name-only record with its best match instead.
+        cluster, and people with three different birth dates through single weak links.
 
         Args:
             records: the records.
@@ -473,40 +616,29 @@ class Matcher:
         Returns:
             Clusters ordered by their first member.
         """
-        parent = list(range(len(records)))
-        members: dict[int, list[int]] = {i: [i] for i in range(len(records))}
-        links: dict[int, list[Match]] = {}
+        found = self.matches(records)
+        edges = [(i, j, m.score) for i, j, m in found]
+        by_pair = {(i, j): m for i, j, m in found}
 
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
+        def scores(pairs: Sequence[tuple[int, int]]) -> list[float]:
+            return [self.pair_score(records[i], records[j]) for i, j in pairs]
 
-        edges = self.matches(records)
-        edges.sort(key=lambda e: (-e[2].score, e[0], e[1]))
-        for i, j, match in edges:
-            ri, rj = find(i), find(j)
-            if ri == rj:
-                continue
-            if any(
-                self.vetoed(records[p], records[q]) is not None
-                for p in members[ri]
-                for q in members[rj]
-            ):
-                continue
-            if len(members[ri]) < len(members[rj]):
-                ri, rj = rj, ri
-            parent[rj] = ri
-            members[ri].extend(members.pop(rj))
-            links[ri] = [*links.get(ri, []), *links.pop(rj, []), match]
+        groups = link(edges, scores, floor=self.config.cluster_floor)
         out: list[Cluster] = []
-        for root, group in members.items():
-            if len(group) < 2 and not singletons:
-                continue
-            ordered = tuple(sorted(group))
+        placed: set[int] = set()
+        for tree in groups:
+            members = tuple(sorted({i for i, j in tree for i in (i, j)}))
+            placed.update(members)
             out.append(
-                Cluster(ordered, tuple(records[i].id for i in ordered), tuple(links.get(root, ())))
+                Cluster(
+                    members,
+                    tuple(records[i].id for i in members),
+                    tuple(by_pair[(min(i, j), max(i, j))] for i, j in tree),
+                )
+            )
+        if singletons:
+            out.extend(
+                Cluster((i,), (records[i].id,)) for i in range(len(records)) if i not in placed
             )
         out.sort(key=lambda c: c.members[0])
         return out

@@ -34,7 +34,9 @@ from crmkit.domain.dedup.keys import (
     address_key,
     company_key,
     email_key,
+    id_key,
     individual_key,
+    name_pinyin,
     person_key,
     phone_key,
     uscc_key,
@@ -50,6 +52,7 @@ __all__ = [
     "customer_record",
     "customer_record_with",
     "record_from_fields",
+    "with_contacts",
 ]
 
 
@@ -173,9 +176,11 @@ def _customer_values(
     birthday: date | None,
     custom: Mapping[str, Any] | None,
     phone_region: str,
+    id_number: Any = None,
 ) -> dict[str, Any]:
     key = (individual_key if individual else company_key)(name or "")
     addr = address_key(address, region)
+    person = person_key(name) if individual else None
     return {
         "kind": CustomerKind.INDIVIDUAL.value if individual else CustomerKind.COMPANY.value,
         "name": key if key.brand else None,
@@ -186,6 +191,10 @@ def _customer_values(
         "address": addr,
         "location": _location(key, region, addr),
         "birthday": birthday,
+        # An individual is matched as a person as well (``person.PERSON_MATCH``).
+        "person": person,
+        "pinyin": name_pinyin(person),
+        "id_number": id_key(id_number) if individual else None,
         **_custom(custom),
     }
 
@@ -223,6 +232,7 @@ def customer_record(
         birthday=c.birthday,
         custom=c.custom,
         phone_region="CN",
+        id_number=_id_text(getattr(c, "id_number", None)),
     )
     return Record(c.id, values)
 
@@ -237,6 +247,28 @@ def customer_record_with(c: Customer, contacts: Iterable[Contact] = ()) -> Recor
         contact_emails=[p.email for p in people if p.email is not None],
         contact_names=[p.name for p in people],
     )
+
+
+def with_contacts(record: Record, contacts: Iterable[Contact]) -> Record:
+    """A customer's match record grown by more live contacts: their phones, e-mails and
+    names added, as :func:`customer_record_with` would have counted them."""
+    people = [p for p in contacts if not p.is_deleted]
+    if not people:
+        return record
+    values = dict(record.values)
+    phones = _phones([n for p in people for n in (p.mobile, p.phone) if n is not None], "CN")
+    emails = _emails([p.email for p in people if p.email is not None])
+    names = frozenset(k for k in (person_key(p.name) for p in people) if k)
+    for field, more in (("phones", phones), ("emails", emails), ("contacts", names)):
+        values[field] = frozenset(values.get(field) or ()) | more
+    return Record(record.id, values)
+
+
+def _id_text(value: Any) -> str | None:
+    # An IdNumber value object prints masked; its full number is ``.value``.
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
 
 
 def _split_personal(
@@ -264,8 +296,10 @@ def _contact_values(
     phone_region: str,
 ) -> dict[str, Any]:
     personal, fixed = _split_personal(numbers, phone_region)
+    person = person_key(name)
     return {
-        "person": person_key(name),
+        "person": person,
+        "pinyin": name_pinyin(person),
         "customer_id": customer_id or None,
         "mobile": frozenset(personal),
         "phone": frozenset(fixed),
@@ -312,7 +346,7 @@ def record_from_fields(
 
     Recognised keys, customers: ``name``, ``kind`` (``individual``/``个人`` for a person),
     ``uscc``, ``mobile``, ``phone``, ``phones``, ``email``, ``emails``, ``address``,
-    ``region`` (Region, code or ``山东省/青岛市``), ``birthday``, ``contact`` /
+    ``region`` (Region, code or ``山东省/青岛市``), ``birthday``, ``id_number``, ``contact`` /
     ``contact_name`` / ``contacts``, ``contact_mobile``, ``contact_phone``,
     ``contact_email``, ``custom`` (a mapping) and ``custom.<name>``. Contacts: ``name``,
     ``customer_id``, ``mobile``, ``phone``, ``email``, ``birthday``. Other keys are ignored.
@@ -372,5 +406,6 @@ def record_from_fields(
         birthday=_date(fields.get("birthday")),
         custom=custom,
         phone_region=phone_region,
+        id_number=_id_text(fields.get("id_number")),
     )
     return Record(rid, values)

@@ -1,7 +1,8 @@
 """The comparison form of text, and the word lists that name parsing reads.
 
 Folding makes two spellings of one text equal: NFKC (full-width → half-width), case
-folding, one kind of bracket, no punctuation or spacing except one space between Latin words.
+folding, traditional characters as simplified (OpenCC ``t2s``: 華瑞貿易 → 华瑞贸易, 青島 →
+青岛), one kind of bracket, no punctuation or spacing except one space between Latin words.
 
 The word lists (legal forms, industry and branch words, forms of address …) are data, not
 code: one file each in ``data/``, read on first use and kept.
@@ -15,6 +16,8 @@ import unicodedata
 from collections.abc import Callable
 from importlib.resources import files
 from typing import TypeVar
+
+import opencc
 
 P = TypeVar("P")
 
@@ -49,12 +52,26 @@ def word_map(name: str) -> dict[str, str]:
 
 
 # -- folding --------------------------------------------------------------------------------
+@functools.cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese characters as simplified ones (OpenCC ``t2s``, by phrase);
+    text without Chinese characters is returned as it is."""
+    return _t2s().convert(text) if CJK.search(text) else text
+
+
 def casefold(text: str) -> str:
-    """NFKC, case-folded, brackets unified to ``()``, apostrophes dropped."""
-    # NFKC and case folding each can undo the other's normal form (ﬁ, ß …); repeat until
-    # stable so the result is a fixed point, which keys must be.
+    """NFKC, case-folded, traditional characters simplified, brackets unified to ``()``,
+    apostrophes dropped."""
+    # NFKC, case folding and t2s each can undo another's normal form (ﬁ, ß …); repeat
+    # until stable so the result is a fixed point, which keys must be.
     for _ in range(4):
-        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        folded = simplified(
+            unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        )
         if folded == text:
             break
         text = folded

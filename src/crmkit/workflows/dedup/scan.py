@@ -2,7 +2,9 @@
 
 A scan reads the pairs the index keeps (every record is compared with its candidates when
 it is written), leaves out pairs a reviewer called distinct, and clusters the rest with
-:func:`cluster_pairs`, never joining two records that a veto or a verdict keeps apart. Then
+:func:`cluster_pairs` by complete linkage: no cluster holds two records whose pair scores
+below the configuration's ``cluster_floor`` (a vetoed pair scores 0), or that a reviewer
+called distinct. Then
 it reads the members of many clusters at once, in growing chunks, as the actor may see them.
 """
 
@@ -17,6 +19,7 @@ import attrs
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import Record
+from crmkit.domain.dedup.cluster import link
 from crmkit.domain.dedup.codec import decode_record
 from crmkit.storage.ports import ContactRepository, CustomerRepository, StoredPair
 from crmkit.workflows.dedup.config import Kind
@@ -72,79 +75,44 @@ _CLUSTER_CHUNK_MAX = 5000
 def cluster_pairs(
     pairs: Iterable[StoredPair],
     distinct: Iterable[tuple[str, str]] = (),
-    vetoed: Callable[[Sequence[tuple[str, str]]], bool] | None = None,
+    score: Callable[[Sequence[tuple[str, str]]], Sequence[float]] | None = None,
+    *,
+    floor: float = 0.1,
 ) -> list[list[StoredPair]]:
-    """Group duplicate pairs into clusters, strongest pair first, never joining two groups
-    that hold a vetoed pair or a pair a reviewer called distinct.
+    """Group duplicate pairs into clusters by complete linkage at ``floor``
+    (:func:`~crmkit.domain.dedup.cluster.link`): strongest pair first, two groups join only
+    when every pair across them scores at least ``floor`` and none was called distinct.
 
-    Plain transitive closure would chain 金智（青岛） ~ 金智 ~ 金智（北京） into one cluster;
-    checking vetoes across the two groups before each union keeps the name-only record with
-    its best match instead.
+    Plain transitive closure would chain 金智（青岛） ~ 金智 ~ 金智（北京） into one cluster,
+    and three people with one name and three birth dates; the floor keeps the name-only
+    record with its best match instead.
 
     Args:
         pairs: stored pairs (duplicates; vetoed pairs from older stores are honoured).
         distinct: pairs decided "not a duplicate".
-        vetoed: ``pairs -> True`` when a hard rule keeps the two records of any of the
-            pairs apart; asked, before two groups join, about their cross pairs that no
-            stored pair links.
+        score: ``pairs -> scores`` (0 for a vetoed pair) for cross pairs that no stored
+            pair links; None scores them all 0, so that only stored pairs hold a cluster.
+        floor: the least score of every pair within a cluster.
 
     Returns:
         Each cluster's joining pairs (a spanning tree), clusters by their strongest pair.
     """
-    apart: dict[str, set[str]] = {}
-    links: list[StoredPair] = []
+    apart: list[tuple[str, str]] = list(distinct)
+    links: dict[tuple[str, str], StoredPair] = {}
     for pair in pairs:
+        key = (min(pair.left, pair.right), max(pair.left, pair.right))
         if pair.vetoed:
-            apart.setdefault(pair.left, set()).add(pair.right)
-            apart.setdefault(pair.right, set()).add(pair.left)
-        else:
-            links.append(pair)
-    for a, b in distinct:
-        apart.setdefault(a, set()).add(b)
-        apart.setdefault(b, set()).add(a)
-    links.sort(key=lambda p: (-p.score, p.left, p.right))
-    linked = {(min(p.left, p.right), max(p.left, p.right)) for p in links}
-    parent: dict[str, str] = {}
-    members: dict[str, set[str]] = {}
-    forbidden: dict[str, set[str]] = {}
-    tree: dict[str, list[StoredPair]] = {}
+            apart.append(key)
+        elif key not in links or links[key].score < pair.score:
+            links[key] = pair
 
-    def find(x: str) -> str:
-        if x not in parent:
-            parent[x] = x
-            members[x] = {x}
-            forbidden[x] = set(apart.get(x, ()))
-            tree[x] = []
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    def unknown(cross: Sequence[tuple[str, str]]) -> Sequence[float]:
+        return score(cross) if score is not None else [0.0] * len(cross)
 
-    for pair in links:
-        if pair.left in apart.get(pair.right, ()):
-            continue
-        a, b = find(pair.left), find(pair.right)
-        if a == b or forbidden[a] & members[b]:
-            continue
-        # A stored duplicate pair passed the vetoes when it was scored (a vetoed pair is
-        # never stored as one): only cross pairs without one need asking, so two single
-        # records, most clusters, join without decoding anything.
-        if vetoed is not None:
-            cross = [
-                (x, y)
-                for x in members[a]
-                for y in members[b]
-                if (min(x, y), max(x, y)) not in linked
-            ]
-            if cross and vetoed(cross):
-                continue
-        if len(members[a]) < len(members[b]):
-            a, b = b, a
-        parent[b] = a
-        members[a] |= members.pop(b)
-        forbidden[a] |= forbidden.pop(b)
-        tree[a] = [*tree[a], *tree.pop(b), pair]
-    return [tree[root] for root in members if tree[root]]
+    trees = link(
+        ((p.left, p.right, p.score) for p in links.values()), unknown, floor=floor, apart=apart
+    )
+    return [[links[(min(a, b), max(a, b))] for a, b in tree] for tree in trees]
 
 
 def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[DuplicateCluster]:
@@ -152,7 +120,10 @@ def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[Duplicat
     kind checked already)."""
     s.dedup_index.flush()
     distinct = [(d.left, d.right) for d in s._uow.dedup.decisions(k)]
-    groups = cluster_pairs(_pairs(s, k), distinct, _veto(s, k))
+    matcher = s.dedup_index.matcher(k)
+    groups = cluster_pairs(
+        _pairs(s, k), distinct, _scorer(s, k), floor=matcher.config.cluster_floor
+    )
     groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
     repo: CustomerRepository | ContactRepository = (
         s._uow.customers if k == "customer" else s._uow.contacts
@@ -243,23 +214,24 @@ def _with_records(
     ]
 
 
-def _veto(s: Session, kind: Kind) -> Callable[[Sequence[tuple[str, str]]], bool]:
-    """The matcher's hard rules between indexed records, on their stored match records:
-    read when a join first asks about them (one read per join), kept for later joins."""
+def _scorer(s: Session, kind: Kind) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
+    """The matcher's score of pairs of indexed records that no stored pair links (0 when a
+    hard rule keeps them apart), on their stored match records: read when a join first asks
+    about them (one read per join), kept for later joins."""
     matcher = s.dedup_index.matcher(kind)
     known: dict[str, Record | None] = {}
 
-    def vetoed(pairs: Sequence[tuple[str, str]]) -> bool:
+    def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
         missing = sorted({i for pair in pairs for i in pair if i not in known})
         if missing:
             found = s._uow.dedup.records(kind, missing)
             for id in missing:
                 text = found.get(id)
                 known[id] = decode_record(id, text) if text is not None else None
+        out: list[float] = []
         for a, b in pairs:
             ra, rb = known[a], known[b]
-            if ra is not None and rb is not None and matcher.vetoed(ra, rb) is not None:
-                return True
-        return False
+            out.append(0.0 if ra is None or rb is None else matcher.pair_score(ra, rb))
+        return out
 
-    return vetoed
+    return score
