@@ -7,8 +7,8 @@ the bulk path. A dry run (``preview``) reports the same outcomes without writing
 Duplicates are found by the configured matcher (``crmkit.DedupConfig``): within the file
 through an in-memory key index of the rows read so far, and against the store through its
 duplicate index, one batched lookup per batch of rows. A customer someone else works is
-never duplicated, updated or disclosed (anti-collision); what happens to one's own is the
-``on_duplicate`` policy.
+never duplicated, updated or disclosed (anti-collision); what happens to one's own, in the
+store or an earlier row of the file alike, is the ``on_duplicate`` policy (``matching``).
 
 ``service`` is ``session.imports``; ``pipeline`` runs one import batch by batch; ``rows``
 turns a sheet row into fields; ``matching`` decides a row against the file and the store;

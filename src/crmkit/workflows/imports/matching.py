@@ -3,7 +3,19 @@
 Within the file, duplicates are found through an in-memory key index of the rows read so
 far (:class:`FileIndex`); against the store, through its duplicate index, one batched lookup
 per batch of rows. A customer someone else works is never duplicated, updated or disclosed
-(anti-collision); what happens to one's own is the ``on_duplicate`` policy (:func:`decide`).
+(anti-collision). What happens to a row duplicating one the actor may see is the
+``on_duplicate`` policy, the same for a customer in the store (:func:`decide`) and for an
+earlier row of the file, which stands for the customer that row created, updated or
+duplicates (:func:`twin_rules`, :func:`make_update`):
+
+- ``skip``: the row is a ``duplicate`` of that customer, or of ``"row N"``;
+- ``update``: the row's non-empty cells update that customer (once the batch's new
+  customers are written, in row order);
+- ``create``: the row is created, the pair kept for review, unless the duplicate rules
+  block it (a customer another user owns than the row's owner, as ``customers.create``).
+
+A row duplicating an earlier row that duplicates someone else's customer is a duplicate of
+that row under every policy.
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from crmkit.domain.headers import HeaderMapping
 from crmkit.domain.imports import OnDuplicate, Outcome, RowResult
 from crmkit.domain.intake import PreparedRow, error_problem
 from crmkit.storage.ports import StoredPair
+from crmkit.workflows.customers import CustomerService
 from crmkit.workflows.imports.rows import OwnerLookup, failed, row_fields
 
 if TYPE_CHECKING:
@@ -47,6 +60,27 @@ class Prepared:
     keys: frozenset[int]
     ready: PreparedRow  # with the encoded records and audit diffs
     pairs: list[StoredPair] = attrs.Factory(list)
+    # The earlier rows of the file it duplicates, best first (``create`` only).
+    twins: list[tuple[int, Match]] = attrs.Factory(list)
+
+
+# What a row became or matched, for the later rows of the file that duplicate it: the
+# customer's id, owner and co-owners (a tuple of strings, which the collector stops tracking).
+Target = tuple[str, str | None, tuple[str, ...]]
+
+
+def target_of(customer: Customer) -> Target:
+    return (customer.id, customer.owner_id, tuple(sorted(customer.co_owner_ids)))
+
+
+@attrs.frozen
+class Update:
+    """A row's decision to update ``customer_id`` (made once the batch's new customers are
+    written, in row order): a customer in the store, or one an earlier row of the file
+    created, updated or duplicates (``twin``: that row)."""
+
+    customer_id: str | None = None
+    twin: int | None = None
 
 
 class FileIndex:
@@ -62,20 +96,20 @@ class FileIndex:
         self._records: dict[int, Record] = {}
         self._cap = matcher.config.max_block_size
 
-    def find(self, record: Record, keys: frozenset[int]) -> int | None:
-        """The best earlier row this record duplicates (its row number), if any."""
+    def find(self, record: Record, keys: frozenset[int]) -> list[tuple[int, Match]]:
+        """The earlier rows this record duplicates (row number, match), best first (the
+        earliest of equal scores first)."""
         shared: dict[int, int] = {}
         for key in keys:
             for number in self._by_key.get(key, ()):
                 shared[number] = shared.get(number, 0) + 1
-        best: tuple[float, int] | None = None
+        found: list[tuple[int, Match]] = []
         for number in sorted(shared, key=lambda n: (-shared[n], n))[: self._cap]:
             match = self._matcher.score(record, self._records[number])
-            if match is None or not match.is_duplicate:
-                continue
-            if best is None or match.score > best[0]:
-                best = (match.score, number)
-        return best[1] if best else None
+            if match is not None and match.is_duplicate:
+                found.append((number, match))
+        found.sort(key=lambda x: (-x[1].score, x[0]))
+        return found
 
     def add(self, number: int, record: Record, keys: frozenset[int]) -> None:
         self._records[number] = record
@@ -103,6 +137,21 @@ class ImportContext:
     row_errors: dict[int, Sequence[FieldError]] = attrs.Factory(dict)
     # ``"row 7"`` -> the name of the customer row 7 became or matched, for its duplicates.
     row_names: dict[str, str] = attrs.Factory(dict)
+    # Row -> the customer of one's own it created, updated (or tried to) or duplicates:
+    # what a later row of the file duplicating it updates, or is checked against by the
+    # duplicate rules (kept unless the policy is ``skip``). A row without one (someone
+    # else's customer) blocks its duplicates.
+    targets: dict[int, Target] = attrs.Factory(dict)
+    # A dry run with ``update``: the customers it would have created or updated so far, by
+    # id, so that a later row's update is checked against them as the run will check it.
+    pending: dict[str, Customer] = attrs.Factory(dict)
+
+    def remember(self, number: int, customer: Customer) -> None:
+        """Row ``number`` created, updated or duplicates ``customer`` (one's own)."""
+        if self.policy is not OnDuplicate.SKIP:
+            self.targets[number] = target_of(customer)
+        if self.dry_run and self.policy is OnDuplicate.UPDATE:
+            self.pending[customer.id] = customer
 
     def is_match(self, match: Match, record: Record, candidates: Sequence[Record]) -> bool:
         """Is this stored record the row's match: a duplicate by the matcher, or, with
@@ -151,9 +200,16 @@ def decide(
     duplicates: list[Match],
     ctx: ImportContext,
     known: Mapping[str, Customer],
-) -> RowResult | None:
+) -> RowResult | Update | None:
     """The row's outcome given its duplicates in the store (``known``: the batch's
-    duplicated customers); None means "create it"."""
+    duplicated customers): a result, an :class:`Update` to make once the batch's new
+    customers are written, or None: "create it". (A row duplicating earlier rows of the
+    file is decided here with ``create`` only, once :func:`twin_rules` allowed it.)
+
+    Someone else's customer is a ``duplicate`` whatever the policy; one's own is reported
+    as a ``duplicate`` (``skip``), updated (``update``) or created again (``create``, unless
+    a duplicate rule blocks it: anti-collision against the row's owner).
+    """
     if not duplicates:
         return None
     described = {d.id: d for d in s.dedup_index.describe("customer", duplicates, known)}
@@ -174,7 +230,7 @@ def decide(
             customer_name=best.name,
         )
     if ctx.policy is OnDuplicate.UPDATE:
-        return _update(s, p, best.id, ctx)
+        return Update(best.id)
     # "Create anyway" still may not create a second customer someone else works.
     blocking, _ = apply_rules(
         s.runtime.dedup.customer_rules,
@@ -187,7 +243,72 @@ def decide(
     return None
 
 
-def _update(s: Session, p: Prepared, match_id: str, ctx: ImportContext) -> RowResult:
+def in_file_duplicate(number: int, twin: int) -> RowResult:
+    """A duplicate of an earlier row of the file (named after that row's customer later)."""
+    return RowResult(number, Outcome.DUPLICATE, duplicate_of=f"row {twin}")
+
+
+def twin_rules(s: Session, p: Prepared, ctx: ImportContext) -> RowResult | None:
+    """``create`` for a row duplicating earlier rows of its file (``p.twins``), before
+    the store decides it: None ("create it", if the store allows it too), the pairs kept
+    for review as a create keeps those it finds in the store; or a duplicate of the
+    earlier row that duplicates someone else's customer, or whose customer the duplicate
+    rules forbid duplicating (another user's than the row's owner)."""
+    best = p.twins[0][0]
+    if best not in ctx.targets:
+        return in_file_duplicate(p.row.number, best)
+    rows: dict[str, int] = {}
+    matched: list[MatchedRecord] = []
+    for number, match in p.twins:
+        target = ctx.targets.get(number)
+        if target is None or target[0] in rows:
+            continue
+        rows[target[0]] = number
+        matched.append(MatchedRecord(target[0], match.score, target[1], target[2]))
+        left, right = sorted((p.customer.id, target[0]))
+        p.pairs.append(StoredPair(left, right, match.score, match.reasons))
+    blocking, _ = apply_rules(
+        s.runtime.dedup.customer_rules, RuleEvent.CREATE, p.customer.owner_id, matched
+    )
+    if blocking:
+        p.pairs.clear()
+        return in_file_duplicate(p.row.number, rows[blocking[0][0].id])
+    return None
+
+
+def make_update(s: Session, p: Prepared, update: Update, ctx: ImportContext) -> RowResult:
+    """Make a row's :class:`Update` (after the batch's new customers are written, in row
+    order): of the customer it matched in the store, or, for a row duplicating an earlier
+    row of the file, of the customer that row created, updated or duplicates; a row whose
+    earlier row has none (someone else's customer) is a duplicate of it."""
+    if update.twin is None:
+        assert update.customer_id is not None
+        return _update(s, p, update.customer_id, ctx, update.customer_id)
+    target = ctx.targets.get(update.twin)
+    if target is None:
+        return in_file_duplicate(p.row.number, update.twin)
+    return _update(s, p, target[0], ctx, f"row {update.twin}")
+
+
+class _PendingCustomers(CustomerService):
+    """``session.customers`` for a dry run's updates: a customer the dry run would have
+    created, or updated already, is read as it would be by then (``ImportContext.pending``),
+    so that the update is checked as the run will check it."""
+
+    def __init__(self, session: Session, pending: Mapping[str, Customer]) -> None:
+        super().__init__(session)
+        self._pending = pending
+
+    def get(self, id: str, *, include_deleted: bool = False) -> Customer:
+        found = self._pending.get(id)
+        if found is not None:
+            return found
+        return super().get(id, include_deleted=include_deleted)
+
+
+def _update(
+    s: Session, p: Prepared, match_id: str, ctx: ImportContext, duplicate_of: str
+) -> RowResult:
     """Fill the matched customer with the row's fields, and add the row's contact unless
     the customer has one of that name or mobile already; a dry run validates the same
     changes without writing, so it reports the outcome the run will have."""
@@ -197,15 +318,19 @@ def _update(s: Session, p: Prepared, match_id: str, ctx: ImportContext) -> RowRe
     fields.pop("owner", None)
     fields.pop("kind", None)
     changes = {k: v for k, v in fields.items() if v not in (None, "")}
-    customers = s.customers
+    customers = _PendingCustomers(s, ctx.pending) if ctx.dry_run else s.customers
     try:
         before = customers.get(match_id)
+        # A later row of the file duplicating this one updates this customer too, even
+        # if this update fails.
+        ctx.remember(row.number, before)
         write = customers._prepare_update if ctx.dry_run else customers.update
         after = write(match_id, **changes)
     except ValidationError as exc:
         return failed(row.number, exc.errors, ctx.header_of)
     except CRMError as exc:  # e.g. a lifecycle move the customer cannot make
         return RowResult(row.number, Outcome.FAILED, problems=(error_problem(exc),))
+    ctx.remember(row.number, after)
     from crmkit.workflows.merge import freeze
 
     old, new = freeze(before), freeze(after)
@@ -221,7 +346,7 @@ def _update(s: Session, p: Prepared, match_id: str, ctx: ImportContext) -> RowRe
         row.number,
         Outcome.UPDATED,
         customer_id=match_id,
-        duplicate_of=match_id,
+        duplicate_of=duplicate_of,
         contact_id=added,
         undo=undo,
         customer_name=after.name,

@@ -2,9 +2,10 @@
 
 Rows are read, mapped by header (``rows``), prepared by the same rules as
 ``customers.create`` (in worker processes for a large file, ``workflows._pool``), matched
-against the file and the store (``matching``) and written in batches through the bulk path,
-the import job's progress and row outcomes committed as it goes so that an interrupted run
-resumes. A dry run reports the same outcomes without writing.
+against the file and the store (``matching``) and written in batches through the bulk path
+(a batch's updates after its new customers, in row order), the import job's progress and
+row outcomes committed as it goes so that an interrupted run resumes. A dry run reports
+the same outcomes without writing.
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ from crmkit.workflows.imports.matching import (
     FileIndex,
     ImportContext,
     Prepared,
+    Update,
     decide,
+    in_file_duplicate,
+    make_update,
     store_candidates,
+    twin_rules,
 )
 from crmkit.workflows.imports.rows import (
     OwnerLookup,
@@ -117,9 +122,10 @@ def run_import(
     sha = hashlib.sha256(data + (sheet or "").encode()).hexdigest()
     job: ImportJob | None = None
     earlier: list[RowResult] = []
+    # A dry run too: it reports a row an earlier import created as the duplicate it is.
+    ctx.imported_before = _imported_before(s, sha)
     if not dry_run:
         job, earlier = _start(s, sha, name, header_map, policy, mapping, match_on, sheet)
-        ctx.imported_before = _imported_before(s, sha, job.id)
         ctx.row_names.update(
             (f"row {r.row}", r.customer_name)
             for r in earlier
@@ -214,7 +220,7 @@ def _start(
     return job, []
 
 
-def _imported_before(s: Session, sha: str, job_id: str) -> dict[int, str]:
+def _imported_before(s: Session, sha: str) -> dict[int, str]:
     """Rows of this very file that an earlier, finished import created or updated a
     customer with: row -> id. (An updated row counts too: a later row of the file may
     have changed that customer so that this row no longer matches it, and importing
@@ -223,8 +229,6 @@ def _imported_before(s: Session, sha: str, job_id: str) -> dict[int, str]:
     for job in s._uow.imports.list(
         ImportQuery(status=ImportStatus.FINISHED, file_sha256=sha), after=None, limit=50
     ).items:
-        if job.id == job_id:
-            continue
         for r in stored_rows(s, job.id):
             applied = r.outcome in (Outcome.CREATED, Outcome.UPDATED)
             if applied and r.customer_id and r.row not in out:
@@ -290,9 +294,15 @@ def _batch(
     ready: list[PreparedRow],
     ctx: ImportContext,
 ) -> list[RowResult]:
+    """The outcomes of one batch of rows, its new customers written (unless a dry run).
+
+    A row is decided against the earlier rows of its file first, then against the store;
+    the batch's new customers are written at once, and then its updates are made, in row
+    order (a row may update the customer an earlier row of the batch created)."""
     index = s.dedup_index
     prepared: list[Prepared] = []
     results: dict[int, RowResult] = dict(early)
+    updates: dict[int, tuple[Prepared, Update]] = {}
     by_number = {p.number: p for p in ready}
     for row in rows:
         if row.number in results:
@@ -308,15 +318,18 @@ def _batch(
         if isinstance(outcome, RowResult):
             results[row.number] = outcome
             continue
-        twin = ctx.in_file.find(outcome.record, outcome.keys)
+        twins = ctx.in_file.find(outcome.record, outcome.keys)
         # Every row that becomes or duplicates a company stays findable: a later row may
         # resemble this one (its other phone, its typo) more than the first.
         ctx.in_file.add(row.number, outcome.record, outcome.keys)
-        if twin is not None:
-            results[row.number] = RowResult(
-                row.number, Outcome.DUPLICATE, duplicate_of=f"row {twin}"
-            )
-            continue
+        if twins:
+            if ctx.policy is OnDuplicate.SKIP:
+                results[row.number] = in_file_duplicate(row.number, twins[0][0])
+                continue
+            if ctx.policy is OnDuplicate.UPDATE:
+                updates[row.number] = (outcome, Update(twin=twins[0][0]))
+                continue
+            outcome.twins = twins  # create: checked against the store as well
         prepared.append(outcome)
     stored = store_candidates(s, prepared, ctx)
     matcher = index.matcher("customer")
@@ -337,11 +350,16 @@ def _batch(
     wanted = sorted({m.right for ms in duplicates.values() for m in ms})
     known = {c.id: c for c in s._uow.customers.get_many(wanted)} if wanted else {}
     for p in prepared:
-        result = decide(s, p, duplicates[p.row.number], ctx, known)
-        if result is None:
+        decision: RowResult | Update | None = twin_rules(s, p, ctx) if p.twins else None
+        if decision is None:
+            decision = decide(s, p, duplicates[p.row.number], ctx, known)
+        if decision is None:
             to_create.append(p)
+            ctx.remember(p.row.number, p.customer)
+        elif isinstance(decision, Update):
+            updates[p.row.number] = (p, decision)
         else:
-            results[p.row.number] = result
+            results[p.row.number] = decision
     if to_create and not ctx.dry_run:
         _write(s, to_create)
     if not ctx.dry_run:
@@ -354,6 +372,9 @@ def _batch(
             contact_id=None if ctx.dry_run or p.contact is None else p.contact.id,
             customer_name=p.customer.name,
         )
+    for number in sorted(updates):
+        p, update = updates[number]
+        results[number] = make_update(s, p, update, ctx)
     return [_named(results[r.number], ctx) for r in rows]
 
 
@@ -384,6 +405,7 @@ def _again(s: Session, number: int, ctx: ImportContext) -> RowResult | None:
             duplicate_of=f"{customer.name} ({owner.name if owner else '-'})",
             customer_name=customer.name,
         )
+    ctx.remember(number, customer)  # what later rows of the file duplicating it meet
     return RowResult(
         number,
         Outcome.DUPLICATE,

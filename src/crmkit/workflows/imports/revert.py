@@ -36,7 +36,9 @@ def revert_job(s: Session, job: ImportJob) -> RevertReport:
     now = s.now()
     reverted = job.revert(by=s.actor.id, at=now)
     deleted = restored = kept = contacts = 0
-    for r in stored_rows(s, job.id):
+    # Last row first: rows that updated one customer (a stored one, or one an earlier row
+    # created) are undone in the opposite order, each finding the values it wrote.
+    for r in reversed(list(stored_rows(s, job.id))):
         if r.customer_id is None:
             continue
         if r.outcome is Outcome.UPDATED and r.contact_id is not None:

@@ -46,8 +46,9 @@ class ImportService:
         writers up nor loses its work to an interruption: running the same file again (same
         content, same actor) while its job is unfinished *resumes* after the last committed
         row, and the report covers every row. Importing a file that was imported before
-        (and not reverted) creates nothing: rows it created are reported as duplicates of
-        those customers.
+        (and not reverted) creates nothing a second time: rows that created or updated a
+        customer then are reported as duplicates of it, whatever the policy; rows it
+        skipped are decided again.
 
         Args:
             source: a CSV or XLSX path or binary file object.
@@ -56,10 +57,16 @@ class ImportService:
                 ``城市``, ``区县`` map to them by themselves) and any number on ``region``;
                 their cells combine into one region, and a row whose cells disagree fails
                 with ``region.conflict`` (or ``region.mismatch``).
-            on_duplicate: what to do with a row that duplicates a customer of one's own:
-                ``"skip"`` (default: report it), ``"update"`` (fill the customer with the
-                row's non-empty fields) or ``"create"`` (create it anyway). A customer
-                someone else works is never touched, whatever the policy.
+            on_duplicate: what to do with a row that duplicates a customer the actor may
+                see, in the store or an earlier row of the file (which stands for the
+                customer that row created, updated or duplicates): ``"skip"`` (default:
+                report it as a ``duplicate``), ``"update"`` (write the row's non-empty
+                fields to that customer, in row order, and add its contact) or
+                ``"create"`` (create it anyway, the pair kept for review, unless the
+                duplicate rules forbid it: a customer another user owns than the row's
+                owner). A customer someone else works is never touched, whatever the
+                policy, nor is a row duplicating an earlier row that duplicates one.
+                docs/how-to/intake.md tabulates every case.
             match_on: find the customer to skip or update by a natural key instead of the
                 matcher: ``"uscc"``, ``"name"`` (same brand and branch), ``"mobile"``
                 (a phone number in common) or ``"email"``.
