@@ -3,7 +3,10 @@
 Builds ``--n`` rows with ``bench/dedup_data.py`` (about ``--dup-rate`` duplicates), turns
 them into match records, clusters them and compares the clusters with the truth pairwise:
 a pair of rows is predicted duplicate when both land in one cluster, truly duplicate when
-both describe one company. Prints a markdown snippet.
+both describe one company. Prints a markdown snippet, with the recall of the duplicate pairs
+by the variants their rows were made with (``dedup_data.py``: ``typo``, ``traditional``,
+``pinyin-name`` …) and the wrongly merged pairs by the kind of company involved (the hard
+non-duplicates: same brand in another city, branches, same-sounding names in another city).
 
     python bench/bench_dedup_quality.py --n 20000 --seed 1
 """
@@ -43,6 +46,45 @@ def evaluate(rows: list[LabelledRow], clusters: list[tuple[int, ...]]) -> dict[s
         "recall": recall,
         "f1": f1,
     }
+
+
+def recall_by_variant(
+    rows: list[LabelledRow], clusters: list[tuple[int, ...]]
+) -> dict[str, tuple[int, int]]:
+    """For each variant: (true duplicate pairs with a row made with it, pairs found)."""
+    where = {i: k for k, members in enumerate(clusters) for i in members}
+    by_entity: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_entity.setdefault(r.entity, []).append(i)
+    pairs: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for members in by_entity.values():
+        for p, i in enumerate(members):
+            for j in members[p + 1 :]:
+                names = set(rows[i].variants) | set(rows[j].variants)
+                pairs.update(names)
+                if where[i] == where[j]:
+                    found.update(names)
+    return {v: (pairs[v], found[v]) for v in sorted(pairs)}
+
+
+def wrong_by_kind(rows: list[LabelledRow], clusters: list[tuple[int, ...]]) -> Counter[str]:
+    """Wrongly merged pairs by the kind of company (role of its non-duplicate row) involved.
+
+    A pair of two kinds counts under both; ``all`` counts every wrong pair once.
+    """
+    kind = {r.entity: r.role for r in rows if r.role != "duplicate"}
+    wrong: Counter[str] = Counter()
+    for members in clusters:
+        counts = Counter(rows[i].entity for i in members)
+        entities = list(counts)
+        for p, e in enumerate(entities):
+            for f in entities[p + 1 :]:
+                n = counts[e] * counts[f]
+                wrong["all"] += n
+                for k in {kind[e], kind[f]}:
+                    wrong[k] += n
+    return wrong
 
 
 def _explain(
@@ -103,7 +145,8 @@ def main() -> None:
     print(
         f"`python bench/bench_dedup_quality.py --n {args.n} --dup-rate {args.dup_rate} "
         f"--seed {args.seed}` — {args.n:,} rows ({roles['duplicate']:,} duplicates, "
-        f"{roles['sibling']:,} same-brand-other-city, {roles['branch']:,} branches), "
+        f"{roles['sibling']:,} same-brand-other-city, {roles['branch']:,} branches, "
+        f"{roles['homophone-other']:,} same-sounding-other-city), "
         f"{q['true_pairs']:,} true duplicate pairs.\n"
     )
     print("| metric | value | goal |")
@@ -116,6 +159,22 @@ def main() -> None:
     print(f"| blocking alone | {t2 - t1:.2f} s | |")
     print(f"| clusters (blocking + scoring + union-find) | {t3 - t2:.2f} s | |")
     print(f"| records per second, clusters | {len(records) / (t3 - t2):,.0f} | |")
+
+    print("\n### Recall by duplicate variant\n")
+    print("A pair counts under every variant either of its rows was made with.\n")
+    print("| variant | duplicate pairs | found | recall |")
+    print("|---|---|---|---|")
+    for variant, (pairs, found) in recall_by_variant(rows, clusters).items():
+        print(f"| {variant} | {pairs:,} | {found:,} | {found / pairs:.4f} |")
+
+    wrong = wrong_by_kind(rows, clusters)
+    companies = Counter(r.role for r in rows if r.role != "duplicate")
+    print("\n### Wrongly merged pairs by kind of company involved\n")
+    print("| company kind | companies | wrong pairs |")
+    print("|---|---|---|")
+    for kind in ("original", "sibling", "branch", "homophone-other"):
+        print(f"| {kind} | {companies[kind]:,} | {wrong[kind]:,} |")
+    print(f"| all | {sum(companies.values()):,} | {wrong['all']:,} |")
     if args.show:
         _explain(matcher, rows, records, clusters, args.show)
 

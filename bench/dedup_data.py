@@ -12,6 +12,25 @@ contact's; upper-case or missing e-mails; one-character typos (substitution, del
 transposition); English names upper-cased, with their words swapped or their suffix
 rewritten. Hard non-duplicates are made on purpose: the same brand in another city (its own
 phones, people and credit code) and branches of a company (…有限公司青岛分公司).
+
+Script and language variants of Chinese-script names, each recorded in ``variants`` under its
+name so that recall can be reported per variant:
+
+- ``traditional``: the duplicate's name (and address) in traditional characters (OpenCC
+  ``s2t``: 青岛金智电子科技有限公司 → 青島金智電子科技有限公司).
+- ``pinyin-name``: the duplicate is the company's English name as Chinese SMEs write it,
+  ``{City} {Trade} {industry in English} Co., Ltd.`` (Qingdao Jinzhi Electronic Technology
+  Co., Ltd.), the city sometimes in brackets after the trade part, sometimes upper-cased; no
+  city when it has no pinyin in ``PINYIN``.
+- ``china``: about 5% of the companies are national ones, written ``金智电子科技（中国）有限公司``
+  or ``金智电子科技中国有限公司`` (never with a city); a duplicate uses the other form or
+  ``中国金智电子科技有限公司``.
+- ``homophone``: one trade-name character replaced by another with the same toneless pinyin,
+  an input-method slip (金智 → 金志, 华瑞 → 华锐).
+
+Their hard non-duplicate is ``homophone-other``: another company in another city whose trade
+name sounds the same (金志电子科技 in Jinan beside 金智电子科技 in Qingdao), with its own phones,
+people and credit code.
 """
 
 from __future__ import annotations
@@ -20,6 +39,7 @@ import random
 from collections.abc import Sequence
 
 import attrs
+import opencc
 from pypinyin import lazy_pinyin
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -106,6 +126,35 @@ INDUSTRIES = (
     "五金机电",
     "教育咨询",
 )
+# How Chinese SMEs write their industry in their English names (pinyin-name duplicates).
+INDUSTRY_EN = {
+    "电子科技": "Electronic Technology",
+    "信息技术": "Information Technology",
+    "贸易": "Trading",
+    "商贸": "Trading",
+    "建材": "Building Materials",
+    "机械制造": "Machinery Manufacturing",
+    "食品": "Food",
+    "物流": "Logistics",
+    "医疗器械": "Medical Equipment",
+    "服装": "Garment",
+    "化工": "Chemical",
+    "网络科技": "Network Technology",
+    "餐饮管理": "Catering Management",
+    "文化传媒": "Culture Media",
+    "建筑工程": "Construction Engineering",
+    "汽车配件": "Auto Parts",
+    "茶叶": "Tea",
+    "光伏科技": "Photovoltaic Technology",
+    "冷链物流": "Cold Chain Logistics",
+    "生物科技": "Biotechnology",
+    "装饰工程": "Decoration Engineering",
+    "环保设备": "Environmental Equipment",
+    "五金机电": "Hardware Electromechanical",
+    "教育咨询": "Education Consulting",
+}
+_untranslated = [i for i in INDUSTRIES if i not in INDUSTRY_EN]
+assert not _untranslated, f"INDUSTRY_EN lacks {_untranslated}"
 EN_WORDS = ("Sunrise", "Bluesea", "Everbright", "Goldstone", "Greenfield", "Silverline")
 EN_INDUSTRIES = (
     "Trading",
@@ -144,6 +193,42 @@ SEVEN_DIGIT_AREAS = frozenset({"0351", "0535", "0592", "0631", "0771"})
 MAIL_HOSTS = ("qq.com", "163.com", "126.com", "sina.com")
 BRANCH_WORDS = ("分公司", "分公司", "办事处", "营业部")
 FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
+# The most frequent Chinese characters, roughly in order of frequency (about 500)…
+COMMON_CHARS = (
+    "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着去之过"
+    "家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所"
+    "本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全"
+    "工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教"
+    "西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性"
+    "通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲"
+    "界及今京务制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认"
+    "算论百吃义科怎元社术结六功指思非流每青管夫连远资队跟带花快条院变联言权往展该领传近留红"
+    "治决周保达办运武半候七必城父强步完革深区即求品士转量空甚众技轻程告江语英基派满式李息写"
+    "呢识极令黄德收脸钱党倒未持取设始版双历越史商千片容研像找友孩站广改议形委早房音火际则首"
+    "单据导影失拿网香似斯专石若兵弟谁校读志飞观争究包组造落视济喜离虽坐集编宝谈府拉黑且随格"
+    "尽剑讲布杀微怕母调局根曾准团段终乐切级克精哪官示冷域病器朝帝置刚农虎游汉球施演鱼船米层"
+    # …and some less frequent everyday ones that sound like trade-name characters.
+    "锐衡按案岸暗抗播搏窗床田甜填疼桌捉塞拼兰篮拦律朋棚码妈户护互帮敏墙抢衫善闪普铺速诉宿"
+    "秒妙苗雷泪累杭"
+)
+_S2T = opencc.OpenCC("s2t")
+_T2S = opencc.OpenCC("t2s")
+
+
+def _homophone_pool() -> dict[str, tuple[str, ...]]:
+    """Simplified characters by toneless pinyin (lists in a fixed order: deterministic)."""
+    pool: dict[str, list[str]] = {}
+    for ch in dict.fromkeys(TRADE_CHARS + COMMON_CHARS):
+        if _T2S.convert(ch) == ch:  # an input method in simplified mode types simplified
+            pool.setdefault(lazy_pinyin(ch)[0], []).append(ch)
+    return {sound: tuple(chars) for sound, chars in pool.items()}
+
+
+HOMOPHONES = _homophone_pool()
+
+
+def _homophones(ch: str) -> tuple[str, ...]:
+    return tuple(c for c in HOMOPHONES.get(lazy_pinyin(ch)[0], ()) if c != ch)
 
 
 @attrs.frozen
@@ -154,8 +239,10 @@ class LabelledRow:
         id: the row id.
         row: the import-row fields (strings).
         entity: the real-world company; equal entities are duplicates.
-        role: ``original``, ``duplicate``, ``sibling`` (same brand, other city) or ``branch``.
-        variants: for duplicates, how the row was altered (``typo``, ``bracket`` …).
+        role: ``original``, ``duplicate``, ``sibling`` (same brand, other city), ``branch``
+            or ``homophone-other`` (a same-sounding trade name, other city).
+        variants: for duplicates, how the row was altered (``typo``, ``place:bracket``,
+            ``traditional``, ``pinyin-name``, ``china``, ``homophone`` …).
     """
 
     id: str
@@ -184,6 +271,9 @@ class _Entity:
     contact_mobile: str | None
     street: str
     branch: tuple[str, str] | None = None  # (parent display name, branch word)
+    # A national company's 中国 in its original name: "bracket" (…（中国）有限公司) or
+    # "plain" (…中国有限公司); None for the others.
+    china: str | None = None
 
 
 def _uscc(rng: random.Random, district: str) -> str:
@@ -256,6 +346,10 @@ class _Generator:
                 if (trade, industry) not in self.used:
                     break
             self.used.add((trade, industry))
+        # A national company (金智电子科技（中国）有限公司) carries 中国 instead of a city.
+        china = None
+        if like is None and not english and rng.random() < 0.05:
+            china = rng.choice(("bracket", "plain"))
         mobiles = tuple(_mobile(rng) for _ in range(rng.choice((1, 1, 1, 2))))
         landline = area + str(rng.choice((6, 8))) + f"{rng.randrange(10**7):07d}"
         if area in SEVEN_DIGIT_AREAS:
@@ -280,6 +374,7 @@ class _Generator:
             contact=_person(rng) if rng.random() < 0.8 else None,
             contact_mobile=_mobile(rng) if rng.random() < 0.5 else None,
             street=f"{rng.choice(STREETS)}{rng.randint(1, 300)}号",
+            china=china,
         )
 
     def branch_of(self, eid: int, parent: _Entity) -> _Entity:
@@ -289,6 +384,35 @@ class _Generator:
             base, branch=(self.display_name(parent, place="none", suffix=parent.suffix), word)
         )
 
+    def homophone(self, trade: str, industry: str) -> str | None:
+        """``trade`` with one character replaced by a same-sounding one, or None.
+
+        Never another company's name (trade and industry already registered).
+        """
+        rng = self.rng
+        at = [i for i, ch in enumerate(trade) if _homophones(ch)]
+        if not at:
+            return None
+        i = rng.choice(at)
+        options = [
+            c
+            for c in _homophones(trade[i])
+            if (trade[:i] + c + trade[i + 1 :], industry) not in self.used
+        ]
+        if not options:
+            return None
+        return trade[:i] + rng.choice(options) + trade[i + 1 :]
+
+    def homophone_of(self, eid: int, other: _Entity) -> _Entity | None:
+        """Another company in another city whose trade name sounds like ``other``'s."""
+        if other.english or other.branch is not None or len(other.trade) not in (2, 3):
+            return None
+        trade = self.homophone(other.trade, other.industry)
+        if trade is None:
+            return None
+        self.used.add((trade, other.industry))
+        return attrs.evolve(self.entity(eid, like=other), trade=trade)
+
     # -- rendering ----------------------------------------------------------------------
     def city_name(self, code: str, *, full: bool) -> str:
         name = self.names[code]
@@ -296,7 +420,12 @@ class _Generator:
             name = self.names[code[:2] + "0000"]
         return name if full else _short(name)
 
-    def display_name(self, e: _Entity, *, place: str, suffix: str) -> str:
+    def display_name(self, e: _Entity, *, place: str, suffix: str, china: str | None = None) -> str:
+        """The name of ``e`` with its place and suffix written as asked.
+
+        ``china`` overrides how a national company writes 中国 ("bracket", "plain" or
+        "front"); ``place`` does not apply to those.
+        """
         if e.english:
             words = list(e.en_words)
             city = PINYIN.get(e.city)
@@ -310,6 +439,13 @@ class _Generator:
         if e.branch is not None:
             parent, word = e.branch
             return f"{parent}{self.city_name(e.city, full=False)}{word}"
+        if e.china is not None:
+            form = china or e.china
+            if form == "bracket":
+                return f"{brand}（中国）{suffix}"
+            if form == "plain":
+                return f"{brand}中国{suffix}"
+            return f"中国{brand}{suffix}"
         city = self.city_name(e.city, full=False)
         if place == "prefix":
             return f"{city}{brand}{suffix}"
@@ -345,6 +481,8 @@ class _Generator:
         place = rng.choices(("prefix", "bracket", "none"), (0.6, 0.15, 0.25))[0]
         if located and place == "none":
             place = "prefix"
+        if e.china is not None:
+            place = "none"
         suffix = rng.choice(EN_SUFFIXES) if e.english else e.suffix
         row: dict[str, str] = {"name": self.display_name(e, place=place, suffix=suffix)}
         if e.uscc:
@@ -368,35 +506,30 @@ class _Generator:
     def duplicate(self, e: _Entity) -> tuple[dict[str, str], tuple[str, ...]]:
         rng = self.rng
         variants: list[str] = []
-        place = rng.choices(("prefix", "bracket", "none", "full"), (0.35, 0.3, 0.2, 0.15))[0]
-        variants.append(f"place:{place}")
-        if e.english:
-            suffix = rng.choice(EN_SUFFIXES)
+        # A Chinese-script company's duplicate may be written as its English (pinyin) name;
+        # then it is Latin text like an English name's, and none of the Chinese variants apply.
+        pinyin = not e.english and e.china is None and rng.random() < 0.06
+        latin = e.english or pinyin
+        traditional = changed = False
+        if pinyin:
+            name, place = self.pinyin_name(e)
+            variants.extend((f"place:{place}", "pinyin-name"))
         else:
-            suffix = rng.choice(SUFFIX_VARIANTS) if rng.random() < 0.4 else e.suffix
-            if suffix != e.suffix:
-                variants.append("suffix")
-        ent = e
-        if e.english and rng.random() < 0.2 and len(e.en_words) > 1:
-            words = list(e.en_words)
-            words[0], words[-1] = words[-1], words[0]
-            ent = attrs.evolve(e, en_words=tuple(words))
-            variants.append("word-order")
-        name = self.display_name(ent, place=place, suffix=suffix)
-        if rng.random() < 0.12:
-            name = self.typo(name, ent)
-            variants.append("typo")
+            name = self._script_name(e, variants)
+            traditional = not e.english and rng.random() < 0.10
+        if traditional:
+            written = _S2T.convert(name)
+            changed = written != name  # (金智化工有限公司 is the same in both scripts)
+            name = written
         if rng.random() < 0.2:
             name = self.spaces(name)
             variants.append("spaces")
         if rng.random() < 0.15:
             name = (
-                name.translate(FULL_WIDTH)
-                if e.english
-                else name.replace("（", "(").replace("）", ")")
+                name.translate(FULL_WIDTH) if latin else name.replace("（", "(").replace("）", ")")
             )
             variants.append("width")
-        if e.english and rng.random() < 0.3:
+        if latin and rng.random() < 0.3:
             name = name.upper()
             variants.append("upper")
         row: dict[str, str] = {"name": name}
@@ -418,6 +551,12 @@ class _Generator:
             variants.append("email")
         if rng.random() < 0.4:
             row["address"] = self.address(e, style=rng.randrange(4))
+            if traditional:
+                written = _S2T.convert(row["address"])
+                changed = changed or written != row["address"]
+                row["address"] = written
+        if changed:
+            variants.append("traditional")
         if rng.random() < 0.6:
             row["region"] = self.region(e)
         if e.contact and rng.random() < 0.5:
@@ -427,6 +566,55 @@ class _Generator:
         if e.contact_mobile and rng.random() < 0.3:
             row["contact_mobile"] = self.reformat(e.contact_mobile)
         return row, tuple(variants)
+
+    def _script_name(self, e: _Entity, variants: list[str]) -> str:
+        """A duplicate's name in the entity's own script; appends its variants."""
+        rng = self.rng
+        place = rng.choices(("prefix", "bracket", "none", "full"), (0.35, 0.3, 0.2, 0.15))[0]
+        if e.china is not None:
+            place = "none"  # a national company has no city in its name
+        variants.append(f"place:{place}")
+        if e.english:
+            suffix = rng.choice(EN_SUFFIXES)
+        else:
+            suffix = rng.choice(SUFFIX_VARIANTS) if rng.random() < 0.4 else e.suffix
+            if suffix != e.suffix:
+                variants.append("suffix")
+        ent = e
+        if e.english and rng.random() < 0.2 and len(e.en_words) > 1:
+            words = list(e.en_words)
+            words[0], words[-1] = words[-1], words[0]
+            ent = attrs.evolve(e, en_words=tuple(words))
+            variants.append("word-order")
+        china = None
+        if e.china is not None:
+            other = "plain" if e.china == "bracket" else "bracket"
+            china = "front" if rng.random() < 0.3 else other
+            variants.append("china")
+        if not e.english and len(e.trade) in (2, 3) and rng.random() < 0.06:
+            trade = self.homophone(e.trade, e.industry)
+            if trade is not None:
+                ent = attrs.evolve(ent, trade=trade)
+                variants.append("homophone")
+        name = self.display_name(ent, place=place, suffix=suffix, china=china)
+        if rng.random() < 0.12:
+            name = self.typo(name, ent)
+            variants.append("typo")
+        return name
+
+    def pinyin_name(self, e: _Entity) -> tuple[str, str]:
+        """The English name a Chinese SME gives itself, and where its city went.
+
+        ``Qingdao Jinzhi Electronic Technology Co., Ltd.`` or ``Jinzhi Electronic Technology
+        (Qingdao) Co., Ltd.``; no city when the city has no entry in ``PINYIN``.
+        """
+        head = f"{''.join(lazy_pinyin(e.trade)).capitalize()} {INDUSTRY_EN[e.industry]}"
+        city = PINYIN.get(e.city)
+        if city is None:
+            return f"{head} Co., Ltd.", "none"
+        if self.rng.random() < 0.3:
+            return f"{head} ({city}) Co., Ltd.", "bracket"
+        return f"{city} {head} Co., Ltd.", "prefix"
 
     def reformat(self, mobile: str) -> str:
         n = mobile
@@ -468,8 +656,9 @@ class _Generator:
 def generate(n: int = 20_000, *, dup_rate: float = 0.15, seed: int = 1) -> list[LabelledRow]:
     """``n`` labelled rows, about ``dup_rate`` of them duplicates of another row.
 
-    About 4% of the companies are another company's same-brand twin in another city and 3%
-    are branches of another company (hard non-duplicates).
+    About 4% of the companies are another company's same-brand twin in another city, 3% are
+    branches of another company and 1% have a same-sounding trade name as another company's
+    in another city (hard non-duplicates).
 
     Args:
         n: rows to make.
@@ -498,12 +687,24 @@ def generate(n: int = 20_000, *, dup_rate: float = 0.15, seed: int = 1) -> list[
                 continue
             entities.append(gen.entity(eid))
             roles[eid] = "original"
+        elif entities and roll < 0.08:
+            # Not every company has a trade name with a homophone: try a few.
+            for _ in range(5):
+                twin = gen.homophone_of(eid, rng.choice(entities))
+                if twin is not None:
+                    entities.append(twin)
+                    roles[eid] = "homophone-other"
+                    break
+            else:
+                entities.append(gen.entity(eid))
+                roles[eid] = "original"
         else:
             entities.append(gen.entity(eid))
             roles[eid] = "original"
     # A twin in another city says where it is (that is what makes it another company).
+    located = ("sibling", "homophone-other")
     rows: list[LabelledRow] = [
-        LabelledRow("", gen.original(e, located=roles[e.id] == "sibling"), e.id, roles[e.id])
+        LabelledRow("", gen.original(e, located=roles[e.id] in located), e.id, roles[e.id])
         for e in entities
     ]
     made = 0
