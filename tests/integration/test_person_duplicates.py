@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 import crmkit
 
 SURNAMES = "王李张刘陈"
@@ -93,3 +95,23 @@ def test_the_contacts_scan_is_empty_for_one_contact_per_customer(crm, team, admi
 
 def test_the_default_configuration_matches_individuals_as_people():
     assert crmkit.DedupConfig().customer_match.persons is not None
+
+
+def test_weights_estimated_from_the_store_put_to_use_by_configuration(crm, team, admin):
+    zhang = team["zhang"]
+    with crm.session(actor=zhang) as s:
+        for n, name in enumerate(["张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊"]):
+            born = date(1970 + n, 1 + n, 1 + n)
+            s.customers.create(name=name, kind="individual", birthday=born)
+            s.customers.create(name=name, kind="individual", birthday=born.replace(day=20))
+    with crm.session(actor=admin) as s:
+        estimate = s.dedup.estimate("customers")
+        with pytest.raises(crmkit.PermissionDenied):
+            with crm.session(actor=zhang) as other:
+                other.dedup.estimate("customers")
+    assert estimate.pairs >= 6
+    fields = {row[0] for row in estimate.table()}
+    assert {"name", "birthday"} <= fields
+    config = crmkit.DedupConfig().with_estimate("customers", estimate)
+    assert config.customer_match.persons == estimate.config
+    assert config.contact_match == crmkit.DedupConfig().contact_match

@@ -100,6 +100,22 @@ def _split_industry(brand: str) -> tuple[str, str]:
     return trade, brand[len(trade) :]
 
 
+# The country written into a name without brackets (联想中国, 中国联想): as in brackets
+# (联想（中国）), it names the company's China entity, not another company, as long as a
+# trade name remains (中国银行 stays: 银行 alone is an industry word). The name with it kept
+# is the brand with place, which the comparator tries too.
+_COUNTRY = ("中国", "中华")
+
+
+def _strip_country(s: str) -> str:
+    for word in _COUNTRY:
+        if s.endswith(word) and len(s) - len(word) >= 2 and _split_industry(s[: -len(word)])[0]:
+            return s[: -len(word)]
+        if s.startswith(word) and len(s) - len(word) >= 2 and _split_industry(s[len(word) :])[0]:
+            return s[len(word) :]
+    return s
+
+
 def _strip_cn_legal(s: str, parts: NameParts) -> str:
     legal = _legal()
     stripped: list[str] = []
@@ -155,6 +171,7 @@ def chinese_key(text: str) -> CompanyKey:
         if rest and _split_industry(rest)[0]:
             parts.add_location(code)
             s = _strip_cn_legal(rest, parts)
+    s = _strip_country(s)
     trade, industry = _split_industry(s)
     return CompanyKey(
         brand=s,

@@ -8,17 +8,20 @@ symmetric and gives 1.0 for equal values, which the matcher's guarantees rest on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any, Literal
 
 import attrs
+from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel, JaroWinkler
 
 from crmkit.domain.dedup import _places
 from crmkit.domain.dedup.company import CompanyKey
 from crmkit.domain.dedup.keys import AddressKey
+from crmkit.domain.dedup.text import CJK, word_list
 
 __all__ = [
     "Comparator",
@@ -32,6 +35,8 @@ __all__ = [
     "phones_shared",
     "same_city",
     "shared",
+    "spelled",
+    "trade_spelling",
 ]
 
 Comparator = Callable[[Any, Any], float | None]
@@ -45,6 +50,153 @@ TRADE_NAME_SHARE = 0.7
 # Similarity of a bare trade name to the full brand (金智 / 金智电子科技): short names are how
 # people talk, so it is evidence, but not enough alone (see the default weights).
 TRADE_NAME_ONLY = 0.85
+
+
+# Two trade names read alike (金智 / 金志) are an input-method typo more often than two
+# companies, above all within one city and industry, where registration refuses a name
+# that sounds like a registered one (企业名称登记管理规定: 相同或者近似); elsewhere they may
+# well be two (清新 in 温州, 青新 in 大连). So a homophone is a duplicate in the same city
+# (score ≈ 0.57), not alone. A Chinese name against its pinyin spelling (金智 / Jinzhi) is alike at
+# most SPELLED_AT_MOST: pinyin loses the characters (锦织 reads jinzhi too). A three-
+# character trade name read alike is rare enough to be a duplicate alone; a two-character
+# one (SPELLED_SHORT_AT_MOST) takes the same city, or more.
+HOMOPHONE = 0.86
+SPELLED_AT_MOST = 0.95
+SPELLED_SHORT_AT_MOST = 0.9
+
+
+@functools.lru_cache(maxsize=131072)
+def spelled(text: str) -> str:
+    """Chinese characters as toneless pinyin run together (金智 → ``jinzhi``); other
+    characters kept, spaces dropped: how a Chinese name is written in Latin letters."""
+    if not CJK.search(text):
+        return text.replace(" ", "")
+    return "".join(lazy_pinyin(text)).replace(" ", "").lower()
+
+
+@functools.cache
+def _industry_english() -> dict[str, frozenset[str]]:
+    """行业 word -> the English words that render it (``data/cn_en_industry.txt``)."""
+    out: dict[str, frozenset[str]] = {}
+    text = word_list("cn_en_industry")
+    word: str | None = None
+    for token in text:
+        if CJK.search(token):
+            word = token
+            out[word] = frozenset()
+        elif word is not None:
+            out[word] = out[word] | {token}
+    return out
+
+
+def _industry_chunks(industry: str) -> list[str]:
+    """A Chinese industry part split into the words the translation list knows, longest
+    first from the left (电子科技 → 电子, 科技); an unknown character is a chunk of its own."""
+    known = _industry_english()
+    longest = max((len(w) for w in known), default=1)
+    out: list[str] = []
+    i = 0
+    while i < len(industry):
+        for size in range(min(longest, len(industry) - i), 0, -1):
+            if industry[i : i + size] in known:
+                out.append(industry[i : i + size])
+                i += size
+                break
+        else:
+            out.append(industry[i])
+            i += 1
+    return out
+
+
+def _industry_agreement(chinese: str, english: str) -> float:
+    """How much a Chinese industry part and an English one say the same thing: the share
+    of Chinese words rendered among the English words, times the share of English words
+    that render one of them (电子科技 / Electronic Technology: 1.0)."""
+    chunks = _industry_chunks(chinese)
+    words = set(english.split())
+    known = _industry_english()
+    matched = [c for c in chunks if known.get(c, frozenset()) & words]
+    covered = {w for c in matched for w in known[c] & words}
+    if not chunks or not words:
+        return 0.0
+    return (len(matched) / len(chunks)) * (len(covered) / len(words))
+
+
+@functools.cache
+def _english_industry_words() -> frozenset[str]:
+    return frozenset(w for words in _industry_english().values() for w in words)
+
+
+def _latin_parts(latin: CompanyKey) -> tuple[str, str]:
+    """A Latin name's trade name and industry words, the industry being every trailing word
+    that renders a Chinese industry word (Yuxijing | Environmental Equipment), else what the
+    name's own parse found."""
+    words = list(latin.words)
+    vocabulary = _english_industry_words()
+    cut = len(words)
+    while cut > 1 and words[cut - 1] in vocabulary:
+        cut -= 1
+    if cut < len(words):
+        return "".join(words[:cut]), " ".join(words[cut:])
+    return (latin.trade_name or latin.brand).replace(" ", ""), latin.industry_word or ""
+
+
+def _chinese_parts(chinese: CompanyKey) -> tuple[str, str]:
+    """A Chinese brand's trade name and industry words, the industry being every trailing
+    word the translation list knows (腾绿 | 光伏科技), else what the name's own parse found."""
+    known = _industry_english()
+    longest = max((len(w) for w in known), default=1)
+    brand = chinese.brand
+    cut = len(brand)
+    while cut > 2:
+        for size in range(min(longest, cut - 2), 0, -1):
+            if brand[cut - size : cut] in known:
+                cut -= size
+                break
+        else:
+            break
+    industry = brand[cut:]
+    if len(industry) > len(chinese.industry_word or ""):
+        return brand[:cut], industry
+    return chinese.trade_name or brand, chinese.industry_word or ""
+
+
+def trade_spelling(key: CompanyKey) -> str:
+    """The trade name in Latin letters, as both scripts write it: 金智 → ``jinzhi``, and
+    *Jinzhi Electronic Technology* → ``jinzhi`` (industry words, as the translation list
+    knows them, left out on both sides)."""
+    if key.words:
+        return _latin_parts(key)[0]
+    return spelled(_chinese_parts(key)[0]) if CJK.search(key.brand) else key.trade_name
+
+
+def _cross_script(chinese: CompanyKey, latin: CompanyKey) -> float:
+    """A Chinese name against a Latin-script one: the trade name's pinyin against the Latin
+    trade name, the industry words through their English renderings. Capped below 1 (pinyin
+    loses the characters), the more so for two-character trade names, which more companies
+    share a reading with."""
+    trade_chinese, industry_chinese = _chinese_parts(chinese)
+    trade_cn = spelled(trade_chinese)
+    trade_latin, industry_latin = _latin_parts(latin)
+    trade = 1.0 if trade_cn == trade_latin else _ratio(trade_cn, trade_latin)
+    if industry_chinese and industry_latin:
+        industry = _industry_agreement(industry_chinese, industry_latin)
+    elif industry_chinese or industry_latin:
+        industry = 0.5
+    else:
+        industry = 1.0
+    similarity = TRADE_NAME_SHARE * trade + (1 - TRADE_NAME_SHARE) * industry
+    cap = SPELLED_AT_MOST if len(trade_chinese) >= 3 else SPELLED_SHORT_AT_MOST
+    return min(cap, similarity)
+
+
+def _trade_similarity(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    plain = _ratio(a, b)
+    if plain < HOMOPHONE and CJK.search(a) and spelled(a) == spelled(b):
+        return HOMOPHONE
+    return plain
 
 
 def exact(a: Any, b: Any) -> float | None:
@@ -112,6 +264,10 @@ class _Fuzzy:
 def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
     if a.brand == b.brand:
         return 1.0
+    if bool(a.words) != bool(b.words):
+        chinese, other = (b, a) if a.words else (a, b)
+        if CJK.search(chinese.brand):
+            return _cross_script(chinese, other)
     latin = bool(a.words or b.words)
     if latin and sorted(a.words) == sorted(b.words):
         return 1.0  # word order varies: "Jinzhi Trading" / "Trading Jinzhi"
@@ -128,6 +284,8 @@ def _brand_similarity(a: CompanyKey, b: CompanyKey) -> float:
         plain = max(plain, structured)
     elif not latin:
         plain = max(plain, _aligned(a, b), _aligned(b, a))
+        if plain < HOMOPHONE and spelled(a.brand) == spelled(b.brand):
+            plain = HOMOPHONE
     if latin:
         plain = max(plain, _token_sort(" ".join(a.words), " ".join(b.words)))
     for x, y in ((a, b), (b, a)):
@@ -149,8 +307,9 @@ def _aligned(a: CompanyKey, b: CompanyKey) -> float:
 
 
 def _structured(trade_a: str, trade_b: str, industry_a: str, industry_b: str) -> float:
-    """Two Chinese brands compared part by part, the trade name weighing most."""
-    return TRADE_NAME_SHARE * _ratio(trade_a, trade_b) + (1 - TRADE_NAME_SHARE) * _ratio(
+    """Two Chinese brands compared part by part, the trade name weighing most (two trade
+    names read alike count as :data:`HOMOPHONE`)."""
+    return TRADE_NAME_SHARE * _trade_similarity(trade_a, trade_b) + (1 - TRADE_NAME_SHARE) * _ratio(
         industry_a, industry_b
     )
 

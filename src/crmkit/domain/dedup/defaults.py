@@ -72,6 +72,7 @@ from crmkit.domain.dedup.comparators import (
     phones_shared,
     same_city,
     shared,
+    trade_spelling,
 )
 from crmkit.domain.dedup.keys import AddressKey
 from crmkit.domain.dedup.matcher import (
@@ -100,6 +101,7 @@ __all__ = [
     "branch_differs",
     "company_name_blocks",
     "location_conflict",
+    "spelling_blocks",
     "uscc_differs",
     "uscc_equal",
 ]
@@ -187,6 +189,24 @@ def company_name_blocks(record: Record) -> Iterable[str]:
             # No industry word recognised (a typo in it, or one crmkit does not know): the
             # first two characters stand in for the trade name.
             keys.add(f"t:{key.brand[:2]}")
+    return keys
+
+
+def spelling_blocks(record: Record) -> Iterable[str]:
+    """The trade name as Latin letters (金智 and Jinzhi both ``s:jinzhi``), and the same
+    within the record's city (``sp:3702|jinzhi``): a name written in pinyin or English meets
+    its Chinese twin, and a trade name typed with a homophone (金志) meets the right one in
+    its own city even when too many companies across the country read alike."""
+    key = record.get("name")
+    if not isinstance(key, CompanyKey) or not key.brand:
+        return ()
+    trade = trade_spelling(key)
+    if len(trade) < 4:  # "li", "an": too many companies read so
+        return ()
+    keys = {f"s:{trade}"}
+    location = record.get("location")
+    if isinstance(location, str):
+        keys.add(f"sp:{location[:4]}|{trade}")
     return keys
 
 
@@ -297,7 +317,15 @@ CUSTOMER_MATCH: Final = MatchConfig(
     ),
     threshold=0.5,
     prior=-5.0,
-    blocking_keys=(_USCC, _PHONES, _EMAILS, company_name_blocks, address_blocks),
+    # New key functions go at the end: a key is namespaced by its function's position.
+    blocking_keys=(
+        _USCC,
+        _PHONES,
+        _EMAILS,
+        company_name_blocks,
+        address_blocks,
+        spelling_blocks,
+    ),
     decisive=(uscc_equal,),
     vetoes=(uscc_differs, branch_differs, location_conflict),
     sort_key=_name_order,

@@ -121,8 +121,9 @@ def person_similarity(a: str, b: str) -> float | None:
     """How alike two person-name keys are, from 0 to 1.
 
     1.0 for the same name; about 0.9 for one typo (张伟 / 张玮 read alike; ``lachlan`` /
-    ``lachlam``) or a name written in pinyin (李四 / Li Si); about 0.65 when one word agrees and the other is missing or different
-    (a given name left out or changed); lower for different names.
+    ``lachlam``) or a name written in pinyin (李四 / Li Si); about 0.65 when one word
+    agrees and the other is missing or different (a given name left out or changed);
+    lower for different names.
 
     Args:
         a: one :func:`~crmkit.domain.dedup.keys.person_key`.

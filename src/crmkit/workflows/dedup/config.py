@@ -7,6 +7,7 @@ from typing import Literal
 import attrs
 
 from crmkit.domain.dedup import CONTACT_MATCH, CUSTOMER_MATCH, MatchConfig
+from crmkit.domain.dedup.em import Estimate
 from crmkit.domain.dedup.rules import CONTACT_RULES, CUSTOMER_RULES, DuplicateRule
 
 Kind = Literal["customer", "contact"]
@@ -33,6 +34,24 @@ class DedupConfig:
     customer_rules: tuple[DuplicateRule, ...] = attrs.field(default=CUSTOMER_RULES, converter=tuple)
     contact_rules: tuple[DuplicateRule, ...] = attrs.field(default=CONTACT_RULES, converter=tuple)
     candidates: int = 50
+
+    def with_estimate(self, kind: str, estimate: Estimate) -> DedupConfig:
+        """This configuration with weights estimated by ``session.dedup.estimate``: for
+        ``"customers"`` the estimate replaces the person part (``MatchConfig.persons``), for
+        ``"contacts"`` the contact configuration.
+
+        Args:
+            kind: ``"customers"`` or ``"contacts"``, as the estimate was made for.
+            estimate: the :class:`~crmkit.domain.dedup.em.Estimate`.
+
+        Returns:
+            A new configuration (re-index with ``session.dedup.rebuild`` after opening with it).
+        """
+        if kind.removesuffix("s") == "contact":
+            return attrs.evolve(self, contact_match=estimate.config)
+        return attrs.evolve(
+            self, customer_match=attrs.evolve(self.customer_match, persons=estimate.config)
+        )
 
     def match(self, kind: Kind) -> MatchConfig:
         return self.customer_match if kind == "customer" else self.contact_match

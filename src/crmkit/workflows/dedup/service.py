@@ -4,9 +4,12 @@ and rebuild the index."""
 from __future__ import annotations
 
 import builtins
+import random
 from typing import TYPE_CHECKING, Any
 
 from crmkit.domain.audit import AuditAction, AuditEntry
+from crmkit.domain.dedup import Record, em
+from crmkit.domain.dedup.em import Estimate
 from crmkit.domain.errors import FieldErrors
 from crmkit.storage.ports import Decision, Page, StoredPair, Verdict
 from crmkit.workflows._common import bulk_gc_tuning, page_limit, paused_gc
@@ -19,6 +22,10 @@ if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
 _REBUILD_CHUNK = 1000
+
+
+def _is_person(record: Record) -> bool:
+    return bool(record.get("kind") == "individual")
 
 
 class DedupService:
@@ -178,6 +185,59 @@ class DedupService:
                         pairs.append(pair)
             index.put(k, [], pairs)
         return len(ids)
+
+    def estimate(self, kind: str = "customers", *, sample: int = 5000, seed: int = 0) -> Estimate:
+        """Estimate the person matcher's weights from this store's own records by EM.
+
+        Takes up to ``sample`` live records at random (individual customers, or contacts),
+        finds each one's candidates through the index as a check would, compares every
+        pair on the comparison levels of the configuration that matches people
+        (``MatchConfig.persons`` for customers, the contact configuration for contacts)
+        and fits the Fellegi–Sunter m/u probabilities and the prior to them
+        (:func:`crmkit.domain.dedup.em.estimate`). No labels are needed.
+
+        Nothing changes until the estimate is put to use, by configuration:
+        ``DedupConfig().with_estimate("customers", estimate)`` passed to ``crmkit.open``,
+        then :meth:`rebuild` to re-score the stored pairs. Admin only.
+
+        Args:
+            kind: ``"customers"`` or ``"contacts"``.
+            sample: how many records to draw.
+            seed: the draw's seed (the same store and seed give the same estimate).
+
+        Returns:
+            The :class:`~crmkit.domain.dedup.em.Estimate`: the estimated configuration, how
+            many pairs it learnt from, and ``table()`` for a report.
+        """
+        s = self._s
+        s.require(Permission.DEDUP_REBUILD)
+        k = self._kind(kind)
+        index = s.dedup_index
+        index.flush()
+        matcher = index.matcher(k)
+        config = index.config.match(k)
+        people = config.persons if k == "customer" else config
+        if people is None:
+            return em.estimate(config, [])
+        ids = self._live_ids(k)
+        chosen = random.Random(seed).sample(ids, min(sample, len(ids)))
+        records = [
+            r for r in index.live_records(k, sorted(chosen)) if k == "contact" or _is_person(r)
+        ]
+        keys = [index.keys(k, r) for r in records]
+        vectors: builtins.list[tuple[int | None, ...]] = []
+        seen: set[tuple[str, str]] = set()
+        for record, found in zip(
+            records, index.batch_candidates(k, keys, records=records), strict=True
+        ):
+            for other in found:
+                pair = (min(record.id, other.id), max(record.id, other.id))
+                if other.id == record.id or pair in seen:
+                    continue
+                seen.add(pair)
+                if k == "contact" or _is_person(other):
+                    vectors.append(matcher.levels(record, other))
+        return em.estimate(people, vectors)
 
     def _live_ids(self, kind: Kind) -> builtins.list[str]:
         from crmkit.storage.ports import EVERYTHING, ContactQuery, CustomerQuery
