@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import random
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmkit.domain.audit import AuditAction, AuditEntry
@@ -169,20 +170,12 @@ class DedupService:
             records = index.live_records(k, ids[start : start + _REBUILD_CHUNK])
             keys = [index.keys(k, r) for r in records]
             index.index(k, records, new=True, keys=keys)
-            # Two records of one chunk find each other: each pair is scored once.
-            compared: set[tuple[str, str]] = set()
             pairs: list[StoredPair] = []
-            found_all = index.batch_candidates(k, keys, records=records)
-            for record, found in zip(records, found_all, strict=True):
-                for other in found:
-                    pair_ids = (min(record.id, other.id), max(record.id, other.id))
-                    if other.id == record.id or pair_ids in compared:
-                        continue
-                    compared.add(pair_ids)
-                    match = matcher.score(record, other)
-                    pair = stored_pair(match) if match is not None else None
-                    if pair is not None:
-                        pairs.append(pair)
+            for record, other in self._candidate_pairs(k, records, keys):
+                match = matcher.score(record, other)
+                pair = stored_pair(match) if match is not None else None
+                if pair is not None:
+                    pairs.append(pair)
             index.put(k, [], pairs)
         return len(ids)
 
@@ -225,19 +218,27 @@ class DedupService:
             r for r in index.live_records(k, sorted(chosen)) if k == "contact" or _is_person(r)
         ]
         keys = [index.keys(k, r) for r in records]
-        vectors: builtins.list[tuple[int | None, ...]] = []
+        vectors = [
+            matcher.levels(record, other)
+            for record, other in self._candidate_pairs(k, records, keys)
+            if k == "contact" or _is_person(other)
+        ]
+        return em.estimate(people, vectors)
+
+    def _candidate_pairs(
+        self, kind: Kind, records: Sequence[Record], keys: Sequence[frozenset[int]]
+    ) -> Iterator[tuple[Record, Record]]:
+        """Each record with each of its indexed candidates, every pair once (two records of
+        one batch find each other)."""
         seen: set[tuple[str, str]] = set()
-        for record, found in zip(
-            records, index.batch_candidates(k, keys, records=records), strict=True
-        ):
+        found_all = self._s.dedup_index.batch_candidates(kind, keys, records=records)
+        for record, found in zip(records, found_all, strict=True):
             for other in found:
                 pair = (min(record.id, other.id), max(record.id, other.id))
                 if other.id == record.id or pair in seen:
                     continue
                 seen.add(pair)
-                if k == "contact" or _is_person(other):
-                    vectors.append(matcher.levels(record, other))
-        return em.estimate(people, vectors)
+                yield record, other
 
     def _live_ids(self, kind: Kind) -> builtins.list[str]:
         from crmkit.storage.ports import EVERYTHING, ContactQuery, CustomerQuery
