@@ -62,13 +62,20 @@ def test_a_pinyin_name_with_another_trade_name_is_another_company():
     assert not match.is_duplicate
 
 
-def test_a_homophone_trade_name_is_one_company_in_one_city_and_two_across_cities():
+def test_a_homophone_trade_name_in_one_city_takes_one_more_field_to_be_one_company():
     same_city = verdict({"name": "青岛金智电子科技有限公司"}, {"name": "青岛金志电子科技有限公司"})
-    assert same_city.is_duplicate
-    elsewhere = verdict({"name": "青岛金智电子科技有限公司"}, {"name": "大连金志电子科技有限公司"})
+    assert not same_city.is_duplicate and same_city.score > 0.2  # alike, shown, not merged
+    with_address = verdict(
+        {"name": "青岛金智电子科技有限公司", "address": "青岛市市南区香港中路10号"},
+        {"name": "青岛金志电子科技有限公司", "address": "市南区香港中路10号"},
+    )
+    assert with_address.is_duplicate
+    elsewhere = verdict(
+        {"name": "青岛金智电子科技有限公司", "address": "青岛市市南区香港中路10号"},
+        {"name": "大连金志电子科技有限公司", "address": "大连市中山区香港中路10号"},
+    )
     assert not elsewhere.is_duplicate
-    alone = verdict({"name": "金智电子科技有限公司"}, {"name": "金志电子科技有限公司"})
-    assert not alone.is_duplicate  # read alike, nothing else: not enough
+    # The typo-tolerant key: both meet in their city however many companies read jinzhi.
     a = row({"name": "青岛金智电子科技有限公司"}, id="a")
     b = row({"name": "青岛金志电子科技有限公司"}, id="b")
     assert "sp:3702|jinzhi" in set(spelling_blocks(a)) & set(spelling_blocks(b))

@@ -31,6 +31,7 @@ __all__ = [
     "emails_shared",
     "exact",
     "fuzzy",
+    "industry_concepts",
     "person_name",
     "phones_shared",
     "same_city",
@@ -52,15 +53,16 @@ TRADE_NAME_SHARE = 0.7
 TRADE_NAME_ONLY = 0.85
 
 
-# Two trade names read alike (金智 / 金志) are an input-method typo more often than two
-# companies, above all within one city and industry, where registration refuses a name
-# that sounds like a registered one (企业名称登记管理规定: 相同或者近似); elsewhere they may
-# well be two (清新 in 温州, 青新 in 大连). So a homophone is a duplicate in the same city
-# (score ≈ 0.57), not alone. A Chinese name against its pinyin spelling (金智 / Jinzhi) is alike at
-# most SPELLED_AT_MOST: pinyin loses the characters (锦织 reads jinzhi too). A three-
-# character trade name read alike is rare enough to be a duplicate alone; a two-character
-# one (SPELLED_SHORT_AT_MOST) takes the same city, or more.
-HOMOPHONE = 0.86
+# Two trade names read alike (金智 / 金志) are often an input-method typo, and
+# registration refuses a name that sounds like a registered one in the same industry and
+# place (企业名称登记管理规定: 相同或者近似); but stores hold unregistered names too, and at
+# 100k generated companies a same-city homophone was another company as often as not. So
+# a homophone in one city takes one more field agreeing (an address, a contact, a phone).
+# A Chinese name against its pinyin spelling (金智 / Jinzhi) is alike at most
+# SPELLED_AT_MOST: pinyin loses the characters (锦织 reads jinzhi too). A three-character
+# trade name read alike is rare enough to be a duplicate alone; a two-character one
+# (SPELLED_SHORT_AT_MOST) takes the same city, or more.
+HOMOPHONE = 0.8
 SPELLED_AT_MOST = 0.95
 SPELLED_SHORT_AT_MOST = 0.9
 
@@ -168,6 +170,27 @@ def trade_spelling(key: CompanyKey) -> str:
     if key.words:
         return _latin_parts(key)[0]
     return spelled(_chinese_parts(key)[0]) if CJK.search(key.brand) else key.trade_name
+
+
+@functools.cache
+def _concept_of() -> dict[str, str]:
+    """English industry word -> the first 行业 word it renders (its concept)."""
+    out: dict[str, str] = {}
+    for chinese, words in _industry_english().items():
+        for word in sorted(words):
+            out.setdefault(word, chinese)
+    return out
+
+
+def industry_concepts(key: CompanyKey) -> frozenset[str]:
+    """The industry a name names, as 行业 words both scripts share (电子, 科技 for 电子科技
+    and for *Electronic Technology*), for keys that must not hold a whole country's
+    companies of one trade-name reading."""
+    if key.words:
+        concept = _concept_of()
+        return frozenset(concept[w] for w in _latin_parts(key)[1].split() if w in concept)
+    known = _industry_english()
+    return frozenset(c for c in _industry_chunks(_chinese_parts(key)[1]) if c in known)
 
 
 def _cross_script(chinese: CompanyKey, latin: CompanyKey) -> float:

@@ -69,6 +69,7 @@ from crmkit.domain.dedup.comparators import (
     date_within,
     emails_shared,
     exact,
+    industry_concepts,
     phones_shared,
     same_city,
     shared,
@@ -193,17 +194,20 @@ def company_name_blocks(record: Record) -> Iterable[str]:
 
 
 def spelling_blocks(record: Record) -> Iterable[str]:
-    """The trade name as Latin letters (金智 and Jinzhi both ``s:jinzhi``), and the same
-    within the record's city (``sp:3702|jinzhi``): a name written in pinyin or English meets
-    its Chinese twin, and a trade name typed with a homophone (金志) meets the right one in
-    its own city even when too many companies across the country read alike."""
+    """The trade name as Latin letters with each industry word it names (金智电子科技 and
+    *Jinzhi Electronic Technology* both ``s:jinzhi|电子`` and ``s:jinzhi|科技``), and within
+    the record's city (``sp:3702|jinzhi``): a name written in pinyin or English meets its
+    Chinese twin, and a trade name typed with a homophone (金志) meets the right one in its
+    own city. Keyed by industry too because a country holds many companies of one reading;
+    one with no known industry words is keyed by the reading alone."""
     key = record.get("name")
     if not isinstance(key, CompanyKey) or not key.brand:
         return ()
     trade = trade_spelling(key)
     if len(trade) < 4:  # "li", "an": too many companies read so
         return ()
-    keys = {f"s:{trade}"}
+    concepts = industry_concepts(key)
+    keys = {f"s:{trade}|{c}" for c in concepts} if concepts else {f"s:{trade}"}
     location = record.get("location")
     if isinstance(location, str):
         keys.add(f"sp:{location[:4]}|{trade}")
