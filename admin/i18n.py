@@ -94,6 +94,7 @@ FIELD_LABELS: dict[str, LazyString] = {
         "remarks",
         "gender",
         "birthday",
+        "id_number",
         "title",
         "is_primary",
         "contact_name",

@@ -75,6 +75,9 @@ class CustomerForm(SecureForm):
     )
     credit_limit = StringField(_l("Credit limit"))
     uscc = StringField(_l("Unified social credit code"))
+    id_number = StringField(
+        _l("ID number"), description=_l("Resident identity card number, individuals only")
+    )
     remarks = TextAreaField(_l("Remarks"))
     version = HiddenField()
 
@@ -85,7 +88,7 @@ FORM_SECTIONS = (
     Section(
         "basic",
         _l("Basic information"),
-        ("kind", "name", "uscc", "category", "channel_type", "owner_id"),
+        ("kind", "name", "uscc", "id_number", "category", "channel_type", "owner_id"),
     ),
     Section("contact", _l("Contact details"), ("mobile", "phone", "email", "region", "address")),
     Section(
@@ -100,7 +103,7 @@ FORM_SECTIONS = (
 COLUMNS = labels(
     "name", "kind", "category", "channel_type", "owner_id", "co_owner_ids", "region", "mobile",
     "phone", "email", "source", "industry", "tags", "credit_rating", "settlement",
-    "credit_limit", "uscc", "address", "remarks", "created_at", "updated_at",
+    "credit_limit", "uscc", "id_number", "address", "remarks", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -202,6 +205,8 @@ class CustomerView(ServiceModelView):
             "settlement": c.settlement.value,
             "credit_limit": str(c.credit_limit.amount) if c.credit_limit else "",
             "uscc": c.uscc.value if c.uscc else "",
+            # the whole number to edit (the list, the details and exports show it masked)
+            "id_number": c.id_number.value if c.id_number else "",
             "remarks": c.remarks or "",
             "version": c.version,
         }

@@ -37,7 +37,8 @@ FIELDS = labels(
     "name", "kind", "category", "channel_type", "mobile", "phone", "email", "region", "province",
     "city", "district", "address",
     "source", "industry", "tags", "credit_rating", "settlement", "credit_limit", "uscc", "gender",
-    "birthday", "remarks", "owner", "contact_name", "contact_mobile", "contact_title",
+    "birthday", "id_number", "remarks", "owner", "contact_name", "contact_mobile",
+    "contact_title",
 )  # fmt: skip
 STATUSES: dict[str, Any] = {
     "running": _l("Running or interrupted"),

@@ -156,7 +156,7 @@ from crmkit.domain.ticket import (
     TicketType,
 )
 from crmkit.domain.user import Role, User
-from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
 from crmkit.domain.workdays import WeekdayCalendar, WorkCalendar, add_workdays, workdays_between
 from crmkit.storage.ports import Page
 from crmkit.storage.queues import Job, OutboxMessage, OutboxStatus
@@ -272,6 +272,7 @@ __all__ = [
     "ForecastLine",
     "FreightRule",
     "GroupSendReport",
+    "IdNumber",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",

@@ -115,3 +115,14 @@ def test_weights_estimated_from_the_store_put_to_use_by_configuration(crm, team,
     config = crmkit.DedupConfig().with_estimate("customers", estimate)
     assert config.customer_match.persons == estimate.config
     assert config.contact_match == crmkit.DedupConfig().contact_match
+
+
+def test_one_resident_card_number_is_one_person_whatever_the_name(crm, team):
+    with crm.session(actor=team["zhang"]) as s:
+        kept = s.customers.create(
+            name="王秀英", kind="individual", id_number="110105 19491231 002x"
+        )
+        (found,) = s.customers.find_similar(
+            name="王秀瑛", kind="individual", id_number="11010519491231002X"
+        )
+    assert found.id == kept.id and found.score == 1.0 and "id_number=" in found.reasons

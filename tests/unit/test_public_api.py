@@ -84,6 +84,7 @@ PUBLIC_NAMES = [
     "ForecastLine",
     "FreightRule",
     "GroupSendReport",
+    "IdNumber",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",

@@ -1,7 +1,8 @@
 """crmkit's one cattrs ``Converter``: every (un)structure hook lives here.
 
 Value objects unstructure to their stored forms (E.164, normalised email, division code,
-decimal strings) so that audit diffs, exports and storage all agree on one representation.
+the whole identity number, decimal strings) so that audit diffs and storage agree on one
+representation (people see them through ``crmkit.domain.display``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import cattrs
 
 from crmkit.domain.regions import Region
-from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
 
 
 def _money_out(m: Money) -> dict[str, str]:
@@ -42,6 +43,8 @@ def converter() -> cattrs.Converter:
     c.register_structure_hook(Email, lambda v, _: Email(v))
     c.register_unstructure_hook(USCC, lambda u: u.value)
     c.register_structure_hook(USCC, lambda v, _: USCC(v))
+    c.register_unstructure_hook(IdNumber, lambda n: n.value)
+    c.register_structure_hook(IdNumber, lambda v, _: IdNumber(v))
     c.register_unstructure_hook(Region, lambda r: r.code)
     c.register_structure_hook(Region, lambda v, _: Region.from_code(v))
     c.register_unstructure_hook(Money, _money_out)

@@ -35,8 +35,10 @@ from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.regions import Region
 from crmkit.domain.states import StateMachine
 from crmkit.domain.values import (
+    ID_NUMBER_REASONS,
     USCC,
     Email,
+    IdNumber,
     Money,
     Phone,
     normalize_company_name,
@@ -170,6 +172,8 @@ class Customer:
     uscc: USCC | None = None
     gender: Gender | None = None
     birthday: date | None = None
+    # 居民身份证号 of an individual, whole (shown masked: see IdNumber).
+    id_number: IdNumber | None = None
     mobile: Phone | None = None
     phone: Phone | None = None
     email: Email | None = None
@@ -213,6 +217,7 @@ CUSTOMER_FIELDS: Final[tuple[str, ...]] = (
     "uscc",
     "gender",
     "birthday",
+    "id_number",
     "mobile",
     "phone",
     "email",
@@ -324,6 +329,14 @@ def parse_customer_input(
         )
     if has("birthday"):
         out["birthday"] = parse_date(raw["birthday"], errors, "birthday")
+    if has("id_number"):
+        value = raw["id_number"]
+        if isinstance(value, IdNumber):
+            out["id_number"] = value
+        elif not IdNumber.is_masked(value):
+            out["id_number"] = parse_value(IdNumber.parse, value, errors, "id_number")
+        # else the masked form crmkit shows and exports (an export read back): it holds no
+        # number, so it changes nothing (on create: no number).
     parse_reachability(raw, errors, out, phone_region=phone_region)
     if has("custom") or not partial:
         custom_raw = raw.get("custom") or {}
@@ -355,6 +368,8 @@ def check_customer_rules(customer: Customer, errors: FieldErrors, *, today: date
         errors.add("birthday", "customer.birthday_company", customer.birthday.isoformat())
     if customer.birthday is not None and customer.birthday > today:
         errors.add("birthday", "date.future", customer.birthday.isoformat())
+    if customer.id_number is not None:
+        _check_id_number(customer, customer.id_number, errors, today)
     if customer.credit_limit is not None and customer.settlement is not Settlement.CREDIT:
         errors.add("credit_limit", "customer.credit_limit_cash", str(customer.credit_limit.amount))
     if customer.owner_id is not None and customer.owner_id in customer.co_owner_ids:
@@ -363,6 +378,23 @@ def check_customer_rules(customer: Customer, errors: FieldErrors, *, today: date
         errors.add("parent_id", "customer.parent_self", customer.parent_id)
     if customer.id in customer.related_customer_ids:
         errors.add("related_customer_ids", "customer.parent_self", customer.id)
+
+
+def _check_id_number(
+    customer: Customer, number: IdNumber, errors: FieldErrors, today: date
+) -> None:
+    """An identity number is an individual's, and agrees with their birthday (the birthday
+    is never taken from it: a customer may keep theirs unrecorded)."""
+    if customer.kind is CustomerKind.COMPANY:
+        errors.add("id_number", "customer.id_number_company", number.masked)
+    born = number.birth_date
+    if born > today:
+        reason, reason_zh = ID_NUMBER_REASONS["birth_future"]
+        errors.add(
+            "id_number", "id_number.invalid", number.masked, reason=reason, reason_zh=reason_zh
+        )
+    if customer.birthday is not None and customer.birthday != born:
+        errors.add("birthday", "customer.birthday_id_number", customer.birthday.isoformat())
 
 
 def check_category_move(customer: Customer, target: Category) -> None:

@@ -26,7 +26,7 @@ import cn2an  # type: ignore[import-untyped]
 from crmkit.domain.converter import converter
 from crmkit.domain.messages import ENTITY_NAMES, Language, active_language, field_label
 from crmkit.domain.regions import Region
-from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
 
 if TYPE_CHECKING:  # approvals import what imports this module
     from crmkit.domain.approvals import Step
@@ -435,8 +435,9 @@ def show(value: Any, lang: Language | None = None, *, tz: str = DEFAULT_TIMEZONE
     """Any crmkit value as the text a person reads (not escaped: templates do that).
 
     None is empty; yes/no, enum labels, phones in their national form, regions as their
-    path (山东省/青岛市/市南区), money with its currency, instants in ``tz``, lists joined
-    (、 in Chinese), custom-field mappings as ``name: value``.
+    path (山东省/青岛市/市南区), money with its currency, identity numbers masked
+    (370202********1237), instants in ``tz``, lists joined (、 in Chinese), custom-field
+    mappings as ``name: value``.
     """
     language = _lang(lang)
     if value is None:
@@ -449,6 +450,8 @@ def show(value: Any, lang: Language | None = None, *, tz: str = DEFAULT_TIMEZONE
         return value.national
     if isinstance(value, Email | USCC):
         return str(value.value)
+    if isinstance(value, IdNumber):
+        return value.masked  # a person reads it masked, wherever it is shown
     if isinstance(value, Region):
         return value.path
     if isinstance(value, Money):
@@ -481,7 +484,9 @@ def show_stored(
     ``kind`` may also be ``"rate"``: a fraction shown as a percentage (13%); ``"counts"``:
     outcome -> number (an import's), shown as 已创建 3、失败 1; ``"members"``: member tokens
     (``role:sales``, ``user:<id>``) shown as 角色：销售员 and the user's name (``name_of``);
-    ``"children"``: a child collection (a quote's lines), shown by its count, 3 项.
+    ``"children"``: a child collection (a quote's lines), shown by its count, 3 项;
+    a mapping of field -> kind: a record as stored (or a list of them: a merge's losers),
+    each field shown as its kind is (an identity number masked, a region by its path).
     ``name_of`` turns an id into a name, for a reference field (``owner_id``, a list of
     ids); it returns None for an id it does not know, which is then shown as 已删除的记录
     (a deleted record) rather than as the id. A value that does not read as ``kind`` is
@@ -502,6 +507,14 @@ def show_stored(
         return f"{len(raw)} item(s)" if language == "en" else f"{len(raw)} 项"
     if kind == "members" and isinstance(raw, list | tuple):
         return _LIST_SEPARATOR[language].join(member(str(t), language, name_of) for t in raw)
+    if isinstance(kind, Mapping):
+        records = raw if isinstance(raw, list | tuple) else [raw]
+        return _LIST_SEPARATOR[language].join(
+            "; ".join(f"{k}: {show_stored(v, kind.get(k), language, tz=tz)}" for k, v in r.items())
+            if isinstance(r, Mapping)
+            else show(r, language, tz=tz)
+            for r in records
+        )
     if kind == "rate":
         try:
             return percent(Decimal(str(raw)))

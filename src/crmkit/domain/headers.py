@@ -98,6 +98,18 @@ CUSTOMER_HEADER_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "gender": ("性别", "gender", "sex"),
     "birthday": ("生日", "出生日期", "birthday", "date of birth"),
+    "id_number": (
+        "身份证号",
+        "身份证",
+        "身份证号码",
+        "证件号码",
+        "居民身份证号",
+        "居民身份证号码",
+        "id_number",
+        "id number",
+        "id card",
+        "ID No.",
+    ),
     "remarks": ("备注", "说明", "客户说明", "客户详细说明", "remarks", "notes", "note", "comment"),
     "owner": (
         "负责人",

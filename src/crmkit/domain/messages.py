@@ -100,6 +100,11 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "is not a valid unified social credit code: {reason}",
         "不是有效的统一社会信用代码：{reason_zh}",
     ),
+    "id_number.invalid": (
+        "is not a valid resident identity card number (18 characters, the last a check "
+        "digit): {reason}",
+        "不是有效的居民身份证号码（18位，末位为校验码）：{reason_zh}",
+    ),
     "region.unknown": (
         "is not a known province, city or district",
         "不是有效的行政区划，请按“省/市/区县”填写，如 山东省/青岛市/市南区",
@@ -150,6 +155,11 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     # customers
     "customer.uscc_individual": ("is only for companies", "仅适用于企业客户"),
     "customer.birthday_company": ("is only for individuals", "仅适用于个人客户"),
+    "customer.id_number_company": ("is only for individuals", "仅适用于个人客户"),
+    "customer.birthday_id_number": (
+        "does not match the birth date in the identity number",
+        "与身份证号中的出生日期不一致",
+    ),
     "customer.parent_cycle": ("would make the customer its own ancestor", "会造成上级客户循环"),
     "customer.parent_self": ("cannot be the customer itself", "不能是客户自身"),
     "customer.credit_limit_cash": (
@@ -436,6 +446,7 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "category": ("category", "客户类别"),
     "credit_limit": ("credit limit", "信用额度"),
     "birthday": ("birthday", "生日"),
+    "id_number": ("ID number", "身份证号"),
     "password": ("password", "密码"),
     "role": ("role", "角色"),
     "manager_id": ("manager", "上级"),

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for valid crmkit input: names, phones, e-mails, regions, money.
+"""Hypothesis strategies for valid crmkit input: names, phones, e-mails, regions, money,
+identity numbers.
 
 Every strategy here draws values that crmkit's parsers accept, so a property test can focus
 on the rule it checks rather than on input validation::
@@ -9,10 +10,10 @@ on the rule it checks rather than on input validation::
     @given(company_names(), mobiles())
     def test_a_customer_can_be_created_from_any_valid_name(name, mobile): ...
 
-Raw-text strategies (:func:`company_names`, :func:`mobiles`, :func:`emails`) draw what a
-person would type; value strategies (:func:`phones`, :func:`regions`, :func:`money`) draw the
-parsed value objects; :func:`customers` draws whole valid :class:`Customer` aggregates for
-repository tests.
+Raw-text strategies (:func:`company_names`, :func:`mobiles`, :func:`emails`,
+:func:`id_number_texts`) draw what a person would type; value strategies (:func:`phones`,
+:func:`regions`, :func:`money`, :func:`id_numbers`) draw the parsed value objects;
+:func:`customers` draws whole valid :class:`Customer` aggregates for repository tests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
+from stdnum.cn import ric
 
 from crmkit.domain.customer import (
     Category,
@@ -32,7 +34,7 @@ from crmkit.domain.customer import (
     Settlement,
 )
 from crmkit.domain.regions import Region, regions_table
-from crmkit.domain.values import Email, Money, Phone
+from crmkit.domain.values import Email, IdNumber, Money, Phone
 from crmkit.testing.builders import make_customer
 
 CJK_BRAND = "金智华夏新恒信达瑞鑫宏泰安康永盛德丰源通远航博联创海天正圆隆昌顺利和美佳辰光明星月"
@@ -43,6 +45,10 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 MOBILE_PREFIXES = ("130", "135", "138", "139", "150", "158", "186", "187", "199")
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TAGS = ("VIP", "重点", "老客户", "渠道商", "待回访", "key-account")
+# Address codes of identity numbers: districts with codes older than anyone drawn here
+# (python-stdnum knows them for every birth year), and districts coded in 1983 or later,
+# which real numbers of people born before then begin with too.
+ID_REGIONS = ("110101", "110105", "120101", "310101", "370202", "440305", "510104", "330106")
 
 
 def _city_names() -> list[str]:
@@ -126,6 +132,40 @@ def email_values() -> st.SearchStrategy[Email]:
     return emails().map(Email.parse)
 
 
+def id_number_values(born: date | None = None) -> st.SearchStrategy[str]:
+    """Valid 18-character identity numbers, upper-case X (``370202199001011237``): an
+    address code, the birth date (``born``, or drawn from 1940–2005), a 3-digit sequence
+    and the check digit."""
+    births = st.just(born) if born is not None else st.dates(date(1940, 1, 1), date(2005, 12, 31))
+
+    def build(region: str, birth: date, sequence: int) -> str:
+        body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+        return body + ric.calc_check_digit(body + "0")
+
+    return st.builds(build, st.sampled_from(ID_REGIONS), births, st.integers(0, 999))
+
+
+def id_number_texts(born: date | None = None) -> st.SearchStrategy[str]:
+    """Identity numbers as people type them: a lower-case x, spaces or dashes between the
+    parts, full-width digits."""
+    return id_number_values(born).flatmap(
+        lambda n: st.sampled_from(
+            (
+                n,
+                n.lower(),
+                f"{n[:6]} {n[6:14]} {n[14:]}",
+                f"{n[:6]}-{n[6:14]}-{n[14:]}",
+                n.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")),
+            )
+        )
+    )
+
+
+def id_numbers(born: date | None = None) -> st.SearchStrategy[IdNumber]:
+    """Parsed :class:`IdNumber` values (born on ``born`` if given)."""
+    return id_number_values(born).map(IdNumber.parse)
+
+
 def region_codes() -> st.SearchStrategy[str]:
     """6-digit codes (province, city or district) from the shipped GB/T 2260 table."""
     return st.sampled_from(sorted(regions_table().names))
@@ -169,10 +209,15 @@ def custom_values() -> st.SearchStrategy[dict[str, Any]]:
 def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
     """Whole valid customers (unique ids, ``check_customer_rules`` holds), for repositories.
 
-    Keyword ``overrides`` are passed to :func:`crmkit.testing.builders.make_customer` as is.
+    An individual may have an identity number; when it has a birthday too, the number
+    encodes it. Keyword ``overrides`` are passed to
+    :func:`crmkit.testing.builders.make_customer` as is.
     """
     kind = draw(st.sampled_from(list(CustomerKind)))
     company = kind is CustomerKind.COMPANY
+    birthdays = st.none() | st.dates(date(1940, 1, 1), date(2005, 12, 31))
+    birthday = None if company else draw(birthdays)
+    id_number = None if company else draw(st.none() | id_numbers(birthday))
     settlement = draw(st.sampled_from(list(Settlement)))
     owner = draw(st.none() | st.sampled_from(("u-1", "u-2", "u-3")))
     co_owners = draw(st.lists(st.sampled_from(("u-4", "u-5", "u-6")), max_size=2, unique=True))
@@ -193,9 +238,8 @@ def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
         ),
         "owner_id": owner,
         "co_owner_ids": tuple(co_owners),
-        "birthday": None
-        if company
-        else draw(st.none() | st.dates(date(1940, 1, 1), date(2005, 12, 31))),
+        "birthday": birthday,
+        "id_number": id_number,
         "mobile": draw(st.none() | phones()),
         "email": draw(st.none() | email_values()),
         "remarks": draw(st.none() | st.text(alphabet=CJK_BRAND + LATIN + "\n ", max_size=40)),
@@ -214,6 +258,9 @@ __all__ = [
     "email_values",
     "emails",
     "english_company_names",
+    "id_number_texts",
+    "id_number_values",
+    "id_numbers",
     "mobile_numbers",
     "mobiles",
     "money",

@@ -202,6 +202,11 @@ class AuditService:
         out: builtins.list[AuditLine] = []
         for e in entries:
             hints = _field_types(e.entity_type)
+            if e.entity_type == "merge":
+                # the winner and the losers as they were: each field read through its type
+                # (a customer's identity number masked, as everywhere a person reads it)
+                merged = _field_types(str((e.changes.get("kind") or (None, ""))[1]))
+                hints = {"winner": merged, "losers": merged}
             changes = []
             for field, (before, after) in e.changes.items():
                 kind = names.reference(e.entity_type, field)

@@ -39,6 +39,7 @@ CUSTOMER_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("settlement", "结算方式", "Settlement"),
     ("credit_limit", "信用额度", "Credit limit"),
     ("uscc", "统一社会信用代码", "USCC"),
+    ("id_number", "身份证号", "ID number"),
     ("owner", "负责人", "Owner"),
     ("remarks", "备注", "Remarks"),
 )
@@ -46,7 +47,11 @@ CUSTOMER_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 def customer_cells(c: Customer, owner_names: dict[str, str], *, codes: bool = False) -> list[Any]:
     """One export row, in ``CUSTOMER_COLUMNS`` order, in the forms people read: choices by
-    their labels (正式客户, 终端客户), or by their codes (``formal``) with ``codes``."""
+    their labels (正式客户, 终端客户), or by their codes (``formal``) with ``codes``.
+
+    An identity number is written masked (370202********1237) either way: a file leaves
+    the CRM's access control. Imported back, the masked form changes nothing.
+    """
     lang = active_language()
 
     def choice(value: Any) -> Any:
@@ -71,6 +76,7 @@ def customer_cells(c: Customer, owner_names: dict[str, str], *, codes: bool = Fa
         choice(c.settlement),
         str(c.credit_limit.amount) if c.credit_limit else None,
         c.uscc.value if c.uscc else None,
+        c.id_number.masked if c.id_number else None,
         owner_names.get(c.owner_id or "", c.owner_id),
         c.remarks,
     ]

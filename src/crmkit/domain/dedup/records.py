@@ -232,7 +232,7 @@ def customer_record(
         birthday=c.birthday,
         custom=c.custom,
         phone_region="CN",
-        id_number=_id_text(getattr(c, "id_number", None)),
+        id_number=c.id_number.value if c.id_number is not None else None,
     )
     return Record(c.id, values)
 

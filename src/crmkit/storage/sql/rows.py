@@ -26,7 +26,7 @@ from crmkit.domain.customer import (
 )
 from crmkit.domain.regions import Region
 from crmkit.domain.user import Credentials, Role, User
-from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
 from crmkit.storage.ports import Summary
 from crmkit.storage.spec import plain_type
 from crmkit.storage.textsearch import normalize_query
@@ -110,6 +110,7 @@ def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
         "uscc": c.uscc.value if c.uscc else None,
         "gender": c.gender.value if c.gender else None,
         "birthday": c.birthday,
+        "id_number": c.id_number.value if c.id_number else None,
         "mobile": c.mobile.e164 if c.mobile else None,
         "phone": c.phone.e164 if c.phone else None,
         "phone_ext": c.phone.extension if c.phone else None,
@@ -158,6 +159,7 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
     custom = r["custom"]
     deleted = r["deleted_at"]
     birthday = r["birthday"]
+    id_number = r["id_number"]
     return Customer(
         id=r["id"],
         kind=_KIND[r["kind"]],
@@ -179,6 +181,7 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
         uscc=USCC(uscc) if uscc else None,
         gender=_GENDER[gender] if gender else None,
         birthday=_date(birthday) if birthday is not None else None,
+        id_number=IdNumber(id_number) if id_number else None,
         mobile=Phone(mobile) if mobile else None,
         phone=Phone(phone, r["phone_ext"]) if phone else None,
         email=Email(email) if email else None,

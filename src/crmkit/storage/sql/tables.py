@@ -187,6 +187,7 @@ customers = Table(
     Column("uscc", String(18)),
     Column("gender", String(8)),
     Column("birthday", Date),
+    Column("id_number", String(18)),  # the whole number (masked only when shown)
     Column("mobile", String(20)),
     Column("phone", String(20)),
     Column("phone_ext", String(8)),  # its extension (转 8001; values.MAX_EXTENSION digits)
@@ -212,6 +213,13 @@ Index("ix_customers_name_key", customers.c.name_key)
 # number as one value and the planner would scan the table rather than use the index.
 Index("ix_customers_mobile", customers.c.mobile, sqlite_where=customers.c.mobile.isnot(None))
 Index("ix_customers_phone", customers.c.phone, sqlite_where=customers.c.phone.isnot(None))
+# An identity number names one person: looked up by value like the numbers above, and held
+# by individuals only, so most rows have none.
+Index(
+    "ix_customers_id_number",
+    customers.c.id_number,
+    sqlite_where=customers.c.id_number.isnot(None),
+)
 Index("ix_customers_parent_id", customers.c.parent_id)
 Index(
     "ix_customers_search_trgm",

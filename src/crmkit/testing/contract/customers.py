@@ -24,7 +24,7 @@ from crmkit.domain.customer import (
 )
 from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.regions import Region
-from crmkit.domain.values import USCC, Email, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
 from crmkit.storage.ports import EVERYTHING, CustomerQuery, Deleted, Scope, Store, Summary
 from crmkit.testing.builders import (
     BASE_TIME,
@@ -71,6 +71,7 @@ class CustomerRepositoryContract(_StoreFixture):
             uscc=USCC.parse("91350100M000100Y43"),
             gender=Gender.UNKNOWN,
             birthday=date(1990, 5, 4),
+            id_number=IdNumber.parse("11010519491231002x"),
             mobile=Phone.parse("+86 138-0013-8000"),
             phone=Phone.parse("0532-88888888转8001", region="CN"),
             email=Email.parse("Zhang@Example.COM"),
@@ -103,6 +104,7 @@ class CustomerRepositoryContract(_StoreFixture):
         assert got.tags == ("VIP", "重点")
         assert got.mobile is not None and got.mobile.e164 == "+8613800138000"
         assert got.phone is not None and got.phone.extension == "8001"
+        assert got.id_number is not None and got.id_number.value == "11010519491231002X"
 
     def test_a_minimal_customer_round_trips_with_its_defaults(self, store: Store) -> None:
         c = make_customer(kind=CustomerKind.INDIVIDUAL, name="王五")
