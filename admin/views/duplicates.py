@@ -35,8 +35,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "customers": (
         "name", "kind", "category", "channel_type", "owner_id", "co_owner_ids", "region",
         "address", "mobile", "phone", "email", "uscc", "source", "industry", "tags",
-        "credit_rating", "settlement", "credit_limit", "gender", "birthday", "remarks",
-        "created_at",
+        "credit_rating", "settlement", "credit_limit", "gender", "birthday", "id_number",
+        "remarks", "created_at",
     ),
     "contacts": (
         "name", "customer_id", "title", "gender", "mobile", "phone", "email", "birthday",
@@ -52,6 +52,21 @@ SUMMARY: dict[str, tuple[str, ...]] = {
     "contacts": ("customer_id", "title", "mobile", "email", "created_at"),
 }
 CLUSTER_LIMIT = 100
+
+
+def _why(cluster: Any, id: str, by_id: Mapping[str, Any]) -> str:
+    """Why a member is in its cluster, in words: its strongest link, with whom, the score
+    and the reasons (its other links are listed under the cluster)."""
+    links = cluster.links(id)
+    if not links:
+        return ""
+    best = links[0]
+    other = best.right if best.left == id else best.left
+    name = by_id[other].name if other in by_id else ""
+    reasons = display.reasons(best.reasons, current_lang())
+    return f"↔ {name} {display.score(best.score)} {reasons}".strip()
+
+
 CHOICE = "choice-"  # form fields ``choice-<field>`` name the record whose value survives
 
 
@@ -109,9 +124,11 @@ class DuplicateView(BaseView):
                                         _value(m.record, f, names, parents) if m.record else ""
                                         for f in SUMMARY[kind]
                                     ],
+                                    "why": _why(cluster, m.id, by_id),
                                 }
                                 for m in cluster.members
                             ],
+                            "floor": display.score(cluster.floor),
                             "pairs": [
                                 {
                                     "left": p.left,

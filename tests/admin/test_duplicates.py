@@ -72,6 +72,9 @@ def test_the_cluster_list_shows_a_duplicate_pair_with_its_reasons(
     assert "名称相同" in page and "电话相同" in page  # the pair's reasons, in words
     assert "phone=<" not in page and "name=<" not in page  # no raw reason codes
     assert "sales@jinzhi.cn" in page and "张三" in page  # key fields and owner
+    # Why each member is there: its link, in words, and the linkage rule.
+    assert "归入本组的依据" in page and "↔ 青岛金智电子科技有限公司" in page
+    assert "本组任意两条记录之间的相似度都不低于 10%" in page
     compare = re.search(r'href="(/duplicates/compare/[^"]+)"', page)
     assert compare is not None
     assert pair[0].id in compare.group(1) and pair[1].id in compare.group(1)

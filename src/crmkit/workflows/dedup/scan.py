@@ -52,12 +52,20 @@ class DuplicateCluster:
     Attributes:
         kind: ``"customer"`` or ``"contact"``.
         members: the records, oldest first.
-        pairs: the duplicate pairs among them (strongest first).
+        pairs: the duplicate pairs that joined them (strongest first): each member is in
+            the cluster through the pairs that name it.
+        floor: the linkage rule's floor: every two members score at least this much with
+            each other (``MatchConfig.cluster_floor``).
     """
 
     kind: str
     members: tuple[ClusterMember, ...]
     pairs: tuple[StoredPair, ...]
+    floor: float = 0.0
+
+    def links(self, id: str) -> tuple[StoredPair, ...]:
+        """The pairs that hold member ``id`` in the cluster, strongest first: why it is here."""
+        return tuple(p for p in self.pairs if id in (p.left, p.right))
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -124,6 +132,7 @@ def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[Duplicat
     groups = cluster_pairs(
         _pairs(s, k), distinct, _scorer(s, k), floor=matcher.config.cluster_floor
     )
+    floor = matcher.config.cluster_floor
     groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
     repo: CustomerRepository | ContactRepository = (
         s._uow.customers if k == "customer" else s._uow.contacts
@@ -167,6 +176,7 @@ def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[Duplicat
                         for m in members
                     ),
                     tuple(sorted(group, key=lambda p: -p.score)),
+                    floor,
                 )
             )
             if limit is not None and len(out) + len(found) >= limit:
