@@ -41,6 +41,7 @@ from crmkit.testing.strategies import (
     mobiles,
     person_names,
 )
+from tests.contract.conftest import SchemaStore, require_postgres
 
 # -- what the generated sheets are made of ---------------------------------------------------
 NAME_HEADERS = ("公司名称", "企业名称", "客户名称", "Company", " 公司名称* ", "ＣＯＭＰＡＮＹ")
@@ -408,8 +409,6 @@ def _fresh_crm(backend: str) -> Iterator[CRM]:
         folder = tempfile.TemporaryDirectory(prefix="crmkit-import-")
         crm = open_test_crm(f"sqlite:///{Path(folder.name) / 'crm.db'}")
     else:
-        from tests.contract.conftest import SchemaStore
-
         crm = open_test_crm(SchemaStore())
     try:
         yield crm
@@ -421,8 +420,6 @@ def _fresh_crm(backend: str) -> Iterator[CRM]:
 
 def _require(backend: str) -> None:
     if backend == "postgres":
-        from tests.contract.conftest import require_postgres
-
         require_postgres()
 
 
