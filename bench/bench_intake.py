@@ -779,7 +779,7 @@ def validation_only(
                 data = parse_contact_input(raw, errors, phone_region=s.runtime.region)
                 try:
                     errors.raise_if_any()
-                    s.contacts.build(data, first=True, at=c.created_at)
+                    s.contacts._build(data, first=True, at=c.created_at)
                 except crmkit.ValidationError:
                     pass
     with_contact = time.perf_counter() - t
