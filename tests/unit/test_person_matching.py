@@ -34,6 +34,8 @@ def test_a_resident_card_number_is_checked_and_normalised():
     assert id_key("110105 19491231 002X") == "cn:11010519491231002X"
     assert id_key("110105194912310021") is None  # fails its check digit: a typo, no evidence
     assert id_key("E1234 5678") == "E12345678"  # another document, as written
+    # 市南区's code dates from 1983; people born before carry it (the customer field agrees).
+    assert id_key("370202197001011238") == "cn:370202197001011238"
 
 
 def test_traditional_characters_fold_to_simplified():

@@ -15,7 +15,6 @@ import unicodedata
 from typing import Any
 
 import attrs
-from stdnum.cn import ric
 
 from crmkit.domain.dedup import _places
 from crmkit.domain.dedup.company import CompanyKey
@@ -25,7 +24,7 @@ from crmkit.domain.dedup.text import CJK, casefold, fold_text, squash, word_list
 from crmkit.domain.errors import ValidationError
 from crmkit.domain.pinyin import name_syllables
 from crmkit.domain.regions import Region, parse_address_region
-from crmkit.domain.values import USCC, Email, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, Phone
 
 __all__ = [
     "AddressKey",
@@ -230,8 +229,10 @@ def id_key(value: Any) -> str | None:
         return None
     if len(text) == 18 and text[:17].isdigit():
         try:
-            return "cn:" + ric.validate(text)
-        except ValueError:
+            # As the customer field checks it (a region code newer than the birth year is
+            # accepted: a number keeps the code of its issue).
+            return "cn:" + IdNumber.parse(text).value
+        except ValidationError:
             return None
     return text
 
