@@ -95,6 +95,7 @@ FIELD_LABELS: dict[str, LazyString] = {
         "gender",
         "birthday",
         "id_number",
+        "id_type",
         "title",
         "is_primary",
         "contact_name",

@@ -75,8 +75,17 @@ class CustomerForm(SecureForm):
     )
     credit_limit = StringField(_l("Credit limit"))
     uscc = StringField(_l("Unified social credit code"))
+    id_type = SelectField(
+        _l("ID type"),
+        choices=lazy_choices(crmkit.IdType, blank=True),
+        validate_choice=False,
+        description=_l("Resident identity card unless another is chosen"),
+    )
     id_number = StringField(
-        _l("ID number"), description=_l("Resident identity card number, individuals only")
+        _l("ID number"),
+        description=_l(
+            "The identity document's number (resident identity card number), individuals only"
+        ),
     )
     remarks = TextAreaField(_l("Remarks"))
     version = HiddenField()
@@ -88,7 +97,16 @@ FORM_SECTIONS = (
     Section(
         "basic",
         _l("Basic information"),
-        ("kind", "name", "uscc", "id_number", "category", "channel_type", "owner_id"),
+        (
+            "kind",
+            "name",
+            "uscc",
+            "id_type",
+            "id_number",
+            "category",
+            "channel_type",
+            "owner_id",
+        ),
     ),
     Section("contact", _l("Contact details"), ("mobile", "phone", "email", "region", "address")),
     Section(
@@ -103,7 +121,8 @@ FORM_SECTIONS = (
 COLUMNS = labels(
     "name", "kind", "category", "channel_type", "owner_id", "co_owner_ids", "region", "mobile",
     "phone", "email", "source", "industry", "tags", "credit_rating", "settlement",
-    "credit_limit", "uscc", "id_number", "address", "remarks", "created_at", "updated_at",
+    "credit_limit", "uscc", "id_type", "id_number", "address", "remarks", "created_at",
+    "updated_at",
 )  # fmt: skip
 
 
@@ -207,6 +226,7 @@ class CustomerView(ServiceModelView):
             "uscc": c.uscc.value if c.uscc else "",
             # the whole number to edit (the list, the details and exports show it masked)
             "id_number": c.id_number.value if c.id_number else "",
+            "id_type": c.id_type.value if c.id_type else "",
             "remarks": c.remarks or "",
             "version": c.version,
         }

@@ -37,7 +37,7 @@ FIELDS = labels(
     "name", "kind", "category", "channel_type", "mobile", "phone", "email", "region", "province",
     "city", "district", "address",
     "source", "industry", "tags", "credit_rating", "settlement", "credit_limit", "uscc", "gender",
-    "birthday", "id_number", "remarks", "owner", "contact_name", "contact_mobile",
+    "birthday", "id_number", "id_type", "remarks", "owner", "contact_name", "contact_mobile",
     "contact_title",
 )  # fmt: skip
 STATUSES: dict[str, Any] = {

@@ -156,7 +156,7 @@ from crmkit.domain.ticket import (
     TicketType,
 )
 from crmkit.domain.user import Role, User
-from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, IdType, Money, Phone
 from crmkit.domain.workdays import WeekdayCalendar, WorkCalendar, add_workdays, workdays_between
 from crmkit.storage.ports import Page
 from crmkit.storage.queues import Job, OutboxMessage, OutboxStatus
@@ -273,6 +273,7 @@ __all__ = [
     "FreightRule",
     "GroupSendReport",
     "IdNumber",
+    "IdType",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",

@@ -13,7 +13,7 @@ from crmkit import display
 from crmkit.domain.converter import converter, to_plain
 from crmkit.domain.errors import ValidationError
 from crmkit.domain.messages import field_label
-from crmkit.domain.values import IdNumber
+from crmkit.domain.values import IdNumber, IdType
 from crmkit.testing.builders import make_customer
 from crmkit.testing.strategies import id_number_texts, id_number_values
 
@@ -131,3 +131,81 @@ def test_the_stored_form_is_the_whole_number_and_reads_back(value: str):
     assert to_plain(number) == value
     assert converter().structure(value, IdNumber) == number
     assert converter().structure(to_plain(number), IdNumber | None) == number
+
+
+# -- other identity documents ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("typed", "kind", "value"),
+    [
+        ("E12345678", IdType.PASSPORT, "E12345678"),
+        (" e1234-5678 ", IdType.PASSPORT, "E12345678"),
+        ("Ｇ１２３４５６７８", IdType.PASSPORT, "G12345678"),
+        ("H 1234 5678", IdType.HK_MACAO, "H12345678"),
+        ("12345", IdType.TAIWAN, "12345"),
+        ("USA123456789012", IdType.FOREIGN_PERMANENT, "USA123456789012"),
+        ("A" * 20, IdType.OTHER, "A" * 20),
+    ],
+)
+def test_another_documents_number_is_letters_and_digits_upper_case(typed, kind, value):
+    number = IdNumber.parse(typed, kind=kind)
+    assert (number.value, number.kind) == (value, kind)
+
+
+@pytest.mark.parametrize("typed", ["E123", "E" * 21, "E1234567.8", "护照E1234567", "E12_345678"])
+def test_another_documents_number_must_be_5_to_20_letters_or_digits(typed):
+    with pytest.raises(ValidationError) as caught:
+        IdNumber.parse(typed, kind=IdType.PASSPORT)
+    (error,) = caught.value.errors
+    assert (error.field, error.code) == ("id_number", "id_number.invalid")
+    assert error.message_zh == "不是有效的护照号码：应为 5–20 位字母或数字"
+    assert (
+        error.message_en == "is not a valid passport number: it must be 5 to 20 letters or digits"
+    )
+
+
+def test_a_resident_number_is_still_checked_as_one_and_a_passport_is_not():
+    assert IdNumber.parse(VALID) == IdNumber(VALID, IdType.RESIDENT)
+    assert IdNumber.parse(VALID, kind=IdType.RESIDENT).kind is IdType.RESIDENT
+    assert IdNumber.parse(VALID[:-1] + "9", kind=IdType.OTHER).value == VALID[:-1] + "9"
+    with pytest.raises(ValidationError):
+        IdNumber.parse("E12345678")  # not a resident card's number
+
+
+def test_another_documents_number_is_masked_keeping_two_characters_each_end():
+    passport = IdNumber.parse("E12345678", kind=IdType.PASSPORT)
+    assert passport.masked == "E1*****78"
+    assert str(passport) == "E1*****78"
+    assert "E12345678" not in repr(passport)
+    assert IdNumber("12345", IdType.TAIWAN).masked == "12****45"  # at least 4 asterisks
+    assert display.show(passport, "zh") == "E1*****78"
+    assert IdNumber.is_masked("E1*****78") and IdNumber.is_masked("e1*****78")
+    assert not IdNumber.is_masked("E12345678")
+    customer = make_customer(kind="individual", id_number=passport, id_type=IdType.PASSPORT)
+    assert "E12345678" not in repr(customer)
+
+
+def test_only_a_resident_card_has_a_birth_date_and_region():
+    passport = IdNumber.parse("E12345678", kind=IdType.PASSPORT)
+    assert passport.birth_date is None and passport.region_code is None
+    resident = IdNumber.parse(VALID)
+    assert resident.birth_date == date(1990, 5, 4) and resident.region_code == "370202"
+
+
+def test_the_document_types_have_labels_in_both_languages():
+    assert display.label(IdType.PASSPORT, "zh") == "护照"
+    assert display.label(IdType.HK_MACAO, "zh") == "港澳居民来往内地通行证"
+    assert display.label(IdType.TAIWAN, "zh") == "台湾居民来往大陆通行证"
+    assert display.label(IdType.FOREIGN_PERMANENT, "zh") == "外国人永久居留身份证"
+    assert display.label(IdType.OTHER, "zh") == "其他证件"
+    assert display.label(IdType.RESIDENT, "en") == "Resident identity card"
+    assert field_label("id_type", "zh") == "证件类型"
+
+
+def test_a_stored_number_reads_back_with_its_customers_document_type():
+    passport = IdNumber.parse("E12345678", kind=IdType.PASSPORT)
+    customer = make_customer(kind="individual", id_number=passport, id_type=IdType.PASSPORT)
+    plain = converter().unstructure(customer)
+    assert (plain["id_number"], plain["id_type"]) == ("E12345678", "passport")
+    assert converter().structure(plain, type(customer)) == customer
+    # alone, a string that is no resident card's number is shown masked as another document's
+    assert display.show_stored("E12345678", IdNumber | None, "en") == "E1*****78"

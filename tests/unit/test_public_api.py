@@ -85,6 +85,7 @@ PUBLIC_NAMES = [
     "FreightRule",
     "GroupSendReport",
     "IdNumber",
+    "IdType",
     "ImportJob",
     "ImportOutcome",
     "ImportReport",

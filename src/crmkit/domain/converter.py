@@ -14,10 +14,12 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import attrs
 import cattrs
+from cattrs.gen import make_dict_structure_fn
 
 from crmkit.domain.regions import Region
-from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, IdType, Money, Phone
 
 
 def _money_out(m: Money) -> dict[str, str]:
@@ -26,6 +28,17 @@ def _money_out(m: Money) -> dict[str, str]:
 
 def _money_in(v: Mapping[str, Any], _: Any) -> Money:
     return Money(Decimal(v["amount"]), v["currency"])
+
+
+def _id_number_in(v: Any, _: Any) -> IdNumber:
+    """An identity number from its stored string. The string alone does not say its
+    document: a resident card's shape is read as one, anything else as another document's
+    (so that it shows masked as such); a customer's ``id_type`` then sets the kind."""
+    if isinstance(v, IdNumber):
+        return v
+    text = str(v)
+    resident = len(text) == 18 and text[:17].isdigit() and (text[17].isdigit() or text[17] == "X")
+    return IdNumber(text, IdType.RESIDENT if resident else IdType.OTHER)
 
 
 @cache
@@ -44,7 +57,7 @@ def converter() -> cattrs.Converter:
     c.register_unstructure_hook(USCC, lambda u: u.value)
     c.register_structure_hook(USCC, lambda v, _: USCC(v))
     c.register_unstructure_hook(IdNumber, lambda n: n.value)
-    c.register_structure_hook(IdNumber, lambda v, _: IdNumber(v))
+    c.register_structure_hook(IdNumber, _id_number_in)
     c.register_unstructure_hook(Region, lambda r: r.code)
     c.register_structure_hook(Region, lambda v, _: Region.from_code(v))
     c.register_unstructure_hook(Money, _money_out)
@@ -55,7 +68,24 @@ def converter() -> cattrs.Converter:
     c.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
     c.register_unstructure_hook(date, lambda d: d.isoformat())
     c.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+    _customers(c)
     return c
+
+
+def _customers(c: cattrs.Converter) -> None:
+    """A customer's stored ``id_number`` and ``id_type`` rebuild the number with its kind."""
+    from crmkit.domain.customer import Customer  # the customer module uses this one
+
+    plain = make_dict_structure_fn(Customer, c)
+
+    def customer_in(v: Mapping[str, Any], t: Any) -> Customer:
+        customer = plain(v, t)
+        number, kind = customer.id_number, customer.id_type
+        if number is None or kind is None or number.kind is kind:
+            return customer
+        return attrs.evolve(customer, id_number=IdNumber(number.value, kind))
+
+    c.register_structure_hook(Customer, customer_in)
 
 
 # JSON-ready already: returned as they are. Checked by exact type first because ``to_plain``

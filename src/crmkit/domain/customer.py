@@ -35,12 +35,13 @@ from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.domain.regions import Region
 from crmkit.domain.states import StateMachine
 from crmkit.domain.values import (
-    ID_NUMBER_REASONS,
     USCC,
     Email,
     IdNumber,
+    IdType,
     Money,
     Phone,
+    id_number_params,
     normalize_company_name,
     normalize_person_name,
 )
@@ -140,6 +141,17 @@ SETTLEMENT_ALIASES: Final = {
     "赊销": Settlement.CREDIT,
     "信用": Settlement.CREDIT,
 }
+ID_TYPE_ALIASES: Final = {
+    "身份证": IdType.RESIDENT,
+    "居民身份证": IdType.RESIDENT,
+    "港澳通行证": IdType.HK_MACAO,
+    "回乡证": IdType.HK_MACAO,
+    "台胞证": IdType.TAIWAN,
+    "台湾通行证": IdType.TAIWAN,
+    "外国人永久居留证": IdType.FOREIGN_PERMANENT,
+    "永久居留身份证": IdType.FOREIGN_PERMANENT,
+    "其他": IdType.OTHER,
+}
 RATING_ALIASES: Final = {
     "优": CreditRating.A,
     "良": CreditRating.B,
@@ -172,8 +184,10 @@ class Customer:
     uscc: USCC | None = None
     gender: Gender | None = None
     birthday: date | None = None
-    # 居民身份证号 of an individual, whole (shown masked: see IdNumber).
+    # An individual's identity document number, whole (shown masked: see IdNumber), and
+    # its document type (the number's ``kind``; RESIDENT, 居民身份证, unless told).
     id_number: IdNumber | None = None
+    id_type: IdType | None = None
     mobile: Phone | None = None
     phone: Phone | None = None
     email: Email | None = None
@@ -218,6 +232,7 @@ CUSTOMER_FIELDS: Final[tuple[str, ...]] = (
     "gender",
     "birthday",
     "id_number",
+    "id_type",
     "mobile",
     "phone",
     "email",
@@ -238,6 +253,7 @@ def parse_customer_input(
     partial: bool = False,
     strict_names: bool = False,
     vocabulary: Vocabulary | None = None,
+    id_number: IdNumber | None = None,
 ) -> dict[str, Any]:
     """Turn caller input (strings, lists, value objects) into typed customer fields.
 
@@ -252,6 +268,8 @@ def parse_customer_input(
         strict_names: seed 002's one-script rule for the name (``Settings.strict_name_script``).
         vocabulary: the data dictionary's closed lists: source, industry and tags must be
             among their choices (an alias is stored as its choice).
+        id_number: the stored identity number (on update): a new ``id_type`` alone
+            re-checks it as that document's number.
 
     Returns:
         Only the fields present in ``raw`` (plus required defaults on create), typed.
@@ -329,14 +347,8 @@ def parse_customer_input(
         )
     if has("birthday"):
         out["birthday"] = parse_date(raw["birthday"], errors, "birthday")
-    if has("id_number"):
-        value = raw["id_number"]
-        if isinstance(value, IdNumber):
-            out["id_number"] = value
-        elif not IdNumber.is_masked(value):
-            out["id_number"] = parse_value(IdNumber.parse, value, errors, "id_number")
-        # else the masked form crmkit shows and exports (an export read back): it holds no
-        # number, so it changes nothing (on create: no number).
+    if has("id_number") or has("id_type"):
+        _parse_id_document(raw, errors, out, id_number)
     parse_reachability(raw, errors, out, phone_region=phone_region)
     if has("custom") or not partial:
         custom_raw = raw.get("custom") or {}
@@ -360,6 +372,64 @@ def parse_customer_input(
     return out
 
 
+def _parse_id_document(
+    raw: Mapping[str, Any],
+    errors: FieldErrors,
+    out: dict[str, Any],
+    stored: IdNumber | None,
+) -> None:
+    """``id_type`` and ``id_number`` together: the number is checked as its type's (the
+    type given, else the stored number's, else 居民身份证), and ``id_type`` follows the
+    number (a number without a type is a resident card's; no number, no type)."""
+    kind: IdType | None = None
+    if "id_type" in raw:
+        kind = parse_enum(IdType, raw["id_type"], errors, "id_type", dict(ID_TYPE_ALIASES))
+        if kind is None and not is_blank(raw["id_type"]):
+            return  # refused: the number cannot be checked against it
+        out["id_type"] = kind
+    if "id_number" in raw:
+        value = raw["id_number"]
+        if isinstance(value, IdNumber):
+            if kind is not None and value.kind is not kind:
+                value = parse_value(IdNumber.parse, value.value, errors, "id_number", kind=kind)
+            number = value
+        elif IdNumber.is_masked(value):
+            # The masked form crmkit shows and exports (an export read back): it holds no
+            # number, so it changes nothing (on create: no number); a type alone re-checks
+            # the stored number.
+            if stored is None:
+                out.pop("id_type", None)
+                return
+            if "id_type" not in raw:
+                return
+            number = parse_value(
+                IdNumber.parse, stored.value, errors, "id_number", kind=kind or IdType.RESIDENT
+            )
+            if number is None:
+                return
+        else:
+            if kind is None and "id_type" not in raw and stored is not None:
+                kind = stored.kind
+            number = parse_value(
+                IdNumber.parse, value, errors, "id_number", kind=kind or IdType.RESIDENT
+            )
+            if number is None and not is_blank(value):
+                return  # refused
+    elif stored is not None:
+        number = parse_value(
+            IdNumber.parse, stored.value, errors, "id_number", kind=kind or IdType.RESIDENT
+        )
+        if number is None:
+            return  # the stored number is not one of that type's
+    else:
+        return  # a type alone, with no number: check_customer_rules refuses it
+    out["id_number"] = number
+    if number is not None:
+        out["id_type"] = number.kind
+    elif "id_type" not in raw:
+        out["id_type"] = None  # the number cleared: its type goes with it
+
+
 def check_customer_rules(customer: Customer, errors: FieldErrors, *, today: date) -> None:
     """Cross-field rules that hold for every stored customer."""
     if customer.kind is CustomerKind.INDIVIDUAL and customer.uscc is not None:
@@ -370,6 +440,12 @@ def check_customer_rules(customer: Customer, errors: FieldErrors, *, today: date
         errors.add("birthday", "date.future", customer.birthday.isoformat())
     if customer.id_number is not None:
         _check_id_number(customer, customer.id_number, errors, today)
+    if customer.id_type is not None and customer.id_number is None:
+        # (with a number, the number's own errors say it all)
+        if customer.kind is CustomerKind.COMPANY:
+            errors.add("id_type", "customer.id_type_company", customer.id_type.value)
+        else:
+            errors.add("id_type", "customer.id_type_without_number", customer.id_type.value)
     if customer.credit_limit is not None and customer.settlement is not Settlement.CREDIT:
         errors.add("credit_limit", "customer.credit_limit_cash", str(customer.credit_limit.amount))
     if customer.owner_id is not None and customer.owner_id in customer.co_owner_ids:
@@ -383,15 +459,20 @@ def check_customer_rules(customer: Customer, errors: FieldErrors, *, today: date
 def _check_id_number(
     customer: Customer, number: IdNumber, errors: FieldErrors, today: date
 ) -> None:
-    """An identity number is an individual's, and agrees with their birthday (the birthday
-    is never taken from it: a customer may keep theirs unrecorded)."""
+    """An identity number is an individual's, and a resident card's agrees with their
+    birthday (the birthday is never taken from it: a customer may keep theirs
+    unrecorded)."""
     if customer.kind is CustomerKind.COMPANY:
         errors.add("id_number", "customer.id_number_company", number.masked)
     born = number.birth_date
+    if born is None:
+        return  # another document's number: it encodes no birth date
     if born > today:
-        reason, reason_zh = ID_NUMBER_REASONS["birth_future"]
         errors.add(
-            "id_number", "id_number.invalid", number.masked, reason=reason, reason_zh=reason_zh
+            "id_number",
+            "id_number.invalid",
+            number.masked,
+            **id_number_params(number.kind, "birth_future"),
         )
     if customer.birthday is not None and customer.birthday != born:
         errors.add("birthday", "customer.birthday_id_number", customer.birthday.isoformat())

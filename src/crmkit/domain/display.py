@@ -52,6 +52,17 @@ ENUM_LABELS: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
         "D": ("D (poor)", "差"),
     },
     "Gender": {"male": ("Male", "男"), "female": ("Female", "女"), "unknown": ("Unknown", "未知")},
+    "IdType": {
+        "resident": ("Resident identity card", "居民身份证"),
+        "passport": ("Passport", "护照"),
+        "hk_macao": (
+            "Mainland Travel Permit for Hong Kong and Macao Residents",
+            "港澳居民来往内地通行证",
+        ),
+        "taiwan": ("Mainland Travel Permit for Taiwan Residents", "台湾居民来往大陆通行证"),
+        "foreign_permanent": ("Foreign Permanent Resident ID Card", "外国人永久居留身份证"),
+        "other": ("Other document", "其他证件"),
+    },
     "Role": {
         "admin": ("Administrator", "管理员"),
         "manager": ("Sales manager", "销售经理"),

@@ -110,6 +110,7 @@ CUSTOMER_HEADER_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
         "id card",
         "ID No.",
     ),
+    "id_type": ("证件类型", "证件种类", "id_type", "ID type", "document type"),
     "remarks": ("备注", "说明", "客户说明", "客户详细说明", "remarks", "notes", "note", "comment"),
     "owner": (
         "负责人",

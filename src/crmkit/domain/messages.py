@@ -100,10 +100,10 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
         "is not a valid unified social credit code: {reason}",
         "不是有效的统一社会信用代码：{reason_zh}",
     ),
+    # ``document``: what the number is, by its type (values.ID_DOCUMENTS)
     "id_number.invalid": (
-        "is not a valid resident identity card number (18 characters, the last a check "
-        "digit): {reason}",
-        "不是有效的居民身份证号码（18位，末位为校验码）：{reason_zh}",
+        "is not a valid {document}: {reason}",
+        "不是有效的{document_zh}：{reason_zh}",
     ),
     "region.unknown": (
         "is not a known province, city or district",
@@ -156,6 +156,11 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "customer.uscc_individual": ("is only for companies", "仅适用于企业客户"),
     "customer.birthday_company": ("is only for individuals", "仅适用于个人客户"),
     "customer.id_number_company": ("is only for individuals", "仅适用于个人客户"),
+    "customer.id_type_company": ("is only for individuals", "仅适用于个人客户"),
+    "customer.id_type_without_number": (
+        "needs the document's number (ID number)",
+        "需同时填写证件号码（身份证号）",
+    ),
     "customer.birthday_id_number": (
         "does not match the birth date in the identity number",
         "与身份证号中的出生日期不一致",
@@ -447,6 +452,7 @@ FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "credit_limit": ("credit limit", "信用额度"),
     "birthday": ("birthday", "生日"),
     "id_number": ("ID number", "身份证号"),
+    "id_type": ("ID type", "证件类型"),
     "password": ("password", "密码"),
     "role": ("role", "角色"),
     "manager_id": ("manager", "上级"),

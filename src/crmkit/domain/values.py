@@ -436,11 +436,64 @@ class USCC:
         return self.value
 
 
+# -- identity documents ---------------------------------------------------------------------
+class IdType(enum.StrEnum):
+    """The identity document an individual's number belongs to (证件类型)."""
+
+    RESIDENT = "resident"  # 居民身份证
+    PASSPORT = "passport"  # 护照
+    HK_MACAO = "hk_macao"  # 港澳居民来往内地通行证
+    TAIWAN = "taiwan"  # 台湾居民来往大陆通行证
+    FOREIGN_PERMANENT = "foreign_permanent"  # 外国人永久居留身份证
+    OTHER = "other"  # 其他证件
+
+
+# What ``id_number.invalid`` calls the number of each document: (English, 简体中文), its
+# ``document`` / ``document_zh`` parameters.
+ID_DOCUMENTS: Final[dict[IdType, tuple[str, str]]] = {
+    IdType.RESIDENT: (
+        "resident identity card number (18 characters, the last a check digit)",
+        "居民身份证号码（18位，末位为校验码）",
+    ),
+    IdType.PASSPORT: ("passport number", "护照号码"),
+    IdType.HK_MACAO: (
+        "Mainland Travel Permit for Hong Kong and Macao Residents number",
+        "港澳居民来往内地通行证号码",
+    ),
+    IdType.TAIWAN: (
+        "Mainland Travel Permit for Taiwan Residents number",
+        "台湾居民来往大陆通行证号码",
+    ),
+    IdType.FOREIGN_PERMANENT: (
+        "Foreign Permanent Resident ID Card number",
+        "外国人永久居留身份证号码",
+    ),
+    IdType.OTHER: ("identity document number", "证件号码"),
+}
+
+
+def id_number_params(kind: IdType, problem: str) -> dict[str, str]:
+    """The parameters of ``id_number.invalid`` for a ``kind`` number refused for
+    ``problem`` (a key of :data:`ID_NUMBER_REASONS`)."""
+    reason, reason_zh = ID_NUMBER_REASONS[problem]
+    document, document_zh = ID_DOCUMENTS[kind]
+    return {
+        "reason": reason,
+        "reason_zh": reason_zh,
+        "document": document,
+        "document_zh": document_zh,
+    }
+
+
 # -- resident identity card numbers --------------------------------------------------------
 # Spaces and dashes people type inside a number (3702 0219 9001 0112 37, 370202-19900101-1237).
 _ID_SEPARATORS = re.compile(r"[\s\-]")
 # The masked form crmkit shows and exports (370202********1237): never a number itself.
 _ID_MASKED = re.compile(r"[0-9]{6}\*{8}[0-9]{3}[0-9X]")
+# The masked form of another document's number (E1*****78).
+_OTHER_ID_MASKED = re.compile(r"[0-9A-Z]{2}\*{4,}[0-9A-Z]{2}")
+# Another document's number, compact: letters and digits.
+_OTHER_ID = re.compile(r"[0-9A-Z]{5,20}")
 # Why a number is refused: (English, 简体中文), the ``reason`` / ``reason_zh`` of
 # ``id_number.invalid``.
 ID_NUMBER_REASONS: Final[dict[str, tuple[str, str]]] = {
@@ -459,6 +512,8 @@ ID_NUMBER_REASONS: Final[dict[str, tuple[str, str]]] = {
         "the first 6 digits are not a known region code",
         "前 6 位不是有效的地区代码",
     ),
+    # any document but the resident identity card
+    "other_format": ("it must be 5 to 20 letters or digits", "应为 5–20 位字母或数字"),
 }
 
 
@@ -499,60 +554,87 @@ def _id_number_problem(number: str) -> str | None:
 
 @attrs.frozen
 class IdNumber:
-    """居民身份证号码: a mainland resident identity card number, 18 characters (GB 11643):
-    a 6-digit address code, the birth date (yyyymmdd), a 3-digit sequence and a check digit
-    (0–9 or X).
+    """An individual's identity document number: by default (``kind``
+    :attr:`IdType.RESIDENT`) 居民身份证号码, a mainland resident identity card number, 18
+    characters (GB 11643): a 6-digit address code, the birth date (yyyymmdd), a 3-digit
+    sequence and a check digit (0–9 or X). Other documents' numbers (a passport's
+    ``E12345678``) are 5 to 20 letters and digits.
 
-    ``value`` is the whole number, upper-case X: what is stored and compared. Everything
-    else shows it masked (``370202********1237``): ``str()``, ``repr()`` (and so the repr
-    of a customer holding one), crmkit's display layer, exports and the admin.
+    ``value`` is the whole number, upper-case: what is stored and compared. Everything
+    else shows it masked (``370202********1237``, ``E1*****78``): ``str()``, ``repr()``
+    (and so the repr of a customer holding one), crmkit's display layer, exports and the
+    admin.
     """
 
     value: str
+    kind: IdType = IdType.RESIDENT
 
     @classmethod
-    def parse(cls, raw: str, *, field: str = "id_number") -> IdNumber:
-        """Validate a number as people type it: full-width digits, spaces and dashes inside,
-        a lower-case x (python-stdnum checks the check digit, the birth date and the
-        address code).
+    def parse(
+        cls, raw: str, *, kind: IdType = IdType.RESIDENT, field: str = "id_number"
+    ) -> IdNumber:
+        """Validate a number as people type it: full-width characters, spaces and dashes
+        inside, lower-case letters. A resident identity card number is checked by
+        python-stdnum (the check digit, the birth date and the address code); another
+        document's must be 5 to 20 letters or digits.
 
         Raises:
             ValidationError: ``id_number.invalid`` with the reason (``reason``,
-                ``reason_zh``).
+                ``reason_zh``) and the document (``document``, ``document_zh``).
         """
         text = _ID_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))
-        number = _ric.compact(text)
-        problem = _id_number_problem(number)
+        if kind is IdType.RESIDENT:
+            number = _ric.compact(text)
+            problem = _id_number_problem(number)
+        else:
+            number = text.upper()
+            problem = None if _OTHER_ID.fullmatch(number) else "other_format"
         if problem is not None:
-            reason, reason_zh = ID_NUMBER_REASONS[problem]
-            raise _fail(field, "id_number.invalid", raw, reason=reason, reason_zh=reason_zh)
-        return cls(number)
+            raise _fail(field, "id_number.invalid", raw, **id_number_params(kind, problem))
+        return cls(number, kind)
 
     @staticmethod
     def is_masked(raw: Any) -> bool:
         """Whether ``raw`` is a number as crmkit shows it masked (an export read back)."""
-        return isinstance(raw, str) and _ID_MASKED.fullmatch(raw.strip().upper()) is not None
+        if not isinstance(raw, str):
+            return False
+        text = raw.strip().upper()
+        return (
+            _ID_MASKED.fullmatch(text) is not None or _OTHER_ID_MASKED.fullmatch(text) is not None
+        )
 
     @property
     def masked(self) -> str:
-        """The first 6 and last 4 characters, 8 asterisks between: ``370202********1237``."""
-        return f"{self.value[:6]}{'*' * 8}{self.value[-4:]}"
+        """A resident card's first 6 and last 4 characters, 8 asterisks between
+        (``370202********1237``); another document's first 2 and last 2, at least 4
+        asterisks between (``E1*****78``)."""
+        if self.kind is IdType.RESIDENT:
+            return f"{self.value[:6]}{'*' * 8}{self.value[-4:]}"
+        return f"{self.value[:2]}{'*' * max(4, len(self.value) - 4)}{self.value[-2:]}"
 
     @property
-    def birth_date(self) -> date:
-        """The birth date the number encodes (characters 7–14)."""
+    def birth_date(self) -> date | None:
+        """The birth date a resident card's number encodes (characters 7–14); None for
+        other documents."""
+        if self.kind is not IdType.RESIDENT:
+            return None
         return _ric.get_birth_date(self.value)
 
     @property
-    def region_code(self) -> str:
-        """The address code (the first 6 digits): where the number was assigned."""
+    def region_code(self) -> str | None:
+        """A resident card's address code (the first 6 digits): where the number was
+        assigned; None for other documents."""
+        if self.kind is not IdType.RESIDENT:
+            return None
         return self.value[:6]
 
     def __str__(self) -> str:
         return self.masked
 
     def __repr__(self) -> str:
-        return f"IdNumber({self.masked!r})"
+        if self.kind is IdType.RESIDENT:
+            return f"IdNumber({self.masked!r})"
+        return f"IdNumber({self.masked!r}, {self.kind.value!r})"
 
 
 # python-stdnum's errors by class, in Chinese (its messages are English only).

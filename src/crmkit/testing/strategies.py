@@ -34,7 +34,7 @@ from crmkit.domain.customer import (
     Settlement,
 )
 from crmkit.domain.regions import Region, regions_table
-from crmkit.domain.values import Email, IdNumber, Money, Phone
+from crmkit.domain.values import Email, IdNumber, IdType, Money, Phone
 from crmkit.testing.builders import make_customer
 
 CJK_BRAND = "金智华夏新恒信达瑞鑫宏泰安康永盛德丰源通远航博联创海天正圆隆昌顺利和美佳辰光明星月"
@@ -166,6 +166,16 @@ def id_numbers(born: date | None = None) -> st.SearchStrategy[IdNumber]:
     return id_number_values(born).map(IdNumber.parse)
 
 
+def passport_numbers() -> st.SearchStrategy[IdNumber]:
+    """Parsed passport numbers (:attr:`IdType.PASSPORT`): a letter and 8 digits, like
+    ``E12345678``."""
+    return st.builds(
+        lambda letter, digits: IdNumber.parse(f"{letter}{digits:08d}", kind=IdType.PASSPORT),
+        st.sampled_from("EGDSP"),
+        st.integers(0, 99_999_999),
+    )
+
+
 def region_codes() -> st.SearchStrategy[str]:
     """6-digit codes (province, city or district) from the shipped GB/T 2260 table."""
     return st.sampled_from(sorted(regions_table().names))
@@ -209,7 +219,8 @@ def custom_values() -> st.SearchStrategy[dict[str, Any]]:
 def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
     """Whole valid customers (unique ids, ``check_customer_rules`` holds), for repositories.
 
-    An individual may have an identity number; when it has a birthday too, the number
+    An individual may have an identity number with its document type (mostly a resident
+    card's, sometimes a passport's); when it has a birthday too, a resident card's number
     encodes it. Keyword ``overrides`` are passed to
     :func:`crmkit.testing.builders.make_customer` as is.
     """
@@ -217,7 +228,11 @@ def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
     company = kind is CustomerKind.COMPANY
     birthdays = st.none() | st.dates(date(1940, 1, 1), date(2005, 12, 31))
     birthday = None if company else draw(birthdays)
-    id_number = None if company else draw(st.none() | id_numbers(birthday))
+    # mostly a resident card's number; one in five a passport's
+    documents = st.integers(0, 4).flatmap(
+        lambda n: passport_numbers() if n == 0 else id_numbers(birthday)
+    )
+    id_number = None if company else draw(st.none() | documents)
     settlement = draw(st.sampled_from(list(Settlement)))
     owner = draw(st.none() | st.sampled_from(("u-1", "u-2", "u-3")))
     co_owners = draw(st.lists(st.sampled_from(("u-4", "u-5", "u-6")), max_size=2, unique=True))
@@ -240,6 +255,7 @@ def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
         "co_owner_ids": tuple(co_owners),
         "birthday": birthday,
         "id_number": id_number,
+        "id_type": id_number.kind if id_number is not None else None,
         "mobile": draw(st.none() | phones()),
         "email": draw(st.none() | email_values()),
         "remarks": draw(st.none() | st.text(alphabet=CJK_BRAND + LATIN + "\n ", max_size=40)),
@@ -264,6 +280,7 @@ __all__ = [
     "mobile_numbers",
     "mobiles",
     "money",
+    "passport_numbers",
     "person_names",
     "phones",
     "region_codes",

@@ -438,6 +438,7 @@ class CustomerService:
             partial=True,
             strict_names=s.runtime.settings.strict_name_script,
             vocabulary=s.vocabulary(),
+            id_number=current.id_number,
         )
         if "kind" in data and data["kind"] is not None and "name" not in changes:
             # The naming rules depend on the kind: re-check the stored name under the new one.

@@ -40,6 +40,7 @@ CUSTOMER_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("credit_limit", "信用额度", "Credit limit"),
     ("uscc", "统一社会信用代码", "USCC"),
     ("id_number", "身份证号", "ID number"),
+    ("id_type", "证件类型", "ID type"),
     ("owner", "负责人", "Owner"),
     ("remarks", "备注", "Remarks"),
 )
@@ -77,6 +78,7 @@ def customer_cells(c: Customer, owner_names: dict[str, str], *, codes: bool = Fa
         str(c.credit_limit.amount) if c.credit_limit else None,
         c.uscc.value if c.uscc else None,
         c.id_number.masked if c.id_number else None,
+        choice(c.id_type),
         owner_names.get(c.owner_id or "", c.owner_id),
         c.remarks,
     ]

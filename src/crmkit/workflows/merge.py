@@ -452,6 +452,9 @@ def _survive(
         )
         if values.get("parent_id") in gone:
             values["parent_id"] = None
+        # A document type goes with its number (whichever record that came from).
+        number = values.get("id_number")
+        values["id_type"] = number.kind if number is not None else None
     return attrs.evolve(winner, **values)
 
 

@@ -26,7 +26,7 @@ from crmkit.domain.customer import (
 )
 from crmkit.domain.regions import Region
 from crmkit.domain.user import Credentials, Role, User
-from crmkit.domain.values import USCC, Email, IdNumber, Money, Phone
+from crmkit.domain.values import USCC, Email, IdNumber, IdType, Money, Phone
 from crmkit.storage.ports import Summary
 from crmkit.storage.spec import plain_type
 from crmkit.storage.textsearch import normalize_query
@@ -82,6 +82,17 @@ _CHANNEL = _lookup(ChannelType)
 _SETTLEMENT = _lookup(Settlement)
 _RATING = _lookup(CreditRating)
 _GENDER = _lookup(Gender)
+_ID_TYPE = _lookup(IdType)
+
+
+def _id_type_cell(c: Customer) -> str | None:
+    """The stored ``id_type``: the customer's, else (a number without a type) the number's
+    own unless it is a resident card's, which is what a missing type reads back as."""
+    if c.id_type is not None:
+        return c.id_type.value
+    if c.id_number is not None and c.id_number.kind is not IdType.RESIDENT:
+        return c.id_number.kind.value
+    return None
 
 
 def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
@@ -111,6 +122,7 @@ def customer_row(c: Customer, search_text: str) -> dict[str, Any]:
         "gender": c.gender.value if c.gender else None,
         "birthday": c.birthday,
         "id_number": c.id_number.value if c.id_number else None,
+        "id_type": _id_type_cell(c),
         "mobile": c.mobile.e164 if c.mobile else None,
         "phone": c.phone.e164 if c.phone else None,
         "phone_ext": c.phone.extension if c.phone else None,
@@ -160,6 +172,7 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
     deleted = r["deleted_at"]
     birthday = r["birthday"]
     id_number = r["id_number"]
+    id_type: IdType | None = _ID_TYPE.get(r["id_type"]) if id_number else None
     return Customer(
         id=r["id"],
         kind=_KIND[r["kind"]],
@@ -181,7 +194,8 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
         uscc=USCC(uscc) if uscc else None,
         gender=_GENDER[gender] if gender else None,
         birthday=_date(birthday) if birthday is not None else None,
-        id_number=IdNumber(id_number) if id_number else None,
+        id_number=IdNumber(id_number, id_type or IdType.RESIDENT) if id_number else None,
+        id_type=id_type,
         mobile=Phone(mobile) if mobile else None,
         phone=Phone(phone, r["phone_ext"]) if phone else None,
         email=Email(email) if email else None,

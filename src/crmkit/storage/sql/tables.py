@@ -187,7 +187,8 @@ customers = Table(
     Column("uscc", String(18)),
     Column("gender", String(8)),
     Column("birthday", Date),
-    Column("id_number", String(18)),  # the whole number (masked only when shown)
+    Column("id_number", String(20)),  # the whole number (masked only when shown)
+    Column("id_type", String(40)),  # its document type (IdType: resident, passport …)
     Column("mobile", String(20)),
     Column("phone", String(20)),
     Column("phone_ext", String(8)),  # its extension (转 8001; values.MAX_EXTENSION digits)

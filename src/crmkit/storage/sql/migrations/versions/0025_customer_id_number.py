@@ -1,12 +1,14 @@
-"""Individual customers keep their resident identity card number
+"""Individual customers keep their identity document number and type
 
 Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-07 09:00:00
 
-``customers.id_number``: the whole 18-character number (crmkit masks it only when a person
-sees it), set on individuals only. Its index, like the phone numbers', leaves out the rows
-without one on SQLite, where ANALYZE would otherwise count every empty number as one value.
+``customers.id_number``: the whole number, up to 20 characters (crmkit masks it only when a
+person sees it), set on individuals only; ``customers.id_type``: its document type
+(``resident`` for a resident identity card, ``passport`` …), set with the number. The
+number's index, like the phone numbers', leaves out the rows without one on SQLite, where
+ANALYZE would otherwise count every empty number as one value.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("customers", sa.Column("id_number", sa.String(18), nullable=True))
+    op.add_column("customers", sa.Column("id_number", sa.String(20), nullable=True))
+    op.add_column("customers", sa.Column("id_type", sa.String(40), nullable=True))
     op.create_index(
         "ix_customers_id_number",
         "customers",
@@ -33,4 +36,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_customers_id_number", "customers")
     # Not batch mode, as in 0005 (SQLite has dropped columns in place since 3.35).
+    op.execute("ALTER TABLE customers DROP COLUMN id_type")
     op.execute("ALTER TABLE customers DROP COLUMN id_number")
