@@ -6,7 +6,8 @@ and decoding a few stored records, instead of re-normalising every candidate's n
 and address on each check (building a record costs ~100 µs; decoding one, a few).
 
 The text is JSON with tagged values, stable across versions of crmkit that share
-:data:`RECORD_FORMAT`; a store holding records of another format rebuilds its index.
+:data:`RECORD_FORMAT`; a store holding records of another format needs its index rebuilt
+(``session.dedup.rebuild``), which the upgrade notes say.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from crmkit.domain.dedup.records import Record
 
 __all__ = ["RECORD_FORMAT", "decode_record", "encode_record", "key_hash"]
 
-RECORD_FORMAT: Final = 1
-"""Bumped whenever the encoding or the normalisation behind it changes."""
+RECORD_FORMAT: Final = 2
+"""Bumped whenever the encoding or the normalisation behind it changes (2: people's fields,
+spelling and contact keys, traditional characters folded; re-index with
+``session.dedup.rebuild``)."""
 
 
 def key_hash(key: str) -> int:
