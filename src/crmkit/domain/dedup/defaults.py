@@ -44,10 +44,16 @@ a pair is called a duplicate when the evidence reaches 5 bits. What that means i
 * a shared phone with an unrelated name is not (−6 + 10 − 5): accountants and agents give
   their own number for many companies.
 
-Contacts: same customer (+4, −3 when different) and same name (+6, −4 below 0.5) make a
-duplicate (4 + 6 − 6 = 4 bits); a shared mobile or e-mail (+14) makes one even under another
-name at another customer (14 − 3 − 4 − 6 = 1 bit); a shared fixed line is weak (+2: it is
-usually the switchboard); the prior is −6.
+Contacts: same customer (+4, −3 when different) and the same name (+5.3 on
+:data:`CONTACT_NAME_LEVELS`; a typo or homophone +3.3, another name −6.4) make a duplicate
+(4 + 5.3 − 6 = 3.3 bits); a birth date agreeing or not counts ±6.5 / −4.6; a shared mobile or
+e-mail (+14) makes one even under another name at another customer; a shared fixed line is
+weak (+2: it is usually the switchboard); the prior is −6.
+
+Individuals (:data:`PERSON_MATCH`, the ``persons`` part of :data:`CUSTOMER_MATCH`) are
+compared as people on comparison levels whose bits are log2(m/u) of the stated m and u in
+the ``*_LEVELS`` tables below (name, birth date, identity number, phones, e-mails, address);
+``crmkit.domain.dedup.em`` estimates them from a store's own pairs.
 
 Hard rules (customers): the same USCC is the same company (decisive); two different USCCs
 are two companies; a branch is not its parent, nor another branch; and two known places that
