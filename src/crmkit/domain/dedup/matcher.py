@@ -36,7 +36,7 @@ import attrs
 
 from crmkit.domain.dedup.cluster import link
 from crmkit.domain.dedup.comparators import Comparator
-from crmkit.domain.dedup.records import Record
+from crmkit.domain.dedup.records import Record, is_individual
 
 __all__ = [
     "BlockingKey",
@@ -357,10 +357,6 @@ def _reason(rule: FieldRule, similarity: float, evidence: float) -> str | None:
     return None
 
 
-def _is_person(record: Record) -> bool:
-    return record.values.get("kind") == "individual"
-
-
 @attrs.frozen
 class Matcher:
     """Scores pairs, finds candidate pairs by blocking, and clusters duplicates.
@@ -378,7 +374,7 @@ class Matcher:
         """The configuration that compares ``a`` with ``b`` (or that blocks ``a``): the
         ``persons`` one for individuals, when there is one."""
         persons = self.config.persons
-        if persons is not None and _is_person(a) and (b is None or _is_person(b)):
+        if persons is not None and is_individual(a) and (b is None or is_individual(b)):
             return persons
         return self.config
 

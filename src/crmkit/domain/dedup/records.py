@@ -71,6 +71,11 @@ def is_missing(value: Any) -> bool:
     return False
 
 
+def is_individual(record: Record) -> bool:
+    """Whether a customer's match record is an individual's (matched as a person)."""
+    return bool(record.values.get("kind") == CustomerKind.INDIVIDUAL.value)
+
+
 @attrs.frozen
 class Record:
     """One thing to match: an id and its normalised field values.

@@ -9,8 +9,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmkit.domain.audit import AuditAction, AuditEntry
-from crmkit.domain.dedup import Record, em
+from crmkit.domain.dedup import em
 from crmkit.domain.dedup.em import Estimate
+from crmkit.domain.dedup.records import Record, is_individual
 from crmkit.domain.errors import FieldErrors
 from crmkit.storage.ports import Decision, Page, StoredPair, Verdict
 from crmkit.workflows._common import bulk_gc_tuning, page_limit, paused_gc
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
     from crmkit.workflows.session import Session
 
 _REBUILD_CHUNK = 1000
-
-
-def _is_person(record: Record) -> bool:
-    return bool(record.get("kind") == "individual")
 
 
 class DedupService:
@@ -215,13 +212,13 @@ class DedupService:
         ids = self._live_ids(k)
         chosen = random.Random(seed).sample(ids, min(sample, len(ids)))
         records = [
-            r for r in index.live_records(k, sorted(chosen)) if k == "contact" or _is_person(r)
+            r for r in index.live_records(k, sorted(chosen)) if k == "contact" or is_individual(r)
         ]
         keys = [index.keys(k, r) for r in records]
         vectors = [
             matcher.levels(record, other)
             for record, other in self._candidate_pairs(k, records, keys)
-            if k == "contact" or _is_person(other)
+            if k == "contact" or is_individual(other)
         ]
         return em.estimate(people, vectors)
 
