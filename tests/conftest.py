@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
-from urllib.parse import quote
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -49,32 +48,38 @@ def require_pg() -> None:
 
 @pytest.fixture
 def pg_url_factory() -> Iterator[Callable[[], str]]:
-    """Makes PostgreSQL URLs whose search_path is a fresh schema each (one per hypothesis
-    example, say), all dropped afterwards."""
+    """Makes PostgreSQL URLs whose search_path is an empty schema each (one per hypothesis
+    example, say), all handed back afterwards (``tests.schemas``: emptied for reuse)."""
     require_pg()
-    import psycopg
+    from tests import schemas
 
-    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     made: list[str] = []
 
     def fresh() -> str:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        made.append(schema)
-        sep = "&" if "?" in PG_URL else "?"
-        return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema},public')}"
+        made.append(schemas.acquire())
+        return schemas.schema_url(made[-1])
 
     yield fresh
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for schema in made:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    for schema in made:
+        schemas.release(schema)
 
 
 @pytest.fixture
 def pg_schema_url(pg_url_factory: Callable[[], str]) -> str:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     return pg_url_factory()
+
+
+@pytest.fixture
+def pg_bare_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema without even the migrations'
+    tables: for tests of the migrations themselves."""
+    require_pg()
+    from tests import schemas
+
+    schema = schemas.acquire(bare=True)
+    yield schemas.schema_url(schema)
+    schemas.release(schema)
 
 
 BACKENDS = [
@@ -91,7 +96,9 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: object) -> str | None:
     if kind == "memory":
         return None
     if kind == "sqlite":
-        return f"sqlite:///{tmp_path}/crm.db"
+        from tests.schemas import sqlite_copy
+
+        return sqlite_copy(Path(str(tmp_path)) / "crm.db")
     url: str = request.getfixturevalue("pg_schema_url")
     return url
 

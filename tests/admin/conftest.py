@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 import crmkit
 from admin import create_app
 from crmkit.testing import ManualClock, open_test_crm
+from tests.schemas import sqlite_copy
 
 PASSWORDS = {
     "admin": "admin-pass-1",
@@ -40,7 +41,7 @@ def admin_app(
     app = create_app(
         {
             "TESTING": True,
-            "CRMKIT_URL": f"sqlite:///{tmp_path}/crm.db",
+            "CRMKIT_URL": sqlite_copy(tmp_path / "crm.db"),
             "CRMKIT_OPEN": lambda url: open_test_crm(url, clock=clock, **options),
             "ADMIN_DATA_DIR": str(tmp_path / "data"),
             "SECRET_KEY": "test-secret",

@@ -43,8 +43,8 @@ def test_an_empty_sqlite_database_migrated_to_head_equals_the_tables(tmp_path: P
 
 
 @pytest.mark.postgres
-def test_an_empty_postgres_database_migrated_to_head_equals_the_tables(pg_schema_url: str):
-    assert _diff(pg_schema_url) == []
+def test_an_empty_postgres_database_migrated_to_head_equals_the_tables(pg_bare_schema_url: str):
+    assert _diff(pg_bare_schema_url) == []
 
 
 def test_migrating_twice_is_harmless(tmp_path: Path):
@@ -153,8 +153,8 @@ def test_co_ownership_requests_survive_their_move_onto_the_kernel_and_back(tmp_p
 
 
 @pytest.mark.postgres
-def test_co_ownership_requests_survive_the_move_on_postgres(pg_schema_url: str):
-    _requests_survive(pg_schema_url)
+def test_co_ownership_requests_survive_the_move_on_postgres(pg_bare_schema_url: str):
+    _requests_survive(pg_bare_schema_url)
 
 
 def _requests_survive(url: str) -> None:
@@ -195,8 +195,8 @@ def test_opportunities_stored_before_0018_are_summed_from_their_new_columns(tmp_
 
 
 @pytest.mark.postgres
-def test_opportunities_stored_before_0018_are_summed_on_postgres(pg_schema_url: str):
-    _opportunity_sums_survive(pg_schema_url)
+def test_opportunities_stored_before_0018_are_summed_on_postgres(pg_bare_schema_url: str):
+    _opportunity_sums_survive(pg_bare_schema_url)
 
 
 def _opportunity_sums_survive(url: str) -> None:
