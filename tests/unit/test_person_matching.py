@@ -161,6 +161,37 @@ def test_no_cluster_holds_two_people_scoring_below_the_floor(records):
         assert all(m.is_duplicate for m in cluster.matches)
 
 
+COMPANIES = [
+    "青岛金智电子科技有限公司",
+    "金智电子",
+    "青岛金志电子科技有限公司",
+    "北京四通贸易有限公司",
+]
+
+
+@st.composite
+def parties(draw: st.DrawFn) -> list:
+    """People as above, and companies that share their phones and e-mails."""
+    records = draw(people())
+    for n in range(draw(st.integers(0, 3))):
+        fields = {
+            "name": draw(st.sampled_from(COMPANIES)),
+            "mobile": draw(st.sampled_from(PHONES)),
+            "email": draw(st.sampled_from(EMAILS)),
+            "city": draw(st.sampled_from([None, "青岛", "北京"])),
+        }
+        records.append(record_from_fields(fields, id=f"c{n}"))
+    return records
+
+
+@settings(max_examples=200, deadline=None)
+@given(records=parties(), floor=st.floats(0.0, 0.999) | st.sampled_from([0.1, 0.5]))
+def test_reaches_answers_what_the_full_score_would(records, floor):
+    # The scan asks `reaches`, which stops early; it must agree with the whole sum.
+    for a, b in itertools.combinations(records, 2):
+        assert MATCHER.reaches(a, b, floor) == (MATCHER.pair_score(a, b) >= floor)
+
+
 # -- EM ---------------------------------------------------------------------------------------
 TWO_FIELDS = MatchConfig(
     rules=(

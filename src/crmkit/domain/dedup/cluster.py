@@ -41,7 +41,9 @@ def link(
     Args:
         edges: duplicate pairs ``(a, b, score)``; ids must be orderable (str or int).
         scores: ``pairs -> their scores`` (0 for a vetoed pair), asked in one call per
-            attempted join about the cross pairs that are not among ``edges``.
+            attempted join about the cross pairs that are not among ``edges``; only which
+            side of ``floor`` a score falls on matters, so a scorer may answer 1 or 0 as
+            soon as it knows (:meth:`~crmkit.domain.dedup.Matcher.reaches`).
         floor: the least score every pair within a cluster has.
         apart: pairs that may never share a cluster (a reviewer's "not a duplicate").
 

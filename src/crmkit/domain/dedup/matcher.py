@@ -57,6 +57,21 @@ HardRule = Callable[[Record, Record], str | None]
 """``(a, b) -> reason | None``: a veto or a decisive rule, with its reason code."""
 
 _MAX_BITS = 60.0  # beyond this the score is 0 or 1 in floating point anyway
+# How far a bound must clear the bits a score needs before :meth:`Matcher.reaches` trusts it
+# without finishing the sum: rounding then cannot put the exact score on the other side.
+_MARGIN = 1e-9
+
+
+def _bits_for(score: float) -> float:
+    """The bits of evidence (log2 odds) at which a pair's score is ``score``."""
+    if score >= 1.0:
+        return math.inf
+    return -math.inf if score <= 0.0 else math.log2(score / (1 - score))
+
+
+def _score_of(bits: float) -> float:
+    bits = min(_MAX_BITS, max(-_MAX_BITS, bits))
+    return 1.0 / (1.0 + math.pow(2.0, -bits))
 
 
 def _weight_is_nonnegative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -366,7 +381,7 @@ class Matcher:
     """
 
     config: MatchConfig
-    _ceiling: dict[int, tuple[float, ...]] = attrs.field(
+    _ceiling: dict[int, tuple[tuple[float, ...], tuple[float, ...]]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
     )
 
@@ -404,31 +419,30 @@ class Matcher:
             out.append(None if similarity is None else rule.level(similarity))
         return tuple(out)
 
-    def _ceilings(self, cfg: MatchConfig) -> tuple[float, ...]:
-        """For each rule position, the most evidence the rules from there on can add."""
+    def _bounds(self, cfg: MatchConfig) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """For each rule position, the most evidence the rules from there on can add, and
+        the most they can take away (both 0 past the last rule)."""
         found = self._ceiling.get(id(cfg))
         if found is None:
             most = [
                 max(0.0, max(x.bits for x in r.levels) if r.levels else r.weight) for r in cfg.rules
             ]
-            found = tuple(sum(most[n:]) for n in range(len(most) + 1))
+            least = [
+                min(0.0, min(x.bits for x in r.levels) if r.levels else r.disagree)
+                for r in cfg.rules
+            ]
+            found = (
+                tuple(sum(most[n:]) for n in range(len(most) + 1)),
+                tuple(sum(least[n:]) for n in range(len(least) + 1)),
+            )
             self._ceiling[id(cfg)] = found
         return found
 
-    def _judge(self, a: Record, b: Record, *, only_duplicates: bool) -> Match | None:
-        # ``only_duplicates`` is the scan's question, asked of millions of pairs: it stops
-        # comparing as soon as the remaining rules could not reach the threshold, and skips
-        # the vetoes of a pair below it (a veto can only lower a score).
-        cfg = self.config_for(a, b)
-        if only_duplicates:
-            if any(d(a, b) is not None for d in cfg.decisive):
-                return self._judge(a, b, only_duplicates=False)
-            ceilings = self._ceilings(cfg)
-            t = cfg.threshold
-            needed = math.inf if t >= 1.0 else -math.inf if t <= 0.0 else math.log2(t / (1 - t))
-        bits = cfg.prior
-        compared = 0
-        seen: list[tuple[FieldRule, float, float]] = []
+    @staticmethod
+    def _evidence(
+        cfg: MatchConfig, a: Record, b: Record
+    ) -> Iterator[tuple[int, FieldRule, float, float]]:
+        """``(position, rule, similarity, evidence)`` of each rule that compares the pair."""
         agreed: set[str] = set()
         av, bv = a.values, b.values
         for n, rule in enumerate(cfg.rules):
@@ -442,8 +456,23 @@ class Matcher:
                 continue
             if rule.agrees(similarity):
                 agreed.add(rule.code)
+            yield n, rule, similarity, rule.evidence(similarity)
+
+    def _judge(self, a: Record, b: Record, *, only_duplicates: bool) -> Match | None:
+        # ``only_duplicates`` is the scan's question, asked of millions of pairs: it stops
+        # comparing as soon as the remaining rules could not reach the threshold, and skips
+        # the vetoes of a pair below it (a veto can only lower a score).
+        cfg = self.config_for(a, b)
+        if only_duplicates:
+            if any(d(a, b) is not None for d in cfg.decisive):
+                return self._judge(a, b, only_duplicates=False)
+            ceilings = self._bounds(cfg)[0]
+            needed = _bits_for(cfg.threshold)
+        bits = cfg.prior
+        compared = 0
+        seen: list[tuple[FieldRule, float, float]] = []
+        for n, rule, similarity, evidence in self._evidence(cfg, a, b):
             compared += 1
-            evidence = rule.evidence(similarity)
             bits += evidence
             seen.append((rule, similarity, evidence))
             if only_duplicates and bits + ceilings[n + 1] < needed:
@@ -455,8 +484,7 @@ class Matcher:
                 return Match(a.id, b.id, 1.0, True, (why, *reasons), math.inf)
         if compared == 0 and not cfg.vetoes:
             return None
-        bits = min(_MAX_BITS, max(-_MAX_BITS, bits))
-        score = 1.0 / (1.0 + 2.0**-bits)
+        score = _score_of(bits)
         duplicate = compared > 0 and score >= cfg.threshold
         if only_duplicates and not duplicate:
             return None
@@ -596,6 +624,36 @@ class Matcher:
         match = self.score(a, b)
         return 0.0 if match is None else match.score
 
+    def reaches(self, a: Record, b: Record, floor: float) -> bool:
+        """Whether ``pair_score(a, b) >= floor``, the linkage rule's question about a pair
+        no stored pair links.
+
+        It stops comparing as soon as the rules still to come can no longer move the sum
+        across the floor either way (a veto is still asked of a pair above it), so most
+        pairs cost one or two comparisons instead of every field rule.
+        """
+        if floor <= 0.0:
+            return True  # every score, a vetoed pair's 0 included
+        cfg = self.config_for(a, b)
+        if any(d(a, b) is not None for d in cfg.decisive):
+            return True  # scores 1
+        ceilings, bottoms = self._bounds(cfg)
+        needed = _bits_for(floor)
+        bits = cfg.prior
+        compared = 0
+        exact = True
+        for n, _rule, _similarity, evidence in self._evidence(cfg, a, b):
+            compared += 1
+            bits += evidence
+            if bits + ceilings[n + 1] < needed - _MARGIN:
+                return False
+            if bits + bottoms[n + 1] > needed + _MARGIN:
+                exact = False
+                break
+        if compared == 0 or any(veto(a, b) is not None for veto in cfg.vetoes):
+            return False  # scores 0
+        return not exact or _score_of(bits) >= floor
+
     def clusters(self, records: Sequence[Record], *, singletons: bool = True) -> list[Cluster]:
         """Group duplicates by the linkage rule of :func:`~crmkit.domain.dedup.cluster.link`:
         duplicate pairs join their groups strongest first, and two groups join only when
@@ -616,10 +674,12 @@ class Matcher:
         edges = [(i, j, m.score) for i, j, m in found]
         by_pair = {(i, j): m for i, j, m in found}
 
-        def scores(pairs: Sequence[tuple[int, int]]) -> list[float]:
-            return [self.pair_score(records[i], records[j]) for i, j in pairs]
+        floor = self.config.cluster_floor
 
-        groups = link(edges, scores, floor=self.config.cluster_floor)
+        def scores(pairs: Sequence[tuple[int, int]]) -> list[float]:
+            return [float(self.reaches(records[i], records[j], floor)) for i, j in pairs]
+
+        groups = link(edges, scores, floor=floor)
         out: list[Cluster] = []
         placed: set[int] = set()
         for tree in groups:

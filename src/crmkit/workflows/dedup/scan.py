@@ -10,6 +10,7 @@ it reads the members of many clusters at once, in growing chunks, as the actor m
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -78,6 +79,8 @@ _SCAN_PAGE = 5000
 # store makes dozens of reads, not hundreds (500 round trips to PostgreSQL at 1M).
 _CLUSTER_CHUNK = 200
 _CLUSTER_CHUNK_MAX = 5000
+# Match records read at once for the linkage rule's questions (see _scorer).
+_RECORD_BATCH = 2000
 
 
 def cluster_pairs(
@@ -99,7 +102,8 @@ def cluster_pairs(
         pairs: stored pairs (duplicates; vetoed pairs from older stores are honoured).
         distinct: pairs decided "not a duplicate".
         score: ``pairs -> scores`` (0 for a vetoed pair) for cross pairs that no stored
-            pair links; None scores them all 0, so that only stored pairs hold a cluster.
+            pair links, or any value on the same side of ``floor``; None scores them all
+            0, so that only stored pairs hold a cluster.
         floor: the least score of every pair within a cluster.
 
     Returns:
@@ -129,10 +133,9 @@ def scan(s: Session, k: Kind, limit: int | None, records: bool) -> list[Duplicat
     s.dedup_index.flush()
     distinct = [(d.left, d.right) for d in s._uow.dedup.decisions(k)]
     matcher = s.dedup_index.matcher(k)
-    groups = cluster_pairs(
-        _pairs(s, k), distinct, _scorer(s, k), floor=matcher.config.cluster_floor
-    )
     floor = matcher.config.cluster_floor
+    pairs = list(_pairs(s, k))
+    groups = cluster_pairs(pairs, distinct, _scorer(s, k, floor, _crowded(pairs)), floor=floor)
     groups.sort(key=lambda g: (-len(g), -max(p.score for p in g)))
     repo: CustomerRepository | ContactRepository = (
         s._uow.customers if k == "customer" else s._uow.contacts
@@ -224,24 +227,63 @@ def _with_records(
     ]
 
 
-def _scorer(s: Session, kind: Kind) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
-    """The matcher's score of pairs of indexed records that no stored pair links (0 when a
-    hard rule keeps them apart), on their stored match records: read when a join first asks
-    about them (one read per join), kept for later joins."""
+def _crowded(pairs: Sequence[StoredPair]) -> list[str]:
+    """The ids of records whose pairs chain three or more together: the only ones a join
+    can ask about a pair no stored pair links (two records alone have their pair)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        if not p.vetoed:
+            parent[find(p.left)] = find(p.right)
+    size = Counter(find(x) for x in parent)
+    return [x for x in parent if size[find(x)] > 2]
+
+
+def _scorer(
+    s: Session, kind: Kind, floor: float, crowded: Sequence[str]
+) -> Callable[[Sequence[tuple[str, str]]], list[float]]:
+    """Whether pairs of indexed records that no stored pair links reach ``floor`` (1 or 0:
+    the linkage rule asks no more, :meth:`~crmkit.domain.dedup.Matcher.reaches`), on their
+    stored match records.
+
+    Records are read when a join first asks about them, together with up to
+    ``_RECORD_BATCH`` more of the ``crowded`` ones later joins may ask about: one read per
+    join was thousands of round trips at 1M. They are decoded on first use."""
     matcher = s.dedup_index.matcher(kind)
+    texts: dict[str, str | None] = {}
     known: dict[str, Record | None] = {}
+    ahead = iter(crowded)
+
+    def record(id: str) -> Record | None:
+        if id not in known:
+            text = texts.pop(id)
+            known[id] = decode_record(id, text) if text is not None else None
+        return known[id]
 
     def score(pairs: Sequence[tuple[str, str]]) -> list[float]:
-        missing = sorted({i for pair in pairs for i in pair if i not in known})
+        missing = {i for pair in pairs for i in pair if i not in known and i not in texts}
         if missing:
-            found = s._uow.dedup.records(kind, missing)
-            for id in missing:
-                text = found.get(id)
-                known[id] = decode_record(id, text) if text is not None else None
+            batch = set(missing)
+            while len(batch) < _RECORD_BATCH:
+                id = next(ahead, None)
+                if id is None:
+                    break
+                if id not in known and id not in texts:
+                    batch.add(id)
+            found = s._uow.dedup.records(kind, sorted(batch))
+            texts.update((id, found.get(id)) for id in batch)
         out: list[float] = []
         for a, b in pairs:
-            ra, rb = known[a], known[b]
-            out.append(0.0 if ra is None or rb is None else matcher.pair_score(ra, rb))
+            ra, rb = record(a), record(b)
+            reached = ra is not None and rb is not None and matcher.reaches(ra, rb, floor)
+            out.append(1.0 if reached else 0.0)
         return out
 
     return score
