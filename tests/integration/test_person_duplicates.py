@@ -63,7 +63,8 @@ def test_two_people_of_one_name_and_other_birth_dates_are_not_one_cluster(crm, t
     # The chain the linkage rule forbids: 张伟 with no birth date shares a mobile with 张伟
     # born 1980 and an e-mail with 张伟 born 1991; each link is a duplicate, but the two born
     # apart score below the floor with each other, so the bare record joins its stronger
-    # match only.
+    # match only (which one is stronger is the weights' business: a shared mobile is weaker
+    # evidence than it was, since relatives give each other's numbers).
     zhang = team["zhang"]
     with crm.session(actor=zhang) as s:
         plain = s.customers.create(
@@ -72,7 +73,7 @@ def test_two_people_of_one_name_and_other_birth_dates_are_not_one_cluster(crm, t
         born_1980 = s.customers.create(
             name="张伟", kind="individual", birthday=date(1980, 1, 2), mobile="13800138000"
         )
-        s.customers.create(
+        born_1991 = s.customers.create(
             name="张伟",
             kind="individual",
             birthday=date(1991, 8, 30),
@@ -81,7 +82,10 @@ def test_two_people_of_one_name_and_other_birth_dates_are_not_one_cluster(crm, t
         )
     with crm.session(actor=admin) as s:
         clusters = s.dedup.scan("customers")
-    assert [sorted(c.ids) for c in clusters] == [sorted([plain.id, born_1980.id])]
+    assert [sorted(c.ids) for c in clusters] in (
+        [sorted([plain.id, born_1980.id])],
+        [sorted([plain.id, born_1991.id])],
+    )
 
 
 def test_the_contacts_scan_is_empty_for_one_contact_per_customer(crm, team, admin):

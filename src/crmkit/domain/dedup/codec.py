@@ -24,10 +24,11 @@ from crmkit.domain.dedup.records import Record
 
 __all__ = ["RECORD_FORMAT", "decode_record", "encode_record", "key_hash"]
 
-RECORD_FORMAT: Final = 2
+RECORD_FORMAT: Final = 3
 """Bumped whenever the encoding or the normalisation behind it changes (2: people's fields,
-spelling and contact keys, traditional characters folded; re-index with
-``session.dedup.rebuild``)."""
+spelling and contact keys, traditional characters folded; 3: an individual's birth date
+taken from a checked 居民身份证 when none is typed, pinyin keys that meet names written in
+Latin letters; re-index with ``session.dedup.rebuild``)."""
 
 
 def key_hash(key: str) -> int:

@@ -268,25 +268,41 @@ def _levels(
 
 
 NAME_LEVELS: Final = _levels(
-    (0.70, 0.02),
-    (0.88, 0.15, 0.01, "typo"),
-    (0.6, 0.10, 0.10, "partly"),
-    (0.0, 0.05, 0.87, "other"),
+    (0.68, 0.02),
+    (0.88, 0.20, 0.01, "typo"),
+    (0.6, 0.08, 0.05, "partly"),
+    (0.45, 0.03, 0.15, "surname"),
+    (0.0, 0.01, 0.72, "other"),
 )
-"""A person's name: the same, a typo or homophone apart, one word the same (a given name
-left out or changed), different."""
+"""A person's name: the same, a typo or homophone apart (or written in pinyin), one word
+the same (a given name left out or changed: a little for), the surname alone the same (王伟 /
+王芳: against, but far less than an unrelated name, since a one-character given name
+mistyped looks so), different (strongly against: a duplicate almost never has an unrelated
+name, while a relative at the same address and mobile does)."""
 BIRTH_DATE_LEVELS: Final = _levels(
-    (0.88, 0.01), (0.8, 0.08, 0.02, "typo"), (0.0, 0.04, 0.97, "other")
+    (0.88, 0.01),
+    (0.8, 0.08, 0.005, "typo"),
+    (0.6, 0.035, 0.03, "near"),
+    (0.0, 0.005, 0.92, "other"),
 )
+"""A birth date: the same; one slip (a digit, two swapped, day and month swapped: about one
+pair of independent dates in 200); near (two slips, or within two months as a lunar-calendar
+birthday is: no evidence either way); wholly different, which is strong evidence of two
+people (a household's members share a mobile and an address, not a birth date)."""
 ID_LEVELS: Final = _levels((0.88, 0.0001), (0.8, 0.08, 0.001, "typo"), (0.0, 0.04, 0.9989, "other"))
-PHONE_LEVELS: Final = _levels((0.6, 0.001), (0.0, 0.4, 0.999, "other"))
+PHONE_LEVELS: Final = _levels((0.6, 0.01), (0.0, 0.4, 0.99, "other"))
+"""A shared mobile: strong, but one pair of different people in a hundred found together
+shares one (a relative's number given as the customer's own)."""
 EMAIL_LEVELS: Final = _levels((0.5, 0.0005), (0.0, 0.5, 0.9995, "other"))
 ADDRESS_LEVELS: Final = _levels(
-    (0.60, 0.01),
+    (0.60, 0.03),
     (0.85, 0.20, 0.02, "typo"),
+    (0.8, 0.12, 0.02, "contained"),
     (0.6, 0.10, 0.10, "partly"),
     (0.0, 0.10, 0.87, "other"),
 )
+"""An address: the same (a household shares it too, hence u 0.03), a typo apart, one the
+start of the other (the same building, a flat left out), partly alike, different."""
 
 _PHONES, _EMAILS, _USCC = field_block("phones"), field_block("emails"), field_block("uscc")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from datetime import date
 from typing import Any
 
 import attrs
@@ -22,7 +23,7 @@ from crmkit.domain.dedup.company_cn import chinese_key
 from crmkit.domain.dedup.company_latin import latin_key
 from crmkit.domain.dedup.text import CJK, casefold, fold_text, squash, word_list
 from crmkit.domain.errors import ValidationError
-from crmkit.domain.pinyin import name_syllables
+from crmkit.domain.pinyin import name_syllables, split_name
 from crmkit.domain.regions import Region, parse_address_region
 from crmkit.domain.values import USCC, Email, IdNumber, Phone
 
@@ -31,11 +32,14 @@ __all__ = [
     "address_key",
     "company_key",
     "email_key",
+    "id_birth_date",
     "id_key",
     "individual_key",
     "name_pinyin",
+    "name_syllable_bags",
     "person_key",
     "phone_key",
+    "segment_pinyin",
     "uscc_key",
 ]
 
@@ -208,6 +212,109 @@ def name_pinyin(key: str | None) -> str | None:
     if not key or not CJK.search(key):
         return None
     return " ".join(name_syllables(key)) or None
+
+
+@functools.cache
+def _pinyin_syllables() -> frozenset[str]:
+    # Every toneless reading pypinyin knows (about 420), ü written v as pypinyin writes it;
+    # interjections without a vowel (m, ng, hm) are left out: no name is spelled with them.
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out: set[str] = set()
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            plain = to_normal(reading).replace("ü", "v")
+            if plain.isascii() and plain.isalpha() and any(v in plain for v in "aeiouv"):
+                out.add(plain)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def segment_pinyin(word: str) -> tuple[str, ...] | None:
+    """A run of pinyin letters cut into syllables (``jianguo`` → ``jian guo``), or None when
+    it is not pinyin (``smith``).
+
+    Of the ways to cut it, the one with the fewest syllables, then the fewest beginning with
+    a vowel (written pinyin needs an apostrophe before those: ``xian`` is 先, ``xi'an`` 西安),
+    so that one spelling has one reading whichever side it comes from.
+    """
+    syllables = _pinyin_syllables()
+    n = len(word)
+    if n == 0 or n > 40:
+        return None
+    # best[i]: the cheapest cut of word[i:], as (syllables, vowel-initial ones, the cut).
+    best: list[tuple[int, int, tuple[str, ...]] | None] = [None] * (n + 1)
+    best[n] = (0, 0, ())
+    for i in range(n - 1, -1, -1):
+        for j in range(min(n, i + 6), i, -1):
+            piece, rest = word[i:j], best[j]
+            if rest is None or piece not in syllables:
+                continue
+            cost = (rest[0] + 1, rest[1] + (piece[0] in "aeiou" and i > 0), (piece, *rest[2]))
+            found = best[i]
+            if found is None or cost[:2] < found[:2]:
+                best[i] = cost
+    top = best[0]
+    return top[2] if top is not None else None
+
+
+def _bag(words: list[str]) -> str | None:
+    cut: list[str] = []
+    for word in words:
+        pieces = segment_pinyin(word)
+        if pieces is None:
+            return None
+        cut.extend(pieces)
+    return " ".join(sorted(cut)) if cut else None
+
+
+@functools.lru_cache(maxsize=65536)
+def name_syllable_bags(key: str | None) -> frozenset[str]:
+    """A person-name key as the sorted syllables of its pinyin, however it was written:
+    王建国, ``Wang Jianguo``, ``Jianguo Wang`` and ``wang jian guo`` all give ``guo jian wang``.
+
+    A Chinese name's given name is cut as its pinyin written together would be (so that it
+    meets the same name written in Latin letters), and also syllable by syllable when that
+    differs (方安: ``an fang``, ``fan fang gan``); a Latin name gives its bag only when every
+    word is pinyin (``john smith`` gives none). Word order is lost on purpose: Latin keys are
+    word-sorted, and a name is written surname first or last.
+
+    Args:
+        key: a :func:`person_key`, or None.
+
+    Returns:
+        The bags (none, one or two), each syllables sorted and joined by spaces.
+    """
+    if not key:
+        return frozenset()
+    if not CJK.search(key):
+        found = _bag(key.split())
+        return frozenset({found}) if found else frozenset()
+    spoken = name_pinyin(key)
+    if spoken is None:
+        return frozenset()
+    surname, given = split_name(key)
+    reading = name_pinyin(surname) if surname else None
+    out = {" ".join(sorted(spoken.split()))}
+    if reading is not None and given:
+        given_syllables = spoken.split()[len(reading.split()) :]
+        joined = _bag(["".join(reading.split()), "".join(given_syllables)])
+        if joined:
+            out.add(joined)
+    return frozenset(out)
+
+
+def id_birth_date(key: str | None) -> date | None:
+    """The birth date a checked resident identity card number (an :func:`id_key` with the
+    ``cn:`` prefix) carries in its digits 7–14; None for any other number."""
+    if not key or not key.startswith("cn:"):
+        return None
+    digits = key[3:]
+    try:
+        return date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return None
 
 
 def id_key(value: Any) -> str | None:

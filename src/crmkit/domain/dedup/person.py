@@ -24,7 +24,14 @@ from datetime import date
 from rapidfuzz.distance import DamerauLevenshtein, Indel, JaroWinkler
 
 from crmkit.domain.dedup.comparators import address
-from crmkit.domain.dedup.keys import AddressKey, id_key, name_pinyin
+from crmkit.domain.dedup.keys import (
+    AddressKey,
+    id_birth_date,
+    id_key,
+    name_pinyin,
+    name_syllable_bags,
+    segment_pinyin,
+)
 from crmkit.domain.dedup.records import Record
 from crmkit.domain.dedup.text import CJK, word_list
 from crmkit.domain.pinyin import split_name
@@ -79,6 +86,8 @@ def _word_similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
     if CJK.search(a) or CJK.search(b):
+        if len(a) == len(b) > 1 and sorted(a) == sorted(b):
+            return 0.8  # two characters swapped (嘉凯 / 凯嘉): a typo
         return float(Indel.normalized_similarity(a, b))
     return float(JaroWinkler.normalized_similarity(a, b))
 
@@ -117,6 +126,31 @@ def _aligned(a: list[str], b: list[str]) -> float:
     return total / len(a)
 
 
+def _pinyin_parts(chinese: str, latin: str) -> float:
+    """A Chinese name against a Latin one whose syllables differ: when a Latin word is the
+    surname's reading, the given names' syllables in common (王建华 / Wang Jianguo: one of
+    two), scored as :func:`_aligned` scores two Chinese names (surname + given name); else
+    0.0."""
+    surname = split_name(chinese)[0]
+    reading = name_pinyin(surname) if surname else None
+    spoken = name_pinyin(chinese)
+    if reading is None or spoken is None:
+        return 0.0
+    own = "".join(reading.split())
+    words = latin.split()
+    if own not in words:
+        return 0.0
+    words.remove(own)
+    theirs: list[str] = []
+    for word in words:
+        theirs.extend(segment_pinyin(word) or (word,))
+    mine = spoken.split()[len(reading.split()) :]
+    if not mine or not theirs:
+        return (1.0 + _MISSING_WORD) / 2
+    common = sum(min(mine.count(x), theirs.count(x)) for x in set(mine))
+    return (1.0 + 2 * common / (len(mine) + len(theirs))) / 2
+
+
 def person_similarity(a: str, b: str) -> float | None:
     """How alike two person-name keys are, from 0 to 1.
 
@@ -141,16 +175,14 @@ def person_similarity(a: str, b: str) -> float | None:
     if cjk and name_pinyin(a) == name_pinyin(b):
         return 0.92  # read alike: a homophone typed by an input method
     if ca != cb:
-        # One written in pinyin (李四 / Li Si, Zhang Wei / 张伟): its words against the
-        # other's syllables, in any order (Latin keys are word-sorted).
+        # One written in pinyin (李四 / Li Si, Wang Jianguo / 王建国): its syllables against
+        # the other's, however the words are split or ordered (Latin keys are word-sorted).
         chinese, latin = (a, b) if ca else (b, a)
-        syllables = name_pinyin(chinese)
-        if syllables is not None:
-            spoken = sorted(syllables.split())
-            written = sorted(latin.split())
-            if spoken == written or "".join(syllables.split()) == latin.replace(" ", ""):
-                return 0.92
-        return 0.0
+        if name_syllable_bags(chinese) & name_syllable_bags(latin):
+            return 0.92
+        return _pinyin_parts(chinese, latin)
+    if not ca and " " in a + b and name_syllable_bags(a) & name_syllable_bags(b):
+        return 0.92  # one pinyin name split otherwise (Wang Jian Guo / Wang Jianguo)
     wa, wb = _words(a), _words(b)
     best = _aligned(wa, wb)
     if not cjk:
@@ -160,16 +192,32 @@ def person_similarity(a: str, b: str) -> float | None:
     return min(best, 0.99)
 
 
+# A birthday given by the lunar calendar on one record and the card's (solar) date on the
+# other lies within about two months of it.
+_NEAR_DAYS = 62
+
+
 def birth_date_similarity(a: date, b: date) -> float | None:
     """1.0 for one date; 0.8 when one was probably mistyped from the other (one digit
-    differs, two adjacent digits swapped, or day and month swapped); else 0.0."""
+    differs, two adjacent digits swapped, or day and month swapped); 0.6 for two such
+    slips (two records each mistyping the same date: 2001-07-29 / 2002-07-28) or a date
+    within two months (a lunar-calendar birthday); else 0.0 — a wholly different date,
+    which is strong evidence of two people."""
     if not isinstance(a, date) or not isinstance(b, date):
         return None
     if a == b:
         return 1.0
     if (a.year, a.month, a.day) == (b.year, b.day, b.month):
         return 0.8
-    return 0.8 if DamerauLevenshtein.distance(a.isoformat(), b.isoformat()) <= 1 else 0.0
+    slips = DamerauLevenshtein.distance(a.isoformat(), b.isoformat())
+    if slips <= 1:
+        return 0.8
+    if slips == 2 or abs((a - b).days) <= _NEAR_DAYS:
+        return 0.6
+    swapped = date(b.year, b.day, b.month) if b.day <= 12 else None
+    if swapped is not None and DamerauLevenshtein.distance(a.isoformat(), swapped.isoformat()) <= 1:
+        return 0.6  # a swap and a slip
+    return 0.0
 
 
 def id_similarity(a: str, b: str) -> float | None:
@@ -184,16 +232,34 @@ def id_similarity(a: str, b: str) -> float | None:
     return 0.0
 
 
+# An address that is the start of the other (胜利路201号 / 胜利路201号19栋5单元1403室): the
+# same building, one record without the flat.
+CONTAINED = 0.8
+
+
+def _contained(a: str, b: str) -> bool:
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if not _DIGITS.search(short):
+        return False  # a road alone (胜利路) says nothing of the building
+    # 胜利路20 is not the start of 胜利路201号: a number is cut at its end only.
+    cut = long[len(short) : len(short) + 1]
+    return long.startswith(short) and not (short[-1].isdigit() and cut.isdigit())
+
+
 def address_similarity(a: AddressKey, b: AddressKey) -> float | None:
     """Similarity of two addresses' street parts, word order aside (numbers must agree):
-    0.0 when both name regions that contradict; None when either street part is empty."""
+    :data:`CONTAINED` when one is the start of the other (the same building, a flat left
+    out); 0.0 when both name regions that contradict; None when either street part is
+    empty."""
     plain = address(a, b)
     if plain is None or plain in (0.0, 1.0):
         return plain
+    if _contained(a.rest, b.rest):
+        return max(plain, CONTAINED)
     if plain < 0.85 and " " in a.rest and " " in b.rest:
         plain = max(plain, _sorted_ratio(a.rest.split(), b.rest.split()))
     if sorted(_DIGITS.findall(a.rest)) != sorted(_DIGITS.findall(b.rest)):
-        plain = min(plain, 0.84)  # another house number is another house
+        plain = min(plain, CONTAINED - 0.01)  # another house number is another house
     return plain
 
 
@@ -203,22 +269,28 @@ def _sorted_ratio(a: list[str], b: list[str]) -> float:
 
 # -- blocking -----------------------------------------------------------------------------
 def person_blocks(record: Record) -> Iterable[str]:
-    """A person's blocking keys: the name (``n:``), its pinyin (``y:``), the birth date
-    (``d:``), the identity number (``i:``) and the address's distinctive words (``a:``);
-    phones and e-mails are blocked by their own key functions."""
+    """A person's blocking keys: the name (``n:``), its pinyin syllables in any order and
+    however written (``y:``, see :func:`~crmkit.domain.dedup.keys.name_syllable_bags`), the
+    birth date and the one a resident card carries (``d:``), the identity number (``i:``)
+    and the address's distinctive words (``a:``); phones and e-mails are blocked by their
+    own key functions."""
     keys: set[str] = set()
     person = record.get("person")
     if isinstance(person, str):
         keys.add(f"n:{person}")
-    pinyin = record.get("pinyin")
-    if isinstance(pinyin, str):
-        keys.add(f"y:{pinyin}")
+    if isinstance(person, str):
+        # 王建国, Wang Jianguo and Jianguo Wang alike: the sorted syllables.
+        keys.update(f"y:{bag}" for bag in name_syllable_bags(person))
     birthday = record.get("birthday")
     if isinstance(birthday, date):
         keys.add(f"d:{birthday.isoformat()}")
     number = record.get("id_number")
     if isinstance(number, str):
         keys.add(f"i:{number}")
+        # The card's own date too, when the typed one differs (a slip in either).
+        carried = id_birth_date(number)
+        if carried is not None:
+            keys.add(f"d:{carried.isoformat()}")
     address = record.get("address")
     if isinstance(address, AddressKey):
         keys.update(f"a:{w}" for w in address_words(address))

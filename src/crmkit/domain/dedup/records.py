@@ -34,6 +34,7 @@ from crmkit.domain.dedup.keys import (
     address_key,
     company_key,
     email_key,
+    id_birth_date,
     id_key,
     individual_key,
     name_pinyin,
@@ -186,6 +187,11 @@ def _customer_values(
     key = (individual_key if individual else company_key)(name or "")
     addr = address_key(address, region)
     person = person_key(name) if individual else None
+    number = id_key(id_number) if individual else None
+    if individual and birthday is None:
+        # A checked 居民身份证 carries the birth date: a record with the card and no date
+        # typed is compared (and blocked) by the card's.
+        birthday = id_birth_date(number)
     return {
         "kind": CustomerKind.INDIVIDUAL.value if individual else CustomerKind.COMPANY.value,
         "name": key if key.brand else None,
@@ -199,7 +205,7 @@ def _customer_values(
         # An individual is matched as a person as well (``person.PERSON_MATCH``).
         "person": person,
         "pinyin": name_pinyin(person),
-        "id_number": id_key(id_number) if individual else None,
+        "id_number": number,
         **_custom(custom),
     }
 
