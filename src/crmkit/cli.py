@@ -405,6 +405,27 @@ def dedup_scan(
     console().print(f"{len(clusters)} cluster(s)")
 
 
+@dedup_app.command("rebuild")
+def dedup_rebuild(
+    db: UrlOpt = DEFAULT_URL,
+    login: LoginOpt = "admin",
+    kind: Annotated[str, typer.Option(help="customers or contacts")] = "customers",
+) -> None:
+    """Re-index every customer (or contact) for duplicate checks: after upgrading crmkit
+    when a scan says the index was built by an earlier one, or after changing the matcher
+    (admins)."""
+    crm = crmkit.open(db)
+    try:
+        actor = _login(crm, login)
+        with crm.session(actor=actor) as s:
+            count = s.dedup.rebuild(kind)
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+    console().print(f"re-indexed {count} record(s)")
+
+
 @app.command()
 def export(
     dest: Path,

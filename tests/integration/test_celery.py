@@ -6,6 +6,7 @@ Skipped when Redis does not answer at ``CRMKIT_REDIS_URL`` (default
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -93,7 +94,11 @@ def app(
         return crm
 
     crmkit_celery.install(app, build, every=2.5, limit=50)
+    # Celery's test worker sets the root logger to ERROR for the whole process: put it back,
+    # or later tests' warnings never reach pytest's log capture.
+    root_level = logging.getLogger().level
     yield app
+    logging.getLogger().setLevel(root_level)
     app.close()
     for built in builds:
         built.close()

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 import crmkit
 from crmkit.adapters.tabular import read_table
 from crmkit.cli import app
+from crmkit.domain.dedup.codec import RECORD_FORMAT
+from crmkit.testing import store_of
 
 
 @pytest.fixture
@@ -195,6 +197,26 @@ def test_dedup_scan_lists_clusters_and_an_import_can_be_listed_and_reverted(
     assert "1 customer(s) to the recycle bin" in reverted.output
     scan = runner.invoke(app, ["dedup", "scan", "--db", db], env=env)
     assert "0 cluster(s)" in scan.output
+
+
+def test_an_index_built_by_an_earlier_crmkit_is_rebuilt_from_the_command_line(
+    runner: CliRunner, db: str, tmp_path: Path
+):
+    env = {"CRMKIT_PASSWORD": "admin-secret"}
+    sheet = tmp_path / "in.csv"
+    sheet.write_text("公司名称,手机\n青岛金智电子科技有限公司,13800138000\n", encoding="utf-8")
+    assert runner.invoke(app, ["import", str(sheet), "--db", db], env=env).exit_code == 0
+    crm = crmkit.open(db)
+    with store_of(crm).unit_of_work() as uow:
+        uow.dedup.set_record_format("customer", RECORD_FORMAT - 1)
+        uow.commit()
+    crm.close()
+    scan = runner.invoke(app, ["dedup", "scan", "--db", db], env=env)
+    assert scan.exit_code != 0 and "crmkit dedup rebuild" in scan.output
+    rebuilt = runner.invoke(app, ["dedup", "rebuild", "--db", db], env=env)
+    assert rebuilt.exit_code == 0 and "re-indexed 1 record(s)" in rebuilt.output
+    scan = runner.invoke(app, ["dedup", "scan", "--db", db], env=env)
+    assert scan.exit_code == 0 and "0 cluster(s)" in scan.output
 
 
 def test_an_order_is_approved_from_the_command_line(runner: CliRunner, db: str):

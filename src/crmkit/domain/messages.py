@@ -398,6 +398,7 @@ ENTITY_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "contact": ("contact", "联系人"),
     "user": ("user", "用户"),
     "audit": ("operation log", "操作日志"),
+    "dedup_index": ("duplicate index", "查重索引"),
     "merge": ("merge", "合并记录"),
     "co_ownership_request": ("co-ownership request", "共享客户申请"),
     "import": ("import", "导入批次"),

@@ -400,6 +400,13 @@ class DedupRepository(Protocol):
     def decisions(self, kind: str, ids: Sequence[str] | None = None) -> builtins.list[Decision]:
         """Decisions on pairs with a side among ``ids`` (every decision when None)."""
 
+    def record_format(self, kind: str) -> int | None:
+        """The match-record format the index of ``kind`` was built with
+        (``crmkit.domain.dedup.codec.RECORD_FORMAT`` then), None if never recorded."""
+
+    def set_record_format(self, kind: str, record_format: int) -> None:
+        """Record the format the index of ``kind`` is now built with."""
+
 
 @attrs.frozen(kw_only=True)
 class ImportQuery:

@@ -127,6 +127,9 @@ class Runtime:
     freight: FreightRule | None = None
     # Which days are worked (``crmkit.open(calendar=...)``): SFA offsets, SLAs.
     calendar: WorkCalendar = attrs.Factory(WeekdayCalendar)
+    # Kinds whose duplicate index was found built by an earlier crmkit and said so in the
+    # log (once per CRM, not once per session).
+    stale_index_warned: set[str] = attrs.Factory(set)
 
     @property
     def customer_fields(self) -> CustomFieldSchema:

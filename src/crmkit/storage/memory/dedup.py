@@ -28,6 +28,7 @@ class _DedupOverlay:
     pairs: dict[tuple[str, str, str], Any] = attrs.Factory(dict)  # StoredPair or _MISSING
     dropped: set[tuple[str, str]] = attrs.Factory(set)  # (kind, id): committed pairs gone
     decisions: dict[tuple[str, str, str], Decision] = attrs.Factory(dict)
+    formats: dict[str, int] = attrs.Factory(dict)
 
     def apply(self, t: _Tables) -> None:
         if self.dropped:
@@ -56,6 +57,7 @@ class _DedupOverlay:
             else:
                 t.dedup_pairs[where] = pair
         t.dedup_decisions.update(self.decisions)
+        t.dedup_formats.update(self.formats)
 
 
 class _MemoryDedup:
@@ -208,6 +210,13 @@ class _MemoryDedup:
 
     def decide(self, kind: str, decision: Decision) -> None:
         self._o.decisions[(kind, decision.left, decision.right)] = decision
+
+    def record_format(self, kind: str) -> int | None:
+        found = self._o.formats.get(kind)
+        return found if found is not None else self._t.dedup_formats.get(kind)
+
+    def set_record_format(self, kind: str, record_format: int) -> None:
+        self._o.formats[kind] = record_format
 
     def decisions(self, kind: str, ids: Sequence[str] | None = None) -> builtins.list[Decision]:
         merged = {k: d for k, d in self._t.dedup_decisions.items() if k[0] == kind}

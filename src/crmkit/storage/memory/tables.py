@@ -42,6 +42,7 @@ class _Tables:
     dedup_keys: dict[int, set[str]] = attrs.Factory(dict)
     dedup_pairs: dict[tuple[str, str, str], StoredPair] = attrs.Factory(dict)
     dedup_decisions: dict[tuple[str, str, str], Decision] = attrs.Factory(dict)
+    dedup_formats: dict[str, int] = attrs.Factory(dict)
     # Generic entities (storage.spec): table -> id -> object, and their seqs.
     entities: dict[str, dict[str, Any]] = attrs.Factory(dict)
     entity_seqs: dict[str, dict[str, int]] = attrs.Factory(dict)

@@ -20,6 +20,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crmkit.storage.ports import (
     Candidate,
@@ -33,7 +35,13 @@ from crmkit.storage.ports import (
 from crmkit.storage.sql.common import bulk_columns, chunks, id_chunks, insert_many, one_of
 from crmkit.storage.sql.engine import begin_writing
 from crmkit.storage.sql.rows import json_value
-from crmkit.storage.sql.tables import dedup_decisions, dedup_entries, dedup_keys, dedup_pairs
+from crmkit.storage.sql.tables import (
+    dedup_decisions,
+    dedup_entries,
+    dedup_formats,
+    dedup_keys,
+    dedup_pairs,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -266,6 +274,23 @@ class SqlDedup:
                 verdict=decision.verdict.value,
                 actor_id=decision.actor_id,
                 at=decision.at,
+            )
+        )
+
+    def record_format(self, kind: str) -> int | None:
+        f = dedup_formats.c
+        found = self._conn.execute(select(f.record_format).where(f.kind == kind)).scalar()
+        return None if found is None else int(found)
+
+    def set_record_format(self, kind: str, record_format: int) -> None:
+        # An upsert: two sessions writing the first records of an empty index both record
+        # its format, and neither may fail for it.
+        conn = self._conn
+        make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = make(dedup_formats).values(kind=kind, record_format=record_format)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["kind"], set_={"record_format": stmt.excluded.record_format}
             )
         )
 

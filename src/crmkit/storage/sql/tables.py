@@ -370,6 +370,12 @@ dedup_decisions = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 Index("ix_dedup_decisions_right", dedup_decisions.c.kind, dedup_decisions.c.right_id)
+dedup_formats = Table(
+    "dedup_formats",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("record_format", Integer, nullable=False),
+)
 
 import_jobs = Table(
     "import_jobs",

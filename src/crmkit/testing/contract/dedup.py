@@ -134,6 +134,26 @@ class DedupRepositoryContract(StoreFixture):
             assert uow.dedup.count(KIND) == 1
             assert uow.dedup.decisions(KIND, ["a"]) == [decision]
 
+    def test_the_record_format_is_kept_per_kind_and_rolled_back_with_the_unit_of_work(
+        self, store: Store
+    ) -> None:
+        with store.unit_of_work() as uow:
+            assert uow.dedup.record_format(KIND) is None
+            uow.dedup.set_record_format(KIND, 2)
+            assert uow.dedup.record_format(KIND) == 2
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.dedup.set_record_format(KIND, 3)
+            assert uow.dedup.record_format(KIND) == 3
+            assert uow.dedup.record_format("contact") is None
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            assert uow.dedup.record_format(KIND) == 2
+            uow.dedup.set_record_format(KIND, 3)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.dedup.record_format(KIND) == 3
+
     def test_a_unit_of_work_sees_its_own_index_writes_and_a_rollback_keeps_none(
         self, store: Store
     ) -> None:

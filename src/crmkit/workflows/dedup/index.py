@@ -26,6 +26,7 @@ only its id, name, owner, score and reasons (``DuplicateMatch.visible`` is False
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -43,12 +44,14 @@ from crmkit.domain.dedup import (
     record_from_fields,
     with_contacts,
 )
-from crmkit.domain.dedup.codec import decode_record, encode_record
+from crmkit.domain.dedup.codec import RECORD_FORMAT, decode_record, encode_record
 from crmkit.domain.dedup.rules import MatchedRecord, RuleEvent, apply_rules
 from crmkit.domain.errors import DuplicateError, DuplicateMatch
 from crmkit.domain.intake import block_key_hashes, key_hashes
 from crmkit.storage.ports import IndexEntry, StoredPair
 from crmkit.workflows.dedup.config import KINDS, DedupConfig, Kind
+
+_log = logging.getLogger("crmkit")
 
 # The lowest score ``find_similar`` reports: below it a match would read "0%".
 SIMILAR_FLOOR = 0.01
@@ -93,6 +96,9 @@ class DedupIndex:
         # (rebuilding made adding the n-th contact cost n reads).
         self._grown: dict[str, list[Contact]] = {}
         self._matchers: dict[Kind, Matcher] = {}
+        # Whether each kind's index holds records of another format, asked once a session
+        # (not cached on the CRM: the write that records the format may yet roll back).
+        self._stale: dict[Kind, bool] = {}
 
     @property
     def config(self) -> DedupConfig:
@@ -366,10 +372,52 @@ class DedupIndex:
         """Store index entries encoded already (as an import's workers encode them), with
         the pairs found when they were checked; ``new`` as for :meth:`index`."""
         if entries:
+            self.stale(kind, writing=True)
             self._s._uow.dedup.put(kind, entries, new=new)
         pairs = list(pairs)
         if pairs:
             self._s._uow.dedup.put_pairs(kind, pairs)
+
+    def stale(self, kind: Kind, *, writing: bool = False) -> bool:
+        """Whether the index of ``kind`` holds match records of another format than this
+        crmkit writes (:data:`~crmkit.domain.dedup.codec.RECORD_FORMAT`): written by an
+        earlier crmkit, keyed and normalised otherwise, so new records would miss their
+        duplicates among them until ``session.dedup.rebuild``. An index without a recorded
+        format is stale when it holds anything (it predates the record); ``writing`` into
+        an empty one records the format. A stale index is logged once per CRM."""
+        known = self._stale.get(kind)
+        if known is not None:
+            return known
+        repo = self._s._uow.dedup
+        found = repo.record_format(kind)
+        if found is None:
+            stale = repo.count(kind) > 0
+            if not stale and writing:
+                repo.set_record_format(kind, RECORD_FORMAT)
+        else:
+            stale = found != RECORD_FORMAT
+        if not stale and found is None and not writing:
+            return False  # empty and unrecorded: ask again when something is written
+        self._stale[kind] = stale
+        warned = self._s.runtime.stale_index_warned
+        if stale and kind not in warned:
+            warned.add(kind)
+            _log.warning(
+                "the duplicate index of %ss was built by an earlier crmkit (record format %s,"
+                " now %s): run session.dedup.rebuild(%r) so that duplicates are found",
+                kind,
+                found if found is not None else "unrecorded",
+                RECORD_FORMAT,
+                f"{kind}s",
+            )
+        return stale
+
+    def rebuilt(self, kind: Kind) -> None:
+        """The index of ``kind`` is being rebuilt from scratch in this session: it is of
+        the current format from now on."""
+        self._s._uow.dedup.set_record_format(kind, RECORD_FORMAT)
+        self._stale[kind] = False
+        self._s.runtime.stale_index_warned.discard(kind)
 
     def remove(self, kind: Kind, ids: Sequence[str]) -> None:
         """Forget records that left the live set (deleted, merged, purged)."""

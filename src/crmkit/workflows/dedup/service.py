@@ -12,7 +12,7 @@ from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.dedup import em
 from crmkit.domain.dedup.em import Estimate
 from crmkit.domain.dedup.records import Record, is_individual
-from crmkit.domain.errors import FieldErrors
+from crmkit.domain.errors import FieldErrors, WorkflowError
 from crmkit.storage.ports import Decision, Page, StoredPair, Verdict
 from crmkit.workflows._common import bulk_gc_tuning, page_limit, paused_gc
 from crmkit.workflows.context import Permission
@@ -59,11 +59,36 @@ class DedupService:
 
         Raises:
             PermissionDenied: the actor may not review duplicates.
+            WorkflowError: the index was built by an earlier crmkit
+                (:meth:`needs_rebuild`): its clusters would be wrong, an admin rebuilds it
+                first.
         """
         self._s.require(Permission.DEDUP_REVIEW)
         k = self._kind(kind)
+        if self._s.dedup_index.stale(k):
+            raise WorkflowError(
+                "dedup_index",
+                "-",
+                "scan",
+                move_zh="扫描",
+                reason="it was built by an earlier crmkit; an administrator rebuilds it first"
+                " (crmkit dedup rebuild)",
+                reason_zh="索引由旧版 crmkit 建立，请管理员先重建（crmkit dedup rebuild）",
+            )
         with paused_gc(bulk_gc_tuning(self._s.runtime.settings)):
             return scan(self._s, k, limit, records)
+
+    def needs_rebuild(self, kind: str = "customers") -> bool:
+        """Whether the index of ``kind`` was built by an earlier crmkit, whose match records
+        are keyed and normalised otherwise (``crmkit.domain.dedup.codec.RECORD_FORMAT``):
+        until :meth:`rebuild`, new records miss their duplicates among the old ones and
+        :meth:`scan` refuses. Also logged, once per CRM, when found.
+
+        Raises:
+            PermissionDenied: the actor may not review duplicates.
+        """
+        self._s.require(Permission.DEDUP_REVIEW)
+        return self._s.dedup_index.stale(self._kind(kind))
 
     def mark_distinct(self, kind: str, left_id: str, right_id: str) -> Decision:
         """Record that two records are *not* duplicates: the pair never comes back in a scan
@@ -162,6 +187,7 @@ class DedupService:
         index.flush()
         ids = self._live_ids(k)
         s._uow.dedup.remove(k, ids)
+        index.rebuilt(k)
         matcher = index.matcher(k)
         for start in range(0, len(ids), _REBUILD_CHUNK):
             records = index.live_records(k, ids[start : start + _REBUILD_CHUNK])
