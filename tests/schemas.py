@@ -90,7 +90,7 @@ def _standard() -> dict[str, Any]:
 
         from crmkit.storage.sql.migrate import upgrade_to_head
 
-        schema = acquire()
+        schema = acquire(bare=True)
         engine = create_engine(schema_url(schema))
         try:
             upgrade_to_head(engine)
