@@ -130,6 +130,8 @@ class Runtime:
     # Kinds whose duplicate index was found built by an earlier crmkit and said so in the
     # log (once per CRM, not once per session).
     stale_index_warned: set[str] = attrs.Factory(set)
+    # Kinds whose index the store was read to hold in the current format: not asked again.
+    index_current: set[str] = attrs.Factory(set)
 
     @property
     def customer_fields(self) -> CustomFieldSchema:

@@ -97,7 +97,8 @@ class DedupIndex:
         self._grown: dict[str, list[Contact]] = {}
         self._matchers: dict[Kind, Matcher] = {}
         # Whether each kind's index holds records of another format, asked once a session
-        # (not cached on the CRM: the write that records the format may yet roll back).
+        # until the store is read to hold the current one (then ``runtime.index_current``;
+        # a format this session writes may yet roll back, so it is not cached there).
         self._stale: dict[Kind, bool] = {}
 
     @property
@@ -388,8 +389,15 @@ class DedupIndex:
         known = self._stale.get(kind)
         if known is not None:
             return known
+        current = self._s.runtime.index_current
+        if kind in current:
+            return False
         repo = self._s._uow.dedup
         found = repo.record_format(kind)
+        if found == RECORD_FORMAT:
+            # Read back as committed: no later session of this CRM needs to ask again
+            # (only a rebuild writes the format of an index that has one).
+            current.add(kind)
         if found is None:
             stale = repo.count(kind) > 0
             if not stale and writing:
