@@ -103,9 +103,13 @@ class DuplicateView(BaseView):
     def index(self) -> ResponseReturnValue:
         kind = _kind(request.args.get("kind", "customers"))
         clusters: list[dict[str, Any]] = []
+        stale = False
         try:
             with context.work() as s:
-                found = s.dedup.scan(kind, limit=CLUSTER_LIMIT, records=True)
+                # An index built by an earlier crmkit cannot be scanned: say so, and offer
+                # the rebuild to those who may run it, instead of an error.
+                stale = s.dedup.needs_rebuild(kind)
+                found = [] if stale else s.dedup.scan(kind, limit=CLUSTER_LIMIT, records=True)
                 names = user_names(s)
                 parents = _parents(
                     s, kind, [m.record for c in found for m in c.members if m.record]
@@ -150,10 +154,25 @@ class DuplicateView(BaseView):
             kinds=KINDS,
             tab=kind,
             clusters=clusters,
+            stale=stale,
+            may_rebuild=context.has_role(crmkit.Role.ADMIN),
             summary=[(f, FIELD_LABELS[f]) for f in SUMMARY[kind]],
             limited=len(clusters) >= CLUSTER_LIMIT,
             limit=CLUSTER_LIMIT,
         )
+
+    @expose("/rebuild/", methods=("POST",))
+    def rebuild(self) -> ResponseReturnValue:
+        """Re-index every record of the kind (admins): after upgrading crmkit."""
+        kind = _kind(request.form.get("kind", ""))
+        try:
+            with context.work() as s:
+                count = s.dedup.rebuild(kind)
+        except crmkit.CRMError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Re-indexed %(n)s records for duplicate checks.", n=count), "success")
+        return redirect(url_for(".index", kind=kind))
 
     @expose("/distinct/", methods=("POST",))
     def distinct(self) -> ResponseReturnValue:

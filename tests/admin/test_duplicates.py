@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import crmkit
-from tests.admin.conftest import PASSWORDS, Browser, make_customer
+from crmkit.domain.dedup.codec import RECORD_FORMAT
+from crmkit.testing import ManualClock, open_test_crm, store_of
+from tests.admin.conftest import PASSWORDS, Browser, admin_app, make_customer
 
 HOSTILE = "<script>alert(1)</script>"
 TWIN = "金智电子科技(青岛)有限公司"
@@ -264,3 +267,34 @@ def test_a_manager_sees_only_merges_of_their_teams_records(
     assert seen.changes["winner"][1]["id"] == pair[0].id
     page = as_boss.text("/duplicates/history/")
     assert "青岛金智电子科技有限公司" in page and "华东建材" not in page
+
+
+def test_an_index_built_by_an_earlier_crmkit_is_rebuilt_from_the_screen(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # A store as the previous crmkit left it: two twins indexed, in an older format.
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    crm = open_test_crm(url, clock=clock)
+    admin = crm.bootstrap_admin(name="管理员", password=PASSWORDS["admin"], login="admin")
+    with crm.session(actor=admin) as s:
+        boss = s.users.create(name="王经理", role="manager", password=PASSWORDS["boss"])
+        twins = {
+            s.customers.create(name=name, mobile="13800138000", owner_id=boss.id).id
+            for name in ("青岛金智电子科技有限公司", TWIN)
+        }
+    with store_of(crm).unit_of_work() as uow:
+        uow.dedup.set_record_format("customer", RECORD_FORMAT - 1)
+        uow.commit()
+    crm.close()
+    with admin_app(tmp_path, clock, CRMKIT_URL=url) as app:
+        page = Browser.signed_in(app, boss, PASSWORDS["boss"]).text("/duplicates/")
+        assert 'id="index-stale"' in page and "查重索引由旧版 crmkit 建立" in page
+        assert "请联系管理员重建" in page and 'id="rebuild-index"' not in page  # managers ask
+        assert 'duplicate-cluster"' not in page and 'id="no-duplicates"' not in page
+        as_admin = Browser.signed_in(app, admin, PASSWORDS["admin"])
+        assert 'id="rebuild-index"' in as_admin.text("/duplicates/")
+        assert as_admin.post("/duplicates/rebuild/", {"kind": "customers"}).status_code == 302
+        page = as_admin.text("/duplicates/")
+        assert "已为查重重建 2 条记录的索引" in page
+        assert 'id="index-stale"' not in page and 'duplicate-cluster"' in page
+        assert clusters(app.extensions["crmkit_admin"].crm, admin) == [twins]
