@@ -19,7 +19,7 @@ import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -48,7 +48,10 @@ if TYPE_CHECKING:
 
     from crmkit.storage.sql.store import SqlUnitOfWork
 
-_LOCK = select(func.pg_advisory_xact_lock(bindparam("k")))
+# Every key of a check in one round trip: the function scan of the array runs in its
+# order, so the keys are taken in ascending order as one by one (no deadlock between two
+# checks sharing keys), without a statement each.
+_LOCK = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k"
 
 # A key's first holders (see ``SqlDedup.lookup``). PostgreSQL joins each key to its first
 # rows laterally. SQLite has no LATERAL: each key's rows are bounded by its per_key-th holder,
@@ -91,8 +94,9 @@ class SqlDedup:
         if self._uow.dialect == "sqlite":
             begin_writing(self._conn)
             return
-        for key in sorted(set(keys)):
-            self._conn.execute(_LOCK, {"k": key})
+        wanted = sorted(set(keys))
+        if wanted:
+            self._conn.exec_driver_sql(_LOCK, {"keys": wanted})
 
     def put(self, kind: str, entries: Sequence[IndexEntry], *, new: bool = False) -> None:
         if not entries:
