@@ -278,7 +278,6 @@ def person_blocks(record: Record) -> Iterable[str]:
     person = record.get("person")
     if isinstance(person, str):
         keys.add(f"n:{person}")
-    if isinstance(person, str):
         # 王建国, Wang Jianguo and Jianguo Wang alike: the sorted syllables.
         keys.update(f"y:{bag}" for bag in name_syllable_bags(person))
     birthday = record.get("birthday")
@@ -328,9 +327,8 @@ def contact_blocks(record: Record) -> Iterable[str]:
     if isinstance(person, str):
         keys.add(f"cn:{customer}|{person}")
         keys.update(f"cw:{customer}|{w}" for w in _name_parts(person))
-    pinyin = record.get("pinyin")
-    if isinstance(pinyin, str):
-        keys.add(f"cy:{customer}|{pinyin}")
+        # The same pinyin key as a person's (王建国 / Wang Jianguo), within the customer.
+        keys.update(f"cy:{customer}|{bag}" for bag in name_syllable_bags(person))
     if day is not None:
         keys.add(f"cd:{customer}|{day}")
     return keys

@@ -37,7 +37,6 @@ from crmkit.domain.dedup.keys import (
     id_birth_date,
     id_key,
     individual_key,
-    name_pinyin,
     person_key,
     phone_key,
     uscc_key,
@@ -204,7 +203,6 @@ def _customer_values(
         "birthday": birthday,
         # An individual is matched as a person as well (``person.PERSON_MATCH``).
         "person": person,
-        "pinyin": name_pinyin(person),
         "id_number": number,
         **_custom(custom),
     }
@@ -310,7 +308,6 @@ def _contact_values(
     person = person_key(name)
     return {
         "person": person,
-        "pinyin": name_pinyin(person),
         "customer_id": customer_id or None,
         "mobile": frozenset(personal),
         "phone": frozenset(fixed),

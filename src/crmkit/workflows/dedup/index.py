@@ -386,9 +386,8 @@ class DedupIndex:
         duplicates among them until ``session.dedup.rebuild``. An index without a recorded
         format is stale when it holds anything (it predates the record); ``writing`` into
         an empty one records the format. A stale index is logged once per CRM."""
-        known = self._stale.get(kind)
-        if known is not None:
-            return known
+        if kind in self._stale:
+            return self._stale[kind]
         current = self._s.runtime.index_current
         if kind in current:
             return False
@@ -398,17 +397,15 @@ class DedupIndex:
             # Read back as committed: no later session of this CRM needs to ask again
             # (only a rebuild writes the format of an index that has one).
             current.add(kind)
-        if found is None:
-            stale = repo.count(kind) > 0
-            if not stale and writing:
+            return False
+        if found is None and repo.count(kind) == 0:
+            if writing:  # the first records of an empty index: of this format
                 repo.set_record_format(kind, RECORD_FORMAT)
-        else:
-            stale = found != RECORD_FORMAT
-        if not stale and found is None and not writing:
-            return False  # empty and unrecorded: ask again when something is written
-        self._stale[kind] = stale
+                self._stale[kind] = False
+            return False  # else ask again when something is written
+        self._stale[kind] = True
         warned = self._s.runtime.stale_index_warned
-        if stale and kind not in warned:
+        if kind not in warned:
             warned.add(kind)
             _log.warning(
                 "the duplicate index of %ss was built by an earlier crmkit (record format %s,"
@@ -418,7 +415,7 @@ class DedupIndex:
                 RECORD_FORMAT,
                 f"{kind}s",
             )
-        return stale
+        return True
 
     def rebuilt(self, kind: Kind) -> None:
         """The index of ``kind`` is being rebuilt from scratch in this session: it is of
