@@ -10,10 +10,12 @@ in, so they act as crmkit's system actor (the audit log names it) on the store g
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +86,22 @@ def _fail(exc: crmkit.CRMError) -> typer.Exit:
     return typer.Exit(1)
 
 
+@contextlib.contextmanager
+def _session(db: str, login: str | None) -> Iterator[crmkit.Session]:
+    """A session on the store at ``db``: as ``login`` (asking the password), or as the
+    system actor with None. A crmkit error ends the command with its message; the store
+    is closed either way."""
+    crm = crmkit.open(db)
+    try:
+        actor = crmkit.SYSTEM if login is None else _login(crm, login)
+        with crm.session(actor=actor) as s:
+            yield s
+    except crmkit.CRMError as exc:
+        raise _fail(exc) from exc
+    finally:
+        crm.close()
+
+
 @app.callback()
 def _root(lang: LangOpt = "zh") -> None:
     if lang in ("zh", "en"):
@@ -124,44 +142,30 @@ def user_add(
     ] = None,
 ) -> None:
     """Add a user; prints the login derived from the name (张三 → zhangsan)."""
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
-        with crm.session(actor=actor) as s:
-            manager_id = s.users.get_by_login(manager).id if manager else None
-            user = s.users.create(
-                name=name,
-                role=role,
-                manager_id=manager_id,
-                password=new_password or _password("New user's password"),
-            )
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, login) as s:
+        manager_id = s.users.get_by_login(manager).id if manager else None
+        user = s.users.create(
+            name=name,
+            role=role,
+            manager_id=manager_id,
+            password=new_password or _password("New user's password"),
+        )
     console().print(f"[green]created[/green] {user.name}: login [bold]{user.login}[/bold]")
 
 
 @user_app.command("list")
 def user_list(db: UrlOpt = DEFAULT_URL, login: LoginOpt = "admin") -> None:
     """List users."""
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
+    with _session(db, login) as s:
         table = Table("login", "name", "role", "active", "locked")
-        with crm.session(actor=actor) as s:
-            after = None
-            while True:
-                page = s.users.list(after=after, limit=200)
-                for u in page:
-                    table.add_row(u.login, u.name, u.role.value, str(u.active), str(u.locked))
-                if page.next_after is None:
-                    break
-                after = page.next_after
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+        after = None
+        while True:
+            page = s.users.list(after=after, limit=200)
+            for u in page:
+                table.add_row(u.login, u.name, u.role.value, str(u.active), str(u.locked))
+            if page.next_after is None:
+                break
+            after = page.next_after
     console().print(table)
 
 
@@ -169,14 +173,8 @@ def user_list(db: UrlOpt = DEFAULT_URL, login: LoginOpt = "admin") -> None:
 def user_unlock(login: str, db: UrlOpt = DEFAULT_URL) -> None:
     """Unlock LOGIN after too many failed logins (also a running timed lock), acting as the
     system actor, without logging in."""
-    crm = crmkit.open(db)
-    try:
-        with crm.session(actor=crmkit.SYSTEM) as s:
-            user = s.users.unlock(s.users.get_by_login(login).id)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, None) as s:
+        user = s.users.unlock(s.users.get_by_login(login).id)
     console().print(f"[green]unlocked[/green] {user.name} ([bold]{user.login}[/bold])")
 
 
@@ -199,15 +197,9 @@ def user_reset_password(
             hide_input=True,
             confirmation_prompt="Repeat the new password / 再次输入新密码",
         )
-    crm = crmkit.open(db)
-    try:
-        with crm.session(actor=crmkit.SYSTEM) as s:
-            user = s.users.get_by_login(login)
-            s.users.set_password(user.id, password)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, None) as s:
+        user = s.users.get_by_login(login)
+        s.users.set_password(user.id, password)
     console().print(f"[green]password set[/green] for {user.name} ([bold]{user.login}[/bold])")
 
 
@@ -222,17 +214,14 @@ def customers_list(
     limit: Annotated[int, typer.Option()] = 50,
 ) -> None:
     """List the customers you may see (your data scope), newest first."""
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
+    with _session(db, login) as s:
         filters = {
             k: v
             for k, v in {"q": q, "category": category, "region": region, "tag": tag}.items()
             if v
         }
-        with crm.session(actor=actor) as s:
-            page = s.customers.list(limit=limit, **filters)
-            owners = {u.id: u.name for u in s.users.list(limit=500)}
+        page = s.customers.list(limit=limit, **filters)
+        owners = {u.id: u.name for u in s.users.list(limit=500)}
         table = Table("name", "category", "region", "mobile", "owner", "id")
         for c in page:
             table.add_row(
@@ -243,10 +232,6 @@ def customers_list(
                 owners.get(c.owner_id or "", ""),
                 c.id,
             )
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
     console().print(table)
 
 
@@ -362,15 +347,8 @@ def imports_revert(
     are put back."""
     if not yes:
         typer.confirm(f"Revert import {job_id}?", abort=True)
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
-        with crm.session(actor=actor) as s:
-            done = s.imports.revert(job_id)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, login) as s:
+        done = s.imports.revert(job_id)
     console().print(
         f"reverted: {done.deleted} customer(s) to the recycle bin, {done.restored} restored, "
         f"{done.kept_changes} later change(s) kept, {done.contacts_deleted} added contact(s) "
@@ -386,15 +364,8 @@ def dedup_scan(
     limit: Annotated[int, typer.Option(help="Show at most this many clusters")] = 50,
 ) -> None:
     """List clusters of likely duplicates for review (admins and managers)."""
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
-        with crm.session(actor=actor) as s:
-            clusters = s.dedup.scan(kind, limit=limit)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, login) as s:
+        clusters = s.dedup.scan(kind, limit=limit)
     table = Table("#", "id", "name", "owner", "score / why")
     for n, cluster in enumerate(clusters, start=1):
         why = {p.right: f"{p.score:.2f} {' '.join(p.reasons)}" for p in cluster.pairs}
@@ -414,15 +385,8 @@ def dedup_rebuild(
     """Re-index every customer (or contact) for duplicate checks: after upgrading crmkit
     when a scan says the index was built by an earlier one, or after changing the matcher
     (admins)."""
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
-        with crm.session(actor=actor) as s:
-            count = s.dedup.rebuild(kind)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, login) as s:
+        count = s.dedup.rebuild(kind)
     console().print(f"re-indexed {count} record(s)")
 
 
@@ -445,23 +409,16 @@ def export(
     """Export the customers (or contacts) you may see to DEST (.csv or .xlsx), formulas
     neutralised; choices as people read them (正式客户), or as codes with --codes."""
     fmt: Format = "xlsx" if dest.suffix.lower() == ".xlsx" else "csv"
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
+    with _session(db, login) as s:
         filters = {
             k: v
             for k, v in {"q": q, "category": category, "region": region, "tag": tag}.items()
             if v
         }
-        with crm.session(actor=actor) as s:
-            if contacts:
-                written = s.contacts.export(dest, format=fmt, codes=codes, q=q)
-            else:
-                written = s.customers.export(dest, format=fmt, codes=codes, **filters)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+        if contacts:
+            written = s.contacts.export(dest, format=fmt, codes=codes, q=q)
+        else:
+            written = s.customers.export(dest, format=fmt, codes=codes, **filters)
     what = "contact" if contacts else "customer"
     console().print(f"[green]exported[/green] {written} {what}(s) to {dest}")
 
@@ -635,18 +592,11 @@ def approvals_reject(
 
 
 def _decide(db: str, login: str, step_id: str, *, approve: bool, text: str | None) -> None:
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
-        with crm.session(actor=actor) as s:
-            if approve:
-                done = s.approvals.approve(step_id, comment=text)
-            else:
-                done = s.approvals.reject(step_id, reason=text)
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
+    with _session(db, login) as s:
+        if approve:
+            done = s.approvals.approve(step_id, comment=text)
+        else:
+            done = s.approvals.reject(step_id, reason=text)
     console().print(f"{done.document_number or ''} [green]{display.label(done.status)}[/green]")
 
 
@@ -661,22 +611,15 @@ def forecast(
 ) -> None:
     """Σ amount × probability of the open opportunities you may see, by month (and
     salesperson)."""
-    crm = crmkit.open(db)
-    try:
-        actor = _login(crm, login)
+    with _session(db, login) as s:
         group = ("month", "owner") if by_owner else "month"
-        with crm.session(actor=actor) as s:
-            lines = s.opportunities.forecast(
-                group_by=group, month=month, from_month=from_month, to_month=to_month
-            )
-            names = {u.id: u.name for u in s.users.list(limit=500)}
+        lines = s.opportunities.forecast(
+            group_by=group, month=month, from_month=from_month, to_month=to_month
+        )
+        names = {u.id: u.name for u in s.users.list(limit=500)}
         table = Table(display.field_name("month"), display.field_name("owner_id"), "Σ")
         for line in lines:
             table.add_row(
                 line.month or "", names.get(line.owner_id or "", ""), display.money(line.weighted)
             )
-    except crmkit.CRMError as exc:
-        raise _fail(exc) from exc
-    finally:
-        crm.close()
     console().print(table)
