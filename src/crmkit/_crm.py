@@ -22,7 +22,7 @@ from crmkit.domain.opportunity import Pipeline
 from crmkit.domain.user import Role, User
 from crmkit.domain.workdays import WorkCalendar
 from crmkit.storage.memory import MemoryStore
-from crmkit.storage.ports import Store
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Store
 from crmkit.workflows.activities import JOB_HANDLERS as TASK_JOBS
 from crmkit.workflows.complaints import JOB_HANDLERS as COMPLAINT_JOBS
 from crmkit.workflows.context import SCOPED_ROLES, SYSTEM, Actor, Permissions
@@ -206,7 +206,7 @@ class CRM:
             ValidationError: a bad name or too short a password.
         """
         with self.session(actor=SYSTEM) as s:
-            if s._uow.users.count():
+            if s._uow.users.count(EntityQuery(deleted=Deleted.INCLUDE), EVERYTHING, cap=1):
                 raise WorkflowError(
                     "store",
                     "initialised",

@@ -252,3 +252,89 @@ def _opportunity_sums_survive(url: str) -> None:
         )
     store.close()
     assert [(r.key, r.values) for r in rows] == [(("2027-01", "CNY"), (Decimal("120000.50"),))]
+
+
+def _old_user_rows(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO users (id, name, login, role, manager_id, email, mobile, active, locked,"
+            " version, created_at, updated_at, created_by, deleted_at) VALUES"
+            " ('u-1', '王经理', 'wangjl', 'manager', NULL, 'wang@example.cn', '+8613800138000',"
+            " TRUE, FALSE, 3, '2026-11-01T08:00:00.000000+00:00',"
+            " '2026-11-02T08:00:00.000000+00:00', 'system', NULL),"
+            " ('u-2', '张三', 'zhangsan', 'sales', 'u-1', NULL, NULL, FALSE, TRUE, 2,"
+            " '2026-11-03T08:00:00.000000+00:00', '2026-11-04T08:00:00.000000+00:00', 'u-1',"
+            " '2026-11-05T09:30:00.000000+00:00')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO user_credentials (user_id, password_hash, failed_count, failed_on,"
+            " locked_until) VALUES ('u-1', '$argon2id$h1', 2, '2026-11-02',"
+            " '2026-11-02T10:00:00.000000+00:00'), ('u-2', NULL, 0, NULL, NULL)"
+        )
+    engine.dispose()
+
+
+def test_users_and_credentials_survive_their_move_onto_the_kernel_and_back(tmp_path: Path):
+    _users_survive(f"sqlite:///{tmp_path}/old.db")
+
+
+@pytest.mark.postgres
+def test_users_and_credentials_survive_the_move_on_postgres(pg_bare_schema_url: str):
+    _users_survive(pg_bare_schema_url)
+
+
+def _users_survive(url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crmkit.domain.user import Credentials, Role
+    from crmkit.domain.values import Email, Phone
+    from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery
+
+    _migrate(url, "0026")
+    _old_user_rows(url)
+    store = SqlStore(url)  # migrates to head: users move onto the generic table
+    with store.unit_of_work() as uow:
+        boss, gone = uow.users.get("u-1"), uow.users.get_by_login("zhangsan")
+        listed = uow.users.list(
+            EntityQuery(deleted=Deleted.INCLUDE), EVERYTHING, after=None, limit=9
+        )
+        team = uow.users.subordinate_ids("u-1")
+        creds = uow.users.get_credentials("u-1")
+    store.close()
+    assert boss is not None and gone is not None
+    assert (boss.name, boss.login, boss.role, boss.version, boss.active) == (
+        "王经理",
+        "wangjl",
+        Role.MANAGER,
+        3,
+        True,
+    )
+    assert (boss.email, boss.mobile) == (Email("wang@example.cn"), Phone("+8613800138000"))
+    assert boss.updated_at == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    assert (gone.id, gone.manager_id, gone.active, gone.locked) == ("u-2", "u-1", False, True)
+    assert gone.deleted_at == datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
+    assert [u.id for u in listed.items] == ["u-1", "u-2"]  # oldest first, as before
+    assert team == {"u-2"}
+    assert creds == Credentials(
+        user_id="u-1",
+        password_hash="$argon2id$h1",
+        failed_count=2,
+        failed_on=date(2026, 11, 2),
+        locked_until=datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
+    )
+    _migrate(url, "0026", down=True)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        users = conn.exec_driver_sql(
+            "SELECT id, login, role, manager_id, email, mobile, version FROM users ORDER BY seq"
+        ).all()
+        kept = conn.exec_driver_sql(
+            "SELECT user_id, password_hash, failed_count FROM user_credentials ORDER BY user_id"
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in users] == [
+        ("u-1", "wangjl", "manager", None, "wang@example.cn", "+8613800138000", 3),
+        ("u-2", "zhangsan", "sales", "u-1", None, None, 2),
+    ]
+    assert [tuple(r) for r in kept] == [("u-1", "$argon2id$h1", 2), ("u-2", None, 0)]

@@ -96,6 +96,52 @@ def test_a_deleted_user_can_no_longer_act(crm, team):
         crm.authenticate(team["other"].login, "sales-pass")
 
 
+def test_users_ride_on_the_kernel_lifecycle(crm, team):
+    """Deleting deactivates and bins a user, restoring brings them back active; users are
+    never purged; each step is audited and published like any kernel entity's."""
+    seen: list[ev.DomainEvent] = []
+    for kind in (ev.UserUpdated, ev.RecordDeleted, ev.RecordRestored):
+        crm.subscribe(kind, seen.append)
+    other = team["other"]
+    with crm.session(actor=team["admin"]) as s:
+        s.users.update(other.id, version=other.version, email="sun@example.cn")
+        s.users.delete(other.id)
+        binned = s.users.get(other.id, include_deleted=True)
+        assert (binned.active, binned.is_deleted) == (False, True)
+        assert [u.id for u in s.users.list(deleted="only").items] == [other.id]
+        back = s.users.restore(other.id)
+        assert (back.active, back.is_deleted, back.version) == (True, False, other.version + 3)
+        with pytest.raises(WorkflowError):
+            s.users.purge()
+        actions = [e.action.value for e in s.audit.history(other.id)]
+    assert actions[-3:] == ["update", "delete", "restore"]
+    assert [type(e).__name__ for e in seen] == ["UserUpdated", "RecordDeleted", "RecordRestored"]
+    assert "email" in seen[0].fields
+
+
+def test_users_are_listed_by_role_manager_and_text(crm, team):
+    with crm.session(actor=team["zhang"]) as s:  # anyone may read users
+        managers = s.users.list(role="manager")
+        under_boss = s.users.list(manager_id=team["boss"].id)
+        found = s.users.list(q="zhang")
+        with pytest.raises(ValidationError) as caught:
+            s.users.list(role="boss")
+    assert [u.id for u in managers.items] == [team["boss"].id, team["lead"].id]
+    assert [u.id for u in under_boss.items] == [team["zhang"].id, team["li"].id, team["lead"].id]
+    assert [u.login for u in found.items] == ["zhangsan"]
+    assert caught.value.fields == ("role",)
+
+
+def test_a_deleted_users_login_can_be_given_to_a_new_user(crm, team):
+    with crm.session(actor=team["admin"]) as s:
+        s.users.delete(team["other"].id)
+        again = s.users.create(name="孙悟空", role="sales", login=team["other"].login)
+        assert s.users.get_by_login(team["other"].login).id == again.id
+        with pytest.raises(ValidationError) as caught:  # two live holders: never
+            s.users.restore(team["other"].id)
+    assert caught.value.fields == ("login",)
+
+
 def test_users_change_their_own_password_with_the_current_one(crm, team):
     with crm.session(actor=team["zhang"]) as s:
         with pytest.raises(AuthenticationError):

@@ -180,7 +180,6 @@ CATALOG: Final[Mapping[str, tuple[str, str]]] = {
     "user.role": ("must be one of: {choices}", "必须是以下之一：{choices}"),
     "user.manager_cycle": ("would make the user their own manager", "会造成上下级循环"),
     "user.password_short": ("must be at least {min} characters", "至少需要 {min} 个字符"),
-    "user.login_taken": ("is already taken", "已被占用"),
     "user.login_format": (
         "may contain only lower-case letters, digits, '.', '_' and '-'",
         "只能包含小写字母、数字、'.'、'_' 和 '-'",

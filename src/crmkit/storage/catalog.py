@@ -27,7 +27,21 @@ from crmkit.domain.sfa import SfaEnrolment, SfaPlan, SfaRun
 from crmkit.domain.sharing import CoOwnershipRequest
 from crmkit.domain.target import SalesTarget
 from crmkit.domain.ticket import ServiceRecord, SlaPolicy, Ticket
+from crmkit.domain.user import User
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
+
+# The people who log in. Everyone may read them (owners are shown by name); a login is
+# unique among live users. Passwords and failed-login counters are kept apart
+# (``UserRepository.get_credentials``), never in the stored user.
+USERS: Final = EntitySpec(
+    "user",
+    User,
+    table="users",
+    indexed=("login", "name", "role", "manager_id", "active"),
+    unique=("login",),
+    text=("name", "login"),
+    newest_first=False,
+)
 
 PRODUCT_CATEGORIES: Final = EntitySpec(
     "product_category",
@@ -395,6 +409,7 @@ QA_RECORDS: Final = EntitySpec(
 )
 
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
+    USERS,
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,

@@ -26,7 +26,7 @@ from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Category, ChannelType, Customer, CustomerKind
 from crmkit.domain.imports import ImportJob, ImportStatus, RowResult
-from crmkit.domain.user import Credentials, Role, User
+from crmkit.domain.user import Credentials, User
 from crmkit.storage.fulltext import SearchHit
 from crmkit.storage.spec import AggregateRow, EntitySpec, Filter, Group, Measure
 
@@ -111,15 +111,6 @@ class ContactQuery:
     customer_id: str | None = None
     text: str | None = None
     surname_letter: str | None = None
-    deleted: Deleted = Deleted.EXCLUDE
-
-
-@attrs.frozen(kw_only=True)
-class UserQuery:
-    role: Role | None = None
-    manager_id: str | None = None
-    active: bool | None = None
-    text: str | None = None
     deleted: Deleted = Deleted.EXCLUDE
 
 
@@ -246,32 +237,6 @@ class ContactRepository(Protocol):
         """Live contacts per surname letter (A–Z, #) inside ``scope``."""
 
     def purge(self, ids: Sequence[str]) -> None: ...
-
-
-class UserRepository(Protocol):
-    def add(self, user: User) -> None:
-        """Insert; raises ``ValidationError`` (field ``login``) if the login is taken."""
-
-    def get(self, id: str) -> User | None: ...
-
-    def get_by_login(self, login: str) -> User | None: ...
-
-    def update(self, user: User, expected_version: int) -> None: ...
-
-    def list(self, query: UserQuery, *, after: str | None, limit: int) -> Page[User]:
-        """A keyset page of users, oldest first."""
-
-    def count(self) -> int:
-        """All users, including deleted ones."""
-
-    def logins_starting_with(self, prefix: str) -> set[str]: ...
-
-    def subordinate_ids(self, manager_id: str) -> frozenset[str]:
-        """Everyone below ``manager_id``, recursively (not including them)."""
-
-    def get_credentials(self, user_id: str) -> Credentials | None: ...
-
-    def put_credentials(self, credentials: Credentials) -> None: ...
 
 
 class AuditRepository(Protocol):
@@ -534,6 +499,25 @@ class Repository(Protocol[E]):
         Raises:
             ValueError: the spec declares no ``fulltext`` fields.
         """
+
+
+class UserRepository(Repository[User], Protocol):
+    """Users: the generic repository of :data:`crmkit.storage.catalog.USERS` (lists oldest
+    first, ``login`` unique among live users) and what only users need, their credentials
+    kept apart from the stored user."""
+
+    def get_by_login(self, login: str) -> User | None:
+        """The live user with ``login``, else the latest deleted one holding it."""
+
+    def logins_starting_with(self, prefix: str) -> set[str]:
+        """Every login (deleted users' too) that starts with ``prefix`` (no wildcards)."""
+
+    def subordinate_ids(self, manager_id: str) -> frozenset[str]:
+        """Everyone below ``manager_id``, recursively (not including them)."""
+
+    def get_credentials(self, user_id: str) -> Credentials | None: ...
+
+    def put_credentials(self, credentials: Credentials) -> None: ...
 
 
 class NumberRepository(Protocol):

@@ -98,6 +98,7 @@ from crmkit.domain.ticket import (
     TicketStatus,
     TicketType,
 )
+from crmkit.domain.user import Role, User
 from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import (
     ACTIVITIES,
@@ -130,6 +131,7 @@ from crmkit.storage.catalog import (
     TICKETS,
     WRITE_OFFS,
 )
+from crmkit.storage.catalog import USERS as USER_SPEC
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
 
@@ -269,6 +271,21 @@ def _lines() -> st.SearchStrategy[tuple[SalesLine, ...]]:
 
 
 STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
+    USER_SPEC.name: lambda: st.builds(
+        User,
+        id=_ids(),
+        name=_TEXT,
+        login=st.sampled_from(["zhangsan", "lisi", "wangwu1"]),  # clashes, on purpose
+        role=st.sampled_from(list(Role)),
+        manager_id=st.none() | st.sampled_from(USERS),
+        email=st.none() | st.just(Email("zs@example.cn")),
+        mobile=st.none() | st.just(Phone("+8613800138000")),
+        active=st.booleans(),
+        locked=st.booleans(),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+    ),
     CO_OWNERSHIP_REQUESTS.name: lambda: st.builds(
         CoOwnershipRequest,
         id=_ids(),

@@ -250,11 +250,7 @@ class EntityService(Generic[T]):
         obj: Any = entity
         now = obj.created_at
         s.record(self.spec.name, obj.id, AuditAction.CREATE, snapshot(entity), at=now)
-        s.publish(
-            ev.RecordCreated(
-                actor_id=s.actor.id, at=now, entity_id=obj.id, entity_type=self.spec.name
-            )
-        )
+        s.publish(self.created_event(entity))
         return entity
 
     def update(self, id: str, version: int | None = None, **changes: Any) -> T:
@@ -295,15 +291,7 @@ class EntityService(Generic[T]):
         changed = diff(current, updated)
         at = getattr(after, "updated_at", None) or s.now()
         s.record(self.spec.name, after.id, AuditAction.UPDATE, changed, at=at)
-        s.publish(
-            ev.RecordUpdated(
-                actor_id=s.actor.id,
-                at=at,
-                entity_id=after.id,
-                entity_type=self.spec.name,
-                fields=tuple(changed),
-            )
-        )
+        s.publish(self.updated_event(updated, tuple(changed)))
 
     def check_create(self, **fields: Any) -> T:
         """The record :meth:`create` would store from ``fields``, validated the same way,
@@ -399,7 +387,9 @@ class EntityService(Generic[T]):
                 )
             )
             return
-        deleted = self._stamped(current, now, deleted_at=now)
+        deleted = self._stamped(
+            current, now, deleted_at=now, **self.bin_changes(current, deleting=True)
+        )
         self.repo.update(deleted, expected_version=current.version)
         s.record(self.spec.name, id, AuditAction.DELETE, diff(current, deleted), at=now)
         s.publish(
@@ -418,7 +408,9 @@ class EntityService(Generic[T]):
         if not self._deleted(current):
             return current  # type: ignore[no-any-return]
         now = s.now()
-        restored: T = self._stamped(current, now, deleted_at=None)
+        restored: T = self._stamped(
+            current, now, deleted_at=None, **self.bin_changes(current, deleting=False)
+        )
         self.repo.update(restored, expected_version=current.version)
         s.record(self.spec.name, id, AuditAction.RESTORE, diff(current, restored), at=now)
         s.publish(
@@ -528,6 +520,38 @@ class EntityService(Generic[T]):
 
     def on_deleting(self, entity: T) -> None:
         """Checks and cascades before a delete (raise to refuse it)."""
+
+    def bin_changes(
+        self,
+        entity: T,  # noqa: ARG002  (for overrides)
+        *,
+        deleting: bool,  # noqa: ARG002
+    ) -> dict[str, Any]:
+        """Fields a move into (``deleting``) or out of the recycle bin changes beside
+        ``deleted_at`` (a deleted user is deactivated); default none."""
+        return {}
+
+    def created_event(self, entity: T) -> ev.DomainEvent:
+        """The event a create publishes (default :class:`~crmkit.domain.events.RecordCreated`)."""
+        obj: Any = entity
+        return ev.RecordCreated(
+            actor_id=self._s.actor.id,
+            at=obj.created_at,
+            entity_id=obj.id,
+            entity_type=self.spec.name,
+        )
+
+    def updated_event(self, after: T, fields: tuple[str, ...]) -> ev.DomainEvent:
+        """The event an update of ``fields`` publishes (default
+        :class:`~crmkit.domain.events.RecordUpdated`)."""
+        obj: Any = after
+        return ev.RecordUpdated(
+            actor_id=self._s.actor.id,
+            at=getattr(obj, "updated_at", None) or self._s.now(),
+            entity_id=obj.id,
+            entity_type=self.spec.name,
+            fields=fields,
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def custom_schema(self) -> CustomFieldSchema:

@@ -3,90 +3,75 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from crmkit.domain import events as ev
-from crmkit.domain.audit import AuditAction, AuditEntry, diff, snapshot
+from crmkit.domain.audit import AuditAction, AuditEntry, diff
 from crmkit.domain.converter import to_plain
-from crmkit.domain.errors import (
-    AuthenticationError,
-    ConcurrencyError,
-    FieldErrors,
-    NotFound,
-    PermissionDenied,
-)
+from crmkit.domain.errors import AuthenticationError, FieldErrors, NotFound, PermissionDenied
 from crmkit.domain.pinyin import derive_login
-from crmkit.domain.user import Credentials, Role, User, next_free_login, parse_user_input
-from crmkit.storage.ports import Deleted, Page, UnitOfWork, UserQuery
-from crmkit.workflows._common import DELETED_MODES, page_limit
+from crmkit.domain.user import (
+    USER_FIELDS,
+    Credentials,
+    Role,
+    User,
+    next_free_login,
+    parse_user_input,
+)
+from crmkit.storage.catalog import USERS
+from crmkit.storage.ports import EVERYTHING, EntityQuery, UnitOfWork, UserRepository
+from crmkit.storage.spec import EntitySpec, Filter, Op
 from crmkit.workflows.context import SYSTEM, Permission
 from crmkit.workflows.dispatch import deliver, stored_event
+from crmkit.workflows.entity import EntityService
 from crmkit.workflows.session import new_id
 
 if TYPE_CHECKING:
     from crmkit.workflows.runtime import Runtime
-    from crmkit.workflows.session import Session
 
 
-class UserService:
-    """``session.users``. Anyone may read users (owners are shown by name); only admins
-    manage them; everyone may change their own password."""
+# The key ``create`` hands the password in under, beside the user's fields: checked with
+# them (one error names every wrong field), never stored in the user.
+_PASSWORD: Final = "password"
 
-    def __init__(self, session: Session) -> None:
-        self._s = session
 
-    def get(self, id: str, *, include_deleted: bool = False) -> User:
-        user = self._s._uow.users.get(id)
-        if user is None or (user.is_deleted and not include_deleted):
-            raise NotFound("user", id)
-        return user
+class UserService(EntityService[User]):
+    """``session.users``: users on the kernel's lifecycle. Anyone may read users (owners
+    are shown by name); only admins manage them (``user.manage``); everyone may change
+    their own password. A deleted user is deactivated (their records stay theirs)."""
+
+    spec = USERS
+    references: ClassVar[Mapping[str, EntitySpec[Any]]] = {"manager_id": USERS}
+
+    def require(self, action: str) -> None:
+        """Reading needs no permission; every change needs ``user.manage``."""
+        if action != "read":
+            self._s.require(Permission.USER_MANAGE)
+
+    @property
+    def required_fields(self) -> frozenset[str]:
+        return frozenset({"name", "role"})
 
     def get_by_login(self, login: str) -> User:
-        user = self._s._uow.users.get_by_login(login.strip().lower())
+        """The live user with ``login`` (any case, surrounding spaces ignored).
+
+        Raises:
+            NotFound: no live user has it.
+        """
+        user = self.repo_users.get_by_login(login.strip().lower())
         if user is None or user.is_deleted:
             raise NotFound("user", login)
         return user
 
-    def list(
-        self,
-        *,
-        role: Role | str | None = None,
-        manager_id: str | None = None,
-        active: bool | None = None,
-        q: str | None = None,
-        deleted: str = Deleted.EXCLUDE,
-        after: str | None = None,
-        limit: int = 50,
-    ) -> Page[User]:
-        """A keyset page of users, oldest first."""
-        errors = FieldErrors()
-        if deleted not in DELETED_MODES:
-            errors.add("deleted", "invalid_choice", deleted, choices=", ".join(DELETED_MODES))
-        role_value = None
-        if role is not None:
-            try:
-                role_value = Role(role)
-            except ValueError:
-                errors.add("role", "user.role", role, choices=", ".join(Role))
-        errors.raise_if_any()
-        query = UserQuery(
-            role=role_value,
-            manager_id=manager_id,
-            active=active,
-            text=q or None,
-            deleted=Deleted(deleted),
-        )
-        limit = page_limit(limit, self._s.runtime.settings.max_page_size)
-        return self._s._uow.users.list(query, after=after, limit=limit)
-
     def subordinates(self, id: str) -> builtins.list[User]:
         """Everyone who reports to ``id``, directly or not."""
-        ids = self._s._uow.users.subordinate_ids(id)
-        return [u for u in (self._s._uow.users.get(i) for i in sorted(ids)) if u is not None]
+        users = self.repo_users
+        return users.get_many(sorted(users.subordinate_ids(id)))
 
     def create(self, *, password: str | None = None, **fields: Any) -> User:
         """Create a user. The login is derived from the name by the pinyin rule (张三 →
@@ -97,113 +82,53 @@ class UserService:
             PermissionDenied: the actor is not an admin.
         """
         s = self._s
-        s.require(Permission.USER_MANAGE)
-        errors = FieldErrors()
-        data = parse_user_input(
-            fields,
-            errors,
-            phone_region=s.runtime.region,
-            strict_names=s.runtime.settings.strict_name_script,
-        )
-        self._check_password(password, errors, required=False)
-        self._check_manager(data.get("manager_id"), None, errors)
-        if data.get("login") and s._uow.users.get_by_login(data["login"]) is not None:
-            errors.add("login", "user.login_taken", data["login"])
-        errors.raise_if_any()
-        if not data.get("login"):
-            base = derive_login(data["name"])
-            data["login"] = next_free_login(data["name"], s._uow.users.logins_starting_with(base))
-        now = s.now()
-        user = User(
-            id=new_id(),
-            created_at=now,
-            updated_at=now,
-            created_by=s.actor.id,
-            **{k: v for k, v in data.items() if v is not None},
-        )
-        s._uow.users.add(user)
-        s.forget_users()
-        s._uow.users.put_credentials(
-            Credentials(
-                user_id=user.id,
-                password_hash=s.runtime.hasher.hash(password) if password else None,
-            )
-        )
-        s.record("user", user.id, AuditAction.CREATE, snapshot(user), at=now)
-        s.publish(ev.UserCreated(actor_id=s.actor.id, at=now, entity_id=user.id, login=user.login))
+        self.require("create")
+        user = self.add_new(self._new({**fields, _PASSWORD: password}, numbered=True))
+        hashed = s.runtime.hasher.hash(password) if password else None
+        self.repo_users.put_credentials(Credentials(user_id=user.id, password_hash=hashed))
         return user
 
     def update(self, id: str, version: int | None = None, **changes: Any) -> User:
         """Change a user's name, role, manager, contact details, login or active flag."""
-        s = self._s
-        s.require(Permission.USER_MANAGE)
-        current = self.get(id)
-        if version is not None and version != current.version:
-            raise ConcurrencyError("user", id, version, current.version)
-        errors = FieldErrors()
-        data = parse_user_input(
-            changes,
-            errors,
-            phone_region=s.runtime.region,
-            partial=True,
-            strict_names=s.runtime.settings.strict_name_script,
-        )
-        if "manager_id" in data:
-            self._check_manager(data["manager_id"], id, errors)
-        login = data.get("login")
-        if login and login != current.login:
-            other = s._uow.users.get_by_login(login)
-            if other is not None and other.id != id:
-                errors.add("login", "user.login_taken", login)
-        errors.raise_if_any()
-        data = {k: v for k, v in data.items() if v is not None or k == "manager_id"}
-        now = s.now()
-        updated = attrs.evolve(current, **data, version=current.version + 1, updated_at=now)
-        changed = diff(current, updated)
-        if not changed:
-            return current
-        s._uow.users.update(updated, expected_version=current.version)
-        s.forget_users()
-        s.record("user", id, AuditAction.UPDATE, changed, at=now)
-        s.publish(ev.UserUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed)))
-        return updated
+        return super().update(id, version, **changes)
 
-    def delete(self, id: str) -> None:
-        """Deactivate a user and move them to the recycle bin (their records stay theirs)."""
-        s = self._s
-        s.require(Permission.USER_MANAGE)
-        if id == s.actor.id:
-            raise PermissionDenied(s.actor.name, "delete their own account", "删除自己的账号")
-        current = self.get(id)
-        now = s.now()
-        gone = attrs.evolve(
-            current, active=False, deleted_at=now, version=current.version + 1, updated_at=now
-        )
-        s._uow.users.update(gone, expected_version=current.version)
-        s.forget_users()
-        s.record("user", id, AuditAction.DELETE, diff(current, gone), at=now)
+    def delete(self, id: str, version: int | None = None) -> None:
+        """Deactivate a user and move them to the recycle bin (their records stay theirs).
+
+        Raises:
+            PermissionDenied: not an admin, or the actor's own account.
+        """
+        super().delete(id, version)
+        self._s.forget_users()
 
     def restore(self, id: str) -> User:
-        s = self._s
-        s.require(Permission.USER_MANAGE)
-        current = self.get(id, include_deleted=True)
-        if not current.is_deleted:
-            return current
-        now = s.now()
-        back = attrs.evolve(
-            current, active=True, deleted_at=None, version=current.version + 1, updated_at=now
+        """Bring a user back from the recycle bin, active again."""
+        user = super().restore(id)
+        self._s.forget_users()
+        return user
+
+    def purge(self, *, older_than: timedelta | None = None) -> int:  # noqa: ARG002
+        """Users are never purged: owners, approvals and the operation log name them.
+
+        Raises:
+            WorkflowError: always.
+        """
+        raise self.refusal(
+            "purge",
+            "彻底删除",
+            (
+                "users stay: records and the operation log name them",
+                "用户不可彻底删除：记录和操作日志引用了他们",
+            ),
         )
-        s._uow.users.update(back, expected_version=current.version)
-        s.forget_users()
-        s.record("user", id, AuditAction.RESTORE, diff(current, back), at=now)
-        return back
 
     def set_password(self, id: str, password: str, *, current_password: str | None = None) -> None:
         """Set a password: admins for anyone, users for themselves (with their current one)."""
         s = self._s
         user = self.get(id)
+        users = self.repo_users
         if s.actor.id == id and not s.actor.can(Permission.USER_MANAGE):
-            creds = s._uow.users.get_credentials(id)
+            creds = users.get_credentials(id)
             if (
                 creds is None
                 or creds.password_hash is None
@@ -216,10 +141,8 @@ class UserService:
         errors = FieldErrors()
         self._check_password(password, errors, required=True)
         errors.raise_if_any()
-        old = s._uow.users.get_credentials(user.id) or Credentials(user_id=user.id)
-        s._uow.users.put_credentials(
-            attrs.evolve(old, password_hash=s.runtime.hasher.hash(password))
-        )
+        old = users.get_credentials(user.id) or Credentials(user_id=user.id)
+        users.put_credentials(attrs.evolve(old, password_hash=s.runtime.hasher.hash(password)))
         s.record("user", id, AuditAction.PASSWORD, at=s.now())
 
     def unlock(self, id: str) -> User:
@@ -232,26 +155,101 @@ class UserService:
         s = self._s
         s.require(Permission.USER_MANAGE)
         current = self.get(id)
-        old = s._uow.users.get_credentials(id) or Credentials(user_id=id)
+        users = self.repo_users
+        old = users.get_credentials(id) or Credentials(user_id=id)
         now = s.now()
         timed = old.locked_until is not None and now < old.locked_until
-        s._uow.users.put_credentials(
-            attrs.evolve(old, failed_count=0, failed_on=None, locked_until=None)
-        )
+        users.put_credentials(attrs.evolve(old, failed_count=0, failed_on=None, locked_until=None))
         changes: dict[str, tuple[Any, Any]] = {}
         if timed:
             changes["locked_until"] = (to_plain(old.locked_until), None)
         unlocked = current
         if current.locked:
-            unlocked = attrs.evolve(
-                current, locked=False, version=current.version + 1, updated_at=now
-            )
-            s._uow.users.update(unlocked, expected_version=current.version)
+            unlocked = self._stamped(current, now, locked=False)
+            users.update(unlocked, expected_version=current.version)
             s.forget_users()
             changes.update(diff(current, unlocked))
         if changes:
             s.record("user", id, AuditAction.UNLOCK, changes, at=now)
         return unlocked
+
+    # -- the lifecycle's hooks ------------------------------------------------------------
+    @property
+    def repo_users(self) -> UserRepository:
+        """The users repository with its own reads (logins, the tree, credentials)."""
+        return self._s._uow.users
+
+    def _extra_keys(self) -> frozenset[str]:
+        return frozenset({*USER_FIELDS, _PASSWORD})
+
+    def parse_extra(
+        self,
+        raw: Mapping[str, Any],
+        data: Mapping[str, Any],  # noqa: ARG002  (the hook's signature)
+        errors: FieldErrors,
+        current: User | None,
+    ) -> dict[str, Any]:
+        """The user's fields (their parsing needs the CRM's phone region and name rule),
+        and on create the password's length."""
+        s = self._s
+        fields = {k: v for k, v in raw.items() if k != _PASSWORD}
+        out = parse_user_input(
+            fields,
+            errors,
+            phone_region=s.runtime.region,
+            partial=current is not None,
+            strict_names=s.runtime.settings.strict_name_script,
+        )
+        if current is None:
+            self._check_password(raw.get(_PASSWORD), errors, required=False)
+        elif _PASSWORD in raw:
+            errors.add(_PASSWORD, "unknown_field", "***")  # set_password changes it
+        if out.get("manager_id") is not None:
+            self._check_cycle(out["manager_id"], current, errors)
+        return out
+
+    def prepare(
+        self,
+        raw: Mapping[str, Any],  # noqa: ARG002  (the hook's signature)
+        data: dict[str, Any],
+        errors: FieldErrors,  # noqa: ARG002
+        current: User | None = None,
+    ) -> dict[str, Any]:
+        """On create, a login derived from the name where none was given; unset values
+        take the class defaults."""
+        if current is not None:
+            return data
+        out = {k: v for k, v in data.items() if v is not None}
+        if not out.get("login"):
+            base = derive_login(out["name"])
+            out["login"] = next_free_login(out["name"], self.repo_users.logins_starting_with(base))
+        return out
+
+    def on_created(self, entity: User) -> None:  # noqa: ARG002
+        self._s.forget_users()
+
+    def on_updated(self, before: User, after: User) -> None:  # noqa: ARG002
+        self._s.forget_users()
+
+    def on_deleting(self, entity: User) -> None:
+        s = self._s
+        if entity.id == s.actor.id:
+            raise PermissionDenied(s.actor.name, "delete their own account", "删除自己的账号")
+
+    def bin_changes(self, entity: User, *, deleting: bool) -> dict[str, Any]:  # noqa: ARG002
+        return {"active": not deleting}
+
+    def created_event(self, entity: User) -> ev.DomainEvent:
+        s = self._s
+        return ev.UserCreated(
+            actor_id=s.actor.id, at=entity.created_at, entity_id=entity.id, login=entity.login
+        )
+
+    def updated_event(self, after: User, fields: tuple[str, ...]) -> ev.DomainEvent:
+        s = self._s
+        return ev.UserUpdated(
+            actor_id=s.actor.id, at=after.updated_at, entity_id=after.id, fields=fields
+        )
 
     def _check_password(self, password: str | None, errors: FieldErrors, *, required: bool) -> None:
         minimum = self._s.runtime.settings.password_min_length
@@ -263,18 +261,10 @@ class UserService:
             # Never echo a password back in an error.
             errors.add("password", "user.password_short", "***", min=minimum)
 
-    def _check_manager(
-        self, manager_id: str | None, self_id: str | None, errors: FieldErrors
-    ) -> None:
-        if manager_id is None:
-            return
-        users = self._s._uow.users
-        manager = users.get(manager_id)
-        if manager is None or manager.is_deleted:
-            errors.add("manager_id", "not_found_ref", manager_id)
-            return
-        if self_id is not None and (
-            manager_id == self_id or manager_id in users.subordinate_ids(self_id)
+    def _check_cycle(self, manager_id: str, current: User | None, errors: FieldErrors) -> None:
+        """Nobody reports to themselves, or to someone below them."""
+        if current is not None and (
+            manager_id == current.id or manager_id in self.repo_users.subordinate_ids(current.id)
         ):
             errors.add("manager_id", "user.manager_cycle", manager_id)
 
@@ -425,7 +415,10 @@ def _is_last_active_admin(runtime: Runtime, uow: UnitOfWork, user: User) -> bool
     for role in roles:
         after: str | None = None
         while True:
-            page = uow.users.list(UserQuery(role=role, active=True), after=after, limit=100)
+            query = EntityQuery(
+                filters=(Filter("role", Op.EQ, role), Filter("active", Op.EQ, True))
+            )
+            page = uow.users.list(query, EVERYTHING, after=after, limit=100)
             if any(u.id != user.id and not u.locked for u in page.items):
                 return False
             if page.next_after is None:

@@ -7,9 +7,10 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from crmkit.domain.audit import AuditEntry
-from crmkit.domain.errors import FieldError, ValidationError
+from crmkit.domain.errors import ValidationError
 from crmkit.domain.imports import RowResult
 from crmkit.domain.user import Credentials
+from crmkit.storage.catalog import USERS
 from crmkit.storage.memory.audit import _MemoryAudit
 from crmkit.storage.memory.contacts import _MemoryContacts
 from crmkit.storage.memory.customers import _MemoryCustomers
@@ -24,7 +25,7 @@ from crmkit.storage.memory.queues import (
     QueueTables,
 )
 from crmkit.storage.memory.tables import _MISSING, _Overlay, _Tables
-from crmkit.storage.memory.users import _MemoryUsers
+from crmkit.storage.memory.users import MemoryUsers
 from crmkit.storage.ports import (
     AuditRepository,
     ContactRepository,
@@ -74,16 +75,14 @@ class MemoryUnitOfWork:
         t = store._tables
         self._customers = _Overlay(t.customers, t.customer_seq)
         self._contacts = _Overlay(t.contacts, t.contact_seq)
-        self._users = _Overlay(t.users, t.user_seq)
         self._credentials: dict[str, Credentials] = {}
         self._jobs = _Overlay(t.jobs, t.job_seq)
-        self._overlays = (self._customers, self._contacts, self._users, self._jobs)
+        self._overlays = (self._customers, self._contacts, self._jobs)
         self._job_rows: dict[tuple[str, int], RowResult] = {}
         self._audit: list[AuditEntry] = []
         self._dedup = _DedupOverlay()
         self.customers: CustomerRepository = _MemoryCustomers(self)
         self.contacts: ContactRepository = _MemoryContacts(self)
-        self.users: UserRepository = _MemoryUsers(self)
         self.audit: AuditRepository = _MemoryAudit(self)
         self.dedup: DedupRepository = _MemoryDedup(self)
         self.imports: ImportRepository = _MemoryImports(self, self._jobs)
@@ -92,6 +91,9 @@ class MemoryUnitOfWork:
         self.outbox: OutboxRepository = MemoryOutbox(self._queues)
         self.jobs: JobRepository = MemoryJobs(self._queues)
         self._repos: dict[str, MemoryRepository[Any]] = {}
+        users = MemoryUsers(self, self._overlay(USERS))
+        self.users: UserRepository = users
+        self._repos[USERS.table] = users  # ``repo(USERS)`` is the same repository
         self._numbers = MemoryNumbers(self)
         self.numbers: NumberRepository = self._numbers
 
@@ -99,12 +101,15 @@ class MemoryUnitOfWork:
         """The generic repository of ``spec`` (one per table and unit of work)."""
         found = self._repos.get(spec.table)
         if found is None:
-            t = self._store._tables
-            with self._store._lock:
-                rows = t.entities.setdefault(spec.table, {})
-                seqs = t.entity_seqs.setdefault(spec.table, {})
-            found = self._repos[spec.table] = MemoryRepository(self, spec, _Overlay(rows, seqs))
+            found = self._repos[spec.table] = MemoryRepository(self, spec, self._overlay(spec))
         return found
+
+    def _overlay(self, spec: EntitySpec[Any]) -> _Overlay:
+        t = self._store._tables
+        with self._store._lock:
+            rows = t.entities.setdefault(spec.table, {})
+            seqs = t.entity_seqs.setdefault(spec.table, {})
+        return _Overlay(rows, seqs)
 
     def _all_overlays(self) -> tuple[_Overlay, ...]:
         return self._overlays + tuple(r._rows for r in self._repos.values())
@@ -133,11 +138,6 @@ class MemoryUnitOfWork:
                 if conflict is not None:
                     self.rollback()
                     raise conflict
-            taken = {u.login: u.id for u in self._store._tables.users.values()}
-            for user in self._users.written.values():
-                if user is not _MISSING and taken.get(user.login, user.id) != user.id:
-                    self.rollback()
-                    raise ValidationError([FieldError("login", "user.login_taken", user.login)])
             for repo in self._repos.values():
                 # What the tables would hold: others' commits, under this one's writes.
                 after = list(repo._rows.rows())

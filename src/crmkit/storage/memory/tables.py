@@ -14,7 +14,7 @@ from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.imports import ImportJob, RowResult
-from crmkit.domain.user import Credentials, User
+from crmkit.domain.user import Credentials
 from crmkit.storage.ports import Decision, Deleted, IndexEntry, Page, StoredPair
 
 if TYPE_CHECKING:
@@ -30,8 +30,6 @@ class _Tables:
     customer_seq: dict[str, int] = attrs.Factory(dict)
     contacts: dict[str, Contact] = attrs.Factory(dict)
     contact_seq: dict[str, int] = attrs.Factory(dict)
-    users: dict[str, User] = attrs.Factory(dict)
-    user_seq: dict[str, int] = attrs.Factory(dict)
     credentials: dict[str, Credentials] = attrs.Factory(dict)
     audit: list[AuditEntry] = attrs.Factory(list)
     jobs: dict[str, ImportJob] = attrs.Factory(dict)

@@ -25,7 +25,7 @@ from crmkit.domain.customer import (
     Settlement,
 )
 from crmkit.domain.regions import Region
-from crmkit.domain.user import Credentials, Role, User
+from crmkit.domain.user import Credentials
 from crmkit.domain.values import USCC, Email, IdNumber, IdType, Money, Phone
 from crmkit.storage.ports import Summary
 from crmkit.storage.spec import plain_type
@@ -258,44 +258,6 @@ def contact_from_row(r: Mapping[Any, Any]) -> Contact:
         initials=r["initials"],
         deleted_with=r["deleted_with"],
         merged_into=r["merged_into"],
-        version=r["version"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        created_by=r["created_by"],
-        deleted_at=r["deleted_at"],
-    )
-
-
-def user_row(u: User) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "name": u.name,
-        "login": u.login,
-        "role": u.role.value,
-        "manager_id": u.manager_id,
-        "email": u.email.value if u.email else None,
-        "mobile": u.mobile.e164 if u.mobile else None,
-        "active": u.active,
-        "locked": u.locked,
-        "version": u.version,
-        "created_at": u.created_at,
-        "updated_at": u.updated_at,
-        "created_by": u.created_by,
-        "deleted_at": u.deleted_at,
-    }
-
-
-def user_from_row(r: Mapping[Any, Any]) -> User:
-    return User(
-        id=r["id"],
-        name=r["name"],
-        login=r["login"],
-        role=Role(r["role"]),
-        manager_id=r["manager_id"],
-        email=Email(r["email"]) if r["email"] else None,
-        mobile=_phone(r["mobile"]),
-        active=bool(r["active"]),
-        locked=bool(r["locked"]),
         version=r["version"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],

@@ -172,7 +172,9 @@ class SqlUnitOfWork:
         self.customers: CustomerRepository = SqlCustomers(self)
         self.sql_contacts = SqlContacts(self)
         self.contacts: ContactRepository = self.sql_contacts
-        self.users: UserRepository = SqlUsers(self)
+        users = SqlUsers(self)
+        self.users: UserRepository = users
+        self._repos[users.spec.table] = users  # ``repo(USERS)`` is the same repository
         self.audit: AuditRepository = SqlAudit(self)
         self.dedup: DedupRepository = SqlDedup(self)
         self.imports: ImportRepository = SqlImports(self)

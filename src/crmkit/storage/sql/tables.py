@@ -282,23 +282,7 @@ Index("ix_contacts_name_key", contacts.c.name_key)
 Index("ix_contacts_mobile", contacts.c.mobile, sqlite_where=contacts.c.mobile.isnot(None))
 Index("ix_contacts_phone", contacts.c.phone, sqlite_where=contacts.c.phone.isnot(None))
 
-users = Table(
-    "users",
-    metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("name", String(50), nullable=False),
-    Column("login", PrefixKey(40), nullable=False, unique=True),
-    Column("role", String(16), nullable=False),
-    Column("manager_id", String(36)),
-    Column("email", String(254)),
-    Column("mobile", String(20)),
-    Column("active", Boolean, nullable=False),
-    Column("locked", Boolean, nullable=False),
-    *_audit_columns(),
-)
-Index("ix_users_manager_id", users.c.manager_id)
-
+# ``users`` is the generic table of ``crmkit.storage.catalog.USERS`` (storage/sql/entities.py).
 user_credentials = Table(
     "user_credentials",
     metadata,

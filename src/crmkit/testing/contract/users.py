@@ -11,14 +11,16 @@ import pytest
 from crmkit.domain.errors import ConcurrencyError, NotFound, ValidationError
 from crmkit.domain.user import Credentials, Role
 from crmkit.domain.values import Email, Phone
-from crmkit.storage.ports import Deleted, Store, UserQuery
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Store
+from crmkit.storage.spec import Filter, Op
 from crmkit.testing.builders import BASE_TIME, make_user, next_version
 from crmkit.testing.contract._common import CHINA
 from crmkit.testing.contract._fixture import StoreFixture as _StoreFixture
 
 
 class UserRepositoryContract(_StoreFixture):
-    """``UserRepository``: logins, hierarchy, credentials, lists."""
+    """``UserRepository``: logins, hierarchy, credentials, lists (the generic contract
+    covers the rest, as for every spec)."""
 
     def _add_users(self, store: Store, *users: Any) -> None:
         with store.unit_of_work() as uow:
@@ -56,8 +58,21 @@ class UserRepositoryContract(_StoreFixture):
             uow.commit()
         assert caught.value.fields == ("login",)
         with store.unit_of_work() as uow:
-            assert uow.users.count() == 1
+            assert uow.users.count(EntityQuery(deleted=Deleted.INCLUDE), EVERYTHING) == 1
             assert uow.users.get_by_login("zhangsan") == first
+
+    def test_a_deleted_users_login_may_be_given_again(self, store: Store) -> None:
+        gone = make_user(login="zhangsan", deleted_at=BASE_TIME)
+        self._add_users(store, gone)
+        again = make_user(login="zhangsan")
+        self._add_users(store, again)  # unique among live users only
+        with store.unit_of_work() as uow:
+            assert uow.users.get_by_login("zhangsan") == again  # the live holder first
+            assert uow.users.logins_starting_with("zhang") == {"zhangsan"}
+            with pytest.raises(ValidationError) as caught:  # two live holders: never
+                uow.users.update(next_version(gone, deleted_at=None), expected_version=1)
+                uow.commit()
+        assert caught.value.fields == ("login",)
 
     def test_renaming_a_login_onto_a_taken_one_raises_a_validation_error(
         self, store: Store
@@ -161,31 +176,34 @@ class UserRepositoryContract(_StoreFixture):
         gone = make_user(name="李四", login="lisi", manager_id=boss.id, deleted_at=BASE_TIME)
         self._add_users(store, boss, lead, zs, idle, gone)
 
-        def ids(query: UserQuery, limit: int = 10) -> list[str]:
+        def ids(
+            deleted: Deleted = Deleted.EXCLUDE, text: str | None = None, **eq: Any
+        ) -> list[str]:
+            filters = tuple(Filter(name, Op.EQ, value) for name, value in eq.items())
+            query = EntityQuery(filters=filters, deleted=deleted, text=text)
             with store.unit_of_work() as uow:
-                return [u.id for u in uow.users.list(query, after=None, limit=limit).items]
+                return [u.id for u in uow.users.list(query, EVERYTHING, after=None, limit=10).items]
 
-        assert ids(UserQuery()) == [boss.id, lead.id, zs.id, idle.id]
-        assert ids(UserQuery(role=Role.MANAGER)) == [boss.id, lead.id]
-        assert ids(UserQuery(active=False)) == [idle.id]
-        assert ids(UserQuery(active=True)) == [boss.id, lead.id, zs.id]
-        assert ids(UserQuery(manager_id=boss.id)) == [lead.id, zs.id]
-        assert ids(UserQuery(manager_id=boss.id, deleted=Deleted.INCLUDE)) == [
-            lead.id,
-            zs.id,
-            gone.id,
-        ]
-        assert ids(UserQuery(deleted=Deleted.ONLY)) == [gone.id]
-        assert ids(UserQuery(text="张三")) == [zs.id, idle.id]
-        assert ids(UserQuery(text="zhangsanf")) == [idle.id]
+        assert ids() == [boss.id, lead.id, zs.id, idle.id]
+        assert ids(role=Role.MANAGER) == [boss.id, lead.id]
+        assert ids(active=False) == [idle.id]
+        assert ids(active=True) == [boss.id, lead.id, zs.id]
+        assert ids(manager_id=boss.id) == [lead.id, zs.id]
+        assert ids(Deleted.INCLUDE, manager_id=boss.id) == [lead.id, zs.id, gone.id]
+        assert ids(Deleted.ONLY) == [gone.id]
+        assert ids(text="张三") == [zs.id, idle.id]
+        assert ids(text="zhangsanf") == [idle.id]
         got: list[str] = []
         after: str | None = None
         with store.unit_of_work() as uow:
             while True:
-                page = uow.users.list(UserQuery(deleted=Deleted.INCLUDE), after=after, limit=2)
+                page = uow.users.list(
+                    EntityQuery(deleted=Deleted.INCLUDE), EVERYTHING, after=after, limit=2
+                )
                 got.extend(u.id for u in page.items)
                 if page.next_after is None:
                     break
                 after = page.next_after
             assert got == [boss.id, lead.id, zs.id, idle.id, gone.id]
-            assert uow.users.count() == 5  # deleted ones included
+            everyone = EntityQuery(deleted=Deleted.INCLUDE)
+            assert uow.users.count(everyone, EVERYTHING) == 5

@@ -14,6 +14,8 @@ from crmkit.domain.imports import Outcome, RowProblem, RowResult
 from crmkit.domain.intake import row_problem
 from crmkit.domain.regions import region_from_cells
 from crmkit.domain.values import Phone, PhoneKind
+from crmkit.storage.ports import EVERYTHING, EntityQuery
+from crmkit.storage.spec import Filter, Op
 
 if TYPE_CHECKING:
     from crmkit.workflows.session import Session
@@ -213,16 +215,10 @@ class OwnerLookup:
             users = self._s._uow.users
             user = users.get_by_login(key.lower())
             if user is None:
-                page = users.list(_user_query(key), after=None, limit=2)
-                exact = [u for u in page.items if u.name == key]
-                user = exact[0] if len(exact) == 1 else None
+                named = EntityQuery(filters=(Filter("name", Op.EQ, key),))
+                page = users.list(named, EVERYTHING, after=None, limit=2)
+                user = page.items[0] if len(page.items) == 1 else None  # one, not ambiguous
             if user is None or user.is_deleted:
                 raise ValidationError([FieldError("owner", "not_found_ref", text)])
             self._cache[key] = user.id
         return self._cache[key]
-
-
-def _user_query(name: str) -> Any:
-    from crmkit.storage.ports import UserQuery
-
-    return UserQuery(text=name)
