@@ -338,3 +338,89 @@ def _users_survive(url: str) -> None:
         ("u-2", "zhangsan", "sales", "u-1", None, None, 2),
     ]
     assert [tuple(r) for r in kept] == [("u-1", "$argon2id$h1", 2), ("u-2", None, 0)]
+
+
+def _old_contact_rows(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO customers (id, kind, name, name_key, category, channel_type,"
+            " related_customer_ids, tags, settlement, owner_id, co_owner_ids, custom,"
+            " search_text, version, created_at, updated_at, created_by)"
+            " VALUES ('c-1', 'company', '青岛海纳', '青岛海纳', 'potential', 'terminal', '[]',"
+            " '[]', 'cash', 'u-1', '[]', '{}', '青岛海纳', 1,"
+            " '2026-11-01T08:00:00.000000+00:00', '2026-11-01T08:00:00.000000+00:00', 'u-1')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO contacts (id, customer_id, name, name_key, gender, title, mobile, phone,"
+            " phone_ext, email, birthday, is_primary, remarks, surname, surname_letter, initials,"
+            " deleted_with, version, created_at, updated_at, created_by, deleted_at, merged_into)"
+            " VALUES ('p-1', 'c-1', '王建国', '王建国', 'male', '经理', '+8613800138000',"
+            " '+8653288886666', '8001', 'wang@example.cn', '1980-05-04', TRUE, '老客户', '王',"
+            " 'W', 'wjg', NULL, 3, '2026-11-01T08:00:00.000000+00:00',"
+            " '2026-11-02T08:00:00.000000+00:00', 'u-1', NULL, NULL),"
+            " ('p-2', 'c-1', 'John Smith', 'john smith', NULL, NULL, NULL, NULL, NULL, NULL,"
+            " NULL, FALSE, NULL, '', '#', 'js', 'c-1', 1, '2026-11-03T08:00:00.000000+00:00',"
+            " '2026-11-03T08:00:00.000000+00:00', 'u-1', '2026-11-04T08:00:00.000000+00:00', NULL)"
+        )
+    engine.dispose()
+
+
+def test_contacts_survive_their_move_onto_the_kernel_and_back(tmp_path: Path):
+    _contacts_survive(f"sqlite:///{tmp_path}/old.db")
+
+
+@pytest.mark.postgres
+def test_contacts_survive_the_move_on_postgres(pg_bare_schema_url: str):
+    _contacts_survive(pg_bare_schema_url)
+
+
+def _contacts_survive(url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crmkit.domain.common import Gender
+    from crmkit.domain.values import Email, Phone
+    from crmkit.storage.ports import EVERYTHING, CustomerQuery, Scope
+
+    _migrate(url, "0027")
+    _old_contact_rows(url)
+    store = SqlStore(url)  # migrates to head: contacts move onto the generic table
+    with store.unit_of_work() as uow:
+        wang = uow.contacts.get("p-1", Scope.of("u-1"))
+        people = uow.contacts.for_customer("c-1", include_deleted=True)
+        by_number = uow.contacts.with_phones(["+8653288886666"])
+        by_surname = uow.contacts.surname_index(EVERYTHING)
+        found = uow.customers.list(CustomerQuery(text="王"), EVERYTHING, after=None, limit=5)
+    store.close()
+    assert wang is not None
+    assert (wang.name, wang.gender, wang.title, wang.is_primary, wang.version) == (
+        "王建国",
+        Gender.MALE,
+        "经理",
+        True,
+        3,
+    )
+    assert (wang.mobile, wang.phone) == (Phone("+8613800138000"), Phone("+8653288886666", "8001"))
+    assert (wang.email, wang.birthday) == (Email("wang@example.cn"), date(1980, 5, 4))
+    assert (wang.surname, wang.surname_letter, wang.initials) == ("王", "W", "wjg")
+    assert wang.updated_at == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    assert [p.id for p in people] == ["p-1", "p-2"]  # oldest first, as before
+    assert people[1].deleted_at == datetime(2026, 11, 4, 8, 0, tzinfo=UTC)
+    assert people[1].deleted_with == "c-1"
+    assert [p.id for p in by_number] == ["p-1"]
+    assert by_surname == {"W": 1}  # live contacts only
+    assert [c.id for c in found.items] == ["c-1"]  # found by its contact's name (a prefix)
+    _migrate(url, "0027", down=True)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, name_key, phone, phone_ext, birthday, is_primary, version"
+            " FROM contacts ORDER BY seq"
+        ).all()
+    engine.dispose()
+    assert [
+        (r[0], r[1], r[2], r[3], str(r[4]) if r[4] else None, bool(r[5]), r[6]) for r in rows
+    ] == [
+        ("p-1", "王建国", "+8653288886666", "8001", "1980-05-04", True, 3),
+        ("p-2", "john smith", None, None, None, False, 1),
+    ]

@@ -11,6 +11,7 @@ from typing import Any, Final
 from crmkit.domain.activity import Activity, Task
 from crmkit.domain.approvals import Approval
 from crmkit.domain.complaint import Complaint, CorrectiveAction
+from crmkit.domain.contact import Contact
 from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.kb import Article, QaRecord
 from crmkit.domain.lead import Lead
@@ -29,6 +30,7 @@ from crmkit.domain.target import SalesTarget
 from crmkit.domain.ticket import ServiceRecord, SlaPolicy, Ticket
 from crmkit.domain.user import User
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
+from crmkit.storage.textsearch import normalize_query
 
 # The people who log in. Everyone may read them (owners are shown by name); a login is
 # unique among live users. Passwords and failed-login counters are kept apart
@@ -41,6 +43,20 @@ USERS: Final = EntitySpec(
     unique=("login",),
     text=("name", "login"),
     newest_first=False,
+)
+
+# The people at a customer, seen through the customer's scope, listed oldest first. Their
+# numbers are columns (the service console finds a caller by any of them); ``name_key`` is
+# the name as searches compare it, which customer search reads by prefix.
+CONTACTS: Final = EntitySpec(
+    "contact",
+    Contact,
+    table="contacts",
+    indexed=("customer_id", "name", "surname_letter", "mobile", "phone"),
+    scope=ScopeRule.via_customer("customer_id"),
+    text=("name", "mobile", "phone"),
+    newest_first=False,
+    keys={"name_key": lambda c: normalize_query(c.name)},
 )
 
 PRODUCT_CATEGORIES: Final = EntitySpec(
@@ -410,6 +426,7 @@ QA_RECORDS: Final = EntitySpec(
 
 BUILTIN_SPECS: Final[tuple[EntitySpec[Any], ...]] = (
     USERS,
+    CONTACTS,
     PRODUCT_CATEGORIES,
     PRODUCT_GROUPS,
     PRODUCTS,

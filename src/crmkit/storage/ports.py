@@ -107,14 +107,6 @@ class CustomerQuery:
 
 
 @attrs.frozen(kw_only=True)
-class ContactQuery:
-    customer_id: str | None = None
-    text: str | None = None
-    surname_letter: str | None = None
-    deleted: Deleted = Deleted.EXCLUDE
-
-
-@attrs.frozen(kw_only=True)
 class AuditQuery:
     entity_id: str | None = None
     entity_ids: tuple[str, ...] | None = None  # any of these records (empty: none)
@@ -198,45 +190,6 @@ class CustomerRepository(Protocol):
         """Live customers, in any scope, whose normalised name (``textsearch.normalize_query``
         of the name) is one of ``name_keys`` or whose mobile or phone (E.164) is one of
         ``phones``. Duplicate checks use it, so it must be index-backed."""
-
-
-class ContactRepository(Protocol):
-    def add(self, contact: Contact) -> None: ...
-
-    def add_many(self, contacts: Sequence[Contact]) -> None: ...
-
-    def get(self, id: str, scope: Scope = EVERYTHING) -> Contact | None:
-        """The contact if it exists and its customer is in ``scope``."""
-
-    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
-        """As ``CustomerRepository.summaries``, owners taken from each contact's customer."""
-
-    def update(self, contact: Contact, expected_version: int) -> None:
-        """As ``CustomerRepository.update``."""
-
-    def list(
-        self, query: ContactQuery, scope: Scope, *, after: str | None, limit: int
-    ) -> Page[Contact]:
-        """A keyset page, oldest first, of contacts whose customer is in ``scope``."""
-
-    def for_customer(
-        self, customer_id: str, *, include_deleted: bool = False
-    ) -> builtins.list[Contact]:
-        """All contacts of one customer, oldest first."""
-
-    def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
-        """The live contacts of many customers at once (bulk reads), oldest first; a
-        customer without any is absent."""
-
-    def with_phones(self, phones: Sequence[str]) -> builtins.list[Contact]:
-        """Live contacts, in any scope, whose mobile or phone (E.164) is one of ``phones``,
-        oldest first: the service console finds a caller by it, so it must be
-        index-backed."""
-
-    def surname_index(self, scope: Scope) -> dict[str, int]:
-        """Live contacts per surname letter (A–Z, #) inside ``scope``."""
-
-    def purge(self, ids: Sequence[str]) -> None: ...
 
 
 class AuditRepository(Protocol):
@@ -499,6 +452,30 @@ class Repository(Protocol[E]):
         Raises:
             ValueError: the spec declares no ``fulltext`` fields.
         """
+
+
+class ContactRepository(Repository[Contact], Protocol):
+    """Contacts: the generic repository of :data:`crmkit.storage.catalog.CONTACTS` (seen
+    through their customer's scope, oldest first; ``text`` searches names and numbers) and
+    the reads only contacts need."""
+
+    def for_customer(
+        self, customer_id: str, *, include_deleted: bool = False
+    ) -> builtins.list[Contact]:
+        """A customer's contacts, oldest first (live ones only, unless asked)."""
+
+    def for_customers(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[Contact]]:
+        """The live contacts of each of these customers that has any, oldest first."""
+
+    def with_phones(self, phones: Sequence[str]) -> builtins.list[Contact]:
+        """Live contacts whose mobile or phone has one of these E.164 numbers, oldest
+        first."""
+
+    def surname_index(self, scope: Scope) -> dict[str, int]:
+        """Live contacts per surname letter (A–Z, #) inside ``scope``."""
+
+    def summaries(self, ids: Sequence[str]) -> builtins.list[Summary]:
+        """Summaries of these contacts (deleted ones too), owned as their customers are."""
 
 
 class UserRepository(Repository[User], Protocol):

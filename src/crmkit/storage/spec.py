@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from crmkit.domain.converter import converter, custom_from_plain, custom_to_plain
-from crmkit.domain.values import Money
+from crmkit.domain.values import Email, Money, Phone
 
 T = TypeVar("T")
 
@@ -122,6 +122,9 @@ class EntitySpec(Generic[T]):
         newest_first: list order; ``False`` lists oldest first.
         fulltext: fields (text, tuples of text) kept in a full-text side index that
             ``repo.search`` answers from (see :mod:`crmkit.storage.fulltext`).
+        keys: text columns computed from the object on every write, for a backend's own
+            lookups (a contact's normalised name, which customer search reads by prefix);
+            ``name -> function(obj)``. They are not fields: queries never filter on them.
     """
 
     name: str
@@ -137,6 +140,7 @@ class EntitySpec(Generic[T]):
     text: tuple[str, ...] = ()
     newest_first: bool = True
     fulltext: tuple[str, ...] = ()
+    keys: Mapping[str, Callable[[Any], str | None]] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         names = self.field_names
@@ -157,6 +161,9 @@ class EntitySpec(Generic[T]):
         unknown = sorted(set(self.fulltext) - names)
         if unknown:
             raise TypeError(f"spec {self.name!r}: fulltext names no field {unknown}")
+        clashing = sorted(set(self.keys) & (names | {"seq", "data"}))
+        if clashing:
+            raise TypeError(f"spec {self.name!r}: keys {clashing} clash with fields")
 
     @functools.cached_property
     def field_names(self) -> frozenset[str]:
@@ -253,11 +260,17 @@ def plain_type(hint: Any) -> builtins.type:
 
 
 def column_value(value: Any) -> Any:
-    """The stored (and compared) form of a field value: enums by value, money by amount."""
+    """The stored (and compared) form of a field value: enums by value, money by amount,
+    a phone number by its E.164 (whatever its extension: one switchboard is one number),
+    an email address as text."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Money):
         return value.amount
+    if isinstance(value, Phone):
+        return value.e164
+    if isinstance(value, Email):
+        return value.value
     return value
 
 
@@ -409,7 +422,18 @@ class AggregateRow:
 
 
 # Types an aggregate can group by (their stored values) and sum.
-GROUPABLE_TYPES: tuple[type, ...] = (str, enum.Enum, bool, int, Decimal, Money, date, datetime)
+GROUPABLE_TYPES: tuple[type, ...] = (
+    str,
+    enum.Enum,
+    bool,
+    int,
+    Decimal,
+    Money,
+    date,
+    datetime,
+    Phone,  # by its E.164
+    Email,
+)
 SUMMABLE_TYPES: tuple[type, ...] = (int, Decimal, Money)
 
 

@@ -31,6 +31,7 @@ from crmkit.domain.approvals import (
     Decision,
     StepDecision,
 )
+from crmkit.domain.common import Gender
 from crmkit.domain.complaint import (
     ActionStatus,
     Complaint,
@@ -39,6 +40,7 @@ from crmkit.domain.complaint import (
     FollowUp,
     Severity,
 )
+from crmkit.domain.contact import Contact
 from crmkit.domain.customer import CustomerKind
 from crmkit.domain.dictionary import DictionaryEntry
 from crmkit.domain.kb import Article, ArticleStatus, QaRecord
@@ -131,6 +133,7 @@ from crmkit.storage.catalog import (
     TICKETS,
     WRITE_OFFS,
 )
+from crmkit.storage.catalog import CONTACTS as CONTACT_SPEC
 from crmkit.storage.catalog import USERS as USER_SPEC
 from crmkit.storage.spec import ChildSpec, EntitySpec, ScopeRule
 
@@ -271,6 +274,28 @@ def _lines() -> st.SearchStrategy[tuple[SalesLine, ...]]:
 
 
 STRATEGIES: Final[dict[str, Callable[[], st.SearchStrategy[Any]]]] = {
+    CONTACT_SPEC.name: lambda: st.builds(
+        Contact,
+        id=_ids(),
+        customer_id=st.sampled_from(["c-1", "c-2"]),
+        name=st.sampled_from(["王建国", "张三", "John Smith"]) | _TEXT,
+        gender=st.none() | st.sampled_from(list(Gender)),
+        title=st.none() | _TEXT,
+        mobile=st.none() | st.sampled_from([Phone("+8613800138000"), Phone("+8613900001234")]),
+        phone=st.none() | st.just(Phone("+8653288886666", "8001")),
+        email=st.none() | st.just(Email("wang@example.cn")),
+        birthday=st.none() | st.dates(date(1950, 1, 1), date(2010, 12, 31)),
+        is_primary=st.booleans(),
+        remarks=st.none() | _TEXT,
+        surname=st.sampled_from(["王", "张", ""]),
+        surname_letter=st.sampled_from(["W", "Z", "#"]),
+        initials=st.sampled_from(["wjg", "zs", ""]),
+        created_at=_times(),
+        updated_at=_times(),
+        created_by=st.sampled_from(USERS),
+        deleted_with=st.none() | st.sampled_from(["c-1"]),
+        merged_into=st.none() | _ids(),
+    ),
     USER_SPEC.name: lambda: st.builds(
         User,
         id=_ids(),

@@ -18,7 +18,8 @@ from crmkit.domain.dedup import contact_record
 from crmkit.domain.dedup.rules import RuleEvent
 from crmkit.domain.errors import ConcurrencyError, DuplicateMatch, FieldErrors, NotFound
 from crmkit.domain.intake import build_contact
-from crmkit.storage.ports import EVERYTHING, ContactQuery, Deleted, Page
+from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page
+from crmkit.storage.spec import Filter, Op
 from crmkit.workflows._common import DELETED_MODES, page_limit
 from crmkit.workflows.context import Permission
 from crmkit.workflows.dedup.index import DuplicateCheck
@@ -73,10 +74,12 @@ class ContactService:
             errors = FieldErrors()
             errors.add("deleted", "invalid_choice", deleted, choices=", ".join(DELETED_MODES))
             errors.raise_if_any()
-        query = ContactQuery(
-            customer_id=customer_id,
+        eq = {"customer_id": customer_id, "surname_letter": surname_letter}
+        if surname_letter:
+            eq["surname_letter"] = surname_letter.upper()
+        query = EntityQuery(
+            filters=tuple(Filter(k, Op.EQ, v) for k, v in eq.items() if v is not None),
             text=q.strip() if q and q.strip() else None,
-            surname_letter=surname_letter.upper() if surname_letter else None,
             deleted=Deleted(deleted),
         )
         limit = page_limit(limit, self._s.runtime.settings.max_page_size)
@@ -133,7 +136,7 @@ class ContactService:
             else:
                 # One row says whether it is the first; all are read only to move the
                 # primary flag (a customer may have hundreds of contacts).
-                query = ContactQuery(customer_id=customer_id)
+                query = EntityQuery(filters=(Filter("customer_id", Op.EQ, customer_id),))
                 page = s._uow.contacts.list(query, EVERYTHING, after=None, limit=1)
                 has_siblings = bool(page.items)
         errors.raise_if_any()

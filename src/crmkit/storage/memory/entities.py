@@ -150,7 +150,7 @@ class MemoryRepository(Generic[T]):
                 continue
             if all(matches(f, column_value(getattr(obj, f.field))) for f in query.filters):
                 if query.text and not any(
-                    matches(Filter(name, Op.CONTAINS, query.text), getattr(obj, name))
+                    matches(Filter(name, Op.CONTAINS, query.text), column_value(getattr(obj, name)))
                     for name in self.spec.text
                 ):
                     continue

@@ -10,9 +10,9 @@ from crmkit.domain.audit import AuditEntry
 from crmkit.domain.errors import ValidationError
 from crmkit.domain.imports import RowResult
 from crmkit.domain.user import Credentials
-from crmkit.storage.catalog import USERS
+from crmkit.storage.catalog import CONTACTS, USERS
 from crmkit.storage.memory.audit import _MemoryAudit
-from crmkit.storage.memory.contacts import _MemoryContacts
+from crmkit.storage.memory.contacts import MemoryContacts
 from crmkit.storage.memory.customers import _MemoryCustomers
 from crmkit.storage.memory.dedup import _DedupOverlay, _MemoryDedup
 from crmkit.storage.memory.entities import MemoryNumbers, MemoryRepository
@@ -74,15 +74,13 @@ class MemoryUnitOfWork:
         self._store = store
         t = store._tables
         self._customers = _Overlay(t.customers, t.customer_seq)
-        self._contacts = _Overlay(t.contacts, t.contact_seq)
         self._credentials: dict[str, Credentials] = {}
         self._jobs = _Overlay(t.jobs, t.job_seq)
-        self._overlays = (self._customers, self._contacts, self._jobs)
+        self._overlays = (self._customers, self._jobs)
         self._job_rows: dict[tuple[str, int], RowResult] = {}
         self._audit: list[AuditEntry] = []
         self._dedup = _DedupOverlay()
         self.customers: CustomerRepository = _MemoryCustomers(self)
-        self.contacts: ContactRepository = _MemoryContacts(self)
         self.audit: AuditRepository = _MemoryAudit(self)
         self.dedup: DedupRepository = _MemoryDedup(self)
         self.imports: ImportRepository = _MemoryImports(self, self._jobs)
@@ -94,6 +92,9 @@ class MemoryUnitOfWork:
         users = MemoryUsers(self, self._overlay(USERS))
         self.users: UserRepository = users
         self._repos[USERS.table] = users  # ``repo(USERS)`` is the same repository
+        contacts = MemoryContacts(self, self._overlay(CONTACTS))
+        self.contacts: ContactRepository = contacts
+        self._repos[CONTACTS.table] = contacts
         self._numbers = MemoryNumbers(self)
         self.numbers: NumberRepository = self._numbers
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from crmkit.domain.audit import AuditEntry
-from crmkit.domain.contact import Contact
 from crmkit.domain.customer import Customer
 from crmkit.domain.errors import ConcurrencyError, NotFound
 from crmkit.domain.imports import ImportJob, RowResult
@@ -28,8 +27,6 @@ _MISSING: Any = object()  # marks a purged row in an overlay
 class _Tables:
     customers: dict[str, Customer] = attrs.Factory(dict)
     customer_seq: dict[str, int] = attrs.Factory(dict)
-    contacts: dict[str, Contact] = attrs.Factory(dict)
-    contact_seq: dict[str, int] = attrs.Factory(dict)
     credentials: dict[str, Credentials] = attrs.Factory(dict)
     audit: list[AuditEntry] = attrs.Factory(list)
     jobs: dict[str, ImportJob] = attrs.Factory(dict)

@@ -41,7 +41,6 @@ from crmkit.storage.sql.common import (
 from crmkit.storage.sql.search import customer_text_clause
 from crmkit.storage.sql.tables import (
     SQLITE_FTS_TABLE,
-    contacts,
     customer_co_owners,
     customer_tags,
     customers,
@@ -94,14 +93,7 @@ class SqlCustomers:
         self._conn = uow.conn
 
     def _live_contacts(self, customer_id: str) -> builtins.list[Contact]:
-        return [
-            rows.contact_from_row(r._mapping)
-            for r in self._conn.execute(
-                select(contacts)
-                .where(contacts.c.customer_id == customer_id, contacts.c.deleted_at.is_(None))
-                .order_by(contacts.c.seq)
-            )
-        ]
+        return self._uow.sql_contacts.for_customer(customer_id)
 
     def _side_rows(self, batch: Sequence[Customer]) -> None:
         owners = [{"customer_id": c.id, "user_id": u} for c in batch for u in c.co_owner_ids]
@@ -313,7 +305,8 @@ class SqlCustomers:
 
     def purge(self, ids: Sequence[str]) -> None:
         for chunk in chunks(list(ids)):
-            self._conn.execute(delete(contacts).where(contacts.c.customer_id.in_(chunk)))
+            people = self._uow.sql_contacts.table  # no cascade: the kernel's tables have no keys
+            self._conn.execute(delete(people).where(people.c.customer_id.in_(chunk)))
             self._conn.execute(
                 delete(customer_co_owners).where(customer_co_owners.c.customer_id.in_(chunk))
             )

@@ -52,7 +52,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crmkit.domain.converter import converter
 from crmkit.domain.errors import ConcurrencyError, NotFound
-from crmkit.domain.values import Money
+from crmkit.domain.values import Email, Money, Phone
 from crmkit.storage.catalog import BUILTIN_SPECS
 from crmkit.storage.fulltext import SearchHit, parse_query
 from crmkit.storage.memory.entities import check_fulltext, unique_error
@@ -93,6 +93,7 @@ from crmkit.storage.sql.search import like_escape
 from crmkit.storage.sql.tables import (
     ExactDecimal,
     JSONType,
+    PrefixKey,
     SeqType,
     UTCDateTime,
     customers,
@@ -145,7 +146,7 @@ def column_type(kind: type) -> Any:
         return UTCDateTime()
     if issubclass(kind, date):
         return Date()
-    if issubclass(kind, str):
+    if issubclass(kind, str | Phone | Email):  # a number by its E.164 (column_value)
         return String(255)
     raise TypeError(f"no column type for {kind!r}")
 
@@ -184,10 +185,13 @@ def entity_table(spec: EntitySpec[Any]) -> Table:
                 f"spec {spec.name!r}: {currency_column(name)!r} holds {name}'s currency"
             )
         columns.append(Column(currency_column(name), String(3)))
+    columns += [Column(name, PrefixKey(255)) for name in spec.keys]
     columns.append(Column("data", JSONType(), nullable=False))
     table = Table(spec.table, meta, *columns)
     for name in spec.columns:
         Index(f"ix_{spec.table}_{name}_seq", table.c[name], table.c.seq)
+    for name in spec.keys:
+        Index(f"ix_{spec.table}_{name}", table.c[name])
     if spec.soft_delete:
         Index(f"ix_{spec.table}_deleted_at", table.c.deleted_at)
     for name in spec.unique:
@@ -262,6 +266,8 @@ class SqlRepository(Generic[T]):
         for name in spec.money_columns:
             money = getattr(obj, name)
             row[currency_column(name)] = money.currency if money is not None else None
+        for name, key in spec.keys.items():
+            row[name] = key(obj)
         return row
 
     def add(self, obj: T) -> None:

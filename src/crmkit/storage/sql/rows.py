@@ -14,7 +14,6 @@ import attrs
 
 from crmkit.domain.audit import AuditAction, AuditEntry
 from crmkit.domain.common import Gender
-from crmkit.domain.contact import Contact
 from crmkit.domain.converter import custom_from_plain, custom_to_plain, to_plain
 from crmkit.domain.customer import (
     Category,
@@ -209,60 +208,6 @@ def customer_from_row(r: Mapping[Any, Any]) -> Customer:
         created_by=r["created_by"],
         deleted_at=_dt(deleted) if deleted is not None else None,
         merged_into=r["merged_into"],
-    )
-
-
-def contact_row(c: Contact) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "customer_id": c.customer_id,
-        "name": c.name,
-        "name_key": normalize_query(c.name),
-        "gender": c.gender.value if c.gender else None,
-        "title": c.title,
-        "mobile": c.mobile.e164 if c.mobile else None,
-        "phone": c.phone.e164 if c.phone else None,
-        "phone_ext": c.phone.extension if c.phone else None,
-        "email": c.email.value if c.email else None,
-        "birthday": c.birthday,
-        "is_primary": c.is_primary,
-        "remarks": c.remarks,
-        "surname": c.surname,
-        "surname_letter": c.surname_letter,
-        "initials": c.initials,
-        "deleted_with": c.deleted_with,
-        "merged_into": c.merged_into,
-        "version": c.version,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-        "created_by": c.created_by,
-        "deleted_at": c.deleted_at,
-    }
-
-
-def contact_from_row(r: Mapping[Any, Any]) -> Contact:
-    return Contact(
-        id=r["id"],
-        customer_id=r["customer_id"],
-        name=r["name"],
-        gender=Gender(r["gender"]) if r["gender"] else None,
-        title=r["title"],
-        mobile=_phone(r["mobile"]),
-        phone=Phone(r["phone"], r["phone_ext"]) if r["phone"] else None,
-        email=Email(r["email"]) if r["email"] else None,
-        birthday=r["birthday"],
-        is_primary=bool(r["is_primary"]),
-        remarks=r["remarks"],
-        surname=r["surname"],
-        surname_letter=r["surname_letter"],
-        initials=r["initials"],
-        deleted_with=r["deleted_with"],
-        merged_into=r["merged_into"],
-        version=r["version"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        created_by=r["created_by"],
-        deleted_at=r["deleted_at"],
     )
 
 

@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, column, or_, select, text
 
-from crmkit.storage.sql.tables import SQLITE_FTS_TABLE, contacts, customers
+from crmkit.storage.sql.tables import SQLITE_FTS_TABLE, customers, metadata
 from crmkit.storage.textsearch import SHORT_QUERY, prepare_query
 
 TOP = "\U0010ffff"  # sorts after every other character: the upper bound of a prefix range
@@ -70,6 +70,7 @@ def customer_text_clause(dialect: str, raw: str) -> ColumnElement[bool] | None:
     if not q:
         return None
     if len(q) < SHORT_QUERY:
+        contacts = metadata.tables["contacts"]  # the kernel's (entities.py imports this)
         by_contact = select(contacts.c.customer_id).where(
             prefix(contacts.c.name_key, q), contacts.c.deleted_at.is_(None)
         )

@@ -7,15 +7,14 @@ serve them; text search uses a trigram index (FTS5 on SQLite, pg_trgm on Postgre
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, make_url, select, update
+from sqlalchemy import Connection, Engine, bindparam, make_url, update
 
-from crmkit.domain.contact import Contact
+from crmkit.storage.catalog import CONTACTS
 from crmkit.storage.ports import (
     AuditRepository,
     ContactRepository,
@@ -39,7 +38,7 @@ from crmkit.storage.sql.entities import SqlNumbers, SqlRepository
 from crmkit.storage.sql.imports import SqlImports
 from crmkit.storage.sql.migrate import upgrade_to_head
 from crmkit.storage.sql.queues import SqlEvents, SqlJobs, SqlOutbox  # their tables too
-from crmkit.storage.sql.tables import contacts, customers
+from crmkit.storage.sql.tables import customers
 from crmkit.storage.sql.users import SqlUsers
 from crmkit.storage.textsearch import search_document
 
@@ -172,6 +171,7 @@ class SqlUnitOfWork:
         self.customers: CustomerRepository = SqlCustomers(self)
         self.sql_contacts = SqlContacts(self)
         self.contacts: ContactRepository = self.sql_contacts
+        self._repos[CONTACTS.table] = self.sql_contacts  # ``repo(CONTACTS)`` is the same
         users = SqlUsers(self)
         self.users: UserRepository = users
         self._repos[users.spec.table] = users  # ``repo(USERS)`` is the same repository
@@ -217,13 +217,7 @@ class SqlUnitOfWork:
         for chunk in id_chunks(conn, ids):
             found = conn.execute(SELECT_CUSTOMERS.where(one_of(conn, customers.c.id, chunk)))
             by_id = {r.id: rows.customer_from_row(r._mapping) for r in found}
-            people: dict[str, builtins.list[Contact]] = {}
-            for r in conn.execute(
-                select(contacts)
-                .where(one_of(conn, contacts.c.customer_id, chunk), contacts.c.deleted_at.is_(None))
-                .order_by(contacts.c.seq)
-            ):
-                people.setdefault(r.customer_id, []).append(rows.contact_from_row(r._mapping))
+            people = self.sql_contacts.for_customers(chunk)
             docs = [
                 {"b_id": cid, "b_doc": search_document(customer, people.get(cid, []))}
                 for cid, customer in by_id.items()

@@ -249,39 +249,8 @@ customer_tags = Table(
 )
 Index("ix_customer_tags_tag", customer_tags.c.tag, customer_tags.c.customer_id)
 
-contacts = Table(
-    "contacts",
-    metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column(
-        "customer_id", String(36), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
-    ),
-    Column("name", String(50), nullable=False),
-    Column("name_key", PrefixKey(50), nullable=False),
-    Column("gender", String(8)),
-    Column("title", String(50)),
-    Column("mobile", String(20)),
-    Column("phone", String(20)),
-    Column("phone_ext", String(8)),  # its extension (转 8001; values.MAX_EXTENSION digits)
-    Column("email", String(254)),
-    Column("birthday", Date),
-    Column("is_primary", Boolean, nullable=False),
-    Column("remarks", Text),
-    Column("surname", String(20), nullable=False),
-    Column("surname_letter", String(1), nullable=False),
-    Column("initials", String(50), nullable=False),
-    Column("deleted_with", String(36)),
-    *_audit_columns(),
-    Column("merged_into", String(36)),
-)
-Index("ix_contacts_customer_seq", contacts.c.customer_id, contacts.c.seq)
-Index("ix_contacts_surname_letter", contacts.c.surname_letter, contacts.c.seq)
-Index("ix_contacts_name_key", contacts.c.name_key)
-# The service console finds a caller by any number (SQLite: without the empty ones, as above).
-Index("ix_contacts_mobile", contacts.c.mobile, sqlite_where=contacts.c.mobile.isnot(None))
-Index("ix_contacts_phone", contacts.c.phone, sqlite_where=contacts.c.phone.isnot(None))
-
+# ``contacts`` is the generic table of ``crmkit.storage.catalog.CONTACTS``
+# (storage/sql/entities.py).
 # ``users`` is the generic table of ``crmkit.storage.catalog.USERS`` (storage/sql/entities.py).
 user_credentials = Table(
     "user_credentials",

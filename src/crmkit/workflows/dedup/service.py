@@ -264,7 +264,7 @@ class DedupService:
                 yield record, other
 
     def _live_ids(self, kind: Kind) -> builtins.list[str]:
-        from crmkit.storage.ports import EVERYTHING, ContactQuery, CustomerQuery
+        from crmkit.storage.ports import EVERYTHING, CustomerQuery, EntityQuery
 
         s = self._s
         out: list[str] = []
@@ -275,7 +275,7 @@ class DedupService:
                     CustomerQuery(), EVERYTHING, after=after, limit=1000
                 )
             else:
-                page = s._uow.contacts.list(ContactQuery(), EVERYTHING, after=after, limit=1000)
+                page = s._uow.contacts.list(EntityQuery(), EVERYTHING, after=after, limit=1000)
             out.extend(r.id for r in page.items)
             if page.next_after is None:
                 return out
