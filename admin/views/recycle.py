@@ -33,11 +33,11 @@ KINDS: dict[str, Any] = {
     "tasks": _l("Tasks"),
 }
 # Who opens each bin: the permission crmkit checks to delete and to restore that kind
-# (customers and contacts: ``customer.write``; users: ``user.manage``; a kernel entity:
-# ``<entity>.delete``, so a manager who deletes a product can bring it back).
+# (customers: ``customer.write``; users: ``user.manage``; a kernel entity, contacts
+# included: ``<entity>.delete``, so a manager who deletes a product can bring it back).
 RESTORE_PERMISSIONS: dict[str, str] = {
     "customers": "customer.write",
-    "contacts": "customer.write",
+    "contacts": "contact.delete",
     "users": "user.manage",
     "products": "product.delete",
     "product_categories": "product_category.delete",

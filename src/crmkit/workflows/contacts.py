@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
 from crmkit.adapters.tabular import Format
 from crmkit.domain import events as ev
 from crmkit.domain.audit import AuditAction, diff, snapshot
-from crmkit.domain.contact import Contact, check_contact_rules, parse_contact_input
+from crmkit.domain.contact import (
+    CONTACT_FIELDS,
+    Contact,
+    check_contact_rules,
+    parse_contact_input,
+)
 from crmkit.domain.dedup import contact_record
 from crmkit.domain.dedup.rules import RuleEvent
-from crmkit.domain.errors import ConcurrencyError, DuplicateMatch, FieldErrors, NotFound
+from crmkit.domain.errors import DuplicateMatch, FieldErrors
 from crmkit.domain.intake import build_contact
+from crmkit.storage.catalog import CONTACTS
 from crmkit.storage.ports import EVERYTHING, Deleted, EntityQuery, Page
 from crmkit.storage.spec import Filter, Op
-from crmkit.workflows._common import DELETED_MODES, page_limit
-from crmkit.workflows.context import Permission
 from crmkit.workflows.dedup.index import DuplicateCheck
+from crmkit.workflows.entity import EntityService
 from crmkit.workflows.merge import MergeResult, merge_records, unmerge_records
 from crmkit.workflows.session import DuplicateWarning, new_id
 
@@ -33,11 +38,18 @@ if TYPE_CHECKING:
 REQUIRED_CONTACT_FIELDS = frozenset({"customer_id", "name"})
 
 
-class ContactService:
-    """``session.contacts``."""
+class ContactService(EntityService[Contact]):
+    """``session.contacts``: contacts on the kernel's lifecycle (permissions
+    ``contact.read/create/write/delete``, held by whoever keeps customers). A contact is
+    readable and writable exactly when its customer is; the first contact of a customer is
+    its primary one, and making another primary clears the flag on the previous one."""
+
+    spec = CONTACTS
 
     def __init__(self, session: Session) -> None:
-        self._s = session
+        super().__init__(session)
+        # Duplicate checks made while validating, taken by the store step that follows.
+        self._checks: dict[str, DuplicateCheck] = {}
 
     @property
     def required_fields(self) -> frozenset[str]:
@@ -46,46 +58,27 @@ class ContactService:
         them (the admin's red *)."""
         return REQUIRED_CONTACT_FIELDS
 
-    def get(self, id: str, *, include_deleted: bool = False) -> Contact:
-        """The contact; ``NotFound`` if absent, deleted, or its customer is out of scope."""
-        self._s.require(Permission.CUSTOMER_READ)
-        contact = self._s._uow.contacts.get(id, self._s.actor.scope)
-        if contact is None or (contact.is_deleted and not include_deleted):
-            raise NotFound("contact", id)
-        return contact
-
     def list(
         self,
         *,
-        customer_id: str | None = None,
-        q: str | None = None,
-        surname_letter: str | None = None,
-        deleted: str = Deleted.EXCLUDE,
         after: str | None = None,
         limit: int = 50,
+        q: str | None = None,
+        deleted: Deleted | str = Deleted.EXCLUDE,
+        **filters: Any,
     ) -> Page[Contact]:
         """A keyset page of contacts in scope, oldest first.
 
-        ``surname_letter`` is the 百家姓 index letter (A–Z or #); ``q`` matches the name or
+        Filters as ``EntityService.list``: ``customer_id``, ``surname_letter`` (the 百家姓
+        index letter, A–Z or #), ``name``, ``mobile``, ``phone``; ``q`` matches the name or
         phone digits.
         """
-        self._s.require(Permission.CUSTOMER_READ)
-        if deleted not in DELETED_MODES:
-            errors = FieldErrors()
-            errors.add("deleted", "invalid_choice", deleted, choices=", ".join(DELETED_MODES))
-            errors.raise_if_any()
-        eq = {"customer_id": customer_id, "surname_letter": surname_letter}
-        if surname_letter:
-            eq["surname_letter"] = surname_letter.upper()
-        query = EntityQuery(
-            filters=tuple(Filter(k, Op.EQ, v) for k, v in eq.items() if v is not None),
-            text=q.strip() if q and q.strip() else None,
-            deleted=Deleted(deleted),
-        )
-        limit = page_limit(limit, self._s.runtime.settings.max_page_size)
-        return self._s._uow.contacts.list(query, self._s.actor.scope, after=after, limit=limit)
+        letter = filters.get("surname_letter")
+        if isinstance(letter, str):
+            filters["surname_letter"] = letter.upper()
+        return super().list(after=after, limit=limit, q=q, deleted=deleted, **filters)
 
-    def export(
+    def export(  # a contact sheet names its customer
         self,
         target: str | Path | IO[bytes],
         *,
@@ -104,9 +97,25 @@ class ContactService:
 
         return export_contacts(self, target, format=format, codes=codes, **filters)
 
+    def import_file(self, *args: Any, **kwargs: Any) -> NoReturn:  # noqa: ARG002
+        """Contacts come in with their customers, through ``s.imports`` (one sheet row per
+        customer and contact, duplicates checked across both).
+
+        Raises:
+            WorkflowError: always.
+        """
+        raise self.refusal(
+            "import",
+            "导入",
+            (
+                "contacts are imported with their customers (s.imports)",
+                "联系人随客户一起导入（客户导入）",
+            ),
+        )
+
     def surname_index(self) -> dict[str, int]:
         """How many contacts in scope sit under each surname letter (the 百家姓 index)."""
-        self._s.require(Permission.CUSTOMER_READ)
+        self.require("read")
         return self._s._uow.contacts.surname_index(self._s.actor.scope)
 
     def create(self, **fields: Any) -> Contact:
@@ -117,45 +126,151 @@ class ContactService:
 
         Raises:
             ValidationError: every wrong field, including an unknown or unreadable customer.
+            DuplicateBlocked: a duplicate rule blocks it.
         """
+        return super().create(**fields)
+
+    def restore(self, id: str) -> Contact:
+        """Bring a contact back from the recycle bin (its customer must be live)."""
         s = self._s
-        s.require(Permission.CUSTOMER_WRITE)
-        errors = FieldErrors()
-        data = parse_contact_input(
-            fields,
+        current = self.get(id, include_deleted=True)
+        if current.is_deleted:
+            customer = s._uow.customers.get(current.customer_id, s.actor.scope)
+            if customer is None or customer.is_deleted:
+                errors = FieldErrors()
+                errors.add("customer_id", "not_found_ref", current.customer_id)
+                errors.raise_if_any("contact")
+        back = super().restore(id)
+        s.dedup_index.touch("contact", id)
+        s.dedup_index.touch("customer", back.customer_id)
+        return back
+
+    def purge(self, *, older_than: timedelta | None = None) -> int:  # noqa: ARG002
+        """Contacts leave the recycle bin for good with their customer
+        (``customers.purge``), so that a merge of their customer can still be undone.
+
+        Raises:
+            WorkflowError: always.
+        """
+        raise self.refusal(
+            "purge",
+            "彻底删除",
+            (
+                "contacts are purged with their customer (customers.purge)",
+                "联系人随所属客户一起彻底删除",
+            ),
+        )
+
+    # -- the lifecycle's hooks ------------------------------------------------------------
+    def _extra_keys(self) -> frozenset[str]:
+        return frozenset(CONTACT_FIELDS)
+
+    def parse_extra(
+        self,
+        raw: Mapping[str, Any],
+        data: Mapping[str, Any],  # noqa: ARG002  (the hook's signature)
+        errors: FieldErrors,
+        current: Contact | None,
+    ) -> dict[str, Any]:
+        """The contact's fields (their parsing needs the CRM's phone region and name rule);
+        the customer it goes to is live and one the actor sees."""
+        s = self._s
+        out = parse_contact_input(
+            raw,
             errors,
             phone_region=s.runtime.region,
+            partial=current is not None,
             strict_names=s.runtime.settings.strict_name_script,
         )
-        customer_id = data.get("customer_id")
-        has_siblings = False
-        if customer_id is not None:
-            customer = s._uow.customers.get(customer_id, s.actor.scope)
+        target = out.get("customer_id")
+        if target is not None and (current is None or target != current.customer_id):
+            customer = s._uow.customers.get(target, s.actor.scope)
             if customer is None or customer.is_deleted:
-                errors.add("customer_id", "not_found_ref", customer_id)
-            else:
-                # One row says whether it is the first; all are read only to move the
-                # primary flag (a customer may have hundreds of contacts).
-                query = EntityQuery(filters=(Filter("customer_id", Op.EQ, customer_id),))
-                page = s._uow.contacts.list(query, EVERYTHING, after=None, limit=1)
-                has_siblings = bool(page.items)
-        errors.raise_if_any()
-        now = s.now()
-        contact = self._build(data, first=not has_siblings, at=now)
-        owner_id = customer.owner_id if customer_id is not None and customer else None
-        check = self._check(contact, RuleEvent.CREATE, owner_id)
-        if contact.is_primary and has_siblings:
-            self._clear_primary(s._uow.contacts.for_customer(contact.customer_id), now)
-        s._uow.contacts.add(contact)
-        self._indexed(contact, check, created=True)
-        s.record("contact", contact.id, AuditAction.CREATE, snapshot(contact), at=now)
-        s.publish(
-            ev.ContactCreated(
-                actor_id=s.actor.id, at=now, entity_id=contact.id, customer_id=contact.customer_id
-            )
-        )
-        return contact
+                errors.add("customer_id", "not_found_ref", target)
+        if current is not None:
+            for key in ("customer_id", "name"):  # reported as required; never cleared
+                if key in out and out[key] is None:
+                    out.pop(key)
+        return out
 
+    def prepare(
+        self,
+        raw: Mapping[str, Any],  # noqa: ARG002  (the hook's signature)
+        data: dict[str, Any],
+        errors: FieldErrors,  # noqa: ARG002
+        current: Contact | None = None,
+    ) -> dict[str, Any]:
+        """On create: unset values take the class defaults, and a customer's first contact
+        is its primary one (one row read says whether it is the first)."""
+        if current is not None:
+            return data
+        out = {k: v for k, v in data.items() if v is not None}
+        if "is_primary" not in out:
+            siblings = EntityQuery(filters=(Filter("customer_id", Op.EQ, out["customer_id"]),))
+            page = self.repo.list(siblings, EVERYTHING, after=None, limit=1)
+            out["is_primary"] = not page.items
+        return out
+
+    def check(self, entity: Contact, current: Contact | None, errors: FieldErrors) -> None:
+        """The cross-field rules, then the duplicate rules (a blocking rule refuses it);
+        what the duplicate check found is indexed once the contact is stored."""
+        s = self._s
+        check_contact_rules(entity, errors, today=s.today())
+        if errors:
+            return
+        parent = s._uow.customers.get(entity.customer_id)
+        event = RuleEvent.CREATE if current is None else RuleEvent.EDIT
+        self._checks[entity.id] = self._check(entity, event, parent.owner_id if parent else None)
+
+    def on_created(self, entity: Contact) -> None:
+        s = self._s
+        if entity.is_primary:
+            others = s._uow.contacts.for_customer(entity.customer_id)
+            self._clear_primary([c for c in others if c.id != entity.id], entity.created_at)
+        self._indexed(entity, self._checks.pop(entity.id), created=True)
+
+    def on_updated(self, before: Contact, after: Contact) -> None:
+        s = self._s
+        if after.is_primary and not before.is_primary:
+            others = s._uow.contacts.for_customer(after.customer_id)
+            self._clear_primary([c for c in others if c.id != after.id], after.updated_at)
+        self._indexed(after, self._checks.pop(after.id))
+        if after.customer_id != before.customer_id:
+            s.dedup_index.touch("customer", before.customer_id)
+
+    def on_deleting(self, entity: Contact) -> None:
+        s = self._s
+        s.dedup_index.remove("contact", [entity.id])
+        s.dedup_index.touch("customer", entity.customer_id)
+
+    def bin_changes(self, entity: Contact, *, deleting: bool) -> dict[str, Any]:  # noqa: ARG002
+        # Restored on its own, a contact no longer comes back with its customer.
+        return {} if deleting else {"deleted_with": None}
+
+    def created_event(self, entity: Contact) -> ev.DomainEvent:
+        return ev.ContactCreated(
+            actor_id=self._s.actor.id,
+            at=entity.created_at,
+            entity_id=entity.id,
+            customer_id=entity.customer_id,
+        )
+
+    def updated_event(self, after: Contact, fields: tuple[str, ...]) -> ev.DomainEvent:
+        return ev.ContactUpdated(
+            actor_id=self._s.actor.id, at=after.updated_at, entity_id=after.id, fields=fields
+        )
+
+    def deleted_event(self, entity: Contact) -> ev.DomainEvent:
+        return ev.ContactDeleted(
+            actor_id=self._s.actor.id, at=entity.updated_at, entity_id=entity.id
+        )
+
+    def restored_event(self, entity: Contact) -> ev.DomainEvent:
+        return ev.ContactRestored(
+            actor_id=self._s.actor.id, at=entity.updated_at, entity_id=entity.id
+        )
+
+    # -- what the lifecycle, merges and imports share ---------------------------------------
     def _build(self, data: dict[str, Any], *, first: bool, at: datetime) -> Contact:
         """A new contact from parsed fields (``parse_contact_input``), checked by the
         cross-field rules; the first contact of a customer is its primary one. Not stored:
@@ -196,94 +311,6 @@ class ContactService:
                 )
             )
 
-    def update(self, id: str, version: int | None = None, **changes: Any) -> Contact:
-        """Change some fields of a contact (see ``CustomerService.update``)."""
-        s = self._s
-        s.require(Permission.CUSTOMER_WRITE)
-        current = self.get(id)
-        if version is not None and version != current.version:
-            raise ConcurrencyError("contact", id, version, current.version)
-        errors = FieldErrors()
-        data = parse_contact_input(
-            changes,
-            errors,
-            phone_region=s.runtime.region,
-            partial=True,
-            strict_names=s.runtime.settings.strict_name_script,
-        )
-        target = data.get("customer_id")
-        if target is not None and target != current.customer_id:
-            moved_to = s._uow.customers.get(target, s.actor.scope)
-            if moved_to is None or moved_to.is_deleted:
-                errors.add("customer_id", "not_found_ref", target)
-        errors.raise_if_any()
-        for key in ("customer_id", "name"):
-            if key in data and data[key] is None:
-                data.pop(key)
-        now = s.now()
-        updated = attrs.evolve(current, **data, version=current.version + 1, updated_at=now)
-        check_contact_rules(updated, errors, today=s.today())
-        errors.raise_if_any()
-        changed = diff(current, updated)
-        if not changed:
-            return current
-        if updated.is_primary and not current.is_primary:
-            others = [c for c in s._uow.contacts.for_customer(updated.customer_id) if c.id != id]
-            self._clear_primary(others, now)
-        parent = s._uow.customers.get(updated.customer_id)
-        check = self._check(updated, RuleEvent.EDIT, parent.owner_id if parent else None)
-        s._uow.contacts.update(updated, expected_version=current.version)
-        self._indexed(updated, check)
-        if updated.customer_id != current.customer_id:
-            s.dedup_index.touch("customer", current.customer_id)
-        s.record("contact", id, AuditAction.UPDATE, changed, at=now)
-        s.publish(
-            ev.ContactUpdated(actor_id=s.actor.id, at=now, entity_id=id, fields=tuple(changed))
-        )
-        return updated
-
-    def delete(self, id: str, version: int | None = None) -> None:
-        """Move a contact to the recycle bin."""
-        s = self._s
-        s.require(Permission.CUSTOMER_WRITE)
-        current = self.get(id)
-        if version is not None and version != current.version:
-            raise ConcurrencyError("contact", id, version, current.version)
-        now = s.now()
-        gone = attrs.evolve(current, deleted_at=now, version=current.version + 1, updated_at=now)
-        s._uow.contacts.update(gone, expected_version=current.version)
-        s.dedup_index.remove("contact", [id])
-        s.dedup_index.touch("customer", current.customer_id)
-        s.record("contact", id, AuditAction.DELETE, diff(current, gone), at=now)
-        s.publish(ev.ContactDeleted(actor_id=s.actor.id, at=now, entity_id=id))
-
-    def restore(self, id: str) -> Contact:
-        """Bring a contact back from the recycle bin (its customer must be live)."""
-        s = self._s
-        s.require(Permission.CUSTOMER_WRITE)
-        current = self.get(id, include_deleted=True)
-        if not current.is_deleted:
-            return current
-        customer = s._uow.customers.get(current.customer_id, s.actor.scope)
-        if customer is None or customer.is_deleted:
-            errors = FieldErrors()
-            errors.add("customer_id", "not_found_ref", current.customer_id)
-            errors.raise_if_any()
-        now = s.now()
-        back = attrs.evolve(
-            current,
-            deleted_at=None,
-            deleted_with=None,
-            version=current.version + 1,
-            updated_at=now,
-        )
-        s._uow.contacts.update(back, expected_version=current.version)
-        s.dedup_index.touch("contact", id)
-        s.dedup_index.touch("customer", current.customer_id)
-        s.record("contact", id, AuditAction.RESTORE, diff(current, back), at=now)
-        s.publish(ev.ContactRestored(actor_id=s.actor.id, at=now, entity_id=id))
-        return back
-
     def _check(self, contact: Contact, event: RuleEvent, owner_id: str | None) -> DuplicateCheck:
         record = contact_record(contact)
         return self._s.dedup_index.check(
@@ -320,7 +347,7 @@ class ContactService:
     def find_similar(self, *, limit: int = 5, **fields: Any) -> builtins.list[DuplicateMatch]:
         """Contacts similar to ``fields`` (``name``, ``customer_id``, ``mobile``, ``phone``,
         ``email``, ``birthday``), best first, disclosed as ``customers.find_similar`` does."""
-        self._s.require(Permission.CUSTOMER_READ)
+        self.require("read")
         return self._s.dedup_index.similar("contact", fields, limit)
 
     def _clear_primary(self, contacts: builtins.list[Contact], now: Any) -> None:

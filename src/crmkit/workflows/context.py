@@ -98,6 +98,12 @@ class Permissions:
                     grants = frozenset({Role.ADMIN})  # who sees which products: admins only
                 registry.define(f"{entity}.{action}", roles=grants)
         registry.define("settings.write", roles=[Role.ADMIN])
+        # Contacts: kept by whoever keeps customers (their scope is the customer's); they
+        # are purged with their customer, under customer.purge.
+        for action in ("read", "create", "write", "delete"):
+            held = Permission.CUSTOMER_READ if action == "read" else Permission.CUSTOMER_WRITE
+            roles = [r for r, grants in ROLE_PERMISSIONS.items() if held in grants]
+            registry.define(f"contact.{action}", roles=roles)
         # The data dictionary: every form reads its choices; admins keep the lists.
         for action in ENTITY_ACTIONS:
             readers = frozenset(Role) if action == "read" else frozenset({Role.ADMIN})

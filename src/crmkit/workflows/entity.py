@@ -392,9 +392,7 @@ class EntityService(Generic[T]):
         )
         self.repo.update(deleted, expected_version=current.version)
         s.record(self.spec.name, id, AuditAction.DELETE, diff(current, deleted), at=now)
-        s.publish(
-            ev.RecordDeleted(actor_id=s.actor.id, at=now, entity_id=id, entity_type=self.spec.name)
-        )
+        s.publish(self.deleted_event(deleted))
 
     def restore(self, id: str) -> T:
         """Bring a record back from the recycle bin.
@@ -413,9 +411,7 @@ class EntityService(Generic[T]):
         )
         self.repo.update(restored, expected_version=current.version)
         s.record(self.spec.name, id, AuditAction.RESTORE, diff(current, restored), at=now)
-        s.publish(
-            ev.RecordRestored(actor_id=s.actor.id, at=now, entity_id=id, entity_type=self.spec.name)
-        )
+        s.publish(self.restored_event(restored))
         return restored
 
     def purge(self, *, older_than: timedelta | None = None) -> int:
@@ -537,6 +533,28 @@ class EntityService(Generic[T]):
         return ev.RecordCreated(
             actor_id=self._s.actor.id,
             at=obj.created_at,
+            entity_id=obj.id,
+            entity_type=self.spec.name,
+        )
+
+    def deleted_event(self, entity: T) -> ev.DomainEvent:
+        """The event a move into the recycle bin publishes (``entity`` as binned; default
+        :class:`~crmkit.domain.events.RecordDeleted`)."""
+        obj: Any = entity
+        return ev.RecordDeleted(
+            actor_id=self._s.actor.id,
+            at=obj.deleted_at,
+            entity_id=obj.id,
+            entity_type=self.spec.name,
+        )
+
+    def restored_event(self, entity: T) -> ev.DomainEvent:
+        """The event a restore publishes (``entity`` as restored; default
+        :class:`~crmkit.domain.events.RecordRestored`)."""
+        obj: Any = entity
+        return ev.RecordRestored(
+            actor_id=self._s.actor.id,
+            at=getattr(obj, "updated_at", None) or self._s.now(),
             entity_id=obj.id,
             entity_type=self.spec.name,
         )
