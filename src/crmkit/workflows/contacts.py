@@ -218,23 +218,32 @@ class ContactService(EntityService[Contact]):
         check_contact_rules(entity, errors, today=s.today())
         if errors:
             return
-        parent = s._uow.customers.get(entity.customer_id)
         event = RuleEvent.CREATE if current is None else RuleEvent.EDIT
-        self._checks[entity.id] = self._check(entity, event, parent.owner_id if parent else None)
+        self._checks[entity.id] = self._duplicates(entity, event)
+
+    def _duplicates(self, contact: Contact, event: RuleEvent) -> DuplicateCheck:
+        parent = self._s._uow.customers.get(contact.customer_id)
+        return self._check(contact, event, parent.owner_id if parent else None)
+
+    def _checked(self, contact: Contact, event: RuleEvent) -> DuplicateCheck:
+        """The duplicate check :meth:`check` made for ``contact``, or a new one (a verb
+        that stored it without validating it again)."""
+        found = self._checks.pop(contact.id, None)
+        return found if found is not None else self._duplicates(contact, event)
 
     def on_created(self, entity: Contact) -> None:
         s = self._s
         if entity.is_primary:
             others = s._uow.contacts.for_customer(entity.customer_id)
             self._clear_primary([c for c in others if c.id != entity.id], entity.created_at)
-        self._indexed(entity, self._checks.pop(entity.id), created=True)
+        self._indexed(entity, self._checked(entity, RuleEvent.CREATE), created=True)
 
     def on_updated(self, before: Contact, after: Contact) -> None:
         s = self._s
         if after.is_primary and not before.is_primary:
             others = s._uow.contacts.for_customer(after.customer_id)
             self._clear_primary([c for c in others if c.id != after.id], after.updated_at)
-        self._indexed(after, self._checks.pop(after.id))
+        self._indexed(after, self._checked(after, RuleEvent.EDIT))
         if after.customer_id != before.customer_id:
             s.dedup_index.touch("customer", before.customer_id)
 

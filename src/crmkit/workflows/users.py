@@ -71,7 +71,7 @@ class UserService(EntityService[User]):
     def subordinates(self, id: str) -> builtins.list[User]:
         """Everyone who reports to ``id``, directly or not."""
         users = self.repo_users
-        return users.get_many(sorted(users.subordinate_ids(id)))
+        return sorted(users.get_many(list(users.subordinate_ids(id))), key=lambda u: u.id)
 
     def create(self, *, password: str | None = None, **fields: Any) -> User:
         """Create a user. The login is derived from the name by the pinyin rule (张三 →
