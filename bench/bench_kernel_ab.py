@@ -10,12 +10,14 @@ Run from a clone's root with ``PYTHONPATH=$PWD/src:$PWD/bench`` (copy this file 
 ``pages`` needs the 100k intake store (``bench_intake.py --parts load --sizes 100000
 --backends sqlite --keep``); each call opens its own ``crm.session(actor=admin)`` and lists
 one page of 50, median of 200 after 5 warm-ups. ``import`` runs ``imports.run`` of the
-held-out rows into an empty store with one worker and prints wall and CPU seconds.
+held-out rows into an empty store with one worker and prints wall and CPU seconds, and the
+garbage collections per generation with the CPU seconds they took.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import sqlite3
@@ -59,17 +61,52 @@ def make_csv(path: Path) -> str:
     return str(bi.write_sheet(rows, path.with_suffix(""), "csv"))
 
 
+class CollectorTimes:
+    """Collections and the CPU seconds they took, per generation (``gc.callbacks``; thread
+    CPU time, so that other processes on a shared machine do not count)."""
+
+    def __init__(self) -> None:
+        self.runs = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.runs[info["generation"]] += 1
+            self.seconds[info["generation"]] += time.thread_time() - self._started
+
+    def __enter__(self) -> CollectorTimes:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self) -> dict[str, list[float]]:
+        return {f"gen{g}": [self.runs[g], round(self.seconds[g], 3)] for g in range(3)}
+
+
 def run_import(path: Path, gc_tuning: bool) -> dict[str, Any]:
     if gc_tuning:
         bi.SETTINGS["bulk_gc_tuning"] = True
+    bi.OUT.mkdir(parents=True, exist_ok=True)
     crm, admin = bi.open_store("sqlite", "kernel_ab_empty", fresh=True)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    report, took = bi.run_import(crm, admin, str(path), "skip", 1)
+    with CollectorTimes() as collector:
+        report, took = bi.run_import(crm, admin, str(path), "skip", 1)
     after = resource.getrusage(resource.RUSAGE_SELF)
     crm.close()
     bi.drop_store("sqlite", "kernel_ab_empty")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {"seconds": took, "cpu": cpu, "counts": dict(report.counts), "gc_tuning": gc_tuning}
+    return {
+        "seconds": took,
+        "cpu": cpu,
+        "collections": collector.summary(),
+        "counts": dict(report.counts),
+        "gc_tuning": gc_tuning,
+    }
 
 
 def main() -> None:

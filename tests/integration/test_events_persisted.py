@@ -184,7 +184,9 @@ def test_an_integrators_event_class_is_found_again_by_its_name(crm, admin, clock
     assert got == [signed]
 
 
-def test_an_import_writes_its_events_in_one_insert_per_batch(tmp_path: Path):
+def test_an_import_writes_its_events_in_multi_row_inserts(tmp_path: Path):
+    """Never an INSERT per event: a group of rows' events go in one statement (groups of
+    ``WRITE_ROWS`` rows within each batch, so that what stores them dies young)."""
     crm = open_test_crm(f"sqlite:///{tmp_path / 'bulk.db'}", clock=ManualClock())
     admin = crm.bootstrap_admin(name="管理员", password="admin-pass-1")
     rows = "".join(f"青岛金智{i}号电子科技有限公司,1380013{i:04d}\r\n" for i in range(300))
@@ -205,6 +207,6 @@ def test_an_import_writes_its_events_in_one_insert_per_batch(tmp_path: Path):
     sa_event.remove(store.engine, "before_cursor_execute", count)
     assert report.counts["created"] == 300
     assert sum(inserts) == 300
-    assert len(inserts) <= 2, f"{len(inserts)} INSERTs for 300 events"
+    assert len(inserts) * 25 <= 300, f"{len(inserts)} INSERTs for 300 events"
     assert len([e for e in _events(crm) if e.published_at is not None]) == len(_events(crm))
     crm.close()

@@ -197,7 +197,12 @@ class ImportJob:
 
 
 def result_to_plain(r: RowResult) -> dict[str, Any]:
-    """A row result as JSON-ready values (what stores keep)."""
+    """A row result as JSON-ready values (what stores keep).
+
+    Its problems are a tuple, the shared empty one for most rows: a dict holding only
+    strings, numbers and empty tuples is one the garbage collector does not track, and an
+    import writes one for every row (a list would keep the dict, and the row holding it,
+    in the collector's care until they are freed)."""
     from crmkit.domain.converter import to_plain
 
     return {
@@ -207,7 +212,7 @@ def result_to_plain(r: RowResult) -> dict[str, Any]:
         "duplicate_of": r.duplicate_of,
         "contact_id": r.contact_id,
         "customer_name": r.customer_name,
-        "problems": [
+        "problems": tuple(
             {
                 "column": p.column,
                 "field": p.field,
@@ -217,7 +222,7 @@ def result_to_plain(r: RowResult) -> dict[str, Any]:
                 "message_zh": p.message_zh,
             }
             for p in r.problems
-        ],
+        ),
         "undo": {k: list(v) for k, v in r.undo.items()} if r.undo is not None else None,
     }
 

@@ -59,9 +59,12 @@ class Prepared:
     record: Record
     keys: frozenset[int]
     ready: PreparedRow  # with the encoded records and audit diffs
-    pairs: list[StoredPair] = attrs.Factory(list)
+    # Tuples, the shared empty one for most rows: a batch's rows live long enough to reach
+    # the garbage collector's old generation, where two lists a row were two more objects
+    # for every full collection to walk.
+    pairs: tuple[StoredPair, ...] = ()
     # The earlier rows of the file it duplicates, best first (``create`` only).
-    twins: list[tuple[int, Match]] = attrs.Factory(list)
+    twins: Sequence[tuple[int, Match]] = ()
 
 
 # What a row became or matched, for the later rows of the file that duplicate it: the
@@ -181,17 +184,19 @@ def collision(row: int, match: DuplicateMatch) -> RowResult:
 def store_candidates(
     s: Session, prepared: list[Prepared], ctx: ImportContext
 ) -> dict[int, list[Record]]:
-    """Each row's candidates in the store (one lookup for the whole batch), leaving out
-    the customers this import created: their rows are in the file's index, which
-    picks what to compare by its own caps. Finding them again through the store could
-    decide a row differently from the dry run, which has only the file's index."""
+    """Each row's candidates in the store (one lookup for the whole batch; rows without
+    any are left out), leaving out the customers this import created: their rows are in
+    the file's index, which picks what to compare by its own caps. Finding them again
+    through the store could decide a row differently from the dry run, which has only the
+    file's index."""
     found = s.dedup_index.batch_candidates(
         "customer",
         [p.keys for p in prepared],
         exclude=ctx.created,
         records=[p.record for p in prepared],
     )
-    return {p.row.number: records for p, records in zip(prepared, found, strict=True)}
+    # Rows without candidates (most, into an empty store) get no entry: see ``_batch``.
+    return {p.row.number: records for p, records in zip(prepared, found, strict=True) if records}
 
 
 def decide(
@@ -259,6 +264,7 @@ def twin_rules(s: Session, p: Prepared, ctx: ImportContext) -> RowResult | None:
         return in_file_duplicate(p.row.number, best)
     rows: dict[str, int] = {}
     matched: list[MatchedRecord] = []
+    pairs = list(p.pairs)
     for number, match in p.twins:
         target = ctx.targets.get(number)
         if target is None or target[0] in rows:
@@ -266,13 +272,14 @@ def twin_rules(s: Session, p: Prepared, ctx: ImportContext) -> RowResult | None:
         rows[target[0]] = number
         matched.append(MatchedRecord(target[0], match.score, target[1], target[2]))
         left, right = sorted((p.customer.id, target[0]))
-        p.pairs.append(StoredPair(left, right, match.score, match.reasons))
+        pairs.append(StoredPair(left, right, match.score, match.reasons))
     blocking, _ = apply_rules(
         s.runtime.dedup.customer_rules, RuleEvent.CREATE, p.customer.owner_id, matched
     )
     if blocking:
-        p.pairs.clear()
+        p.pairs = ()
         return in_file_duplicate(p.row.number, rows[blocking[0][0].id])
+    p.pairs = tuple(pairs)
     return None
 
 

@@ -87,9 +87,9 @@ def row_fields(
         ValidationError: the contact's details find no place (and the region's error,
             without ``errors``).
     """
-    fields, contact = _fields(row, header_map)
+    fields, contact, region_cells = _fields(row, header_map)
     gathered = FieldErrors() if errors is None else errors
-    place_region(fields, gathered)
+    place_region(fields, region_cells, gathered)
     if errors is None:
         try:
             place_nameless_contact(fields, contact, region, header_of)
@@ -101,9 +101,15 @@ def row_fields(
     return fields, contact
 
 
-def _fields(row: SheetRow, header_map: HeaderMapping) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The customer fields and the contact fields of one row; the region's cells as a
-    list of ``(column field, cell)`` under ``fields["region"]``, for :func:`place_region`."""
+def _fields(
+    row: SheetRow, header_map: HeaderMapping
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
+    """The customer fields and the contact fields of one row, and the region's cells as
+    ``(column field, cell)`` pairs, for :func:`place_region`.
+
+    The cells stay out of ``fields``: a dict that never held a list (only text) is one the
+    garbage collector does not track, and a batch's fields wait for its rows to be
+    prepared, long enough to reach the collector's old generation otherwise."""
     fields: dict[str, Any] = {}
     contact: dict[str, Any] = {}
     custom: dict[str, Any] = {}
@@ -122,21 +128,20 @@ def _fields(row: SheetRow, header_map: HeaderMapping) -> tuple[dict[str, Any], d
             fields[field] = value
     if custom:
         fields["custom"] = custom
-    if region:
-        fields["region"] = region
-    return fields, contact
+    return fields, contact, region
 
 
-def place_region(fields: dict[str, Any], errors: FieldErrors) -> None:
-    """The row's region cells (``省份``, ``城市``, ``区县`` and any ``地区`` columns) as its
-    one region, none of them dropped.
+def place_region(
+    fields: dict[str, Any], cells: Sequence[tuple[str, str]], errors: FieldErrors
+) -> None:
+    """The row's region ``cells`` (``省份``, ``城市``, ``区县`` and any ``地区`` columns,
+    as ``(column field, cell)``) as its one region in ``fields``, none of them dropped.
 
     A lone ``地区`` cell stays text, parsed with the other fields as ``customers.create``
     parses it. Several cells combine (:func:`~crmkit.domain.regions.region_from_cells`): the
     most specific reading they agree on; when they disagree, or a part is unknown, the error
     goes to ``errors`` and the row keeps no region.
     """
-    cells: list[tuple[str, str]] = fields.pop("region", [])
     if not cells:
         return
     if len(cells) == 1 and cells[0][0] == "region":
