@@ -126,7 +126,7 @@ class ContactService(EntityService[Contact]):
 
         Raises:
             ValidationError: every wrong field, including an unknown or unreadable customer.
-            DuplicateBlocked: a duplicate rule blocks it.
+            DuplicateError: a duplicate rule blocks it.
         """
         return super().create(**fields)
 
