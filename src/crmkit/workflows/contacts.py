@@ -19,6 +19,7 @@ from crmkit.domain.contact import (
     check_contact_rules,
     parse_contact_input,
 )
+from crmkit.domain.customer import Customer
 from crmkit.domain.dedup import contact_record
 from crmkit.domain.dedup.rules import RuleEvent
 from crmkit.domain.errors import DuplicateMatch, FieldErrors
@@ -50,6 +51,9 @@ class ContactService(EntityService[Contact]):
         super().__init__(session)
         # Duplicate checks made while validating, taken by the store step that follows.
         self._checks: dict[str, DuplicateCheck] = {}
+        # The customer a contact goes to, read by the validation's customer check and taken
+        # by its duplicate check (whose rules depend on the owner): read once per write.
+        self._parents: dict[str, Customer] = {}
 
     @property
     def required_fields(self) -> frozenset[str]:
@@ -175,6 +179,7 @@ class ContactService(EntityService[Contact]):
         """The contact's fields (their parsing needs the CRM's phone region and name rule);
         the customer it goes to is live and one the actor sees."""
         s = self._s
+        self._parents.clear()  # only this write's read counts (an owner may change)
         out = parse_contact_input(
             raw,
             errors,
@@ -187,6 +192,8 @@ class ContactService(EntityService[Contact]):
             customer = s._uow.customers.get(target, s.actor.scope)
             if customer is None or customer.is_deleted:
                 errors.add("customer_id", "not_found_ref", target)
+            else:
+                self._parents[target] = customer
         if current is not None:
             for key in ("customer_id", "name"):  # reported as required; never cleared
                 if key in out and out[key] is None:
@@ -222,7 +229,9 @@ class ContactService(EntityService[Contact]):
         self._checks[entity.id] = self._duplicates(entity, event)
 
     def _duplicates(self, contact: Contact, event: RuleEvent) -> DuplicateCheck:
-        parent = self._s._uow.customers.get(contact.customer_id)
+        parent = self._parents.pop(contact.customer_id, None) or self._s._uow.customers.get(
+            contact.customer_id
+        )
         return self._check(contact, event, parent.owner_id if parent else None)
 
     def _checked(self, contact: Contact, event: RuleEvent) -> DuplicateCheck:

@@ -48,8 +48,8 @@ class SqlContacts(ContactReads, SqlRepository[Contact]):
             self._uow.mark_search_dirty(old)
 
     def update_many(self, objs: Sequence[Contact], expected_versions: Sequence[int]) -> None:
-        if len(objs) != len(expected_versions):
-            raise ValueError("one expected version per object")
+        # One at a time, through update(): the generic executemany path would skip the
+        # search-document marks.
         for obj, expected in zip(objs, expected_versions, strict=True):
             self.update(obj, expected)
 
