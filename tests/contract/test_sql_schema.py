@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -133,19 +134,39 @@ def _migrate(url: str, revision: str, *, down: bool = False) -> None:
         engine.dispose()
 
 
-def _old_request_rows(url: str) -> None:
+def _execute(url: str, *statements: str) -> None:
+    """Run ``statements`` on the database at ``url`` in one transaction (rows as an older
+    revision stored them)."""
     engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO co_ownership_requests (id, customer_id, requester_id, owner_id, note,"
-            " status, created_at, decided_by, decided_at, decision_note, version) VALUES"
-            " ('r-1', 'c-1', 'u-2', 'u-1', '想跟进', 'pending',"
-            " '2026-11-01T08:00:00.000000+00:00', NULL, NULL, NULL, 1),"
-            " ('r-2', 'c-1', 'u-3', 'u-1', NULL, 'granted',"
-            " '2026-11-02T08:00:00.000000+00:00', 'u-9', '2026-11-03T09:30:00.000000+00:00',"
-            " '同意', 2)"
-        )
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` reads from the database at ``url`` (as a downgrade left them)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def _old_request_rows(url: str) -> None:
+    _execute(
+        url,
+        "INSERT INTO co_ownership_requests (id, customer_id, requester_id, owner_id, note,"
+        " status, created_at, decided_by, decided_at, decision_note, version) VALUES"
+        " ('r-1', 'c-1', 'u-2', 'u-1', '想跟进', 'pending',"
+        " '2026-11-01T08:00:00.000000+00:00', NULL, NULL, NULL, 1),"
+        " ('r-2', 'c-1', 'u-3', 'u-1', NULL, 'granted',"
+        " '2026-11-02T08:00:00.000000+00:00', 'u-9', '2026-11-03T09:30:00.000000+00:00',"
+        " '同意', 2)",
+    )
 
 
 def test_co_ownership_requests_survive_their_move_onto_the_kernel_and_back(tmp_path: Path):
@@ -181,13 +202,10 @@ def _requests_survive(url: str) -> None:
     assert granted.decided_at == datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
     assert [r.id for r in listed] == ["r-2", "r-1"]  # newest first, as before
     _migrate(url, "0007", down=True)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT id, status, decided_by, version FROM co_ownership_requests ORDER BY seq"
-        ).all()
-    engine.dispose()
-    assert [tuple(r) for r in rows] == [("r-1", "pending", None, 1), ("r-2", "granted", "u-9", 2)]
+    rows = _rows(
+        url, "SELECT id, status, decided_by, version FROM co_ownership_requests ORDER BY seq"
+    )
+    assert rows == [("r-1", "pending", None, 1), ("r-2", "granted", "u-9", 2)]
 
 
 def test_opportunities_stored_before_0018_are_summed_from_their_new_columns(tmp_path: Path):
@@ -255,24 +273,20 @@ def _opportunity_sums_survive(url: str) -> None:
 
 
 def _old_user_rows(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO users (id, name, login, role, manager_id, email, mobile, active, locked,"
-            " version, created_at, updated_at, created_by, deleted_at) VALUES"
-            " ('u-1', '王经理', 'wangjl', 'manager', NULL, 'wang@example.cn', '+8613800138000',"
-            " TRUE, FALSE, 3, '2026-11-01T08:00:00.000000+00:00',"
-            " '2026-11-02T08:00:00.000000+00:00', 'system', NULL),"
-            " ('u-2', '张三', 'zhangsan', 'sales', 'u-1', NULL, NULL, FALSE, TRUE, 2,"
-            " '2026-11-03T08:00:00.000000+00:00', '2026-11-04T08:00:00.000000+00:00', 'u-1',"
-            " '2026-11-05T09:30:00.000000+00:00')"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO user_credentials (user_id, password_hash, failed_count, failed_on,"
-            " locked_until) VALUES ('u-1', '$argon2id$h1', 2, '2026-11-02',"
-            " '2026-11-02T10:00:00.000000+00:00'), ('u-2', NULL, 0, NULL, NULL)"
-        )
-    engine.dispose()
+    _execute(
+        url,
+        "INSERT INTO users (id, name, login, role, manager_id, email, mobile, active, locked,"
+        " version, created_at, updated_at, created_by, deleted_at) VALUES"
+        " ('u-1', '王经理', 'wangjl', 'manager', NULL, 'wang@example.cn', '+8613800138000',"
+        " TRUE, FALSE, 3, '2026-11-01T08:00:00.000000+00:00',"
+        " '2026-11-02T08:00:00.000000+00:00', 'system', NULL),"
+        " ('u-2', '张三', 'zhangsan', 'sales', 'u-1', NULL, NULL, FALSE, TRUE, 2,"
+        " '2026-11-03T08:00:00.000000+00:00', '2026-11-04T08:00:00.000000+00:00', 'u-1',"
+        " '2026-11-05T09:30:00.000000+00:00')",
+        "INSERT INTO user_credentials (user_id, password_hash, failed_count, failed_on,"
+        " locked_until) VALUES ('u-1', '$argon2id$h1', 2, '2026-11-02',"
+        " '2026-11-02T10:00:00.000000+00:00'), ('u-2', NULL, 0, NULL, NULL)",
+    )
 
 
 def test_users_and_credentials_survive_their_move_onto_the_kernel_and_back(tmp_path: Path):
@@ -324,46 +338,39 @@ def _users_survive(url: str) -> None:
         locked_until=datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
     )
     _migrate(url, "0026", down=True)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        users = conn.exec_driver_sql(
-            "SELECT id, login, role, manager_id, email, mobile, version FROM users ORDER BY seq"
-        ).all()
-        kept = conn.exec_driver_sql(
-            "SELECT user_id, password_hash, failed_count FROM user_credentials ORDER BY user_id"
-        ).all()
-    engine.dispose()
-    assert [tuple(r) for r in users] == [
+    users = _rows(
+        url, "SELECT id, login, role, manager_id, email, mobile, version FROM users ORDER BY seq"
+    )
+    kept = _rows(
+        url, "SELECT user_id, password_hash, failed_count FROM user_credentials ORDER BY user_id"
+    )
+    assert users == [
         ("u-1", "wangjl", "manager", None, "wang@example.cn", "+8613800138000", 3),
         ("u-2", "zhangsan", "sales", "u-1", None, None, 2),
     ]
-    assert [tuple(r) for r in kept] == [("u-1", "$argon2id$h1", 2), ("u-2", None, 0)]
+    assert kept == [("u-1", "$argon2id$h1", 2), ("u-2", None, 0)]
 
 
 def _old_contact_rows(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO customers (id, kind, name, name_key, category, channel_type,"
-            " related_customer_ids, tags, settlement, owner_id, co_owner_ids, custom,"
-            " search_text, version, created_at, updated_at, created_by)"
-            " VALUES ('c-1', 'company', '青岛海纳', '青岛海纳', 'potential', 'terminal', '[]',"
-            " '[]', 'cash', 'u-1', '[]', '{}', '青岛海纳', 1,"
-            " '2026-11-01T08:00:00.000000+00:00', '2026-11-01T08:00:00.000000+00:00', 'u-1')"
-        )
-        conn.exec_driver_sql(
-            "INSERT INTO contacts (id, customer_id, name, name_key, gender, title, mobile, phone,"
-            " phone_ext, email, birthday, is_primary, remarks, surname, surname_letter, initials,"
-            " deleted_with, version, created_at, updated_at, created_by, deleted_at, merged_into)"
-            " VALUES ('p-1', 'c-1', '王建国', '王建国', 'male', '经理', '+8613800138000',"
-            " '+8653288886666', '8001', 'wang@example.cn', '1980-05-04', TRUE, '老客户', '王',"
-            " 'W', 'wjg', NULL, 3, '2026-11-01T08:00:00.000000+00:00',"
-            " '2026-11-02T08:00:00.000000+00:00', 'u-1', NULL, NULL),"
-            " ('p-2', 'c-1', 'John Smith', 'john smith', NULL, NULL, NULL, NULL, NULL, NULL,"
-            " NULL, FALSE, NULL, '', '#', 'js', 'c-1', 1, '2026-11-03T08:00:00.000000+00:00',"
-            " '2026-11-03T08:00:00.000000+00:00', 'u-1', '2026-11-04T08:00:00.000000+00:00', NULL)"
-        )
-    engine.dispose()
+    _execute(
+        url,
+        "INSERT INTO customers (id, kind, name, name_key, category, channel_type,"
+        " related_customer_ids, tags, settlement, owner_id, co_owner_ids, custom,"
+        " search_text, version, created_at, updated_at, created_by)"
+        " VALUES ('c-1', 'company', '青岛海纳', '青岛海纳', 'potential', 'terminal', '[]',"
+        " '[]', 'cash', 'u-1', '[]', '{}', '青岛海纳', 1,"
+        " '2026-11-01T08:00:00.000000+00:00', '2026-11-01T08:00:00.000000+00:00', 'u-1')",
+        "INSERT INTO contacts (id, customer_id, name, name_key, gender, title, mobile, phone,"
+        " phone_ext, email, birthday, is_primary, remarks, surname, surname_letter, initials,"
+        " deleted_with, version, created_at, updated_at, created_by, deleted_at, merged_into)"
+        " VALUES ('p-1', 'c-1', '王建国', '王建国', 'male', '经理', '+8613800138000',"
+        " '+8653288886666', '8001', 'wang@example.cn', '1980-05-04', TRUE, '老客户', '王',"
+        " 'W', 'wjg', NULL, 3, '2026-11-01T08:00:00.000000+00:00',"
+        " '2026-11-02T08:00:00.000000+00:00', 'u-1', NULL, NULL),"
+        " ('p-2', 'c-1', 'John Smith', 'john smith', NULL, NULL, NULL, NULL, NULL, NULL,"
+        " NULL, FALSE, NULL, '', '#', 'js', 'c-1', 1, '2026-11-03T08:00:00.000000+00:00',"
+        " '2026-11-03T08:00:00.000000+00:00', 'u-1', '2026-11-04T08:00:00.000000+00:00', NULL)",
+    )
 
 
 def test_contacts_survive_their_move_onto_the_kernel_and_back(tmp_path: Path):
@@ -411,13 +418,11 @@ def _contacts_survive(url: str) -> None:
     assert by_surname == {"W": 1}  # live contacts only
     assert [c.id for c in found.items] == ["c-1"]  # found by its contact's name (a prefix)
     _migrate(url, "0027", down=True)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT id, name_key, phone, phone_ext, birthday, is_primary, version"
-            " FROM contacts ORDER BY seq"
-        ).all()
-    engine.dispose()
+    rows = _rows(
+        url,
+        "SELECT id, name_key, phone, phone_ext, birthday, is_primary, version"
+        " FROM contacts ORDER BY seq",
+    )
     assert [
         (r[0], r[1], r[2], r[3], str(r[4]) if r[4] else None, bool(r[5]), r[6]) for r in rows
     ] == [
